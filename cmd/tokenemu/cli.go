@@ -1,0 +1,288 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/tokenemu/tokenemu/emulator"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+const usage = `tokenemu: an in-memory emulator of PassKit, Brass, Passport and TeleTracker API tokens.
+
+Usage:
+  tokenemu [serve] [flags]        run the emulator (the default command)
+  tokenemu healthcheck [-url URL] exit 0 when the emulator at URL answers /_emulator/healthz
+  tokenemu version                print the version
+
+Every flag can also be set through the environment as TOKENEMU_<NAME>
+(e.g. -admin-token as TOKENEMU_ADMIN_TOKEN); a flag on the command line wins.
+Run "tokenemu serve -h" for the serve flags.
+`
+
+// run is the whole program, with its inputs made explicit for tests.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return runServe(ctx, args, stdout, stderr, getenv)
+	case "healthcheck":
+		return runHealthcheck(ctx, args, stdout, stderr, getenv)
+	case "version":
+		fmt.Fprintln(stdout, versionString())
+		return exitOK
+	case "help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "tokenemu: unknown command %q (want serve, healthcheck or version)\n", cmd)
+		return exitUsage
+	}
+}
+
+// serveOptions are the serve command's settings.
+type serveOptions struct {
+	addr             string
+	seed             int64
+	fixtures         string
+	logFormat        string
+	logLevel         slog.Level
+	adminToken       string
+	passportRevoke   int
+	passportScopeErr int
+}
+
+// envName is the environment variable that sets a flag: -admin-token → TOKENEMU_ADMIN_TOKEN.
+func envName(flagName string) string {
+	return "TOKENEMU_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parseFlags parses args into fs, then fills every flag not given on the command
+// line from its TOKENEMU_* environment variable.
+func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] || err != nil {
+			return
+		}
+		if v := getenv(envName(f.Name)); v != "" {
+			if serr := fs.Set(f.Name, v); serr != nil {
+				err = fmt.Errorf("%s=%q: %w", envName(f.Name), v, serr)
+			}
+		}
+	})
+	return err
+}
+
+// parseServe turns the serve command's arguments and environment into options.
+// It is pure: no files are read and nothing is started.
+func parseServe(args []string, getenv func(string) string, out io.Writer) (serveOptions, error) {
+	var o serveOptions
+	fs := flag.NewFlagSet("tokenemu serve", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (host:port; port 0 picks a free port)")
+	fs.Int64Var(&o.seed, "seed", emulator.DefaultSeed, "seed of the fake data; the same seed gives the same data")
+	fs.StringVar(&o.fixtures, "fixtures", "", "YAML or JSON file of users, clients and accounts (replaces the defaults, vendor by vendor)")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&o.adminToken, "admin-token", "", "when set, /_emulator/* (except healthz) needs Authorization: Bearer <token>")
+	fs.IntVar(&o.passportRevoke, "passport-revoke-status", 200, "Passport: success status of DELETE /v1/iam/oauth/tokens/{id}, 200 or 204")
+	fs.IntVar(&o.passportScopeErr, "passport-scope-status", 401, "Passport: status for a token that lacks a scope, 401 (as documented) or 403")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: tokenemu [serve] [flags]\n\nEach flag can be set as TOKENEMU_<NAME> in the environment.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args, getenv); err != nil {
+		return o, err
+	}
+	if o.seed == 0 {
+		return o, errors.New("-seed: 0 is not a seed (it would make every run different); pick any other number")
+	}
+	if o.logFormat != "text" && o.logFormat != "json" {
+		return o, fmt.Errorf("-log-format %q: want text or json", o.logFormat)
+	}
+	if err := o.logLevel.UnmarshalText([]byte(*level)); err != nil {
+		return o, fmt.Errorf("-log-level %q: want debug, info, warn or error", *level)
+	}
+	if _, _, err := net.SplitHostPort(o.addr); err != nil {
+		return o, fmt.Errorf("-addr %q: %w", o.addr, err)
+	}
+	if o.passportRevoke != 200 && o.passportRevoke != 204 {
+		return o, fmt.Errorf("-passport-revoke-status %d: want 200 or 204", o.passportRevoke)
+	}
+	if o.passportScopeErr != 401 && o.passportScopeErr != 403 {
+		return o, fmt.Errorf("-passport-scope-status %d: want 401 or 403", o.passportScopeErr)
+	}
+	return o, nil
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	o, err := parseServe(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "tokenemu: %v\n", err)
+		return exitUsage
+	}
+	cfg := emulator.Config{
+		Seed:       o.seed,
+		AdminToken: o.adminToken,
+		Logger:     newLogger(stderr, o.logFormat, o.logLevel),
+		Passport:   emulator.PassportConfig{RevokeStatus: o.passportRevoke, ScopeErrorStatus: o.passportScopeErr},
+	}
+	if o.fixtures != "" {
+		f, err := emulator.LoadFixtures(o.fixtures)
+		if err != nil {
+			fmt.Fprintf(stderr, "tokenemu: %v\n", err)
+			return exitUsage
+		}
+		cfg.Fixtures = &f
+	}
+	emu, err := emulator.New(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "tokenemu: %v\n", err)
+		return exitUsage
+	}
+	defer emu.Close()
+
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "tokenemu: listen: %v\n", err)
+		return exitFail
+	}
+	base := "http://" + ln.Addr().String()
+	printBanner(stdout, base, emu.Fixtures())
+	if !o.isLoopback() && o.adminToken == "" {
+		cfg.Logger.Warn("listening on a non-loopback address without -admin-token: anyone who can reach it can control the emulator", "addr", o.addr)
+	}
+
+	srv := emulator.NewHTTPServer(emu.Handler())
+	srv.ErrorLog = slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		fmt.Fprintf(stderr, "tokenemu: serve: %v\n", err)
+		return exitFail
+	case <-ctx.Done():
+	}
+	cfg.Logger.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		fmt.Fprintf(stderr, "tokenemu: shutdown: %v\n", err)
+		return exitFail
+	}
+	return exitOK
+}
+
+func (o serveOptions) isLoopback() bool {
+	host, _, _ := net.SplitHostPort(o.addr)
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// printBanner tells the user where each vendor is and how to log in.
+func printBanner(w io.Writer, base string, fx emulator.Fixtures) {
+	fmt.Fprintf(w, "tokenemu %s listening on %s\n\n", versionString(), base)
+	fmt.Fprintf(w, "  passport  %s/passport\n", base)
+	def := emulator.DefaultFixtures()
+	for _, c := range fx.Passport.Clients {
+		secret := "(secret from the fixtures file)"
+		for _, d := range def.Passport.Clients {
+			if d.ClientID == c.ClientID && d.ClientSecret == c.ClientSecret {
+				secret = c.ClientSecret
+			}
+		}
+		fmt.Fprintf(w, "            client_id %s  client_secret %s  scopes %s\n", c.ClientID, secret, strings.Join(c.Scopes, " "))
+	}
+	fmt.Fprintf(w, "  admin     %s/_emulator  (OpenAPI documents at %s/_emulator/openapi/{name}.yaml)\n\n", base, base)
+}
+
+func versionString() string {
+	v := "(devel)"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += " " + s.Value[:12]
+			}
+		}
+	}
+	return v + " " + runtime.Version()
+}
+
+func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := flag.NewFlagSet("tokenemu healthcheck", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	url := fs.String("url", "http://127.0.0.1:8080", "base URL of the emulator")
+	timeout := fs.Duration("timeout", 2*time.Second, "how long to wait for an answer")
+	if err := parseFlags(fs, args, getenv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "tokenemu healthcheck: %v\n", err)
+		return exitUsage
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(*url, "/")+"/_emulator/healthz", nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "tokenemu healthcheck: %v\n", err)
+		return exitUsage
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		fmt.Fprintf(stderr, "tokenemu healthcheck: no emulator answering at %s: %v\n", *url, err)
+		return exitFail
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(stderr, "tokenemu healthcheck: %s answered %s\n", *url, resp.Status)
+		return exitFail
+	}
+	fmt.Fprintln(stdout, "ok")
+	return exitOK
+}
+

@@ -1,0 +1,193 @@
+package emulator
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3filter"
+
+	"github.com/tokenemu/tokenemu/openapi"
+)
+
+// admin is the /_emulator plane: health, clock, reset and the OpenAPI documents.
+type admin struct {
+	e         *Emulator
+	tokenHash SecretHash // SHA-256 of the admin token; zero when none is set
+}
+
+func newAdmin(e *Emulator) *admin {
+	a := &admin{e: e}
+	if e.cfg.AdminToken != "" {
+		a.tokenHash = HashSecret(e.cfg.AdminToken)
+	}
+	return a
+}
+
+func (a *admin) name() string { return "admin" }
+func (a *admin) reset() error { return nil }
+
+func (a *admin) handlers() map[string]handlerFunc {
+	return map[string]handlerFunc{
+		"health":             a.health,
+		"getClock":           a.getClock,
+		"advanceClock":       a.advanceClock,
+		"setClock":           a.setClock,
+		"freezeClock":        a.freezeClock,
+		"resumeClock":        a.resumeClock,
+		"reset":              a.resetAll,
+		"getOpenAPIDocument": a.getDocument,
+	}
+}
+
+// adminError is the admin plane's wire error.
+type adminError struct {
+	status int
+	code   string
+	msg    string
+}
+
+func (e *adminError) Error() string { return e.msg }
+
+func (a *admin) writeError(w http.ResponseWriter, r *http.Request, rc *reqCtx, err error) {
+	ae, ok := errors.AsType[*adminError](err)
+	if !ok {
+		he, isHTTP := errors.AsType[*httpError](err)
+		if !isHTTP {
+			if _, isReq := errors.AsType[*openapi3filter.RequestError](err); isReq {
+				he = validationError(err)
+			} else {
+				a.e.log.Error("admin: unexpected error", "err", err)
+				he = &httpError{status: http.StatusInternalServerError, reason: "internal", msg: "internal error"}
+			}
+		}
+		ae = &adminError{status: he.status, code: he.reason, msg: he.msg}
+	}
+	if ae.status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tokenemu-admin"`)
+	}
+	w.Header().Set(ReasonHeader, ae.code)
+	writeAdminError(w, ae.status, ae.code, ae.msg)
+}
+
+func (a *admin) authenticate(r *http.Request, rc *reqCtx, securityScheme string, scopes []string) error {
+	if securityScheme != "adminToken" {
+		return fmt.Errorf("admin: unknown security scheme %q", securityScheme)
+	}
+	if a.e.cfg.AdminToken == "" {
+		return nil
+	}
+	c := parseAuthorization(r.Header.Get("Authorization"))
+	if !c.present || c.scheme != "bearer" || !HashSecret(c.value).Equal(a.tokenHash) {
+		return &adminError{status: http.StatusUnauthorized, code: "admin_token_required",
+			msg: "this emulator runs with -admin-token: send Authorization: Bearer <admin token>"}
+	}
+	return nil
+}
+
+func (a *admin) health(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+type clockBody struct {
+	Now    string `json:"now"`
+	Frozen bool   `json:"frozen"`
+}
+
+func (a *admin) writeClock(w http.ResponseWriter) {
+	c := a.e.clock
+	writeJSON(w, http.StatusOK, clockBody{Now: c.Now().Format(time.RFC3339), Frozen: c.Frozen()})
+}
+
+func (a *admin) getClock(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	a.writeClock(w)
+	return nil
+}
+
+func badRequest(msg string) *adminError {
+	return &adminError{status: http.StatusBadRequest, code: "invalid_request", msg: msg}
+}
+
+func (a *admin) advanceClock(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var body struct {
+		Duration *string `json:"duration"`
+		Seconds  *int64  `json:"seconds"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		return badRequest("request body is not valid JSON")
+	}
+	var d time.Duration
+	switch {
+	case body.Duration != nil && body.Seconds != nil:
+		return badRequest(`give either "duration" or "seconds", not both`)
+	case body.Duration != nil:
+		var err error
+		if d, err = time.ParseDuration(*body.Duration); err != nil {
+			return badRequest(fmt.Sprintf(`duration %q: want Go duration syntax such as "61m", "24h" or "30s"`, *body.Duration))
+		}
+	case body.Seconds != nil:
+		if *body.Seconds > int64((1<<63-1)/time.Second) {
+			return badRequest("seconds is too large")
+		}
+		d = time.Duration(*body.Seconds) * time.Second
+	default:
+		return badRequest(`give "duration" (e.g. "61m") or "seconds"`)
+	}
+	if _, err := a.e.clock.Advance(d); err != nil {
+		return badRequest(err.Error())
+	}
+	a.writeClock(w)
+	return nil
+}
+
+func (a *admin) setClock(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var body struct {
+		Time string `json:"time"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		return badRequest("request body is not valid JSON")
+	}
+	t, err := time.Parse(time.RFC3339Nano, body.Time)
+	if err != nil {
+		return badRequest(fmt.Sprintf("time %q is not RFC 3339", body.Time))
+	}
+	a.e.clock.Set(t)
+	a.writeClock(w)
+	return nil
+}
+
+func (a *admin) freezeClock(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	a.e.clock.Freeze()
+	a.writeClock(w)
+	return nil
+}
+
+func (a *admin) resumeClock(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	a.e.clock.Resume()
+	a.writeClock(w)
+	return nil
+}
+
+func (a *admin) resetAll(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	if err := a.e.Reset(); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "reset"})
+	return nil
+}
+
+func (a *admin) getDocument(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	name := pathParam(r, "name")
+	raw, err := openapi.Raw(name)
+	if err != nil {
+		return &adminError{status: http.StatusNotFound, code: "not_found",
+			msg: fmt.Sprintf("no OpenAPI document %q; have %v", name, openapi.Names())}
+	}
+	w.Header().Set("Content-Type", "application/yaml")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(raw)
+	return nil
+}

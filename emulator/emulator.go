@@ -1,0 +1,261 @@
+// Package emulator is tokenemu's in-memory emulator of four vendors' API token
+// schemes, served from OpenAPI documents on one http.Handler.
+//
+// Two Emulators in one process share nothing: each has its own clock, store,
+// fixtures, fake data and router.
+package emulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/gorilla/mux"
+
+	"github.com/tokenemu/tokenemu/openapi"
+)
+
+// Emulator is one emulated world: its clock, its tokens and its HTTP surface.
+type Emulator struct {
+	cfg     Config
+	clock   *Clock
+	store   Store
+	log     *slog.Logger
+	schemes []scheme
+	ops     map[string]*operation // "vendor.operationId"
+	handler http.Handler
+}
+
+// New builds an Emulator from cfg (the zero Config is a working default).
+func New(cfg Config) (*Emulator, error) {
+	cfg, err := cfg.normalize()
+	if err != nil {
+		return nil, err
+	}
+	e := &Emulator{cfg: cfg, clock: cfg.Clock, store: cfg.Store, log: cfg.Logger}
+	e.schemes = []scheme{
+		newAdmin(e),
+		newPassport(e),
+	}
+	if err := e.resetSchemes(); err != nil {
+		return nil, err
+	}
+	if err := e.buildRouter(context.Background()); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Handler returns the emulator's HTTP handler: every vendor under its prefix and
+// the admin plane under /_emulator.
+func (e *Emulator) Handler() http.Handler { return e.handler }
+
+// Clock returns the emulator's virtual clock.
+func (e *Emulator) Clock() *Clock { return e.clock }
+
+// Fixtures returns the fixtures in effect (the defaults merged with Config.Fixtures).
+func (e *Emulator) Fixtures() Fixtures { return *e.cfg.Fixtures }
+
+// Store returns the emulator's token store.
+func (e *Emulator) Store() Store { return e.store }
+
+// Close releases the emulator's resources. It is safe to call more than once.
+func (e *Emulator) Close() error { return nil }
+
+// Reset forgets every token, reloads the fixtures and puts the clock back to real now.
+func (e *Emulator) Reset() error {
+	e.store.Reset()
+	e.clock.Reset()
+	return e.resetSchemes()
+}
+
+func (e *Emulator) resetSchemes() error {
+	for _, s := range e.schemes {
+		if err := s.reset(); err != nil {
+			return fmt.Errorf("reset %s: %w", s.name(), err)
+		}
+	}
+	return nil
+}
+
+// scheme is one vendor (or the admin plane): its OpenAPI document's handlers,
+// its authentication, and its error writer.
+type scheme interface {
+	// name is the vendor name, which is also the OpenAPI document's name.
+	name() string
+	// handlers maps each operationId of the document to its handler.
+	handlers() map[string]handlerFunc
+	// authenticate checks the request against one security scheme of the
+	// document (with the scopes the operation requires), records the principal
+	// in rc, and returns the vendor's error when it fails.
+	authenticate(r *http.Request, rc *reqCtx, securityScheme string, scopes []string) error
+	// writeError renders err in the vendor's wire shape. rc.op is nil for
+	// requests that matched no operation.
+	writeError(w http.ResponseWriter, r *http.Request, rc *reqCtx, err error)
+	// reset rebuilds the scheme's fixture state.
+	reset() error
+}
+
+// handlerFunc serves one operation; a returned error is rendered by the scheme.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error
+
+// operation is one OpenAPI operation bound to its handler.
+type operation struct {
+	scheme scheme
+	id     string
+	route  *routers.Route
+	handle handlerFunc
+}
+
+// reqCtx carries per-request state from the middleware to the handler.
+type reqCtx struct {
+	op        *operation
+	principal *Token // the authenticated token, when there is one
+}
+
+type reqCtxKey struct{}
+
+func reqCtxFrom(ctx context.Context) *reqCtx {
+	rc, _ := ctx.Value(reqCtxKey{}).(*reqCtx)
+	return rc
+}
+
+func (e *Emulator) buildRouter(ctx context.Context) error {
+	root := mux.NewRouter()
+	root.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeAdminError(w, http.StatusNotFound, "not_found",
+			fmt.Sprintf("no route for %s %s; vendors are under /passkit, /brass, /passport and /teletracker", r.Method, r.URL.Path))
+	})
+	root.MethodNotAllowedHandler = root.NotFoundHandler
+
+	e.ops = make(map[string]*operation)
+	for _, s := range e.schemes {
+		doc, err := openapi.Load(ctx, s.name())
+		if err != nil {
+			return err
+		}
+		if len(doc.Servers) != 1 || !strings.HasPrefix(doc.Servers[0].URL, "/") {
+			return fmt.Errorf("openapi document %q: want exactly one relative server URL", s.name())
+		}
+		prefix := doc.Servers[0].URL
+		sub := root.PathPrefix(prefix).Subrouter()
+		sc := s
+		sub.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			sc.writeError(w, r, &reqCtx{}, &httpError{status: http.StatusNotFound, reason: "route_not_found",
+				msg: fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path)})
+		})
+		sub.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			sc.writeError(w, r, &reqCtx{}, &httpError{status: http.StatusMethodNotAllowed, reason: "method_not_allowed",
+				msg: fmt.Sprintf("method %s not allowed on %s", r.Method, r.URL.Path)})
+		})
+
+		handlers := s.handlers()
+		bound := make(map[string]bool, len(handlers))
+		paths := doc.Paths.InMatchingOrder()
+		for _, path := range paths {
+			item := doc.Paths.Value(path)
+			methods := make([]string, 0, len(item.Operations()))
+			for m := range item.Operations() {
+				methods = append(methods, m)
+			}
+			sort.Strings(methods)
+			for _, method := range methods {
+				op := item.GetOperation(method)
+				h, ok := handlers[op.OperationID]
+				if !ok {
+					return fmt.Errorf("openapi document %q: operation %q (%s %s) has no handler", s.name(), op.OperationID, method, path)
+				}
+				bound[op.OperationID] = true
+				o := &operation{
+					scheme: s,
+					id:     op.OperationID,
+					route: &routers.Route{
+						Spec: doc, Server: doc.Servers[0], Path: path,
+						PathItem: item, Method: method, Operation: op,
+					},
+					handle: h,
+				}
+				e.ops[s.name()+"."+op.OperationID] = o
+				sub.Handle(path, e.serveOperation(o)).Methods(method)
+			}
+		}
+		for id := range handlers {
+			if !bound[id] {
+				return fmt.Errorf("openapi document %q: handler %q has no operation", s.name(), id)
+			}
+		}
+	}
+	e.handler = root
+	return nil
+}
+
+// serveOperation is the middleware every operation runs through: body limit,
+// OpenAPI request validation (which authenticates through the scheme), then the
+// handler. Every error goes to the scheme's writer.
+func (e *Emulator) serveOperation(op *operation) http.Handler {
+	opts := &openapi3filter.Options{
+		AuthenticationFunc: func(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
+			rc := reqCtxFrom(ctx)
+			return op.scheme.authenticate(in.RequestValidationInput.Request, rc, in.SecuritySchemeName, in.Scopes)
+		},
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := &reqCtx{op: op}
+		r = r.WithContext(context.WithValue(r.Context(), reqCtxKey{}, rc))
+		if err := e.limitBody(w, r); err != nil {
+			op.scheme.writeError(w, r, rc, err)
+			return
+		}
+		in := &openapi3filter.RequestValidationInput{
+			Request:    r,
+			PathParams: mux.Vars(r),
+			Route:      op.route,
+			Options:    opts,
+		}
+		if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
+			op.scheme.writeError(w, r, rc, err)
+			return
+		}
+		if err := op.handle(w, r, rc); err != nil {
+			op.scheme.writeError(w, r, rc, err)
+		}
+	})
+}
+
+// limitBody reads the whole body up to the configured limit, so that the
+// validator and the handler read it from memory, and answers 413 beyond it.
+func (e *Emulator) limitBody(w http.ResponseWriter, r *http.Request) error {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	tooLarge := &httpError{status: http.StatusRequestEntityTooLarge, reason: "body_too_large",
+		msg: fmt.Sprintf("request body is larger than %d bytes", e.cfg.MaxBodyBytes)}
+	if r.ContentLength > e.cfg.MaxBodyBytes {
+		return tooLarge
+	}
+	body, err := readLimited(http.MaxBytesReader(w, r.Body, e.cfg.MaxBodyBytes))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return tooLarge
+		}
+		return &httpError{status: http.StatusBadRequest, reason: "body_unreadable", msg: "request body could not be read"}
+	}
+	r.Body = body
+	return nil
+}
+
+// operationIDs lists "vendor.operationId" for every bound operation (for tests).
+func (e *Emulator) operationIDs() []string {
+	ids := make([]string, 0, len(e.ops))
+	for id := range e.ops {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}

@@ -1,0 +1,139 @@
+package emulator
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/gorilla/mux"
+)
+
+// httpError is a vendor-neutral failure raised by the shared middleware (body
+// limit, unknown route, validation); each scheme renders it in its own shape.
+type httpError struct {
+	status int
+	reason string // X-Tokenemu-Reason
+	msg    string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+// readLimited reads r fully and returns the bytes as a fresh body.
+func readLimited(r io.ReadCloser) (io.ReadCloser, error) {
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	return io.NopCloser(bytes.NewReader(b)), nil
+}
+
+// writeJSON writes v as a JSON response.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Every value written is built by this package from plain types.
+		b = []byte(`{}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// ReasonHeader names the header that says why the emulator rejected a request.
+const ReasonHeader = "X-Tokenemu-Reason"
+
+// validationError turns an error from openapi3filter.ValidateRequest into an
+// httpError with a short, readable message. Authentication errors are not
+// handled here: schemes unwrap their own error types first.
+func validationError(err error) *httpError {
+	re, ok := errors.AsType[*openapi3filter.RequestError](err)
+	if !ok {
+		return &httpError{status: http.StatusBadRequest, reason: "invalid_request", msg: err.Error()}
+	}
+	switch {
+	case re.RequestBody != nil && strings.HasPrefix(re.Reason, "header Content-Type"):
+		ct := ""
+		if re.Input != nil && re.Input.Request != nil {
+			ct = re.Input.Request.Header.Get("Content-Type")
+		}
+		if ct == "" {
+			return &httpError{status: http.StatusUnsupportedMediaType, reason: "unsupported_media_type",
+				msg: "request body needs a Content-Type header"}
+		}
+		return &httpError{status: http.StatusUnsupportedMediaType, reason: "unsupported_media_type",
+			msg: fmt.Sprintf("unsupported Content-Type %q", ct)}
+	case re.RequestBody != nil && errors.Is(re.Err, openapi3filter.ErrInvalidRequired):
+		return &httpError{status: http.StatusBadRequest, reason: "invalid_request", msg: "request body is required"}
+	case re.RequestBody != nil:
+		if se, ok := errors.AsType[*openapi3.SchemaError](re.Err); ok {
+			return &httpError{status: http.StatusBadRequest, reason: "invalid_request",
+				msg: "request body: " + schemaErrorText(se)}
+		}
+		return &httpError{status: http.StatusBadRequest, reason: "invalid_request",
+			msg: "request body is not valid: " + firstLine(re.Reason)}
+	case re.Parameter != nil:
+		detail := re.Reason
+		if se, ok := errors.AsType[*openapi3.SchemaError](re.Err); ok {
+			detail = se.Reason
+		} else if errors.Is(re.Err, openapi3filter.ErrInvalidRequired) {
+			detail = "is required"
+		} else if re.Err != nil && detail == "" {
+			detail = re.Err.Error()
+		}
+		return &httpError{status: http.StatusBadRequest, reason: "invalid_request",
+			msg: fmt.Sprintf("%s parameter %q: %s", re.Parameter.In, re.Parameter.Name, firstLine(detail))}
+	}
+	return &httpError{status: http.StatusBadRequest, reason: "invalid_request", msg: firstLine(re.Error())}
+}
+
+// schemaErrorText says which field failed and why, e.g. `field "grant_type": value is not one of the allowed values`.
+func schemaErrorText(se *openapi3.SchemaError) string {
+	ptr := se.JSONPointer()
+	if len(ptr) == 0 {
+		return firstLine(se.Reason)
+	}
+	return fmt.Sprintf("field %q: %s", strings.Join(ptr, "."), firstLine(se.Reason))
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// schemaFieldError reports whether err is a body schema error on the given
+// top-level field and schema keyword (e.g. "grant_type", "enum").
+func schemaFieldError(err error, field, keyword string) bool {
+	re, ok := errors.AsType[*openapi3filter.RequestError](err)
+	if !ok || re.RequestBody == nil {
+		return false
+	}
+	se, ok := errors.AsType[*openapi3.SchemaError](re.Err)
+	if !ok {
+		return false
+	}
+	ptr := se.JSONPointer()
+	return len(ptr) == 1 && ptr[0] == field && se.SchemaField == keyword
+}
+
+// adminError is the admin plane's error body.
+type adminErrorBody struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+func writeAdminError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, adminErrorBody{Error: code, Message: msg})
+}
+
+// pathParam returns a path parameter of the matched route.
+func pathParam(r *http.Request, name string) string { return mux.Vars(r)[name] }

@@ -1,0 +1,695 @@
+package emulator
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/brianvoe/gofakeit/v7"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/google/uuid"
+	"golang.org/x/text/language"
+)
+
+// Passport (passportfintech.com): OAuth2 client-credentials tokens, opaque, 24 h,
+// with list, inspect, revoke and logout. SCHEMES.md section C.
+
+const (
+	passportVendor        = "passport"
+	passportTokenLifetime = 24 * time.Hour
+	passportGrantFlow     = "GRANT_FLOW_CLIENT_CREDENTIALS"
+	passportTimeLayout    = "2006-01-02T15:04:05.000Z07:00" // RFC 3339, milliseconds, Z
+	passportAccounts      = 3                               // fake accounts per entity by default
+)
+
+// gRPC status codes used in Passport's gRPC-gateway error bodies.
+const (
+	grpcInvalidArgument  = 3
+	grpcNotFound         = 5
+	grpcAlreadyExists    = 6
+	grpcPermissionDenied = 7
+	grpcUnimplemented    = 12
+	grpcInternal         = 13
+	grpcUnauthenticated  = 16
+)
+
+type passport struct {
+	e     *Emulator
+	langs language.Matcher
+	state atomic.Pointer[passportState]
+}
+
+// passportState is the fixture-derived state, rebuilt on reset and read without locks.
+type passportState struct {
+	clients     map[string]*passportClient
+	accounts    map[string][]passportAccount // by entity account id
+	accountByID map[string]*passportAccount
+}
+
+type passportClient struct {
+	id        string
+	secret    SecretHash
+	accountID string
+	scopes    []string
+	roles     []string
+}
+
+func newPassport(e *Emulator) *passport {
+	return &passport{e: e, langs: language.NewMatcher([]language.Tag{language.English, language.Spanish})}
+}
+
+func (p *passport) name() string { return passportVendor }
+
+func (p *passport) handlers() map[string]handlerFunc {
+	return map[string]handlerFunc{
+		"createToken":  p.createToken,
+		"listTokens":   p.listTokens,
+		"getToken":     p.getToken,
+		"revokeToken":  p.revokeToken,
+		"logout":       p.logout,
+		"listAccounts": p.listAccounts,
+		"getAccount":   p.getAccount,
+	}
+}
+
+func (p *passport) reset() error {
+	fx := p.e.cfg.Fixtures.Passport
+	st := &passportState{
+		clients:     make(map[string]*passportClient, len(fx.Clients)),
+		accounts:    make(map[string][]passportAccount),
+		accountByID: make(map[string]*passportAccount),
+	}
+	fake := gofakeit.New(uint64(p.e.cfg.Seed))
+	for _, c := range fx.Clients {
+		st.clients[c.ClientID] = &passportClient{
+			id:        c.ClientID,
+			secret:    HashSecret(c.ClientSecret),
+			accountID: c.AccountID,
+			scopes:    slices.Clone(c.Scopes),
+			roles:     slices.Clone(c.Roles),
+		}
+		if _, done := st.accounts[c.AccountID]; done {
+			continue
+		}
+		n := c.Accounts
+		if n == 0 {
+			n = passportAccounts
+		}
+		accts := make([]passportAccount, n)
+		for i := range accts {
+			accts[i] = fakePassportAccount(fake, c.AccountID)
+		}
+		st.accounts[c.AccountID] = accts
+	}
+	for _, accts := range st.accounts {
+		for i := range accts {
+			st.accountByID[accts[i].AccountID] = &accts[i]
+		}
+	}
+	p.state.Store(st)
+	return nil
+}
+
+// ---- errors ----
+
+// passportError is Passport's wire error. On the token endpoint it renders as
+// RFC 6749 §5.2 ({"error","error_description"}); elsewhere as a gRPC-gateway
+// status ({"code","message","details"}).
+type passportError struct {
+	status    int
+	oauth     string // RFC 6749 error code, token endpoint only
+	code      int    // gRPC code
+	reason    string // X-Tokenemu-Reason
+	en, es    string // the message, in English and Spanish
+	challenge string // WWW-Authenticate
+}
+
+func (e *passportError) Error() string { return e.en }
+
+type passportStatusBody struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+	Details []any  `json:"details"`
+}
+
+type passportOAuthErrorBody struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+}
+
+func (p *passport) writeError(w http.ResponseWriter, r *http.Request, rc *reqCtx, err error) {
+	tokenEndpoint := rc.op != nil && rc.op.id == "createToken"
+	pe := p.toError(err, tokenEndpoint)
+	lang := p.language(r)
+	msg := pe.en
+	if lang == "es" {
+		msg = pe.es
+	}
+	h := w.Header()
+	h.Set("Content-Language", lang)
+	if pe.reason != "" {
+		h.Set(ReasonHeader, pe.reason)
+	}
+	if pe.challenge != "" {
+		h.Set("WWW-Authenticate", pe.challenge)
+	}
+	if tokenEndpoint && pe.oauth != "" {
+		h.Set("Cache-Control", "no-store")
+		h.Set("Pragma", "no-cache")
+		writeJSON(w, pe.status, passportOAuthErrorBody{Error: pe.oauth, Description: msg})
+		return
+	}
+	writeJSON(w, pe.status, passportStatusBody{Code: pe.code, Message: msg, Details: []any{}})
+}
+
+// toError maps any error a Passport request can meet to a passportError.
+func (p *passport) toError(err error, tokenEndpoint bool) *passportError {
+	if pe, ok := errors.AsType[*passportError](err); ok {
+		return pe
+	}
+	he, ok := errors.AsType[*httpError](err)
+	if !ok {
+		if tokenEndpoint && schemaFieldError(err, "grant_type", "enum") {
+			return oauthError(http.StatusBadRequest, "unsupported_grant_type",
+				"grant_type must be client_credentials", "grant_type debe ser client_credentials")
+		}
+		if _, isReq := errors.AsType[*openapi3filter.RequestError](err); isReq {
+			he = validationError(err)
+		} else {
+			p.e.log.Error("passport: unexpected error", "err", err)
+			return &passportError{status: http.StatusInternalServerError, code: grpcInternal, reason: "internal",
+				en: "internal error", es: "error interno"}
+		}
+	}
+	pe := &passportError{status: he.status, reason: he.reason, en: he.msg}
+	switch he.status {
+	case http.StatusNotFound:
+		pe.code, pe.es = grpcNotFound, "ruta no encontrada: "+he.msg
+	case http.StatusMethodNotAllowed:
+		pe.code, pe.es = grpcUnimplemented, "método no permitido: "+he.msg
+	case http.StatusRequestEntityTooLarge:
+		pe.code, pe.es = grpcInvalidArgument, "el cuerpo de la solicitud es demasiado grande: "+he.msg
+	case http.StatusUnsupportedMediaType:
+		pe.code, pe.es = grpcInvalidArgument, "tipo de contenido no admitido: "+he.msg
+	default:
+		pe.code, pe.es = grpcInvalidArgument, "solicitud no válida: "+he.msg
+	}
+	if tokenEndpoint {
+		pe.oauth = "invalid_request"
+		if pe.status == http.StatusUnsupportedMediaType {
+			pe.status = http.StatusBadRequest // RFC 6749 §5.2: every malformed request is a 400 invalid_request
+		}
+	}
+	return pe
+}
+
+// language negotiates the error language from Accept-Language: "es" or "en".
+func (p *passport) language(r *http.Request) string {
+	al := r.Header.Get("Accept-Language")
+	if al == "" {
+		return "en"
+	}
+	tags, _, err := language.ParseAcceptLanguage(al)
+	if err != nil || len(tags) == 0 {
+		return "en"
+	}
+	if _, idx, conf := p.langs.Match(tags...); idx == 1 && conf != language.No {
+		return "es"
+	}
+	return "en"
+}
+
+func oauthError(status int, code, en, es string) *passportError {
+	return &passportError{status: status, oauth: code, code: grpcInvalidArgument, reason: code, en: en, es: es}
+}
+
+func passportInvalidToken(reason, en, es string) *passportError {
+	return &passportError{
+		status: http.StatusUnauthorized, code: grpcUnauthenticated, reason: reason, en: en, es: es,
+		challenge: fmt.Sprintf(`Bearer realm="passport", error="invalid_token", error_description=%q`, en),
+	}
+}
+
+// ---- authentication ----
+
+func (p *passport) authenticate(r *http.Request, rc *reqCtx, securityScheme string, scopes []string) error {
+	switch securityScheme {
+	case "clientBasic":
+		// The token endpoint checks client credentials itself, after grant_type,
+		// in the order RFC 6749 §5.2 implies.
+		return nil
+	case "passportOAuth":
+	default:
+		return fmt.Errorf("passport: unknown security scheme %q", securityScheme)
+	}
+	value, res := bearerToken(r)
+	switch res {
+	case bearerMissing:
+		return &passportError{status: http.StatusUnauthorized, code: grpcUnauthenticated, reason: "token_missing",
+			en: "bearer token missing", es: "falta el token de acceso",
+			challenge: `Bearer realm="passport"`}
+	case bearerMalformed:
+		return &passportError{status: http.StatusBadRequest, code: grpcInvalidArgument, reason: "authorization_malformed",
+			en: "malformed Authorization header; want: Bearer <token>", es: "cabecera Authorization mal formada; se espera: Bearer <token>",
+			challenge: `Bearer realm="passport", error="invalid_request", error_description="malformed Authorization header"`}
+	}
+	t, err := p.e.store.TokenByHash(HashSecret(value))
+	if err != nil || t.Vendor != passportVendor || t.Kind != KindAccess {
+		return passportInvalidToken("token_unknown", "the access token is not valid", "el token de acceso no es válido")
+	}
+	switch t.StateAt(p.e.clock.Now()) {
+	case StateExpired:
+		return passportInvalidToken("token_expired", "the access token has expired", "el token de acceso ha expirado")
+	case StateRevoked:
+		return passportInvalidToken("token_revoked", "the access token has been revoked", "el token de acceso ha sido revocado")
+	}
+	for _, s := range scopes {
+		if !scopeGranted(t.Scopes, s) {
+			status, code := p.e.cfg.Passport.ScopeErrorStatus, grpcUnauthenticated
+			if status == http.StatusForbidden {
+				code = grpcPermissionDenied
+			}
+			need := strings.Join(scopes, " ")
+			return &passportError{status: status, code: code, reason: "insufficient_scope",
+				en:        fmt.Sprintf("the access token does not include the %s scope", s),
+				es:        fmt.Sprintf("el token de acceso no incluye el alcance %s", s),
+				challenge: fmt.Sprintf(`Bearer realm="passport", error="insufficient_scope", scope=%q`, need)}
+		}
+	}
+	rc.principal = &t
+	return nil
+}
+
+// scopeGranted reports whether granted covers need; a granted scope ending in
+// ".*" covers every scope below it (Passport documents wildcards like iam.mfa.*).
+func scopeGranted(granted []string, need string) bool {
+	for _, g := range granted {
+		if g == need || g == "*" {
+			return true
+		}
+		if prefix, ok := strings.CutSuffix(g, "*"); ok && strings.HasSuffix(prefix, ".") && strings.HasPrefix(need, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// ---- token endpoint ----
+
+type passportTokenResponse struct {
+	AccessToken string   `json:"access_token"`
+	TokenType   string   `json:"token_type"`
+	ExpiresIn   int64    `json:"expires_in"`
+	TokenID     string   `json:"token_id"`
+	Scopes      []string `json:"scopes"`
+	Roles       []string `json:"roles"`
+	AccountID   string   `json:"account_id"`
+	CreatedAt   string   `json:"created_at"`
+}
+
+// tokenParams are the token request's parameters, from a JSON or form body.
+type tokenParams struct {
+	grantType, clientID, clientSecret string
+	hasClientID, hasClientSecret      bool
+}
+
+func (p *passport) readTokenParams(r *http.Request) (tokenParams, error) {
+	var tp tokenParams
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch mt {
+	case "application/json":
+		var body struct {
+			GrantType    *string `json:"grant_type"`
+			ClientID     *string `json:"client_id"`
+			ClientSecret *string `json:"client_secret"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			return tp, oauthError(http.StatusBadRequest, "invalid_request", "request body is not valid JSON", "el cuerpo de la solicitud no es JSON válido")
+		}
+		if body.GrantType != nil {
+			tp.grantType = *body.GrantType
+		}
+		if body.ClientID != nil {
+			tp.clientID, tp.hasClientID = *body.ClientID, true
+		}
+		if body.ClientSecret != nil {
+			tp.clientSecret, tp.hasClientSecret = *body.ClientSecret, true
+		}
+	default: // application/x-www-form-urlencoded: the validator admits nothing else
+		if err := r.ParseForm(); err != nil {
+			return tp, oauthError(http.StatusBadRequest, "invalid_request", "request body is not a valid form", "el cuerpo de la solicitud no es un formulario válido")
+		}
+		for _, k := range []string{"grant_type", "client_id", "client_secret"} {
+			if len(r.PostForm[k]) > 1 {
+				return tp, oauthError(http.StatusBadRequest, "invalid_request",
+					fmt.Sprintf("parameter %s is repeated", k), fmt.Sprintf("el parámetro %s está repetido", k))
+			}
+		}
+		tp.grantType = r.PostForm.Get("grant_type")
+		tp.clientID, tp.hasClientID = r.PostForm.Get("client_id"), r.PostForm.Has("client_id")
+		tp.clientSecret, tp.hasClientSecret = r.PostForm.Get("client_secret"), r.PostForm.Has("client_secret")
+	}
+	return tp, nil
+}
+
+func (p *passport) createToken(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	tp, err := p.readTokenParams(r)
+	if err != nil {
+		return err
+	}
+	if tp.grantType != "client_credentials" {
+		return oauthError(http.StatusBadRequest, "unsupported_grant_type",
+			"grant_type must be client_credentials", "grant_type debe ser client_credentials")
+	}
+
+	// Client authentication: HTTP Basic (RFC 6749 §2.3.1) or the body (documented).
+	usedBasic := false
+	if c := parseAuthorization(r.Header.Get("Authorization")); c.present && c.scheme == "basic" {
+		usedBasic = true
+		user, pass, ok := r.BasicAuth()
+		var uerr, perr error
+		if ok {
+			user, uerr = url.QueryUnescape(user)
+			pass, perr = url.QueryUnescape(pass)
+		}
+		if !ok || uerr != nil || perr != nil {
+			return p.invalidClient(true, "malformed HTTP Basic credentials", "credenciales HTTP Basic mal formadas")
+		}
+		if tp.hasClientSecret || (tp.hasClientID && tp.clientID != user) {
+			return oauthError(http.StatusBadRequest, "invalid_request",
+				"client credentials sent both in the Authorization header and in the body",
+				"credenciales del cliente enviadas en la cabecera Authorization y en el cuerpo")
+		}
+		tp.clientID, tp.clientSecret, tp.hasClientID, tp.hasClientSecret = user, pass, true, true
+	}
+	switch {
+	case !tp.hasClientID || tp.clientID == "":
+		return oauthError(http.StatusBadRequest, "invalid_request", "client_id is required", "client_id es obligatorio")
+	case !tp.hasClientSecret || tp.clientSecret == "":
+		return oauthError(http.StatusBadRequest, "invalid_request", "client_secret is required", "client_secret es obligatorio")
+	}
+	st := p.state.Load()
+	client, known := st.clients[tp.clientID]
+	want := SecretHash{}
+	if known {
+		want = client.secret
+	}
+	if !HashSecret(tp.clientSecret).Equal(want) || !known {
+		return p.invalidClient(usedBasic, "client authentication failed", "la autenticación del cliente falló")
+	}
+
+	now := p.e.clock.Now().Truncate(time.Millisecond)
+	value := newOpaqueToken()
+	t := Token{
+		ID:        uuid.NewString(),
+		Vendor:    passportVendor,
+		Kind:      KindAccess,
+		Hash:      HashSecret(value),
+		Principal: client.id,
+		AccountID: client.accountID,
+		Scopes:    client.scopes,
+		Roles:     client.roles,
+		IssuedAt:  now,
+		ExpiresAt: now.Add(passportTokenLifetime),
+	}
+	if err := p.e.store.PutToken(t); err != nil {
+		return fmt.Errorf("store token: %w", err)
+	}
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	writeJSON(w, http.StatusOK, passportTokenResponse{
+		AccessToken: value,
+		TokenType:   "Bearer",
+		ExpiresIn:   int64(passportTokenLifetime / time.Second),
+		TokenID:     t.ID,
+		Scopes:      nonNil(t.Scopes),
+		Roles:       nonNil(t.Roles),
+		AccountID:   t.AccountID,
+		CreatedAt:   t.IssuedAt.Format(passportTimeLayout),
+	})
+	return nil
+}
+
+func (p *passport) invalidClient(basic bool, en, es string) *passportError {
+	pe := oauthError(http.StatusUnauthorized, "invalid_client", en, es)
+	if basic {
+		pe.challenge = `Basic realm="passport"` // RFC 6749 §5.2: MUST when the client used the Authorization header
+	}
+	return pe
+}
+
+// ---- token management ----
+
+type passportTokenInfo struct {
+	TokenID   string   `json:"token_id"`
+	CreatedAt string   `json:"created_at"`
+	ExpiresAt string   `json:"expires_at"`
+	Scopes    []string `json:"scopes"`
+	Roles     []string `json:"roles"`
+	AccountID string   `json:"account_id"`
+	ClientID  string   `json:"client_id"`
+	GrantFlow string   `json:"grant_flow"`
+}
+
+func passportInfo(t Token) passportTokenInfo {
+	return passportTokenInfo{
+		TokenID:   t.ID,
+		CreatedAt: t.IssuedAt.Format(passportTimeLayout),
+		ExpiresAt: t.ExpiresAt.Format(passportTimeLayout),
+		Scopes:    nonNil(t.Scopes),
+		Roles:     nonNil(t.Roles),
+		AccountID: t.AccountID,
+		ClientID:  t.Principal,
+		GrantFlow: passportGrantFlow,
+	}
+}
+
+type passportPagination struct {
+	FirstRequestTimestamp string `json:"first_request_timestamp"`
+	CurrentPage           int    `json:"current_page"`
+	TotalPages            int    `json:"total_pages"`
+	TotalElements         int    `json:"total_elements"`
+}
+
+type passportTokenList struct {
+	PaginationInfo passportPagination  `json:"pagination_info"`
+	Tokens         []passportTokenInfo `json:"tokens"`
+}
+
+const (
+	passportDefaultPageSize = 10
+)
+
+func queryInt(q url.Values, key string, def int64) int64 {
+	if v, err := strconv.ParseInt(q.Get(key), 10, 64); err == nil {
+		return v
+	}
+	return def
+}
+
+// listTokens lists the live tokens of the caller's account. Pages are stable:
+// only tokens created at or before first_request_timestamp (default: now) count.
+func (p *passport) listTokens(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	q := r.URL.Query()
+	now := p.e.clock.Now()
+	size := int(queryInt(q, "page_params.page_size", passportDefaultPageSize))
+	page := int(queryInt(q, "page_params.page_number", 1))
+	first := now
+	if q.Has("page_params.first_request_timestamp.seconds") {
+		first = time.Unix(queryInt(q, "page_params.first_request_timestamp.seconds", 0),
+			queryInt(q, "page_params.first_request_timestamp.nanos", 0)).UTC()
+	}
+	accountID, userID, flow, role := q.Get("account_id"), q.Get("user_id"), q.Get("grant_flow"), q.Get("role")
+
+	all := p.e.store.Tokens(TokenFilter{Vendor: passportVendor, Kind: KindAccess, AccountID: rc.principal.AccountID})
+	live := make([]Token, 0, len(all))
+	for _, t := range all {
+		if t.StateAt(now) != StateActive || t.IssuedAt.After(first) ||
+			(accountID != "" && t.AccountID != accountID) ||
+			userID != "" || // client-credentials tokens belong to no user
+			(flow != "" && flow != passportGrantFlow) ||
+			(role != "" && !slices.Contains(t.Roles, role)) {
+			continue
+		}
+		live = append(live, t)
+	}
+	key := q.Get("order_params.order_key")
+	desc := q.Get("order_params.order_direction") == "DESC"
+	slices.SortStableFunc(live, func(a, b Token) int {
+		c := a.IssuedAt.Compare(b.IssuedAt)
+		if key == "expires_at" {
+			c = a.ExpiresAt.Compare(b.ExpiresAt)
+		}
+		if desc {
+			c = -c
+		}
+		return c
+	})
+	out := passportTokenList{
+		PaginationInfo: passportPagination{
+			FirstRequestTimestamp: first.Format(passportTimeLayout),
+			CurrentPage:           page,
+			TotalPages:            (len(live) + size - 1) / size,
+			TotalElements:         len(live),
+		},
+		Tokens: []passportTokenInfo{},
+	}
+	if start := (page - 1) * size; start < len(live) {
+		for _, t := range live[start:min(start+size, len(live))] {
+			out.Tokens = append(out.Tokens, passportInfo(t))
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func passportNotFound(en, es string) *passportError {
+	return &passportError{status: http.StatusNotFound, code: grpcNotFound, reason: "not_found", en: en, es: es}
+}
+
+// ownToken loads a token of the caller's account by id.
+func (p *passport) ownToken(rc *reqCtx, id string) (Token, error) {
+	t, err := p.e.store.TokenByID(passportVendor, strings.ToLower(id))
+	if err != nil || t.Kind != KindAccess {
+		return Token{}, passportNotFound("token not found", "token no encontrado")
+	}
+	if t.AccountID != rc.principal.AccountID {
+		return Token{}, &passportError{status: http.StatusForbidden, code: grpcPermissionDenied, reason: "forbidden",
+			en: "the token belongs to another account", es: "el token pertenece a otra cuenta"}
+	}
+	return t, nil
+}
+
+func (p *passport) getToken(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	t, err := p.ownToken(rc, pathParam(r, "token_id"))
+	if err != nil {
+		return err
+	}
+	if t.StateAt(p.e.clock.Now()) != StateActive {
+		return passportNotFound("token not found (revoked or expired)", "token no encontrado (revocado o expirado)")
+	}
+	writeJSON(w, http.StatusOK, passportInfo(t))
+	return nil
+}
+
+func (p *passport) revokeToken(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	id := pathParam(r, "token_id")
+	if r.ContentLength != 0 {
+		var body struct {
+			TokenID *string `json:"token_id"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil && !errors.Is(err, io.EOF) {
+			return &passportError{status: http.StatusBadRequest, code: grpcInvalidArgument, reason: "invalid_request",
+				en: "request body is not valid JSON", es: "el cuerpo de la solicitud no es JSON válido"}
+		}
+		if body.TokenID != nil && !strings.EqualFold(*body.TokenID, id) {
+			return &passportError{status: http.StatusBadRequest, code: grpcInvalidArgument, reason: "invalid_request",
+				en: "token_id in the body differs from token_id in the path",
+				es: "token_id del cuerpo difiere del token_id de la ruta"}
+		}
+	}
+	t, err := p.ownToken(rc, id)
+	if err != nil {
+		return err
+	}
+	now := p.e.clock.Now()
+	switch t.StateAt(now) {
+	case StateRevoked:
+		return passportAlreadyRevoked()
+	case StateExpired:
+		return &passportError{status: http.StatusConflict, code: grpcAlreadyExists, reason: "token_expired",
+			en: "the token has expired and cannot be revoked", es: "el token ha expirado y no se puede revocar"}
+	}
+	if _, err := p.e.store.RevokeToken(passportVendor, t.ID, now); err != nil {
+		if errors.Is(err, ErrRevoked) {
+			return passportAlreadyRevoked()
+		}
+		return passportNotFound("token not found", "token no encontrado")
+	}
+	w.WriteHeader(p.e.cfg.Passport.RevokeStatus)
+	return nil
+}
+
+func passportAlreadyRevoked() *passportError {
+	return &passportError{status: http.StatusConflict, code: grpcAlreadyExists, reason: "already_revoked",
+		en: "the token is already revoked", es: "el token ya está revocado"}
+}
+
+func (p *passport) logout(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	if _, err := p.e.store.RevokeToken(passportVendor, rc.principal.ID, p.e.clock.Now()); err != nil && !errors.Is(err, ErrRevoked) {
+		return fmt.Errorf("logout: %w", err)
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// ---- fake protected resources ----
+
+type passportMoney struct {
+	Amount   string `json:"amount"`
+	Currency string `json:"currency"`
+}
+
+type passportAccount struct {
+	AccountID       string        `json:"account_id"`
+	EntityAccountID string        `json:"entity_account_id"`
+	AccountNumber   string        `json:"account_number"`
+	AccountType     string        `json:"account_type"`
+	Status          string        `json:"status"`
+	HolderName      string        `json:"holder_name"`
+	Balance         passportMoney `json:"balance"`
+	CreatedAt       string        `json:"created_at"`
+}
+
+func fakePassportAccount(f *gofakeit.Faker, entity string) passportAccount {
+	kind := "ACCOUNT_TYPE_SAVINGS"
+	if f.Bool() {
+		kind = "ACCOUNT_TYPE_CHECKING"
+	}
+	created := f.DateRange(time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+	return passportAccount{
+		AccountID:       f.UUID(),
+		EntityAccountID: entity,
+		AccountNumber:   f.Numerify("##########"),
+		AccountType:     kind,
+		Status:          "ACCOUNT_STATUS_ACTIVE",
+		HolderName:      f.Company(),
+		Balance:         passportMoney{Amount: fmt.Sprintf("%.2f", f.Float64Range(1000, 50_000_000)), Currency: "COP"},
+		CreatedAt:       created.UTC().Truncate(time.Second).Format(passportTimeLayout),
+	}
+}
+
+func (p *passport) listAccounts(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	accts := p.state.Load().accounts[rc.principal.AccountID]
+	writeJSON(w, http.StatusOK, struct {
+		Accounts []passportAccount `json:"accounts"`
+	}{Accounts: nonNil(accts)})
+	return nil
+}
+
+func (p *passport) getAccount(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	a, ok := p.state.Load().accountByID[strings.ToLower(pathParam(r, "account_id"))]
+	if !ok || a.EntityAccountID != rc.principal.AccountID {
+		return passportNotFound("account not found", "cuenta no encontrada")
+	}
+	writeJSON(w, http.StatusOK, a)
+	return nil
+}
+
+// nonNil returns s, or an empty slice for nil, so JSON says [] rather than null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,63 @@
+// Package openapi holds the OpenAPI 3 documents tokenemu is served from: one per
+// vendor plus one for the admin plane. They are embedded in the binary, loaded and
+// validated at start, and served at /_emulator/openapi/{name}.yaml.
+package openapi
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+//go:embed *.yaml
+var files embed.FS
+
+// Names lists the embedded documents by name ("admin", "passport", …), sorted.
+func Names() []string {
+	entries, err := fs.ReadDir(files, ".")
+	if err != nil {
+		// The embedded FS is fixed at build time; ReadDir on "." cannot fail.
+		return nil
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		if n, ok := strings.CutSuffix(e.Name(), ".yaml"); ok {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Raw returns the YAML text of the named document.
+func Raw(name string) ([]byte, error) {
+	b, err := files.ReadFile(name + ".yaml")
+	if err != nil {
+		return nil, fmt.Errorf("openapi document %q: %w", name, err)
+	}
+	return b, nil
+}
+
+// Load parses and validates the named document. Each call returns a fresh
+// *openapi3.T, so two emulators never share a mutable document.
+func Load(ctx context.Context, name string) (*openapi3.T, error) {
+	raw, err := Raw(name)
+	if err != nil {
+		return nil, err
+	}
+	loader := openapi3.NewLoader()
+	loader.Context = ctx
+	doc, err := loader.LoadFromData(raw)
+	if err != nil {
+		return nil, fmt.Errorf("load openapi document %q: %w", name, err)
+	}
+	if err := doc.Validate(ctx); err != nil {
+		return nil, fmt.Errorf("validate openapi document %q: %w", name, err)
+	}
+	return doc, nil
+}
