@@ -157,16 +157,10 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 
 		handlers := s.handlers()
 		bound := make(map[string]bool, len(handlers))
-		paths := doc.Paths.InMatchingOrder()
-		for _, path := range paths {
+		for _, path := range doc.Paths.InMatchingOrder() {
 			item := doc.Paths.Value(path)
-			methods := make([]string, 0, len(item.Operations()))
-			for m := range item.Operations() {
-				methods = append(methods, m)
-			}
-			sort.Strings(methods)
-			for _, method := range methods {
-				op := item.GetOperation(method)
+			byMethod := make(map[string]http.Handler, len(item.Operations()))
+			for method, op := range item.Operations() {
 				h, ok := handlers[op.OperationID]
 				if !ok {
 					return fmt.Errorf("openapi document %q: operation %q (%s %s) has no handler", s.name(), op.OperationID, method, path)
@@ -182,8 +176,12 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 					handle: h,
 				}
 				e.ops[s.name()+"."+op.OperationID] = o
-				sub.Handle(path, e.serveOperation(o)).Methods(method)
+				byMethod[method] = e.serveOperation(o)
 			}
+			// One mux route per path, dispatching on the method here: gorilla/mux
+			// loses a method mismatch when a later route's path does not match,
+			// answering 404 where 405 is right.
+			sub.Handle(path, methodSwitch(byMethod, sub.MethodNotAllowedHandler))
 		}
 		for id := range handlers {
 			if !bound[id] {
@@ -193,6 +191,25 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 	}
 	e.handler = root
 	return nil
+}
+
+// methodSwitch serves each method with its operation and answers any other
+// method with notAllowed, after setting Allow.
+func methodSwitch(byMethod map[string]http.Handler, notAllowed http.Handler) http.Handler {
+	methods := make([]string, 0, len(byMethod))
+	for m := range byMethod {
+		methods = append(methods, m)
+	}
+	sort.Strings(methods)
+	allow := strings.Join(methods, ", ")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h, ok := byMethod[r.Method]; ok {
+			h.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Allow", allow)
+		notAllowed.ServeHTTP(w, r)
+	})
 }
 
 // serveOperation is the middleware every operation runs through: body limit,

@@ -110,19 +110,26 @@ func firstLine(s string) string {
 	return s
 }
 
-// schemaFieldError reports whether err is a body schema error on the given
-// top-level field and schema keyword (e.g. "grant_type", "enum").
-func schemaFieldError(err error, field, keyword string) bool {
+// schemaFieldError returns the body schema error of err when it is on the given
+// top-level field and schema keyword (e.g. "grant_type", "enum"), else nil.
+func schemaFieldError(err error, field, keyword string) *openapi3.SchemaError {
 	re, ok := errors.AsType[*openapi3filter.RequestError](err)
 	if !ok || re.RequestBody == nil {
-		return false
+		return nil
 	}
 	se, ok := errors.AsType[*openapi3.SchemaError](re.Err)
 	if !ok {
-		return false
+		return nil
 	}
-	ptr := se.JSONPointer()
-	return len(ptr) == 1 && ptr[0] == field && se.SchemaField == keyword
+	if ptr := se.JSONPointer(); len(ptr) == 1 && ptr[0] == field && se.SchemaField == keyword {
+		return se
+	}
+	return nil
+}
+
+func isString(v any) bool {
+	_, ok := v.(string)
+	return ok
 }
 
 // adminError is the admin plane's error body.

@@ -178,7 +178,7 @@ func (p *passport) toError(err error, tokenEndpoint bool) *passportError {
 	}
 	he, ok := errors.AsType[*httpError](err)
 	if !ok {
-		if tokenEndpoint && schemaFieldError(err, "grant_type", "enum") {
+		if se := schemaFieldError(err, "grant_type", "enum"); tokenEndpoint && se != nil && isString(se.Value) {
 			return oauthError(http.StatusBadRequest, "unsupported_grant_type",
 				"grant_type must be client_credentials", "grant_type debe ser client_credentials")
 		}

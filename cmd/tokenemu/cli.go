@@ -221,8 +221,11 @@ func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// printBanner tells the user where each vendor is and how to log in.
-func printBanner(w io.Writer, base string, fx emulator.Fixtures) {
+// printBanner tells the user where each vendor is and how to log in. It writes
+// the banner in one Write so that it never interleaves with log lines.
+func printBanner(out io.Writer, base string, fx emulator.Fixtures) {
+	w := &strings.Builder{}
+	defer func() { _, _ = io.WriteString(out, w.String()) }()
 	fmt.Fprintf(w, "tokenemu %s listening on %s\n\n", versionString(), base)
 	fmt.Fprintf(w, "  passport  %s/passport\n", base)
 	def := emulator.DefaultFixtures()
@@ -285,4 +288,3 @@ func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer
 	fmt.Fprintln(stdout, "ok")
 	return exitOK
 }
-

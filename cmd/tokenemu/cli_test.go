@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func env(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
+}
+
+func TestParseServe(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    func(serveOptions) bool
+		wantErr string
+	}{
+		{name: "defaults", want: func(o serveOptions) bool {
+			return o.addr == "127.0.0.1:8080" && o.seed != 0 && o.logFormat == "text" && o.logLevel == slog.LevelInfo &&
+				o.adminToken == "" && o.fixtures == "" && o.passportRevoke == 200 && o.passportScopeErr == 401
+		}},
+		{name: "flags", args: []string{"-addr", ":9", "-seed", "42", "-fixtures", "f.yaml", "-log-format", "json", "-log-level", "debug", "-admin-token", "t", "-passport-revoke-status", "204", "-passport-scope-status", "403"},
+			want: func(o serveOptions) bool {
+				return o.addr == ":9" && o.seed == 42 && o.fixtures == "f.yaml" && o.logFormat == "json" && o.logLevel == slog.LevelDebug &&
+					o.adminToken == "t" && o.passportRevoke == 204 && o.passportScopeErr == 403
+			}},
+		{name: "environment", env: map[string]string{"TOKENEMU_ADDR": "127.0.0.1:0", "TOKENEMU_SEED": "7", "TOKENEMU_ADMIN_TOKEN": "x", "TOKENEMU_LOG_FORMAT": "json", "TOKENEMU_PASSPORT_REVOKE_STATUS": "204"},
+			want: func(o serveOptions) bool {
+				return o.addr == "127.0.0.1:0" && o.seed == 7 && o.adminToken == "x" && o.logFormat == "json" && o.passportRevoke == 204
+			}},
+		{name: "flag beats environment", args: []string{"-seed", "9"}, env: map[string]string{"TOKENEMU_SEED": "7"},
+			want: func(o serveOptions) bool { return o.seed == 9 }},
+		{name: "unknown flag", args: []string{"-nope"}, wantErr: "not defined"},
+		{name: "stray argument", args: []string{"extra"}, wantErr: `unexpected argument "extra"`},
+		{name: "bad seed", args: []string{"-seed", "x"}, wantErr: "invalid value"},
+		{name: "zero seed", args: []string{"-seed", "0"}, wantErr: "0 is not a seed"},
+		{name: "bad env seed", env: map[string]string{"TOKENEMU_SEED": "x"}, wantErr: "TOKENEMU_SEED"},
+		{name: "bad log format", args: []string{"-log-format", "xml"}, wantErr: "text or json"},
+		{name: "bad log level", args: []string{"-log-level", "loud"}, wantErr: "-log-level"},
+		{name: "bad addr", args: []string{"-addr", "8080"}, wantErr: "-addr"},
+		{name: "bad revoke status", args: []string{"-passport-revoke-status", "201"}, wantErr: "200 or 204"},
+		{name: "bad scope status", args: []string{"-passport-scope-status", "400"}, wantErr: "401 or 403"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			o, err := parseServe(c.args, env(c.env), io.Discard)
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("got %v, want an error containing %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !c.want(o) {
+				t.Errorf("got %+v", o)
+			}
+		})
+	}
+}
+
+func TestRunExitCodes(t *testing.T) {
+	t.Parallel()
+	missing := filepath.Join(t.TempDir(), "missing.yaml")
+	badFixtures := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(badFixtures, []byte("passport: {clients: [{client_id: a}]}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"unknown command", []string{"fly"}, exitUsage, "", `unknown command "fly"`},
+		{"bad flag", []string{"-nope"}, exitUsage, "", "flag provided but not defined"},
+		{"serve bad flag", []string{"serve", "-seed", "x"}, exitUsage, "", "invalid value"},
+		{"unreadable fixtures", []string{"-fixtures", missing}, exitUsage, "", "read fixtures"},
+		{"invalid fixtures", []string{"-fixtures", badFixtures}, exitUsage, "", "client_secret is empty"},
+		{"version", []string{"version"}, exitOK, "go1.", ""},
+		{"help", []string{"help"}, exitOK, "Usage:", ""},
+		{"serve help", []string{"-h"}, exitOK, "", "-admin-token"},
+		{"healthcheck nothing there", []string{"healthcheck", "-url", "http://" + closedAddr(t)}, exitFail, "", "no emulator answering"},
+		{"healthcheck bad flag", []string{"healthcheck", "-x"}, exitUsage, "", "not defined"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			var out, errOut bytes.Buffer
+			code := run(context.Background(), c.args, &out, &errOut, env(nil))
+			if code != c.code {
+				t.Errorf("exit %d, want %d; stderr %q", code, c.code, errOut.String())
+			}
+			if !strings.Contains(out.String(), c.stdout) {
+				t.Errorf("stdout %q, want it to contain %q", out.String(), c.stdout)
+			}
+			if !strings.Contains(errOut.String(), c.stderr) {
+				t.Errorf("stderr %q, want it to contain %q", errOut.String(), c.stderr)
+			}
+			if c.code == exitUsage && strings.Count(strings.TrimSpace(errOut.String()), "\n") > 0 && !strings.Contains(errOut.String(), "Usage") {
+				t.Errorf("stderr is not one line: %q", errOut.String())
+			}
+		})
+	}
+}
+
+// closedAddr returns a loopback address nothing listens on.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// bannerWriter collects output and reports the base URL once the banner is out.
+type bannerWriter struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	once sync.Once
+	url  chan string
+}
+
+var listeningRE = regexp.MustCompile(`listening on (http://\S+)`)
+
+func (w *bannerWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if m := listeningRE.FindStringSubmatch(w.buf.String()); m != nil {
+		w.once.Do(func() { w.url <- m[1] })
+	}
+	return len(p), nil
+}
+
+func (w *bannerWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+func TestServeHealthcheckShutdown(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &bannerWriter{url: make(chan string, 1)}
+	var errOut bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "-addr", "127.0.0.1:0"}, out, &errOut, env(map[string]string{"TOKENEMU_ADMIN_TOKEN": "x"}))
+	}()
+	var base string
+	select {
+	case base = <-out.url:
+	case code := <-done:
+		t.Fatalf("serve exited early with %d: %s", code, errOut.String())
+	}
+	for _, want := range []string{"/passport", "demo-client", "demo-secret", "limited-client", "/_emulator"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("banner lacks %q:\n%s", want, out.String())
+		}
+	}
+	var hcOut, hcErr bytes.Buffer
+	if code := run(context.Background(), []string{"healthcheck", "-url", base}, &hcOut, &hcErr, env(nil)); code != exitOK {
+		t.Errorf("healthcheck: exit %d, %s", code, hcErr.String())
+	}
+	if code := run(context.Background(), []string{"healthcheck"}, &hcOut, &hcErr, env(map[string]string{"TOKENEMU_URL": base})); code != exitOK {
+		t.Errorf("healthcheck with TOKENEMU_URL: exit %d, %s", code, hcErr.String())
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("serve after cancel: exit %d, stderr %s", code, errOut.String())
+	}
+}
+
+func TestServeWarnsOnPublicAddressWithoutAdminToken(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		addr string
+		want bool
+	}{{"127.0.0.1:0", false}, {"[::1]:0", false}, {"localhost:0", false}, {"0.0.0.0:0", true}} {
+		o := serveOptions{addr: c.addr}
+		if got := !o.isLoopback(); got != c.want {
+			t.Errorf("%s: warn=%v, want %v", c.addr, got, c.want)
+		}
+	}
+}

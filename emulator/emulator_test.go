@@ -1,0 +1,122 @@
+package emulator
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tokenemu/tokenemu/openapi"
+)
+
+// Every operation of every document has a handler, and every handler an
+// operation: New fails otherwise, and this checks both directions explicitly.
+func TestOperationsAndHandlersMatch(t *testing.T) {
+	t.Parallel()
+	e, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromDocs []string
+	for _, s := range e.schemes {
+		doc, err := openapi.Load(context.Background(), s.name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, item := range doc.Paths.Map() {
+			for _, op := range item.Operations() {
+				fromDocs = append(fromDocs, s.name()+"."+op.OperationID)
+			}
+		}
+		for id := range s.handlers() {
+			if !slices.Contains(e.operationIDs(), s.name()+"."+id) {
+				t.Errorf("handler %s.%s has no operation", s.name(), id)
+			}
+		}
+	}
+	slices.Sort(fromDocs)
+	if got := e.operationIDs(); !slices.Equal(got, fromDocs) {
+		t.Errorf("bound operations %v, documents have %v", got, fromDocs)
+	}
+	// Every embedded document belongs to a scheme.
+	for _, name := range openapi.Names() {
+		if !slices.ContainsFunc(e.schemes, func(s scheme) bool { return s.name() == name }) {
+			t.Errorf("document %q is served by no scheme", name)
+		}
+	}
+}
+
+// extraHandler is the passport scheme with one handler too many.
+type extraHandler struct{ *passport }
+
+func (x extraHandler) handlers() map[string]handlerFunc {
+	h := x.passport.handlers()
+	h["noSuchOperation"] = h["logout"]
+	return h
+}
+
+// missingHandler is the passport scheme with one handler too few.
+type missingHandler struct{ *passport }
+
+func (x missingHandler) handlers() map[string]handlerFunc {
+	h := x.passport.handlers()
+	delete(h, "logout")
+	return h
+}
+
+func TestBuildRouterRejectsMismatch(t *testing.T) {
+	t.Parallel()
+	for name, wrap := range map[string]func(*passport) scheme{
+		"extra handler":   func(p *passport) scheme { return extraHandler{p} },
+		"missing handler": func(p *passport) scheme { return missingHandler{p} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			e, err := New(Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.schemes = []scheme{wrap(newPassport(e))}
+			err = e.buildRouter(context.Background())
+			if err == nil || !strings.Contains(err.Error(), "logout") && !strings.Contains(err.Error(), "noSuchOperation") {
+				t.Errorf("buildRouter: got %v, want an error naming the operation", err)
+			}
+		})
+	}
+}
+
+// Two emulators in one process share nothing.
+func TestEmulatorsAreIsolated(t *testing.T) {
+	t.Parallel()
+	a, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"client_id":"demo-client","client_secret":"demo-secret","grant_type":"client_credentials"}`
+	req := httptest.NewRequest("POST", "/passport/v1/iam/oauth/tokens", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	w := httptest.NewRecorder()
+	a.Handler().ServeHTTP(w, req)
+	if w.Code != http.StatusOK {
+		t.Fatalf("issue: %d %s", w.Code, w.Body)
+	}
+	if n := len(a.Store().Tokens(TokenFilter{})); n != 1 {
+		t.Errorf("a has %d tokens, want 1", n)
+	}
+	if n := len(b.Store().Tokens(TokenFilter{})); n != 0 {
+		t.Errorf("b has %d tokens, want 0", n)
+	}
+	a.Clock().Freeze()
+	if _, err := a.Clock().Advance(1000000); err != nil {
+		t.Fatal(err)
+	}
+	if b.Clock().Frozen() {
+		t.Error("freezing a's clock froze b's")
+	}
+}

@@ -1,0 +1,78 @@
+package emulator
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParseFixtures(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, in, wantErr string
+		clients           int
+	}{
+		{name: "yaml", in: "passport:\n  clients:\n    - client_id: a\n      client_secret: s\n      account_id: acct\n      scopes: [x]\n", clients: 1},
+		{name: "json", in: `{"passport":{"clients":[{"client_id":"a","client_secret":"s","account_id":"acct"},{"client_id":"b","client_secret":"s","account_id":"acct","accounts":5}]}}`, clients: 2},
+		{name: "empty", in: "", clients: -1},
+		{name: "unknown vendor", in: "passkitt: {}\n", wantErr: "passkitt"},
+		{name: "unknown field", in: "passport:\n  clients:\n    - client_id: a\n      secret: s\n", wantErr: "secret"},
+		{name: "missing secret", in: "passport:\n  clients:\n    - client_id: a\n      account_id: x\n", wantErr: "client_secret is empty"},
+		{name: "missing id", in: "passport:\n  clients:\n    - client_secret: a\n      account_id: x\n", wantErr: "client_id is empty"},
+		{name: "missing account", in: "passport:\n  clients:\n    - client_id: a\n      client_secret: s\n", wantErr: "account_id is empty"},
+		{name: "duplicate", in: "passport:\n  clients:\n    - {client_id: a, client_secret: s, account_id: x}\n    - {client_id: a, client_secret: t, account_id: x}\n", wantErr: "duplicate client_id"},
+		{name: "negative accounts", in: "passport:\n  clients:\n    - {client_id: a, client_secret: s, account_id: x, accounts: -1}\n", wantErr: "accounts must be"},
+		{name: "not yaml", in: "passport: [unclosed\n", wantErr: "parse fixtures"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f, err := ParseFixtures([]byte(c.in))
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("got %v, want an error containing %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case c.clients < 0 && f.Passport != nil:
+				t.Errorf("empty input gave a passport section")
+			case c.clients >= 0 && (f.Passport == nil || len(f.Passport.Clients) != c.clients):
+				t.Errorf("got %+v, want %d clients", f.Passport, c.clients)
+			}
+		})
+	}
+}
+
+func TestLoadFixturesAndDefaults(t *testing.T) {
+	t.Parallel()
+	if _, err := LoadFixtures(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
+		t.Error("missing file: no error")
+	}
+	path := filepath.Join(t.TempDir(), "f.yaml")
+	if err := os.WriteFile(path, []byte("passport:\n  clients:\n    - {client_id: mine, client_secret: s3cret, account_id: acct-1, scopes: [iam.logout.post]}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := LoadFixtures(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(Config{Fixtures: &f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := e.Fixtures()
+	if len(got.Passport.Clients) != 1 || got.Passport.Clients[0].ClientID != "mine" {
+		t.Errorf("fixtures in effect: %+v", got.Passport)
+	}
+	if st := e.schemes[1].(*passport).state.Load(); st.clients["demo-client"] != nil || st.clients["mine"] == nil {
+		t.Error("a passport section in the fixtures must replace the default clients")
+	}
+	if _, err := New(Config{Fixtures: &Fixtures{Passport: &PassportFixtures{Clients: []PassportClient{{ClientID: "x"}}}}}); err == nil {
+		t.Error("New accepted invalid fixtures")
+	}
+}

@@ -1,0 +1,220 @@
+package emulator
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+// storeFactories lists every Store implementation; each must pass the suite.
+var storeFactories = map[string]func() Store{
+	"memory": NewMemoryStore,
+}
+
+func TestStoreConformance(t *testing.T) {
+	t.Parallel()
+	for name, newStore := range storeFactories {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testStore(t, newStore)
+		})
+	}
+}
+
+func testStore(t *testing.T, newStore func() Store) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tok := func(vendor, id, secret string, at time.Time) Token {
+		return Token{ID: id, Vendor: vendor, Kind: KindAccess, Hash: HashSecret(secret), Principal: "p-" + vendor,
+			AccountID: "acct", Scopes: []string{"a", "b"}, IssuedAt: at, ExpiresAt: at.Add(time.Hour)}
+	}
+
+	t.Run("put and find", func(t *testing.T) {
+		t.Parallel()
+		s := newStore()
+		want := tok("passport", "1", "secret-1", t0)
+		if err := s.PutToken(want); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.TokenByHash(HashSecret("secret-1"))
+		if err != nil || got.ID != "1" || got.Principal != "p-passport" || len(got.Scopes) != 2 {
+			t.Fatalf("by hash: %+v %v", got, err)
+		}
+		if got, err = s.TokenByID("passport", "1"); err != nil || got.Hash != want.Hash {
+			t.Fatalf("by id: %+v %v", got, err)
+		}
+		if _, err := s.TokenByHash(HashSecret("secret-2")); !errors.Is(err, ErrNotFound) {
+			t.Errorf("unknown hash: %v, want ErrNotFound", err)
+		}
+		if _, err := s.TokenByID("brass", "1"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("same id, other vendor: %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("duplicates", func(t *testing.T) {
+		t.Parallel()
+		s := newStore()
+		if err := s.PutToken(tok("passport", "1", "x", t0)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PutToken(tok("passport", "2", "x", t0)); !errors.Is(err, ErrExists) {
+			t.Errorf("same hash: %v, want ErrExists", err)
+		}
+		if err := s.PutToken(tok("passport", "1", "y", t0)); !errors.Is(err, ErrExists) {
+			t.Errorf("same id: %v, want ErrExists", err)
+		}
+		if err := s.PutToken(tok("brass", "1", "y", t0)); err != nil {
+			t.Errorf("same id, other vendor: %v", err)
+		}
+	})
+
+	t.Run("records are copies", func(t *testing.T) {
+		t.Parallel()
+		s := newStore()
+		in := tok("passport", "1", "x", t0)
+		if err := s.PutToken(in); err != nil {
+			t.Fatal(err)
+		}
+		in.Scopes[0] = "changed by caller"
+		got, _ := s.TokenByID("passport", "1")
+		if got.Scopes[0] != "a" {
+			t.Errorf("store shares the caller's slice: %v", got.Scopes)
+		}
+		got.RevokedAt = t0
+		if again, _ := s.TokenByID("passport", "1"); !again.RevokedAt.IsZero() {
+			t.Error("store returned a pointer into its own record")
+		}
+	})
+
+	t.Run("list filters and order", func(t *testing.T) {
+		t.Parallel()
+		s := newStore()
+		for i, v := range []string{"passport", "brass", "passport", "passport"} {
+			at := t0.Add(time.Duration(3-i) * time.Minute) // issued in reverse order
+			if err := s.PutToken(tok(v, fmt.Sprint(i), fmt.Sprint("s", i), at)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := s.Tokens(TokenFilter{Vendor: "passport"})
+		if len(got) != 3 || got[0].ID != "3" || got[1].ID != "2" || got[2].ID != "0" {
+			t.Errorf("passport tokens oldest first: %v", ids(got))
+		}
+		if got := s.Tokens(TokenFilter{}); len(got) != 4 {
+			t.Errorf("all: %v", ids(got))
+		}
+		if got := s.Tokens(TokenFilter{Principal: "p-brass"}); len(got) != 1 || got[0].ID != "1" {
+			t.Errorf("by principal: %v", ids(got))
+		}
+		if got := s.Tokens(TokenFilter{AccountID: "other"}); len(got) != 0 || got == nil {
+			t.Errorf("no match: got %v, want an empty non-nil slice", got)
+		}
+	})
+
+	t.Run("revoke", func(t *testing.T) {
+		t.Parallel()
+		s := newStore()
+		if err := s.PutToken(tok("passport", "1", "x", t0)); err != nil {
+			t.Fatal(err)
+		}
+		at := t0.Add(time.Minute)
+		got, err := s.RevokeToken("passport", "1", at)
+		if err != nil || !got.RevokedAt.Equal(at) || got.StateAt(at) != StateRevoked {
+			t.Fatalf("revoke: %+v %v", got, err)
+		}
+		if byHash, _ := s.TokenByHash(HashSecret("x")); !byHash.RevokedAt.Equal(at) {
+			t.Error("revocation not visible by hash")
+		}
+		if _, err := s.RevokeToken("passport", "1", at); !errors.Is(err, ErrRevoked) {
+			t.Errorf("revoke twice: %v, want ErrRevoked", err)
+		}
+		if _, err := s.RevokeToken("passport", "nope", at); !errors.Is(err, ErrNotFound) {
+			t.Errorf("revoke unknown: %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("reset", func(t *testing.T) {
+		t.Parallel()
+		s := newStore()
+		if err := s.PutToken(tok("passport", "1", "x", t0)); err != nil {
+			t.Fatal(err)
+		}
+		s.Reset()
+		if _, err := s.TokenByHash(HashSecret("x")); !errors.Is(err, ErrNotFound) {
+			t.Errorf("after reset: %v", err)
+		}
+		if err := s.PutToken(tok("passport", "1", "x", t0)); err != nil {
+			t.Errorf("put after reset: %v", err)
+		}
+	})
+
+	t.Run("concurrent", func(t *testing.T) {
+		t.Parallel()
+		s := newStore()
+		var wg sync.WaitGroup
+		for g := range 8 {
+			wg.Go(func() {
+				for i := range 200 {
+					id := fmt.Sprintf("%d-%d", g, i)
+					if err := s.PutToken(tok("passport", id, id, t0)); err != nil {
+						t.Error(err)
+						return
+					}
+					if _, err := s.TokenByHash(HashSecret(id)); err != nil {
+						t.Error(err)
+						return
+					}
+					if i%2 == 0 {
+						if _, err := s.RevokeToken("passport", id, t0); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+					_ = s.Tokens(TokenFilter{Vendor: "passport"})
+				}
+			})
+		}
+		wg.Wait()
+		all := s.Tokens(TokenFilter{})
+		revoked := 0
+		for _, x := range all {
+			if !x.RevokedAt.IsZero() {
+				revoked++
+			}
+		}
+		if len(all) != 1600 || revoked != 800 {
+			t.Errorf("after concurrent use: %d tokens, %d revoked; want 1600 and 800", len(all), revoked)
+		}
+	})
+}
+
+func ids(ts []Token) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.ID
+	}
+	return out
+}
+
+func TestTokenStateAt(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tk := Token{IssuedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	cases := []struct {
+		at   time.Time
+		tok  Token
+		want TokenState
+	}{
+		{t0, tk, StateActive},
+		{t0.Add(time.Hour - time.Nanosecond), tk, StateActive},
+		{t0.Add(time.Hour), tk, StateExpired},
+		{t0.Add(100 * 365 * 24 * time.Hour), Token{IssuedAt: t0}, StateActive},
+		{t0, Token{IssuedAt: t0, ExpiresAt: t0.Add(time.Hour), RevokedAt: t0}, StateRevoked},
+		{t0.Add(2 * time.Hour), Token{IssuedAt: t0, ExpiresAt: t0.Add(time.Hour), RevokedAt: t0}, StateRevoked},
+	}
+	for _, c := range cases {
+		if got := c.tok.StateAt(c.at); got != c.want {
+			t.Errorf("StateAt(%v) of %+v = %s, want %s", c.at, c.tok, got, c.want)
+		}
+	}
+}
