@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"time"
 )
 
 // DefaultSeed seeds the fake data when Config.Seed is zero, so that every run
@@ -34,6 +35,31 @@ type Config struct {
 	MaxBodyBytes int64
 	// Passport tunes the Passport emulation.
 	Passport PassportConfig
+	// PassKit tunes the PassKit emulation.
+	PassKit PassKitConfig
+	// TeleTracker tunes the TeleTracker emulation.
+	TeleTracker TeleTrackerConfig
+}
+
+// PassKitConfig tunes the PassKit emulation.
+type PassKitConfig struct {
+	// Leeway is the clock skew allowed when checking a JWT's exp, nbf and iat
+	// (golang-jwt's leeway). Zero: a JWT issued one second in the future is refused.
+	Leeway time.Duration
+}
+
+// TeleTrackerConfig tunes the TeleTracker emulation.
+type TeleTrackerConfig struct {
+	// RefreshLifetime is how long a refresh token outlives its access token:
+	// refreshTokenExpiration = tokenExpiration + RefreshLifetime. Zero means
+	// 29 days, as in the vendor's examples.
+	RefreshLifetime time.Duration
+	// RevokeFamilyOnReuse revokes the whole session (every token issued from the
+	// same login) when a used refresh token is presented again (RFC 9700 §4.14.2).
+	RevokeFamilyOnReuse bool
+	// RevokeAccessOnRefresh revokes the access token issued with a refresh token
+	// when that refresh token is used.
+	RevokeAccessOnRefresh bool
 }
 
 // PassportConfig tunes the points where Passport's documentation contradicts
@@ -74,6 +100,14 @@ func (c Config) normalize() (Config, error) {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
 	case c.MaxBodyBytes < 0:
 		return c, fmt.Errorf("config: MaxBodyBytes %d is negative", c.MaxBodyBytes)
+	}
+	switch {
+	case c.PassKit.Leeway < 0:
+		return c, fmt.Errorf("config: PassKit.Leeway %v is negative", c.PassKit.Leeway)
+	case c.TeleTracker.RefreshLifetime < 0:
+		return c, fmt.Errorf("config: TeleTracker.RefreshLifetime %v is negative", c.TeleTracker.RefreshLifetime)
+	case c.TeleTracker.RefreshLifetime == 0:
+		c.TeleTracker.RefreshLifetime = 29 * 24 * time.Hour
 	}
 	switch c.Passport.RevokeStatus {
 	case 0:

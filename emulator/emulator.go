@@ -42,6 +42,7 @@ func New(cfg Config) (*Emulator, error) {
 	e.schemes = []scheme{
 		newAdmin(e),
 		newPassport(e),
+		newPassKit(e),
 	}
 	if err := e.resetSchemes(); err != nil {
 		return nil, err

@@ -144,3 +144,23 @@ func writeAdminError(w http.ResponseWriter, status int, code, msg string) {
 
 // pathParam returns a path parameter of the matched route.
 func pathParam(r *http.Request, name string) string { return mux.Vars(r)[name] }
+
+// absenceReporter is implemented by a scheme's authentication error when the
+// request carried no credentials at all for that security scheme.
+type absenceReporter interface{ credentialsAbsent() bool }
+
+// authFailure picks, among the errors of every security alternative that
+// failed, the one to report: the first about credentials the request did
+// carry, else the first. Any other error is returned as it is.
+func authFailure(err error) error {
+	sre, ok := errors.AsType[*openapi3filter.SecurityRequirementsError](err)
+	if !ok || len(sre.Errors) == 0 {
+		return err
+	}
+	for _, e := range sre.Errors {
+		if a, ok := e.(absenceReporter); !ok || !a.credentialsAbsent() {
+			return e
+		}
+	}
+	return sre.Errors[0]
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -14,7 +15,49 @@ import (
 // JSON. A vendor section that is absent keeps that vendor's defaults; a present
 // section replaces them.
 type Fixtures struct {
-	Passport *PassportFixtures `yaml:"passport,omitempty" json:"passport,omitempty"`
+	Passport    *PassportFixtures    `yaml:"passport,omitempty" json:"passport,omitempty"`
+	PassKit     *PassKitFixtures     `yaml:"passkit,omitempty" json:"passkit,omitempty"`
+	TeleTracker *TeleTrackerFixtures `yaml:"teletracker,omitempty" json:"teletracker,omitempty"`
+}
+
+// PassKitFixtures are PassKit's users.
+type PassKitFixtures struct {
+	Users []PassKitUser `yaml:"users" json:"users"`
+}
+
+// PassKitUser is a PassKit account: its login, and the REST credentials (API key
+// and secret) its JWTs are signed with.
+type PassKitUser struct {
+	Username    string `yaml:"username" json:"username"`
+	Password    string `yaml:"password" json:"password"`
+	Email       string `yaml:"email,omitempty" json:"email,omitempty"`
+	CompanyName string `yaml:"company_name,omitempty" json:"company_name,omitempty"`
+	APIKey      string `yaml:"api_key" json:"api_key"`
+	APISecret   string `yaml:"api_secret" json:"api_secret"`
+	Members     int    `yaml:"members,omitempty" json:"members,omitempty"` // fake members (default 5)
+}
+
+// TeleTrackerFixtures are TeleTracker's accounts and users.
+type TeleTrackerFixtures struct {
+	Accounts []TeleTrackerAccount `yaml:"accounts" json:"accounts"`
+	Users    []TeleTrackerUser    `yaml:"users" json:"users"`
+}
+
+// TeleTrackerAccount is a call-tracking account.
+type TeleTrackerAccount struct {
+	ID   int64  `yaml:"id" json:"id"`
+	Name string `yaml:"name" json:"name"`
+}
+
+// TeleTrackerUser is a user with access to one or more accounts; the first is
+// their home account. An integrator has no home account: the accounts are an
+// allow-list, and every request must name one.
+type TeleTrackerUser struct {
+	UserID     int64   `yaml:"user_id" json:"user_id"`
+	Username   string  `yaml:"username" json:"username"`
+	Password   string  `yaml:"password" json:"password"`
+	Accounts   []int64 `yaml:"accounts" json:"accounts"`
+	Integrator bool    `yaml:"integrator,omitempty" json:"integrator,omitempty"`
 }
 
 // PassportFixtures are Passport's OAuth2 clients.
@@ -42,6 +85,17 @@ const (
 	LimitedPassportClientID     = "limited-client"
 	LimitedPassportClientSecret = "limited-secret"
 	LimitedPassportAccountID    = "c2a8e4f1-93b7-4d5e-8a61-0f4b2d9c7e35"
+
+	DefaultPassKitUsername  = "demo@passkit.test"
+	DefaultPassKitPassword  = "passkit-demo"
+	DefaultPassKitAPIKey    = "2Xq7BvLmN4pRtY8wZcDf6H"
+	DefaultPassKitAPISecret = "pk-demo-secret-7f3a9c1e5b2d8f4a6c0e9b7d3f1a5c8e"
+
+	DefaultTeleTrackerUsername  = "demo@teletracker.test"
+	DefaultTeleTrackerPassword  = "teletracker-demo"
+	IntegratorTeleTrackerUser   = "integrator@teletracker.test"
+	DefaultTeleTrackerAccountID = 1001
+	SecondTeleTrackerAccountID  = 1002
 )
 
 // PassportScopes are the scopes every Passport endpoint of the emulator needs;
@@ -76,6 +130,26 @@ func DefaultFixtures() Fixtures {
 				Roles:        []string{"entity.client_credentials"},
 			},
 		}},
+		PassKit: &PassKitFixtures{Users: []PassKitUser{{
+			Username:    DefaultPassKitUsername,
+			Password:    DefaultPassKitPassword,
+			Email:       DefaultPassKitUsername,
+			CompanyName: "Demo Passes Ltd",
+			APIKey:      DefaultPassKitAPIKey,
+			APISecret:   DefaultPassKitAPISecret,
+		}}},
+		TeleTracker: &TeleTrackerFixtures{
+			Accounts: []TeleTrackerAccount{
+				{ID: DefaultTeleTrackerAccountID, Name: "Demo Plumbing Co"},
+				{ID: SecondTeleTrackerAccountID, Name: "Demo Roofing Co"},
+			},
+			Users: []TeleTrackerUser{
+				{UserID: 501, Username: DefaultTeleTrackerUsername, Password: DefaultTeleTrackerPassword,
+					Accounts: []int64{DefaultTeleTrackerAccountID, SecondTeleTrackerAccountID}},
+				{UserID: 502, Username: IntegratorTeleTrackerUser, Password: DefaultTeleTrackerPassword,
+					Accounts: []int64{DefaultTeleTrackerAccountID, SecondTeleTrackerAccountID}, Integrator: true},
+			},
+		},
 	}
 }
 
@@ -112,6 +186,12 @@ func (f Fixtures) withDefaults() Fixtures {
 	if f.Passport == nil {
 		f.Passport = d.Passport
 	}
+	if f.PassKit == nil {
+		f.PassKit = d.PassKit
+	}
+	if f.TeleTracker == nil {
+		f.TeleTracker = d.TeleTracker
+	}
 	return f
 }
 
@@ -132,6 +212,56 @@ func (f Fixtures) validate() error {
 				return fmt.Errorf("fixtures: passport.clients[%d]: duplicate client_id %q", i, c.ClientID)
 			}
 			seen[c.ClientID] = true
+		}
+	}
+	if p := f.PassKit; p != nil {
+		users, keys := map[string]bool{}, map[string]bool{}
+		for i, u := range p.Users {
+			where := fmt.Sprintf("fixtures: passkit.users[%d] (%s)", i, u.Username)
+			switch {
+			case u.Username == "" || u.Password == "":
+				return fmt.Errorf("%s: username and password must be set", where)
+			case u.APIKey == "" || u.APISecret == "":
+				return fmt.Errorf("%s: api_key and api_secret must be set", where)
+			case strings.Count(u.APIKey, ".") > 0:
+				return fmt.Errorf("%s: api_key must not contain dots", where)
+			case u.Members < 0 || u.Members > 1000:
+				return fmt.Errorf("%s: members must be 0 to 1000", where)
+			case users[u.Username]:
+				return fmt.Errorf("%s: duplicate username", where)
+			case keys[u.APIKey]:
+				return fmt.Errorf("%s: duplicate api_key", where)
+			}
+			users[u.Username], keys[u.APIKey] = true, true
+		}
+	}
+	if tt := f.TeleTracker; tt != nil {
+		accounts := map[int64]bool{}
+		for i, a := range tt.Accounts {
+			if a.ID <= 0 || accounts[a.ID] {
+				return fmt.Errorf("fixtures: teletracker.accounts[%d]: id must be a unique positive integer", i)
+			}
+			accounts[a.ID] = true
+		}
+		users, ids := map[string]bool{}, map[int64]bool{}
+		for i, u := range tt.Users {
+			where := fmt.Sprintf("fixtures: teletracker.users[%d] (%s)", i, u.Username)
+			switch {
+			case u.Username == "" || u.Password == "":
+				return fmt.Errorf("%s: username and password must be set", where)
+			case u.UserID <= 0 || ids[u.UserID]:
+				return fmt.Errorf("%s: user_id must be a unique positive integer", where)
+			case users[u.Username]:
+				return fmt.Errorf("%s: duplicate username", where)
+			case len(u.Accounts) == 0:
+				return fmt.Errorf("%s: accounts is empty", where)
+			}
+			for _, a := range u.Accounts {
+				if !accounts[a] {
+					return fmt.Errorf("%s: account %d is not in teletracker.accounts", where, a)
+				}
+			}
+			users[u.Username], ids[u.UserID] = true, true
 		}
 	}
 	return nil

@@ -610,7 +610,7 @@ func (p *passport) revokeToken(w http.ResponseWriter, r *http.Request, rc *reqCt
 		return &passportError{status: http.StatusConflict, code: grpcAlreadyExists, reason: "token_expired",
 			en: "the token has expired and cannot be revoked", es: "el token ha expirado y no se puede revocar"}
 	}
-	if _, err := p.e.store.RevokeToken(passportVendor, t.ID, now); err != nil {
+	if _, err := p.e.store.RevokeToken(passportVendor, t.ID, now, RevokedByAPI); err != nil {
 		if errors.Is(err, ErrRevoked) {
 			return passportAlreadyRevoked()
 		}
@@ -626,7 +626,7 @@ func passportAlreadyRevoked() *passportError {
 }
 
 func (p *passport) logout(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	if _, err := p.e.store.RevokeToken(passportVendor, rc.principal.ID, p.e.clock.Now()); err != nil && !errors.Is(err, ErrRevoked) {
+	if _, err := p.e.store.RevokeToken(passportVendor, rc.principal.ID, p.e.clock.Now(), RevokedByAPI); err != nil && !errors.Is(err, ErrRevoked) {
 		return fmt.Errorf("logout: %w", err)
 	}
 	w.WriteHeader(http.StatusOK)

@@ -10,7 +10,18 @@ type TokenKind string
 
 // The kinds of token the emulator keeps.
 const (
-	KindAccess TokenKind = "access" // a bearer access token (Passport, TeleTracker, …)
+	KindAccess    TokenKind = "access"    // an opaque bearer access token (Passport, TeleTracker)
+	KindJWT       TokenKind = "jwt"       // a JWT the emulator issued (PassKit, Brass)
+	KindLongLived TokenKind = "longlived" // a non-expiring opaque token (PassKit)
+	KindRefresh   TokenKind = "refresh"   // a single-use refresh token (TeleTracker)
+)
+
+// Revocation reasons, kept with a revoked token so that a rejection can say why.
+const (
+	RevokedByAPI        = "revoked"    // an explicit revoke or logout
+	RevokedByRotation   = "rotated"    // a refresh token that has been used
+	RevokedByMasquerade = "masquerade" // a session replaced by a masquerade
+	RevokedByFamily     = "family"     // revoked with its whole family after a reuse
 )
 
 // Token is the server-side record of an issued token. The token's value is never
@@ -25,9 +36,14 @@ type Token struct {
 	AccountID string
 	Scopes    []string
 	Roles     []string
-	IssuedAt  time.Time
-	ExpiresAt time.Time // zero: never expires
-	RevokedAt time.Time // zero: not revoked
+	// Family groups the tokens of one session (a login and its refreshes).
+	Family string
+	// PairID is, for a refresh token, the ID of the access token issued with it.
+	PairID       string
+	IssuedAt     time.Time
+	ExpiresAt    time.Time // zero: never expires
+	RevokedAt    time.Time // zero: not revoked
+	RevokeReason string    // one of the RevokedBy* values when revoked
 }
 
 // TokenState is a token's standing at a given time.
@@ -59,13 +75,15 @@ type TokenFilter struct {
 	Kind      TokenKind
 	Principal string
 	AccountID string
+	Family    string
 }
 
 func (f TokenFilter) match(t *Token) bool {
 	return (f.Vendor == "" || f.Vendor == t.Vendor) &&
 		(f.Kind == "" || f.Kind == t.Kind) &&
 		(f.Principal == "" || f.Principal == t.Principal) &&
-		(f.AccountID == "" || f.AccountID == t.AccountID)
+		(f.AccountID == "" || f.AccountID == t.AccountID) &&
+		(f.Family == "" || f.Family == t.Family)
 }
 
 // Store errors.
@@ -87,9 +105,14 @@ type Store interface {
 	TokenByID(vendor, id string) (Token, error)
 	// Tokens lists the tokens that match f, oldest first (ties by ID).
 	Tokens(f TokenFilter) []Token
-	// RevokeToken marks a token revoked at the given time and returns it as it
-	// now is. Unknown: ErrNotFound; already revoked: ErrRevoked.
-	RevokeToken(vendor, id string, at time.Time) (Token, error)
+	// RevokeToken marks a token revoked at the given time, for the given reason,
+	// and returns it as it now is. It is atomic: of two concurrent calls for one
+	// token, exactly one succeeds. Unknown: ErrNotFound; already revoked:
+	// ErrRevoked, with the token as it was revoked.
+	RevokeToken(vendor, id string, at time.Time, reason string) (Token, error)
+	// RevokeFamily revokes every token of a family that is not revoked yet and
+	// returns them.
+	RevokeFamily(vendor, family string, at time.Time, reason string) []Token
 	// Reset forgets every token.
 	Reset()
 }

@@ -118,18 +118,74 @@ func testStore(t *testing.T, newStore func() Store) {
 			t.Fatal(err)
 		}
 		at := t0.Add(time.Minute)
-		got, err := s.RevokeToken("passport", "1", at)
-		if err != nil || !got.RevokedAt.Equal(at) || got.StateAt(at) != StateRevoked {
+		got, err := s.RevokeToken("passport", "1", at, RevokedByAPI)
+		if err != nil || !got.RevokedAt.Equal(at) || got.StateAt(at) != StateRevoked || got.RevokeReason != RevokedByAPI {
 			t.Fatalf("revoke: %+v %v", got, err)
 		}
 		if byHash, _ := s.TokenByHash(HashSecret("x")); !byHash.RevokedAt.Equal(at) {
 			t.Error("revocation not visible by hash")
 		}
-		if _, err := s.RevokeToken("passport", "1", at); !errors.Is(err, ErrRevoked) {
-			t.Errorf("revoke twice: %v, want ErrRevoked", err)
+		if again, err := s.RevokeToken("passport", "1", at.Add(time.Hour), RevokedByRotation); !errors.Is(err, ErrRevoked) ||
+			again.RevokeReason != RevokedByAPI || !again.RevokedAt.Equal(at) {
+			t.Errorf("revoke twice: %+v %v, want ErrRevoked and the first revocation kept", again, err)
 		}
-		if _, err := s.RevokeToken("passport", "nope", at); !errors.Is(err, ErrNotFound) {
+		if _, err := s.RevokeToken("passport", "nope", at, RevokedByAPI); !errors.Is(err, ErrNotFound) {
 			t.Errorf("revoke unknown: %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("families", func(t *testing.T) {
+		t.Parallel()
+		s := newStore()
+		for i, fam := range []string{"f1", "f1", "f2", "f1"} {
+			x := tok("teletracker", fmt.Sprint(i), fmt.Sprint("s", i), t0)
+			x.Family = fam
+			if err := s.PutToken(x); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.RevokeToken("teletracker", "1", t0, RevokedByRotation); err != nil {
+			t.Fatal(err)
+		}
+		got := s.RevokeFamily("teletracker", "f1", t0.Add(time.Minute), RevokedByFamily)
+		if len(got) != 2 || got[0].RevokeReason != RevokedByFamily {
+			t.Errorf("revoked %v, want tokens 0 and 3", ids(got))
+		}
+		if one, _ := s.TokenByID("teletracker", "1"); one.RevokeReason != RevokedByRotation {
+			t.Errorf("an already revoked member changed reason to %q", one.RevokeReason)
+		}
+		if two, _ := s.TokenByID("teletracker", "2"); !two.RevokedAt.IsZero() {
+			t.Error("another family was revoked")
+		}
+		if got := s.Tokens(TokenFilter{Family: "f1"}); len(got) != 3 {
+			t.Errorf("family filter: %v", ids(got))
+		}
+		if got := s.RevokeFamily("teletracker", "none", t0, RevokedByFamily); len(got) != 0 {
+			t.Errorf("unknown family: %v", ids(got))
+		}
+	})
+
+	t.Run("revoke race has one winner", func(t *testing.T) {
+		t.Parallel()
+		s := newStore()
+		if err := s.PutToken(tok("teletracker", "r", "r", t0)); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		wins := 0
+		for range 16 {
+			wg.Go(func() {
+				if _, err := s.RevokeToken("teletracker", "r", t0, RevokedByRotation); err == nil {
+					mu.Lock()
+					wins++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if wins != 1 {
+			t.Errorf("%d of 16 concurrent revokes succeeded, want exactly 1", wins)
 		}
 	})
 
@@ -165,12 +221,14 @@ func testStore(t *testing.T, newStore func() Store) {
 						return
 					}
 					if i%2 == 0 {
-						if _, err := s.RevokeToken("passport", id, t0); err != nil {
+						if _, err := s.RevokeToken("passport", id, t0, RevokedByAPI); err != nil {
 							t.Error(err)
 							return
 						}
 					}
-					_ = s.Tokens(TokenFilter{Vendor: "passport"})
+					if i%50 == 0 {
+						_ = s.Tokens(TokenFilter{Vendor: "passport"})
+					}
 				}
 			})
 		}

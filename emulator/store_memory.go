@@ -11,9 +11,10 @@ type vendorID struct{ vendor, id string }
 
 // memoryStore is the in-memory Store.
 type memoryStore struct {
-	mu     sync.RWMutex
-	byHash map[SecretHash]*Token
-	byID   map[vendorID]*Token
+	mu       sync.RWMutex
+	byHash   map[SecretHash]*Token
+	byID     map[vendorID]*Token
+	byFamily map[vendorID][]*Token
 }
 
 // NewMemoryStore returns an empty in-memory Store.
@@ -37,6 +38,10 @@ func (s *memoryStore) PutToken(t Token) error {
 	}
 	s.byHash[t.Hash] = &t
 	s.byID[key] = &t
+	if t.Family != "" {
+		fk := vendorID{t.Vendor, t.Family}
+		s.byFamily[fk] = append(s.byFamily[fk], &t)
+	}
 	return nil
 }
 
@@ -84,7 +89,7 @@ func (s *memoryStore) Tokens(f TokenFilter) []Token {
 	return out
 }
 
-func (s *memoryStore) RevokeToken(vendor, id string, at time.Time) (Token, error) {
+func (s *memoryStore) RevokeToken(vendor, id string, at time.Time, reason string) (Token, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, ok := s.byID[vendorID{vendor, id}]
@@ -94,8 +99,21 @@ func (s *memoryStore) RevokeToken(vendor, id string, at time.Time) (Token, error
 	if !t.RevokedAt.IsZero() {
 		return *t, ErrRevoked
 	}
-	t.RevokedAt = at
+	t.RevokedAt, t.RevokeReason = at, reason
 	return *t, nil
+}
+
+func (s *memoryStore) RevokeFamily(vendor, family string, at time.Time, reason string) []Token {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Token
+	for _, t := range s.byFamily[vendorID{vendor, family}] {
+		if t.RevokedAt.IsZero() {
+			t.RevokedAt, t.RevokeReason = at, reason
+			out = append(out, *t)
+		}
+	}
+	return out
 }
 
 func (s *memoryStore) Reset() {
@@ -103,4 +121,5 @@ func (s *memoryStore) Reset() {
 	defer s.mu.Unlock()
 	s.byHash = make(map[SecretHash]*Token)
 	s.byID = make(map[vendorID]*Token)
+	s.byFamily = make(map[vendorID][]*Token)
 }

@@ -1,0 +1,463 @@
+package emulator
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/brianvoe/gofakeit/v7"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+)
+
+// PassKit (passkit.com): login → 60-minute HS256 JWT signed with the account's
+// API secret, or a permanent opaque long-lived token. SCHEMES.md section A.
+
+const (
+	passkitVendor      = "passkit"
+	passkitJWTLifetime = time.Hour
+	passkitMembers     = 5 // fake members per user by default
+	passkitTokenHeader = "X-Passkit-Token"
+)
+
+type passkit struct {
+	e      *Emulator
+	parser *jwt.Parser
+
+	mu      sync.RWMutex
+	users   map[string]*passkitUser // by username
+	byKey   map[string]*passkitUser // by API key
+	members map[string]passkitMember
+}
+
+type passkitUser struct {
+	id, username, email, company string
+	password                     SecretHash
+	apiKey                       string
+	apiSecret                    []byte // an HMAC key: kept as is, since JWTs are verified with it
+	created                      time.Time
+}
+
+// passkitClaims are the documented claims: uid (the API key), iat, exp.
+type passkitClaims struct {
+	UID string `json:"uid"`
+	jwt.RegisteredClaims
+}
+
+func newPassKit(e *Emulator) *passkit {
+	return &passkit{
+		e: e,
+		parser: jwt.NewParser(
+			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+			jwt.WithExpirationRequired(),
+			jwt.WithIssuedAt(),
+			jwt.WithLeeway(e.cfg.PassKit.Leeway),
+			jwt.WithTimeFunc(e.clock.Now),
+		),
+	}
+}
+
+func (p *passkit) name() string { return passkitVendor }
+
+func (p *passkit) handlers() map[string]handlerFunc {
+	return map[string]handlerFunc{
+		"login":              p.login,
+		"createUser":         p.createUser,
+		"getProfile":         p.withFreshToken(p.getProfile),
+		"getRestCredentials": p.withFreshToken(p.getRestCredentials),
+		"createMember":       p.withFreshToken(p.createMember),
+		"getMember":          p.withFreshToken(p.getMember),
+	}
+}
+
+func (p *passkit) reset() error {
+	fx := p.e.cfg.Fixtures.PassKit
+	fake := gofakeit.New(uint64(p.e.cfg.Seed) + 1)
+	users := make(map[string]*passkitUser, len(fx.Users))
+	byKey := make(map[string]*passkitUser, len(fx.Users))
+	members := make(map[string]passkitMember)
+	for _, u := range fx.Users {
+		pu := &passkitUser{
+			id:        fakeBase62(fake, 22),
+			username:  u.Username,
+			email:     u.Email,
+			company:   u.CompanyName,
+			password:  HashSecret(u.Password),
+			apiKey:    u.APIKey,
+			apiSecret: []byte(u.APISecret),
+			created:   fake.DateRange(time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)).UTC().Truncate(time.Second),
+		}
+		if pu.email == "" {
+			pu.email = u.Username
+		}
+		if pu.company == "" {
+			pu.company = fake.Company()
+		}
+		users[u.Username], byKey[u.APIKey] = pu, pu
+		n := u.Members
+		if n == 0 {
+			n = passkitMembers
+		}
+		for range n {
+			m := passkitMember{
+				ID: fakeBase62(fake, 22), ProgramID: "demo-program", TierID: "base", Points: float64(fake.IntRange(0, 5000)),
+				Person: passkitPerson{Forename: fake.FirstName(), Surname: fake.LastName(), EmailAddress: fake.Email()},
+				Created: fake.DateRange(pu.created, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)).UTC().Truncate(time.Second).Format(time.RFC3339),
+				owner:   u.Username,
+			}
+			members[m.ID] = m
+		}
+	}
+	p.mu.Lock()
+	p.users, p.byKey, p.members = users, byKey, members
+	p.mu.Unlock()
+	return nil
+}
+
+const base62Alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+func fakeBase62(f *gofakeit.Faker, n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = base62Alphabet[f.IntRange(0, len(base62Alphabet)-1)]
+	}
+	return string(b)
+}
+
+// randomBase62 returns n characters from crypto/rand, without modulo bias.
+func randomBase62(n int) string {
+	out := make([]byte, 0, n)
+	var buf [64]byte
+	for len(out) < n {
+		_, _ = rand.Read(buf[:])
+		for _, c := range buf {
+			if c < 248 && len(out) < n { // 248 = 4 × 62: keeps the draw uniform
+				out = append(out, base62Alphabet[c%62])
+			}
+		}
+	}
+	return string(out)
+}
+
+// ---- errors ----
+
+// passkitError is PassKit's wire error: {"error":"<message>"}.
+type passkitError struct {
+	status    int
+	reason    string
+	msg       string
+	challenge string
+	absent    bool // no credentials were sent
+}
+
+func (e *passkitError) Error() string           { return e.msg }
+func (e *passkitError) credentialsAbsent() bool { return e.absent }
+
+func passkitUnauthorized(reason, msg string) *passkitError {
+	return &passkitError{status: http.StatusUnauthorized, reason: reason, msg: msg,
+		challenge: fmt.Sprintf(`Bearer realm="passkit", error="invalid_token", error_description=%q`, msg)}
+}
+
+func (p *passkit) writeError(w http.ResponseWriter, r *http.Request, rc *reqCtx, err error) {
+	pe, ok := errors.AsType[*passkitError](authFailure(err))
+	if !ok {
+		he, isHTTP := errors.AsType[*httpError](err)
+		if !isHTTP {
+			if _, isReq := errors.AsType[*openapi3filter.RequestError](err); isReq {
+				he = validationError(err)
+			} else {
+				p.e.log.Error("passkit: unexpected error", "err", err)
+				he = &httpError{status: http.StatusInternalServerError, reason: "internal", msg: "internal error"}
+			}
+		}
+		pe = &passkitError{status: he.status, reason: he.reason, msg: he.msg}
+	}
+	if pe.challenge != "" {
+		w.Header().Set("WWW-Authenticate", pe.challenge)
+	}
+	if pe.reason != "" {
+		w.Header().Set(ReasonHeader, pe.reason)
+	}
+	writeJSON(w, pe.status, map[string]string{"error": pe.msg})
+}
+
+// ---- authentication ----
+
+func (p *passkit) authenticate(r *http.Request, rc *reqCtx, securityScheme string, scopes []string) error {
+	if securityScheme != "passkitToken" {
+		return fmt.Errorf("passkit: unknown security scheme %q", securityScheme)
+	}
+	c := parseAuthorization(r.Header.Get("Authorization"))
+	switch {
+	case !c.present:
+		return &passkitError{status: http.StatusUnauthorized, reason: "token_missing", absent: true,
+			msg: "missing Authorization header", challenge: `Bearer realm="passkit"`}
+	case c.scheme != "" && c.scheme != "bearer":
+		return &passkitError{status: http.StatusUnauthorized, reason: "token_missing", absent: true,
+			msg: "unsupported authorization scheme; send Authorization: Bearer <token>", challenge: `Bearer realm="passkit"`}
+	}
+	value := c.value
+	if c.scheme == "" && strings.EqualFold(value, "bearer") {
+		return &passkitError{status: http.StatusBadRequest, reason: "authorization_malformed", msg: "Bearer without a token",
+			challenge: `Bearer realm="passkit", error="invalid_request"`}
+	}
+	now := p.e.clock.Now()
+	if strings.Count(value, ".") == 2 {
+		user, err := p.verifyJWT(value)
+		if err != nil {
+			return err
+		}
+		// A JWT the emulator issued may have been revoked or expired by the admin plane.
+		if t, err := p.e.store.TokenByHash(HashSecret(value)); err == nil && t.Vendor == passkitVendor {
+			if err := passkitState(t, now); err != nil {
+				return err
+			}
+		}
+		rc.principal = &Token{Vendor: passkitVendor, Kind: KindJWT, Principal: user.username, AccountID: user.apiKey}
+		return nil
+	}
+	t, err := p.e.store.TokenByHash(HashSecret(value))
+	if err != nil || t.Vendor != passkitVendor || t.Kind != KindLongLived {
+		return passkitUnauthorized("token_unknown", "token is not a valid JWT or long-lived token")
+	}
+	if err := passkitState(t, now); err != nil {
+		return err
+	}
+	if p.user(t.Principal) == nil {
+		return passkitUnauthorized("token_unknown", "the token's account no longer exists")
+	}
+	rc.principal = &t
+	return nil
+}
+
+func passkitState(t Token, now time.Time) error {
+	switch t.StateAt(now) {
+	case StateRevoked:
+		return passkitUnauthorized("token_revoked", "token has been revoked")
+	case StateExpired:
+		return passkitUnauthorized("token_expired", "token has invalid claims: token is expired")
+	}
+	return nil
+}
+
+// verifyJWT checks a JWT's signature with the API secret of the account its uid
+// names, and its exp (required) and iat against the virtual clock.
+func (p *passkit) verifyJWT(value string) (*passkitUser, error) {
+	var user *passkitUser
+	claims := &passkitClaims{}
+	_, err := p.parser.ParseWithClaims(value, claims, func(t *jwt.Token) (any, error) {
+		if claims.UID == "" {
+			return nil, errors.New("uid claim is missing")
+		}
+		if user = p.userByKey(claims.UID); user == nil {
+			return nil, errors.New("no account has this uid")
+		}
+		return user.apiSecret, nil
+	})
+	switch {
+	case err == nil:
+		return user, nil
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return nil, passkitUnauthorized("token_expired", err.Error())
+	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued), errors.Is(err, jwt.ErrTokenNotValidYet):
+		return nil, passkitUnauthorized("token_not_yet_valid", err.Error())
+	case errors.Is(err, jwt.ErrTokenUnverifiable) && user == nil && claims.UID != "":
+		return nil, passkitUnauthorized("token_unknown", "token is unverifiable: no account has this uid")
+	default:
+		return nil, passkitUnauthorized("token_invalid", err.Error())
+	}
+}
+
+func (p *passkit) user(username string) *passkitUser {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.users[username]
+}
+
+func (p *passkit) userByKey(key string) *passkitUser {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.byKey[key]
+}
+
+// sign issues a 60-minute JWT for u: header {"alg":"HS256","typ":"JWT"}, claims uid, iat, exp.
+func (p *passkit) sign(u *passkitUser, now time.Time) (string, time.Time, error) {
+	iat := now.Truncate(time.Second)
+	exp := iat.Add(passkitJWTLifetime)
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, passkitClaims{
+		UID:              u.apiKey,
+		RegisteredClaims: jwt.RegisteredClaims{IssuedAt: jwt.NewNumericDate(iat), ExpiresAt: jwt.NewNumericDate(exp)},
+	})
+	s, err := tok.SignedString(u.apiSecret)
+	return s, exp, err
+}
+
+// withFreshToken puts a fresh 60-minute JWT for the caller in X-Passkit-Token,
+// as PassKit does on every authenticated response. These refreshed JWTs are
+// verified by signature alone and not recorded, so the store does not grow by
+// one entry a request.
+func (p *passkit) withFreshToken(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+		u := p.user(rc.principal.Principal)
+		if u == nil {
+			return passkitUnauthorized("token_unknown", "the token's account no longer exists")
+		}
+		fresh, _, err := p.sign(u, p.e.clock.Now())
+		if err != nil {
+			return fmt.Errorf("sign: %w", err)
+		}
+		w.Header().Set(passkitTokenHeader, fresh)
+		return h(w, r, rc)
+	}
+}
+
+// ---- handlers ----
+
+func (p *passkit) issueJWT(w http.ResponseWriter, u *passkitUser) error {
+	now := p.e.clock.Now()
+	s, exp, err := p.sign(u, now)
+	if err != nil {
+		return fmt.Errorf("sign: %w", err)
+	}
+	err = p.e.store.PutToken(Token{
+		ID: uuid.NewString(), Vendor: passkitVendor, Kind: KindJWT, Hash: HashSecret(s),
+		Principal: u.username, AccountID: u.apiKey, IssuedAt: now.Truncate(time.Second), ExpiresAt: exp,
+	})
+	if err != nil && !errors.Is(err, ErrExists) { // the same uid in the same second gets the same JWT
+		return fmt.Errorf("store token: %w", err)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, map[string]string{"token": s})
+	return nil
+}
+
+func (p *passkit) login(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var body struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		return &passkitError{status: http.StatusBadRequest, reason: "invalid_request", msg: "request body is not valid JSON"}
+	}
+	u := p.user(body.Username)
+	want := SecretHash{}
+	if u != nil {
+		want = u.password
+	}
+	if !HashSecret(body.Password).Equal(want) || u == nil {
+		return &passkitError{status: http.StatusUnauthorized, reason: "invalid_credentials", msg: "invalid username or password",
+			challenge: `Bearer realm="passkit"`}
+	}
+	if !strings.EqualFold(strings.TrimSpace(r.Header.Get("x-passkit-longlived-token")), "true") {
+		return p.issueJWT(w, u)
+	}
+	now := p.e.clock.Now()
+	value := newOpaqueToken()
+	err := p.e.store.PutToken(Token{
+		ID: uuid.NewString(), Vendor: passkitVendor, Kind: KindLongLived, Hash: HashSecret(value),
+		Principal: u.username, AccountID: u.apiKey, IssuedAt: now,
+	})
+	if err != nil {
+		return fmt.Errorf("store token: %w", err)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, map[string]string{"token": value})
+	return nil
+}
+
+func (p *passkit) createUser(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var body struct {
+		Username     string `json:"username"`
+		Password     string `json:"password"`
+		CompanyName  string `json:"companyName"`
+		EmailAddress string `json:"emailAddress"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		return &passkitError{status: http.StatusBadRequest, reason: "invalid_request", msg: "request body is not valid JSON"}
+	}
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	u := &passkitUser{
+		id: randomBase62(22), username: body.Username, email: body.EmailAddress, company: body.CompanyName,
+		password: HashSecret(body.Password), apiKey: randomBase62(22), apiSecret: []byte(hex.EncodeToString(secret)),
+		created: p.e.clock.Now().Truncate(time.Second),
+	}
+	p.mu.Lock()
+	if _, taken := p.users[u.username]; taken {
+		p.mu.Unlock()
+		return &passkitError{status: http.StatusConflict, reason: "already_exists", msg: "a user with this username already exists"}
+	}
+	p.users[u.username], p.byKey[u.apiKey] = u, u
+	p.mu.Unlock()
+	return p.issueJWT(w, u)
+}
+
+type passkitProfile struct {
+	ID           string `json:"id"`
+	Username     string `json:"username"`
+	EmailAddress string `json:"emailAddress"`
+	CompanyName  string `json:"companyName"`
+	Created      string `json:"created"`
+}
+
+func (p *passkit) getProfile(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	u := p.user(rc.principal.Principal)
+	writeJSON(w, http.StatusOK, passkitProfile{ID: u.id, Username: u.username, EmailAddress: u.email,
+		CompanyName: u.company, Created: u.created.Format(time.RFC3339)})
+	return nil
+}
+
+func (p *passkit) getRestCredentials(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	u := p.user(rc.principal.Principal)
+	writeJSON(w, http.StatusOK, map[string]string{"apiKey": u.apiKey, "apiSecret": string(u.apiSecret)})
+	return nil
+}
+
+type passkitPerson struct {
+	Forename     string `json:"forename,omitempty"`
+	Surname      string `json:"surname,omitempty"`
+	EmailAddress string `json:"emailAddress,omitempty"`
+}
+
+type passkitMember struct {
+	ID        string        `json:"id"`
+	ProgramID string        `json:"programId"`
+	TierID    string        `json:"tierId"`
+	Points    float64       `json:"points"`
+	Person    passkitPerson `json:"person"`
+	Created   string        `json:"created"`
+	owner     string
+}
+
+func (p *passkit) createMember(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var m passkitMember
+	if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+		return &passkitError{status: http.StatusBadRequest, reason: "invalid_request", msg: "request body is not valid JSON"}
+	}
+	m.ID = randomBase62(22)
+	m.Created = p.e.clock.Now().Format(time.RFC3339)
+	m.owner = rc.principal.Principal
+	p.mu.Lock()
+	p.members[m.ID] = m
+	p.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]string{"id": m.ID})
+	return nil
+}
+
+func (p *passkit) getMember(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	p.mu.RLock()
+	m, ok := p.members[pathParam(r, "memberId")]
+	p.mu.RUnlock()
+	if !ok || m.owner != rc.principal.Principal {
+		return &passkitError{status: http.StatusNotFound, reason: "not_found", msg: "member not found"}
+	}
+	writeJSON(w, http.StatusOK, m)
+	return nil
+}
