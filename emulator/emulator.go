@@ -43,6 +43,7 @@ func New(cfg Config) (*Emulator, error) {
 		newAdmin(e),
 		newPassport(e),
 		newPassKit(e),
+		newTeleTracker(e),
 	}
 	if err := e.resetSchemes(); err != nil {
 		return nil, err

@@ -24,6 +24,15 @@ func TestParseFixtures(t *testing.T) {
 		{name: "duplicate", in: "passport:\n  clients:\n    - {client_id: a, client_secret: s, account_id: x}\n    - {client_id: a, client_secret: t, account_id: x}\n", wantErr: "duplicate client_id"},
 		{name: "negative accounts", in: "passport:\n  clients:\n    - {client_id: a, client_secret: s, account_id: x, accounts: -1}\n", wantErr: "accounts must be"},
 		{name: "not yaml", in: "passport: [unclosed\n", wantErr: "parse fixtures"},
+		{name: "passkit ok", in: "passkit:\n  users:\n    - {username: u, password: p, api_key: k, api_secret: s}\n", clients: -1},
+		{name: "passkit no secret", in: "passkit:\n  users:\n    - {username: u, password: p, api_key: k}\n", wantErr: "api_key and api_secret"},
+		{name: "passkit dotted key", in: "passkit:\n  users:\n    - {username: u, password: p, api_key: a.b, api_secret: s}\n", wantErr: "dots"},
+		{name: "passkit duplicate key", in: "passkit:\n  users:\n    - {username: u, password: p, api_key: k, api_secret: s}\n    - {username: v, password: p, api_key: k, api_secret: s}\n", wantErr: "duplicate api_key"},
+		{name: "teletracker ok", in: "teletracker:\n  accounts: [{id: 7, name: A}]\n  users:\n    - {user_id: 1, username: u, password: p, accounts: [7]}\n", clients: -1},
+		{name: "teletracker unknown account", in: "teletracker:\n  accounts: [{id: 7, name: A}]\n  users:\n    - {user_id: 1, username: u, password: p, accounts: [8]}\n", wantErr: "account 8 is not in"},
+		{name: "teletracker no accounts", in: "teletracker:\n  accounts: [{id: 7, name: A}]\n  users:\n    - {user_id: 1, username: u, password: p, accounts: []}\n", wantErr: "accounts is empty"},
+		{name: "teletracker duplicate account", in: "teletracker:\n  accounts: [{id: 7, name: A}, {id: 7, name: B}]\n", wantErr: "unique positive"},
+		{name: "teletracker bad user id", in: "teletracker:\n  accounts: [{id: 7, name: A}]\n  users:\n    - {user_id: 0, username: u, password: p, accounts: [7]}\n", wantErr: "user_id"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -108,7 +108,7 @@ func (p *passkit) reset() error {
 		for range n {
 			m := passkitMember{
 				ID: fakeBase62(fake, 22), ProgramID: "demo-program", TierID: "base", Points: float64(fake.IntRange(0, 5000)),
-				Person: passkitPerson{Forename: fake.FirstName(), Surname: fake.LastName(), EmailAddress: fake.Email()},
+				Person:  passkitPerson{Forename: fake.FirstName(), Surname: fake.LastName(), EmailAddress: fake.Email()},
 				Created: fake.DateRange(pu.created, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)).UTC().Truncate(time.Second).Format(time.RFC3339),
 				owner:   u.Username,
 			}

@@ -69,6 +69,10 @@ type serveOptions struct {
 	adminToken       string
 	passportRevoke   int
 	passportScopeErr int
+	passkitLeeway    time.Duration
+	ttRefreshLife    time.Duration
+	ttFamilyOnReuse  bool
+	ttAccessOnRefr   bool
 }
 
 // envName is the environment variable that sets a flag: -admin-token → TOKENEMU_ADMIN_TOKEN.
@@ -115,6 +119,10 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	fs.StringVar(&o.adminToken, "admin-token", "", "when set, /_emulator/* (except healthz) needs Authorization: Bearer <token>")
 	fs.IntVar(&o.passportRevoke, "passport-revoke-status", 200, "Passport: success status of DELETE /v1/iam/oauth/tokens/{id}, 200 or 204")
 	fs.IntVar(&o.passportScopeErr, "passport-scope-status", 401, "Passport: status for a token that lacks a scope, 401 (as documented) or 403")
+	fs.DurationVar(&o.passkitLeeway, "passkit-leeway", 0, "PassKit: clock skew allowed on a JWT's exp, nbf and iat (e.g. 30s)")
+	fs.DurationVar(&o.ttRefreshLife, "teletracker-refresh-lifetime", 29*24*time.Hour, "TeleTracker: how long a refresh token outlives its access token")
+	fs.BoolVar(&o.ttFamilyOnReuse, "teletracker-revoke-family-on-reuse", false, "TeleTracker: revoke the whole session when a used refresh token is presented again (RFC 9700 §4.14.2)")
+	fs.BoolVar(&o.ttAccessOnRefr, "teletracker-revoke-access-on-refresh", false, "TeleTracker: revoke the old access token when its refresh token is used")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: tokenemu [serve] [flags]\n\nEach flag can be set as TOKENEMU_<NAME> in the environment.\n\n")
 		fs.PrintDefaults()
@@ -140,6 +148,12 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	if o.passportScopeErr != 401 && o.passportScopeErr != 403 {
 		return o, fmt.Errorf("-passport-scope-status %d: want 401 or 403", o.passportScopeErr)
 	}
+	if o.passkitLeeway < 0 {
+		return o, fmt.Errorf("-passkit-leeway %v: must not be negative", o.passkitLeeway)
+	}
+	if o.ttRefreshLife <= 0 {
+		return o, fmt.Errorf("-teletracker-refresh-lifetime %v: must be positive", o.ttRefreshLife)
+	}
 	return o, nil
 }
 
@@ -157,6 +171,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		AdminToken: o.adminToken,
 		Logger:     newLogger(stderr, o.logFormat, o.logLevel),
 		Passport:   emulator.PassportConfig{RevokeStatus: o.passportRevoke, ScopeErrorStatus: o.passportScopeErr},
+		PassKit:    emulator.PassKitConfig{Leeway: o.passkitLeeway},
+		TeleTracker: emulator.TeleTrackerConfig{
+			RefreshLifetime:       o.ttRefreshLife,
+			RevokeFamilyOnReuse:   o.ttFamilyOnReuse,
+			RevokeAccessOnRefresh: o.ttAccessOnRefr,
+		},
 	}
 	if o.fixtures != "" {
 		f, err := emulator.LoadFixtures(o.fixtures)
@@ -227,18 +247,39 @@ func printBanner(out io.Writer, base string, fx emulator.Fixtures) {
 	w := &strings.Builder{}
 	defer func() { _, _ = io.WriteString(out, w.String()) }()
 	fmt.Fprintf(w, "tokenemu %s listening on %s\n\n", versionString(), base)
-	fmt.Fprintf(w, "  passport  %s/passport\n", base)
 	def := emulator.DefaultFixtures()
+	// Passwords and secrets are shown only where they are the documented defaults.
+	shown := func(value, defaultValue string) string {
+		if value == defaultValue {
+			return value
+		}
+		return "(from the fixtures file)"
+	}
+	fmt.Fprintf(w, "  passport     %s/passport\n", base)
 	for _, c := range fx.Passport.Clients {
-		secret := "(secret from the fixtures file)"
+		secret := "(from the fixtures file)"
 		for _, d := range def.Passport.Clients {
-			if d.ClientID == c.ClientID && d.ClientSecret == c.ClientSecret {
-				secret = c.ClientSecret
+			if d.ClientID == c.ClientID {
+				secret = shown(c.ClientSecret, d.ClientSecret)
 			}
 		}
-		fmt.Fprintf(w, "            client_id %s  client_secret %s  scopes %s\n", c.ClientID, secret, strings.Join(c.Scopes, " "))
+		fmt.Fprintf(w, "               client_id %s  client_secret %s  scopes %s\n", c.ClientID, secret, strings.Join(c.Scopes, " "))
 	}
-	fmt.Fprintf(w, "  admin     %s/_emulator  (OpenAPI documents at %s/_emulator/openapi/{name}.yaml)\n\n", base, base)
+	fmt.Fprintf(w, "  passkit      %s/passkit\n", base)
+	for _, u := range fx.PassKit.Users {
+		fmt.Fprintf(w, "               username %s  password %s  (API key %s)\n", u.Username,
+			shown(u.Password, emulator.DefaultPassKitPassword), u.APIKey)
+	}
+	fmt.Fprintf(w, "  teletracker  %s/teletracker\n", base)
+	for _, u := range fx.TeleTracker.Users {
+		kind := "user"
+		if u.Integrator {
+			kind = "integrator"
+		}
+		fmt.Fprintf(w, "               %s %s  password %s  accounts %v\n", kind, u.Username,
+			shown(u.Password, emulator.DefaultTeleTrackerPassword), u.Accounts)
+	}
+	fmt.Fprintf(w, "  admin        %s/_emulator  (OpenAPI documents at %s/_emulator/openapi/{name}.yaml)\n\n", base, base)
 }
 
 func versionString() string {

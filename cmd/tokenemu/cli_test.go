@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func env(kv map[string]string) func(string) string {
@@ -29,8 +30,17 @@ func TestParseServe(t *testing.T) {
 	}{
 		{name: "defaults", want: func(o serveOptions) bool {
 			return o.addr == "127.0.0.1:8080" && o.seed != 0 && o.logFormat == "text" && o.logLevel == slog.LevelInfo &&
-				o.adminToken == "" && o.fixtures == "" && o.passportRevoke == 200 && o.passportScopeErr == 401
+				o.adminToken == "" && o.fixtures == "" && o.passportRevoke == 200 && o.passportScopeErr == 401 &&
+				o.passkitLeeway == 0 && o.ttRefreshLife == 29*24*time.Hour && !o.ttFamilyOnReuse && !o.ttAccessOnRefr
 		}},
+		{name: "vendor options", args: []string{"-passkit-leeway", "30s", "-teletracker-refresh-lifetime", "48h", "-teletracker-revoke-family-on-reuse", "-teletracker-revoke-access-on-refresh"},
+			want: func(o serveOptions) bool {
+				return o.passkitLeeway == 30*time.Second && o.ttRefreshLife == 48*time.Hour && o.ttFamilyOnReuse && o.ttAccessOnRefr
+			}},
+		{name: "bool from environment", env: map[string]string{"TOKENEMU_TELETRACKER_REVOKE_FAMILY_ON_REUSE": "true"},
+			want: func(o serveOptions) bool { return o.ttFamilyOnReuse }},
+		{name: "negative leeway", args: []string{"-passkit-leeway", "-1s"}, wantErr: "must not be negative"},
+		{name: "zero refresh lifetime", args: []string{"-teletracker-refresh-lifetime", "0s"}, wantErr: "must be positive"},
 		{name: "flags", args: []string{"-addr", ":9", "-seed", "42", "-fixtures", "f.yaml", "-log-format", "json", "-log-level", "debug", "-admin-token", "t", "-passport-revoke-status", "204", "-passport-scope-status", "403"},
 			want: func(o serveOptions) bool {
 				return o.addr == ":9" && o.seed == 42 && o.fixtures == "f.yaml" && o.logFormat == "json" && o.logLevel == slog.LevelDebug &&
@@ -172,7 +182,8 @@ func TestServeHealthcheckShutdown(t *testing.T) {
 	case code := <-done:
 		t.Fatalf("serve exited early with %d: %s", code, errOut.String())
 	}
-	for _, want := range []string{"/passport", "demo-client", "demo-secret", "limited-client", "/_emulator"} {
+	for _, want := range []string{"/passport", "demo-client", "demo-secret", "limited-client", "/_emulator",
+		"/passkit", "demo@passkit.test", "passkit-demo", "/teletracker", "demo@teletracker.test", "teletracker-demo", "integrator@teletracker.test"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, out.String())
 		}

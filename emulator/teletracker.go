@@ -1,0 +1,571 @@
+package emulator
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/brianvoe/gofakeit/v7"
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/google/uuid"
+)
+
+// TeleTracker (teletracker.net): username/password → 1-hour UUID token and a
+// rotating single-use refresh token; sessions bound to one account; masquerade;
+// Basic and Integrator auth. SCHEMES.md section D.
+
+const (
+	teletrackerVendor        = "teletracker"
+	teletrackerTokenLifetime = time.Hour
+	teletrackerTimeLayout    = "2006-01-02T15:04:05-07:00" // with a UTC time: +00:00, as documented
+	teletrackerMaxRangeDays  = 92
+
+	// Kinds of principal for requests that authenticate without a session.
+	kindBasic      TokenKind = "basic"
+	kindIntegrator TokenKind = "integrator"
+)
+
+type teletracker struct {
+	e     *Emulator
+	state atomic.Pointer[teletrackerState]
+}
+
+type teletrackerState struct {
+	users    map[string]*teletrackerUser
+	accounts map[int64]TeleTrackerAccount
+}
+
+type teletrackerUser struct {
+	id         int64
+	username   string
+	password   SecretHash
+	accounts   []int64
+	integrator bool
+}
+
+func (u *teletrackerUser) canUse(account int64) bool { return slices.Contains(u.accounts, account) }
+
+func newTeleTracker(e *Emulator) *teletracker { return &teletracker{e: e} }
+
+func (tt *teletracker) name() string { return teletrackerVendor }
+
+func (tt *teletracker) handlers() map[string]handlerFunc {
+	return map[string]handlerFunc{
+		"login":       tt.login,
+		"refresh":     tt.refresh,
+		"masquerade":  tt.masquerade,
+		"logout":      tt.logout,
+		"getCallData": tt.getCallData,
+	}
+}
+
+func (tt *teletracker) reset() error {
+	fx := tt.e.cfg.Fixtures.TeleTracker
+	st := &teletrackerState{users: map[string]*teletrackerUser{}, accounts: map[int64]TeleTrackerAccount{}}
+	for _, a := range fx.Accounts {
+		st.accounts[a.ID] = a
+	}
+	for _, u := range fx.Users {
+		st.users[u.Username] = &teletrackerUser{id: u.UserID, username: u.Username, password: HashSecret(u.Password),
+			accounts: slices.Clone(u.Accounts), integrator: u.Integrator}
+	}
+	tt.state.Store(st)
+	return nil
+}
+
+// ---- errors ----
+
+// teletrackerError is TeleTracker's wire error: {"success":false,"message":…}.
+type teletrackerError struct {
+	status    int
+	reason    string
+	msg       string
+	missing   []string
+	challenge string
+	absent    bool
+}
+
+func (e *teletrackerError) Error() string           { return e.msg }
+func (e *teletrackerError) credentialsAbsent() bool { return e.absent }
+
+type teletrackerErrorBody struct {
+	Success bool     `json:"success"`
+	Message string   `json:"message"`
+	Missing []string `json:"missing,omitempty"`
+}
+
+func ttError(status int, reason, msg string) *teletrackerError {
+	return &teletrackerError{status: status, reason: reason, msg: msg}
+}
+
+func ttInvalidToken(reason, msg string) *teletrackerError {
+	return &teletrackerError{status: http.StatusUnauthorized, reason: reason, msg: msg,
+		challenge: fmt.Sprintf(`Bearer realm="teletracker", error="invalid_token", error_description=%q`, msg)}
+}
+
+func ttMissing(fields ...string) *teletrackerError {
+	return &teletrackerError{status: http.StatusBadRequest, reason: "missing_fields", missing: fields,
+		msg: "missing required fields: " + strings.Join(fields, ", ")}
+}
+
+func (tt *teletracker) writeError(w http.ResponseWriter, r *http.Request, rc *reqCtx, err error) {
+	te, ok := errors.AsType[*teletrackerError](authFailure(err))
+	if !ok {
+		te = tt.fromValidation(r, rc, err)
+	}
+	if te.challenge == "" && te.status == http.StatusUnauthorized {
+		te.challenge = `Bearer realm="teletracker"`
+	}
+	if te.challenge != "" {
+		w.Header().Set("WWW-Authenticate", te.challenge)
+	}
+	if te.reason != "" {
+		w.Header().Set(ReasonHeader, te.reason)
+	}
+	writeJSON(w, te.status, teletrackerErrorBody{Message: te.msg, Missing: te.missing})
+}
+
+// fromValidation turns a middleware or validation error into a teletrackerError;
+// a body that lacks required fields lists every one of them, as TeleTracker does.
+func (tt *teletracker) fromValidation(r *http.Request, rc *reqCtx, err error) *teletrackerError {
+	if he, ok := errors.AsType[*httpError](err); ok {
+		return ttError(he.status, he.reason, he.msg)
+	}
+	re, ok := errors.AsType[*openapi3filter.RequestError](err)
+	if !ok {
+		tt.e.log.Error("teletracker: unexpected error", "err", err)
+		return ttError(http.StatusInternalServerError, "internal", "internal error")
+	}
+	if re.RequestBody != nil && rc.op != nil {
+		se, isSchema := errors.AsType[*openapi3.SchemaError](re.Err)
+		if errors.Is(re.Err, openapi3filter.ErrInvalidRequired) || (isSchema && se.SchemaField == "required") {
+			if missing := tt.missingFields(r, rc.op); len(missing) > 0 {
+				return ttMissing(missing...)
+			}
+		}
+	}
+	he := validationError(err)
+	return ttError(he.status, he.reason, he.msg)
+}
+
+// missingFields lists the operation's required body fields that the request lacks.
+func (tt *teletracker) missingFields(r *http.Request, op *operation) []string {
+	rb := op.route.Operation.RequestBody
+	if rb == nil || rb.Value == nil {
+		return nil
+	}
+	mt := rb.Value.Content.Get("application/json")
+	if mt == nil || mt.Schema == nil || mt.Schema.Value == nil {
+		return nil
+	}
+	params, _ := ttParams(r)
+	var missing []string
+	for _, f := range mt.Schema.Value.Required {
+		if _, ok := params[f]; !ok {
+			missing = append(missing, f)
+		}
+	}
+	return missing
+}
+
+// ttParams reads a body as JSON, form-urlencoded or multipart into field → value.
+// The body was already validated against the document, and is in memory.
+func ttParams(r *http.Request) (map[string]string, error) {
+	out := map[string]string{}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch mt {
+	case "application/json":
+		var m map[string]json.RawMessage
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+			return out, err
+		}
+		for k, raw := range m {
+			var s string
+			if json.Unmarshal(raw, &s) == nil {
+				out[k] = s
+			} else {
+				out[k] = string(raw)
+			}
+		}
+	case "multipart/form-data":
+		if err := r.ParseMultipartForm(DefaultMaxBodyBytes); err != nil {
+			return out, err
+		}
+		for k, v := range r.MultipartForm.Value {
+			if len(v) > 0 {
+				out[k] = v[0]
+			}
+		}
+	default:
+		if err := r.ParseForm(); err != nil {
+			return out, err
+		}
+		for k, v := range r.PostForm {
+			if len(v) > 0 {
+				out[k] = v[0]
+			}
+		}
+	}
+	return out, nil
+}
+
+func (tt *teletracker) params(r *http.Request) (map[string]string, error) {
+	p, err := ttParams(r)
+	if err != nil {
+		return nil, ttError(http.StatusBadRequest, "invalid_request", "request body could not be parsed")
+	}
+	return p, nil
+}
+
+// ---- authentication ----
+
+func (tt *teletracker) authenticate(r *http.Request, rc *reqCtx, securityScheme string, scopes []string) error {
+	switch securityScheme {
+	case "bearerAuth":
+		return tt.authBearer(r.Header.Get("Authorization"), rc)
+	case "authenticationHeader":
+		return tt.authBearer(r.Header.Get("Authentication"), rc)
+	case "basicAuth":
+		return tt.authPassword(r, rc, "basic", kindBasic)
+	case "integratorAuth":
+		return tt.authPassword(r, rc, "integrator", kindIntegrator)
+	}
+	return fmt.Errorf("teletracker: unknown security scheme %q", securityScheme)
+}
+
+func (tt *teletracker) authBearer(header string, rc *reqCtx) error {
+	c := parseAuthorization(header)
+	switch {
+	case !c.present || (c.scheme != "bearer" && !(c.scheme == "" && strings.EqualFold(c.value, "bearer"))):
+		return &teletrackerError{status: http.StatusUnauthorized, reason: "token_missing", absent: true,
+			msg: "authentication required"}
+	case c.scheme == "" || !isB64Token(c.value):
+		return &teletrackerError{status: http.StatusBadRequest, reason: "authorization_malformed",
+			msg: "malformed bearer token", challenge: `Bearer realm="teletracker", error="invalid_request"`}
+	}
+	t, err := tt.e.store.TokenByHash(HashSecret(c.value))
+	if err != nil || t.Vendor != teletrackerVendor || t.Kind != KindAccess {
+		return ttInvalidToken("token_unknown", "invalid token")
+	}
+	switch t.StateAt(tt.e.clock.Now()) {
+	case StateExpired:
+		return ttInvalidToken("token_expired", "token has expired")
+	case StateRevoked:
+		return ttInvalidToken("token_revoked", "token has been revoked")
+	}
+	if tt.state.Load().users[t.Principal] == nil {
+		return ttInvalidToken("token_unknown", "the token's user no longer exists")
+	}
+	rc.principal = &t
+	return nil
+}
+
+// authPassword checks Basic or Integrator credentials: base64(user:pass).
+func (tt *teletracker) authPassword(r *http.Request, rc *reqCtx, scheme string, kind TokenKind) error {
+	c := parseAuthorization(r.Header.Get("Authorization"))
+	if !c.present || c.scheme != scheme {
+		return &teletrackerError{status: http.StatusUnauthorized, reason: "token_missing", absent: true, msg: "authentication required"}
+	}
+	realm := `Basic realm="teletracker"`
+	if kind == kindIntegrator {
+		realm = `Integrator realm="teletracker"`
+	}
+	raw, err := base64.StdEncoding.DecodeString(c.value)
+	user, pass, ok := strings.Cut(string(raw), ":")
+	if err != nil || !ok {
+		return &teletrackerError{status: http.StatusUnauthorized, reason: "invalid_credentials",
+			msg: "malformed " + scheme + " credentials", challenge: realm}
+	}
+	u := tt.checkPassword(user, pass)
+	if u == nil || u.integrator != (kind == kindIntegrator) {
+		msg := "invalid username or password"
+		if u != nil && kind == kindIntegrator {
+			msg = "this user is not an integrator"
+		} else if u != nil {
+			msg = "integrators authenticate with Authorization: Integrator"
+		}
+		return &teletrackerError{status: http.StatusUnauthorized, reason: "invalid_credentials", msg: msg, challenge: realm}
+	}
+	rc.principal = &Token{Vendor: teletrackerVendor, Kind: kind, Principal: u.username}
+	return nil
+}
+
+// checkPassword returns the user when the password is right, comparing in constant time.
+func (tt *teletracker) checkPassword(username, password string) *teletrackerUser {
+	u := tt.state.Load().users[username]
+	want := SecretHash{}
+	if u != nil {
+		want = u.password
+	}
+	if !HashSecret(password).Equal(want) || u == nil {
+		return nil
+	}
+	return u
+}
+
+// ---- sessions ----
+
+type teletrackerSession struct {
+	Success                bool   `json:"success"`
+	GUID                   string `json:"guid"`
+	Token                  string `json:"token"`
+	TokenExpiration        string `json:"tokenExpiration"`
+	TokenLifetime          int64  `json:"tokenLifetime"`
+	RefreshToken           string `json:"refreshToken"`
+	RefreshTokenExpiration string `json:"refreshTokenExpiration"`
+	AccountID              int64  `json:"account_id"`
+	UserID                 int64  `json:"user_id"`
+}
+
+// issueSession issues a token and refresh token in family, bound to account,
+// and writes the login-shaped response.
+func (tt *teletracker) issueSession(w http.ResponseWriter, u *teletrackerUser, account int64, family string) error {
+	now := tt.e.clock.Now().Truncate(time.Second)
+	guid, token, refresh := uuid.NewString(), uuid.NewString(), uuid.NewString()
+	tokenExp := now.Add(teletrackerTokenLifetime)
+	refreshExp := tokenExp.Add(tt.e.cfg.TeleTracker.RefreshLifetime)
+	acct := strconv.FormatInt(account, 10)
+	access := Token{ID: guid, Vendor: teletrackerVendor, Kind: KindAccess, Hash: HashSecret(token),
+		Principal: u.username, AccountID: acct, Family: family, IssuedAt: now, ExpiresAt: tokenExp}
+	rt := Token{ID: uuid.NewString(), Vendor: teletrackerVendor, Kind: KindRefresh, Hash: HashSecret(refresh),
+		Principal: u.username, AccountID: acct, Family: family, PairID: guid, IssuedAt: now, ExpiresAt: refreshExp}
+	if err := tt.e.store.PutToken(access); err != nil {
+		return fmt.Errorf("store token: %w", err)
+	}
+	if err := tt.e.store.PutToken(rt); err != nil {
+		return fmt.Errorf("store refresh token: %w", err)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, teletrackerSession{
+		Success: true, GUID: guid, Token: token,
+		TokenExpiration: tokenExp.Format(teletrackerTimeLayout), TokenLifetime: int64(teletrackerTokenLifetime / time.Second),
+		RefreshToken: refresh, RefreshTokenExpiration: refreshExp.Format(teletrackerTimeLayout),
+		AccountID: account, UserID: u.id,
+	})
+	return nil
+}
+
+func (tt *teletracker) login(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	p, err := tt.params(r)
+	if err != nil {
+		return err
+	}
+	u := tt.checkPassword(p["username"], p["password"])
+	if u == nil {
+		return ttError(http.StatusUnauthorized, "invalid_credentials", "invalid username or password")
+	}
+	if p["auth_only"] == "1" {
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, http.StatusOK, map[string]bool{"success": true})
+		return nil
+	}
+	var account int64
+	if s, ok := p["account_id"]; ok {
+		account, _ = strconv.ParseInt(s, 10, 64)
+		if !u.canUse(account) {
+			return ttError(http.StatusForbidden, "account_forbidden", fmt.Sprintf("user has no access to account %d", account))
+		}
+	} else if u.integrator {
+		return ttMissing("account_id")
+	} else {
+		account = u.accounts[0]
+	}
+	return tt.issueSession(w, u, account, uuid.NewString())
+}
+
+func (tt *teletracker) refresh(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	p, err := tt.params(r)
+	if err != nil {
+		return err
+	}
+	invalid := func(reason, msg string) error {
+		return &teletrackerError{status: http.StatusUnauthorized, reason: reason, msg: msg,
+			challenge: fmt.Sprintf(`Bearer realm="teletracker", error="invalid_token", error_description=%q`, msg)}
+	}
+	now := tt.e.clock.Now()
+	t, err := tt.e.store.TokenByHash(HashSecret(p["refresh_token"]))
+	if err != nil || t.Vendor != teletrackerVendor || t.Kind != KindRefresh {
+		return invalid("refresh_unknown", "invalid refresh token")
+	}
+	reused := func() error {
+		if tt.e.cfg.TeleTracker.RevokeFamilyOnReuse {
+			tt.e.store.RevokeFamily(teletrackerVendor, t.Family, now, RevokedByFamily)
+		}
+		return invalid("refresh_reused", "refresh token has already been used")
+	}
+	switch t.StateAt(now) {
+	case StateRevoked:
+		if t.RevokeReason == RevokedByRotation {
+			return reused()
+		}
+		return invalid("refresh_revoked", "refresh token has been revoked")
+	case StateExpired:
+		return invalid("refresh_expired", "refresh token has expired")
+	}
+	// Consume it: of two concurrent refreshes with one token, exactly one wins.
+	if _, err := tt.e.store.RevokeToken(teletrackerVendor, t.ID, now, RevokedByRotation); err != nil {
+		return reused()
+	}
+	if tt.e.cfg.TeleTracker.RevokeAccessOnRefresh {
+		_, _ = tt.e.store.RevokeToken(teletrackerVendor, t.PairID, now, RevokedByRotation)
+	}
+	u := tt.state.Load().users[t.Principal]
+	if u == nil {
+		return invalid("refresh_unknown", "the refresh token's user no longer exists")
+	}
+	account, _ := strconv.ParseInt(t.AccountID, 10, 64)
+	return tt.issueSession(w, u, account, t.Family)
+}
+
+func (tt *teletracker) masquerade(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	p, err := tt.params(r)
+	if err != nil {
+		return err
+	}
+	u := tt.state.Load().users[rc.principal.Principal]
+	account, _ := strconv.ParseInt(p["account_id"], 10, 64)
+	if !u.canUse(account) {
+		return ttError(http.StatusForbidden, "account_forbidden", fmt.Sprintf("user has no access to account %d", account))
+	}
+	// A token is bound to one account at a time: the old pair goes.
+	tt.e.store.RevokeFamily(teletrackerVendor, rc.principal.Family, tt.e.clock.Now(), RevokedByMasquerade)
+	return tt.issueSession(w, u, account, uuid.NewString())
+}
+
+func (tt *teletracker) logout(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	tt.e.store.RevokeFamily(teletrackerVendor, rc.principal.Family, tt.e.clock.Now(), RevokedByAPI)
+	writeJSON(w, http.StatusOK, map[string]bool{"success": true})
+	return nil
+}
+
+// ---- fake call data ----
+
+type teletrackerCall struct {
+	CallID            int64  `json:"call_id"`
+	AccountID         int64  `json:"account_id"`
+	StartTime         string `json:"start_time"`
+	Duration          int    `json:"duration"`
+	CallerNumber      string `json:"caller_number"`
+	TrackingNumber    string `json:"tracking_number"`
+	DestinationNumber string `json:"destination_number"`
+	Status            string `json:"status"`
+	Source            string `json:"source"`
+}
+
+// account resolves which account a call-data request reads.
+func (tt *teletracker) account(r *http.Request, rc *reqCtx) (int64, error) {
+	q := r.URL.Query()
+	var asked int64
+	if s := q.Get("account_id"); s != "" {
+		asked, _ = strconv.ParseInt(s, 10, 64) // validated as an integer ≥ 1
+	}
+	switch rc.principal.Kind {
+	case KindAccess:
+		bound, _ := strconv.ParseInt(rc.principal.AccountID, 10, 64)
+		if asked != 0 && asked != bound {
+			return 0, ttError(http.StatusForbidden, "account_forbidden",
+				fmt.Sprintf("the session is bound to account %d; masquerade to use account %d", bound, asked))
+		}
+		return bound, nil
+	default:
+		u := tt.state.Load().users[rc.principal.Principal]
+		if asked == 0 {
+			if rc.principal.Kind == kindIntegrator {
+				return 0, ttMissing("account_id")
+			}
+			return u.accounts[0], nil
+		}
+		if !u.canUse(asked) {
+			return 0, ttError(http.StatusForbidden, "account_forbidden", fmt.Sprintf("user has no access to account %d", asked))
+		}
+		return asked, nil
+	}
+}
+
+func (tt *teletracker) getCallData(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	account, err := tt.account(r, rc)
+	if err != nil {
+		return err
+	}
+	now := tt.e.clock.Now()
+	q := r.URL.Query()
+	end := now.Truncate(24 * time.Hour)
+	if s := q.Get("end_date"); s != "" {
+		if end, err = time.Parse(time.DateOnly, s); err != nil {
+			return ttError(http.StatusBadRequest, "invalid_request", fmt.Sprintf("end_date %q is not a date", s))
+		}
+	}
+	start := end.AddDate(0, 0, -6)
+	if s := q.Get("start_date"); s != "" {
+		if start, err = time.Parse(time.DateOnly, s); err != nil {
+			return ttError(http.StatusBadRequest, "invalid_request", fmt.Sprintf("start_date %q is not a date", s))
+		}
+	}
+	switch days := int(end.Sub(start)/(24*time.Hour)) + 1; {
+	case days < 1:
+		return ttError(http.StatusBadRequest, "invalid_request", "start_date is after end_date")
+	case days > teletrackerMaxRangeDays:
+		return ttError(http.StatusBadRequest, "invalid_request", fmt.Sprintf("the date range is %d days; at most %d", days, teletrackerMaxRangeDays))
+	}
+	calls := []teletrackerCall{}
+	for day := start; !day.After(end); day = day.AddDate(0, 0, 1) {
+		for _, c := range tt.callsOn(account, day) {
+			if st, _ := time.Parse(teletrackerTimeLayout, c.StartTime); !st.After(now) {
+				calls = append(calls, c)
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Success   bool              `json:"success"`
+		AccountID int64             `json:"account_id"`
+		Data      []teletrackerCall `json:"data"`
+	}{true, account, calls})
+	return nil
+}
+
+// callsOn generates one account's calls on one day. They are a pure function of
+// the seed, the account and the day, so any date range is stable without
+// keeping the records.
+func (tt *teletracker) callsOn(account int64, day time.Time) []teletrackerCall {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d/%d/%s", tt.e.cfg.Seed, account, day.Format(time.DateOnly))
+	f := gofakeit.New(h.Sum64())
+	n := f.IntRange(0, 6)
+	offsets := make([]int, n)
+	for i := range offsets {
+		offsets[i] = f.IntRange(8*3600, 20*3600)
+	}
+	slices.Sort(offsets)
+	dayNum := day.Unix() / 86400
+	tracking := "+1" + f.Numerify("##########")
+	calls := make([]teletrackerCall, n)
+	for i, off := range offsets {
+		status := []string{"answered", "answered", "answered", "missed", "voicemail"}[f.IntRange(0, 4)]
+		dur := f.IntRange(20, 900)
+		if status == "missed" {
+			dur = 0
+		}
+		calls[i] = teletrackerCall{
+			CallID:            account*1_000_000_000 + dayNum*100 + int64(i),
+			AccountID:         account,
+			StartTime:         day.Add(time.Duration(off) * time.Second).Format(teletrackerTimeLayout),
+			Duration:          dur,
+			CallerNumber:      "+1" + f.Numerify("##########"),
+			TrackingNumber:    tracking,
+			DestinationNumber: "+1" + f.Numerify("##########"),
+			Status:            status,
+			Source:            []string{"Google Ads", "Bing Ads", "Direct", "Facebook", "Organic Search"}[f.IntRange(0, 4)],
+		}
+	}
+	return calls
+}
