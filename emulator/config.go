@@ -39,6 +39,18 @@ type Config struct {
 	PassKit PassKitConfig
 	// TeleTracker tunes the TeleTracker emulation.
 	TeleTracker TeleTrackerConfig
+	// Brass tunes the Brass emulation.
+	Brass BrassConfig
+}
+
+// BrassConfig tunes the Brass emulation.
+type BrassConfig struct {
+	// TemporaryTokenLifetime is the life of the temporary JWT from login. Zero
+	// means 10 minutes.
+	TemporaryTokenLifetime time.Duration
+	// RateLimit is the number of requests a user may make a minute (Brass
+	// documents 60). Zero means 60; negative switches the limit off.
+	RateLimit int
 }
 
 // PassKitConfig tunes the PassKit emulation.
@@ -108,6 +120,15 @@ func (c Config) normalize() (Config, error) {
 		return c, fmt.Errorf("config: TeleTracker.RefreshLifetime %v is negative", c.TeleTracker.RefreshLifetime)
 	case c.TeleTracker.RefreshLifetime == 0:
 		c.TeleTracker.RefreshLifetime = 29 * 24 * time.Hour
+	}
+	switch {
+	case c.Brass.TemporaryTokenLifetime < 0:
+		return c, fmt.Errorf("config: Brass.TemporaryTokenLifetime %v is negative", c.Brass.TemporaryTokenLifetime)
+	case c.Brass.TemporaryTokenLifetime == 0:
+		c.Brass.TemporaryTokenLifetime = 10 * time.Minute
+	}
+	if c.Brass.RateLimit == 0 {
+		c.Brass.RateLimit = 60
 	}
 	switch c.Passport.RevokeStatus {
 	case 0:

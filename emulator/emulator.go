@@ -28,6 +28,7 @@ type Emulator struct {
 	store   Store
 	log     *slog.Logger
 	schemes []scheme
+	brass   *brass
 	ops     map[string]*operation // "vendor.operationId"
 	handler http.Handler
 }
@@ -39,11 +40,13 @@ func New(cfg Config) (*Emulator, error) {
 		return nil, err
 	}
 	e := &Emulator{cfg: cfg, clock: cfg.Clock, store: cfg.Store, log: cfg.Logger}
+	e.brass = newBrass(e)
 	e.schemes = []scheme{
 		newAdmin(e),
 		newPassport(e),
 		newPassKit(e),
 		newTeleTracker(e),
+		e.brass,
 	}
 	if err := e.resetSchemes(); err != nil {
 		return nil, err
@@ -63,6 +66,10 @@ func (e *Emulator) Clock() *Clock { return e.clock }
 
 // Fixtures returns the fixtures in effect (the defaults merged with Config.Fixtures).
 func (e *Emulator) Fixtures() Fixtures { return *e.cfg.Fixtures }
+
+// BrassOTP returns the last OTP sent to a Brass user by login, as the emulator's
+// stand-in for Brass's email.
+func (e *Emulator) BrassOTP(username string) (string, bool) { return e.brass.OTP(username) }
 
 // Store returns the emulator's token store.
 func (e *Emulator) Store() Store { return e.store }
@@ -119,6 +126,7 @@ type operation struct {
 type reqCtx struct {
 	op        *operation
 	principal *Token // the authenticated token, when there is one
+	cred      any    // a scheme's parsed credentials, shared by its security alternatives
 }
 
 type reqCtxKey struct{}

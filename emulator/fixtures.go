@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"bytes"
+	"encoding/base32"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,22 @@ type Fixtures struct {
 	Passport    *PassportFixtures    `yaml:"passport,omitempty" json:"passport,omitempty"`
 	PassKit     *PassKitFixtures     `yaml:"passkit,omitempty" json:"passkit,omitempty"`
 	TeleTracker *TeleTrackerFixtures `yaml:"teletracker,omitempty" json:"teletracker,omitempty"`
+	Brass       *BrassFixtures       `yaml:"brass,omitempty" json:"brass,omitempty"`
+}
+
+// BrassFixtures are Brass's app keys and users.
+type BrassFixtures struct {
+	AppKeys []string    `yaml:"app_keys" json:"app_keys"`
+	Users   []BrassUser `yaml:"users" json:"users"`
+}
+
+// BrassUser is a user of the business, with one role. TOTPSecret (base32) lets
+// the user authorise with an authenticator-app code as well as the emailed OTP.
+type BrassUser struct {
+	Email      string `yaml:"email" json:"email"`
+	Password   string `yaml:"password" json:"password"`
+	Role       string `yaml:"role" json:"role"`
+	TOTPSecret string `yaml:"totp_secret,omitempty" json:"totp_secret,omitempty"`
 }
 
 // PassKitFixtures are PassKit's users.
@@ -96,6 +113,13 @@ const (
 	IntegratorTeleTrackerUser   = "integrator@teletracker.test"
 	DefaultTeleTrackerAccountID = 1001
 	SecondTeleTrackerAccountID  = 1002
+
+	DefaultBrassAppKey      = "lk_tokenemuDemoAppKey000000000000000000000000"
+	DefaultBrassUsername    = "demo@brass.test"
+	PayablesBrassUsername   = "payables@brass.test"
+	DefaultBrassPassword    = "brass-demo"
+	DefaultBrassTOTPSecret  = "JBSWY3DPEHPK3PXP"
+	PayablesBrassTOTPSecret = "KRUGS4ZANFZSAYJAORSXG5BAONSWG4TF"
 )
 
 // PassportScopes are the scopes every Passport endpoint of the emulator needs;
@@ -138,6 +162,13 @@ func DefaultFixtures() Fixtures {
 			APIKey:      DefaultPassKitAPIKey,
 			APISecret:   DefaultPassKitAPISecret,
 		}}},
+		Brass: &BrassFixtures{
+			AppKeys: []string{DefaultBrassAppKey},
+			Users: []BrassUser{
+				{Email: DefaultBrassUsername, Password: DefaultBrassPassword, Role: "owner", TOTPSecret: DefaultBrassTOTPSecret},
+				{Email: PayablesBrassUsername, Password: DefaultBrassPassword, Role: "payable_admin", TOTPSecret: PayablesBrassTOTPSecret},
+			},
+		},
 		TeleTracker: &TeleTrackerFixtures{
 			Accounts: []TeleTrackerAccount{
 				{ID: DefaultTeleTrackerAccountID, Name: "Demo Plumbing Co"},
@@ -192,6 +223,9 @@ func (f Fixtures) withDefaults() Fixtures {
 	if f.TeleTracker == nil {
 		f.TeleTracker = d.TeleTracker
 	}
+	if f.Brass == nil {
+		f.Brass = d.Brass
+	}
 	return f
 }
 
@@ -233,6 +267,31 @@ func (f Fixtures) validate() error {
 				return fmt.Errorf("%s: duplicate api_key", where)
 			}
 			users[u.Username], keys[u.APIKey] = true, true
+		}
+	}
+	if b := f.Brass; b != nil {
+		for i, k := range b.AppKeys {
+			if !brassAppKeyRE.MatchString(k) {
+				return fmt.Errorf("fixtures: brass.app_keys[%d]: want lk_ and 42 letters or digits", i)
+			}
+		}
+		seen := map[string]bool{}
+		for i, u := range b.Users {
+			where := fmt.Sprintf("fixtures: brass.users[%d] (%s)", i, u.Email)
+			switch {
+			case u.Email == "" || u.Password == "":
+				return fmt.Errorf("%s: email and password must be set", where)
+			case seen[u.Email]:
+				return fmt.Errorf("%s: duplicate email", where)
+			case brassRoleByName(u.Role) == nil:
+				return fmt.Errorf("%s: unknown role %q (want one of %s)", where, u.Role, strings.Join(brassRoleNames(), ", "))
+			}
+			if u.TOTPSecret != "" {
+				if _, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.TrimRight(strings.ToUpper(u.TOTPSecret), "=")); err != nil {
+					return fmt.Errorf("%s: totp_secret is not base32", where)
+				}
+			}
+			seen[u.Email] = true
 		}
 	}
 	if tt := f.TeleTracker; tt != nil {

@@ -14,6 +14,8 @@ const (
 	KindJWT       TokenKind = "jwt"       // a JWT the emulator issued (PassKit, Brass)
 	KindLongLived TokenKind = "longlived" // a non-expiring opaque token (PassKit)
 	KindRefresh   TokenKind = "refresh"   // a single-use refresh token (TeleTracker)
+	KindTemporary TokenKind = "temporary" // a single-use temporary JWT (Brass login)
+	KindPAT       TokenKind = "pat"       // a personal access token (Brass)
 )
 
 // Revocation reasons, kept with a revoked token so that a rejection can say why.
@@ -22,6 +24,7 @@ const (
 	RevokedByRotation   = "rotated"    // a refresh token that has been used
 	RevokedByMasquerade = "masquerade" // a session replaced by a masquerade
 	RevokedByFamily     = "family"     // revoked with its whole family after a reuse
+	RevokedByAttempts   = "attempts"   // a temporary token spent by too many wrong OTPs
 )
 
 // Token is the server-side record of an issued token. The token's value is never

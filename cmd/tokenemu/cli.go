@@ -73,6 +73,8 @@ type serveOptions struct {
 	ttRefreshLife    time.Duration
 	ttFamilyOnReuse  bool
 	ttAccessOnRefr   bool
+	brassTempLife    time.Duration
+	brassRateLimit   int
 }
 
 // envName is the environment variable that sets a flag: -admin-token → TOKENEMU_ADMIN_TOKEN.
@@ -123,6 +125,8 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	fs.DurationVar(&o.ttRefreshLife, "teletracker-refresh-lifetime", 29*24*time.Hour, "TeleTracker: how long a refresh token outlives its access token")
 	fs.BoolVar(&o.ttFamilyOnReuse, "teletracker-revoke-family-on-reuse", false, "TeleTracker: revoke the whole session when a used refresh token is presented again (RFC 9700 §4.14.2)")
 	fs.BoolVar(&o.ttAccessOnRefr, "teletracker-revoke-access-on-refresh", false, "TeleTracker: revoke the old access token when its refresh token is used")
+	fs.DurationVar(&o.brassTempLife, "brass-temporary-lifetime", 10*time.Minute, "Brass: lifetime of the temporary JWT from login")
+	fs.IntVar(&o.brassRateLimit, "brass-rate-limit", 60, "Brass: requests a user may make a minute; 0 switches the limit off")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: tokenemu [serve] [flags]\n\nEach flag can be set as TOKENEMU_<NAME> in the environment.\n\n")
 		fs.PrintDefaults()
@@ -151,6 +155,12 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	if o.passkitLeeway < 0 {
 		return o, fmt.Errorf("-passkit-leeway %v: must not be negative", o.passkitLeeway)
 	}
+	if o.brassTempLife <= 0 {
+		return o, fmt.Errorf("-brass-temporary-lifetime %v: must be positive", o.brassTempLife)
+	}
+	if o.brassRateLimit < 0 {
+		return o, fmt.Errorf("-brass-rate-limit %d: must not be negative (0 switches it off)", o.brassRateLimit)
+	}
 	if o.ttRefreshLife <= 0 {
 		return o, fmt.Errorf("-teletracker-refresh-lifetime %v: must be positive", o.ttRefreshLife)
 	}
@@ -172,6 +182,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		Logger:     newLogger(stderr, o.logFormat, o.logLevel),
 		Passport:   emulator.PassportConfig{RevokeStatus: o.passportRevoke, ScopeErrorStatus: o.passportScopeErr},
 		PassKit:    emulator.PassKitConfig{Leeway: o.passkitLeeway},
+		Brass:      emulator.BrassConfig{TemporaryTokenLifetime: o.brassTempLife, RateLimit: brassRate(o.brassRateLimit)},
 		TeleTracker: emulator.TeleTrackerConfig{
 			RefreshLifetime:       o.ttRefreshLife,
 			RevokeFamilyOnReuse:   o.ttFamilyOnReuse,
@@ -224,6 +235,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	return exitOK
 }
 
+// brassRate maps the flag (0 = off) to the config (negative = off).
+func brassRate(flagValue int) int {
+	if flagValue == 0 {
+		return -1
+	}
+	return flagValue
+}
+
 func (o serveOptions) isLoopback() bool {
 	host, _, _ := net.SplitHostPort(o.addr)
 	if host == "localhost" {
@@ -269,6 +288,14 @@ func printBanner(out io.Writer, base string, fx emulator.Fixtures) {
 	for _, u := range fx.PassKit.Users {
 		fmt.Fprintf(w, "               username %s  password %s  (API key %s)\n", u.Username,
 			shown(u.Password, emulator.DefaultPassKitPassword), u.APIKey)
+	}
+	fmt.Fprintf(w, "  brass        %s/brass\n", base)
+	for _, k := range fx.Brass.AppKeys {
+		fmt.Fprintf(w, "               app key %s\n", shown(k, emulator.DefaultBrassAppKey))
+	}
+	for _, u := range fx.Brass.Users {
+		fmt.Fprintf(w, "               user %s  password %s  role %s  (OTP: GET %s/_emulator/brass/otp?username=%s)\n", u.Email,
+			shown(u.Password, emulator.DefaultBrassPassword), u.Role, base, u.Email)
 	}
 	fmt.Fprintf(w, "  teletracker  %s/teletracker\n", base)
 	for _, u := range fx.TeleTracker.Users {

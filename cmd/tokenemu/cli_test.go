@@ -39,6 +39,11 @@ func TestParseServe(t *testing.T) {
 			}},
 		{name: "bool from environment", env: map[string]string{"TOKENEMU_TELETRACKER_REVOKE_FAMILY_ON_REUSE": "true"},
 			want: func(o serveOptions) bool { return o.ttFamilyOnReuse }},
+		{name: "brass options", args: []string{"-brass-temporary-lifetime", "2m", "-brass-rate-limit", "0"},
+			want: func(o serveOptions) bool {
+				return o.brassTempLife == 2*time.Minute && o.brassRateLimit == 0 && brassRate(0) < 0
+			}},
+		{name: "negative brass limit", args: []string{"-brass-rate-limit", "-5"}, wantErr: "must not be negative"},
 		{name: "negative leeway", args: []string{"-passkit-leeway", "-1s"}, wantErr: "must not be negative"},
 		{name: "zero refresh lifetime", args: []string{"-teletracker-refresh-lifetime", "0s"}, wantErr: "must be positive"},
 		{name: "flags", args: []string{"-addr", ":9", "-seed", "42", "-fixtures", "f.yaml", "-log-format", "json", "-log-level", "debug", "-admin-token", "t", "-passport-revoke-status", "204", "-passport-scope-status", "403"},
@@ -183,7 +188,8 @@ func TestServeHealthcheckShutdown(t *testing.T) {
 		t.Fatalf("serve exited early with %d: %s", code, errOut.String())
 	}
 	for _, want := range []string{"/passport", "demo-client", "demo-secret", "limited-client", "/_emulator",
-		"/passkit", "demo@passkit.test", "passkit-demo", "/teletracker", "demo@teletracker.test", "teletracker-demo", "integrator@teletracker.test"} {
+		"/passkit", "demo@passkit.test", "passkit-demo", "/teletracker", "demo@teletracker.test", "teletracker-demo", "integrator@teletracker.test",
+		"/brass", "lk_tokenemuDemoAppKey000000000000000000000000", "demo@brass.test", "payables@brass.test", "brass-demo"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, out.String())
 		}

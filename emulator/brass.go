@@ -1,0 +1,864 @@
+package emulator
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/brianvoe/gofakeit/v7"
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+)
+
+// Brass (trybrass.com): app key → temporary JWT → OTP → 60-minute user JWT, and
+// show-once personal access tokens with role ∩ creator permissions. SCHEMES.md section B.
+
+const (
+	brassVendor          = "brass"
+	brassUserJWTLifetime = time.Hour
+	brassOTPAttempts     = 5
+	brassIdempotencyTTL  = 7 * 24 * time.Hour
+	brassRateWindow      = time.Minute
+)
+
+var (
+	brassAppKeyRE = regexp.MustCompile(`^lk_[0-9A-Za-z]{42}$`)
+	brassPATRE    = regexp.MustCompile(`^([0-9]{1,18})\|(pat-[0-9A-Za-z]{40})$`)
+	missingPropRE = regexp.MustCompile(`property "([^"]+)" is missing`)
+)
+
+// Brass permissions. The roles and their ids are the ones seen in public client
+// code (SCHEMES.md B21); the permission table is the emulator's own.
+const (
+	PermAccountsRead   = "accounts.read"
+	PermPaymentsRead   = "payments.read"
+	PermPaymentsCreate = "payments.create"
+	PermTokensManage   = "tokens.manage" // revoke other users' PATs
+	PermTeamManage     = "team.manage"
+)
+
+type brassRole struct {
+	ID, Name string
+	Perms    []string
+}
+
+// brassRoles is read-only.
+var brassRoles = []brassRole{
+	{"rol_7h8f07GPpE17GGgrBA2vmN", "owner", []string{PermAccountsRead, PermPaymentsRead, PermPaymentsCreate, PermTokensManage, PermTeamManage}},
+	{"rol_LbhnugthyweEB151E6On4", "admin", []string{PermAccountsRead, PermPaymentsRead, PermPaymentsCreate, PermTokensManage}},
+	{"rol_7OWDJHIqvYcwGNeoXeVgyf", "accountant", []string{PermAccountsRead, PermPaymentsRead}},
+	{"rol_6QJ8VcCEgCLtcbz4EO8H1b", "payable_admin", []string{PermAccountsRead, PermPaymentsRead, PermPaymentsCreate}},
+	{"rol_6zvQzQ3gphPMbnbKvHJj0s", "receivable_admin", []string{PermAccountsRead}},
+	{"rol_xWkA685BuuouWkgYGK128", "hr", []string{PermTeamManage}},
+	{"rol_2TDpsTTL0jHh0RFNXLchZG", "member", []string{PermAccountsRead}},
+}
+
+// BrassRoles returns the role table: id, name and permissions of each role.
+func BrassRoles() []struct {
+	ID, Name string
+	Perms    []string
+} {
+	out := make([]struct {
+		ID, Name string
+		Perms    []string
+	}, len(brassRoles))
+	for i, r := range brassRoles {
+		out[i].ID, out[i].Name, out[i].Perms = r.ID, r.Name, slices.Clone(r.Perms)
+	}
+	return out
+}
+
+func brassRoleByName(s string) *brassRole {
+	for i := range brassRoles {
+		if brassRoles[i].Name == s || brassRoles[i].ID == s {
+			return &brassRoles[i]
+		}
+	}
+	return nil
+}
+
+func brassRoleNames() []string {
+	out := make([]string, len(brassRoles))
+	for i, r := range brassRoles {
+		out[i] = r.Name
+	}
+	return out
+}
+
+func intersect(a, b []string) []string {
+	out := []string{}
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+type brass struct {
+	e      *Emulator
+	parser *jwt.Parser
+	world  atomic.Pointer[brassWorld]
+
+	mu       sync.Mutex
+	otps     map[string]*brassOTP // by temporary token id (jti)
+	lastOTP  map[string]string    // by email
+	pats     map[string]*brassPATMeta
+	nextPAT  int64
+	rate     map[string]*brassWindow
+	idem     map[string]time.Time
+	idemAdds int
+	payments []brassPayment // newest first
+}
+
+// brassWorld is the fixture-derived, read-only state; a reset swaps it whole.
+type brassWorld struct {
+	key      []byte // HS256 key of every Brass JWT; new on each reset
+	appKeys  map[SecretHash]bool
+	users    map[string]*brassUser // by email
+	byID     map[string]*brassUser
+	customer string
+	accounts []brassAccount
+}
+
+type brassUser struct {
+	id, email  string
+	password   SecretHash
+	role       *brassRole
+	totpSecret string
+}
+
+type brassOTP struct {
+	code     string
+	attempts int
+}
+
+type brassPATMeta struct {
+	name     string
+	role     *brassRole
+	created  time.Time
+	lastUsed time.Time
+}
+
+type brassWindow struct {
+	start time.Time
+	count int
+}
+
+// brassClaims: sub (user id), customer, lvl (1 temporary, 2 user), iat, exp, jti.
+type brassClaims struct {
+	Customer string `json:"customer"`
+	Level    int    `json:"lvl"`
+	jwt.RegisteredClaims
+}
+
+func newBrass(e *Emulator) *brass {
+	return &brass{e: e, parser: jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithTimeFunc(e.clock.Now),
+	)}
+}
+
+func (b *brass) name() string { return brassVendor }
+
+func (b *brass) handlers() map[string]handlerFunc {
+	return map[string]handlerFunc{
+		"login":                     b.guard("", b.login),
+		"authorise":                 b.guard("", b.authorise),
+		"createPersonalAccessToken": b.guard("", b.createPAT),
+		"listPersonalAccessTokens":  b.guard("", b.listPATs),
+		"revokePersonalAccessToken": b.guard("", b.revokePAT),
+		"listAccounts":              b.guard(PermAccountsRead, b.listAccounts),
+		"listPayments":              b.guard(PermPaymentsRead, b.listPayments),
+		"createPayment":             b.guard(PermPaymentsCreate, b.createPayment),
+	}
+}
+
+func (b *brass) reset() error {
+	fx := b.e.cfg.Fixtures.Brass
+	fake := gofakeit.New(uint64(b.e.cfg.Seed) + 2)
+	w := &brassWorld{
+		key:      make([]byte, 32),
+		appKeys:  map[SecretHash]bool{},
+		users:    map[string]*brassUser{},
+		byID:     map[string]*brassUser{},
+		customer: "cus_" + fakeBase62(fake, 22),
+	}
+	_, _ = rand.Read(w.key)
+	for _, k := range fx.AppKeys {
+		w.appKeys[HashSecret(k)] = true
+	}
+	for _, u := range fx.Users {
+		bu := &brassUser{id: "usr_" + fakeBase62(fake, 22), email: u.Email, password: HashSecret(u.Password),
+			role: brassRoleByName(u.Role), totpSecret: u.TOTPSecret}
+		w.users[u.Email], w.byID[bu.id] = bu, bu
+	}
+	banks := [][2]string{{"058", "Guaranty Trust Bank"}, {"044", "Access Bank"}, {"057", "Zenith Bank"}, {"033", "United Bank for Africa"}}
+	for range 3 {
+		bank := banks[fake.IntRange(0, len(banks)-1)]
+		w.accounts = append(w.accounts, brassAccount{
+			ID: "acc_" + fakeBase62(fake, 22), AccountNumber: fake.Numerify("##########"), AccountName: fake.Company(),
+			Currency: "NGN", Balance: int64(fake.IntRange(100_000, 500_000_000)) * 100,
+			Bank: brassBank{Data: brassBankData{Code: bank[0], Name: bank[1]}},
+		})
+	}
+	var payments []brassPayment
+	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 10 {
+		payments = append(payments, brassPayment{
+			ID: "pay_" + fakeBase62(fake, 22), Amount: int64(fake.IntRange(1_000, 5_000_000)) * 100, Currency: "NGN",
+			Narration: fake.Sentence(4), Status: []string{"successful", "successful", "failed"}[fake.IntRange(0, 2)],
+			Recipient: brassRecipient{AccountNumber: fake.Numerify("##########"), BankCode: banks[fake.IntRange(0, len(banks)-1)][0], Name: fake.Name()},
+			CreatedAt: base.Add(-time.Duration(i*37) * time.Hour).Format(time.RFC3339),
+		})
+	}
+	b.mu.Lock()
+	b.world.Store(w)
+	b.otps, b.lastOTP, b.pats = map[string]*brassOTP{}, map[string]string{}, map[string]*brassPATMeta{}
+	b.rate, b.idem, b.idemAdds = map[string]*brassWindow{}, map[string]time.Time{}, 0
+	b.nextPAT, b.payments = 0, payments
+	b.mu.Unlock()
+	return nil
+}
+
+// ---- errors ----
+
+// brassError is Brass's wire error: {"error":{"status","title","description","source"}}.
+type brassError struct {
+	status    int
+	reason    string
+	desc      string
+	source    map[string]string
+	challenge string
+	absent    bool
+	header    http.Header
+}
+
+func (e *brassError) Error() string           { return e.desc }
+func (e *brassError) credentialsAbsent() bool { return e.absent }
+
+func brassErr(status int, reason, desc string) *brassError {
+	return &brassError{status: status, reason: reason, desc: desc}
+}
+
+func brassUnauthorized(reason, desc string) *brassError {
+	return &brassError{status: http.StatusUnauthorized, reason: reason, desc: desc,
+		challenge: fmt.Sprintf(`Bearer realm="brass", error="invalid_token", error_description=%q`, desc)}
+}
+
+type brassErrorBody struct {
+	Error struct {
+		Status      int               `json:"status"`
+		Title       string            `json:"title"`
+		Description string            `json:"description"`
+		Source      map[string]string `json:"source"`
+	} `json:"error"`
+}
+
+func (b *brass) writeError(w http.ResponseWriter, r *http.Request, rc *reqCtx, err error) {
+	be, ok := errors.AsType[*brassError](authFailure(err))
+	if !ok {
+		be = b.fromValidation(err)
+	}
+	h := w.Header()
+	for k, v := range be.header {
+		h[k] = v
+	}
+	if be.status == http.StatusUnauthorized && be.challenge == "" {
+		be.challenge = `Bearer realm="brass"`
+	}
+	if be.challenge != "" {
+		h.Set("WWW-Authenticate", be.challenge)
+	}
+	if be.reason != "" {
+		h.Set(ReasonHeader, be.reason)
+	}
+	var body brassErrorBody
+	body.Error.Status, body.Error.Title, body.Error.Description = be.status, http.StatusText(be.status), be.desc
+	body.Error.Source = be.source
+	if body.Error.Source == nil {
+		body.Error.Source = map[string]string{}
+	}
+	writeJSON(w, be.status, body)
+}
+
+// fromValidation maps middleware and validation errors: invalid or missing
+// parameters are 422 (as Brass documents), with a JSON:API-style source.
+func (b *brass) fromValidation(err error) *brassError {
+	if he, ok := errors.AsType[*httpError](err); ok {
+		return brassErr(he.status, he.reason, he.msg)
+	}
+	re, ok := errors.AsType[*openapi3filter.RequestError](err)
+	if !ok {
+		b.e.log.Error("brass: unexpected error", "err", err)
+		return brassErr(http.StatusInternalServerError, "internal", "internal error")
+	}
+	he := validationError(err)
+	be := brassErr(he.status, he.reason, he.msg)
+	se, isSchema := errors.AsType[*openapi3.SchemaError](re.Err)
+	switch {
+	case re.Parameter != nil:
+		be.status = http.StatusUnprocessableEntity
+		be.source = map[string]string{"parameter": re.Parameter.Name}
+		if re.Parameter.In == "header" {
+			be.source = map[string]string{"header": re.Parameter.Name}
+		}
+	case re.RequestBody != nil && errors.Is(re.Err, openapi3filter.ErrInvalidRequired):
+		be.status = http.StatusUnprocessableEntity
+	case re.RequestBody != nil && isSchema:
+		be.status = http.StatusUnprocessableEntity
+		ptr := "/" + strings.Join(se.JSONPointer(), "/")
+		if m := missingPropRE.FindStringSubmatch(se.Reason); m != nil && se.SchemaField == "required" {
+			if !strings.HasSuffix(ptr, "/"+m[1]) { // kin's pointer names the missing property already
+				ptr = strings.TrimSuffix(ptr, "/") + "/" + m[1]
+			}
+			be.desc = fmt.Sprintf("the %s field is required", strings.TrimPrefix(ptr, "/"))
+		}
+		be.source = map[string]string{"pointer": ptr}
+	}
+	return be
+}
+
+// ---- credentials ----
+
+type brassCredKind string
+
+const (
+	brassAppKey    brassCredKind = "app key"
+	brassTemporary brassCredKind = "temporary JWT"
+	brassUserJWT   brassCredKind = "user JWT"
+	brassPAT       brassCredKind = "personal access token"
+)
+
+// brassCred is a request's credential, classified and checked once and shared
+// by the operation's security alternatives.
+type brassCred struct {
+	kind  brassCredKind
+	user  *brassUser
+	token Token    // the stored token (temporary JWT, user JWT or PAT)
+	perms []string // effective permissions (user and PAT)
+	err   error
+}
+
+func (b *brass) credential(r *http.Request, rc *reqCtx) *brassCred {
+	if c, ok := rc.cred.(*brassCred); ok {
+		return c
+	}
+	c := b.classify(r.Header.Get("Authorization"))
+	rc.cred = c
+	return c
+}
+
+func (b *brass) classify(header string) *brassCred {
+	c := parseAuthorization(header)
+	if !c.present || c.scheme != "bearer" {
+		return &brassCred{err: &brassError{status: http.StatusUnauthorized, reason: "token_missing", absent: true,
+			desc: "send Authorization: Bearer <app key, JWT or personal access token>"}}
+	}
+	v := c.value
+	w := b.world.Load()
+	now := b.e.clock.Now()
+	switch {
+	case strings.HasPrefix(v, "lk_"):
+		if !w.appKeys[HashSecret(v)] {
+			return &brassCred{err: brassUnauthorized("token_unknown", "the app key is not valid")}
+		}
+		return &brassCred{kind: brassAppKey}
+	case strings.Contains(v, "|"):
+		return b.checkPAT(v, now)
+	case strings.Count(v, ".") == 2:
+		return b.checkJWT(w, v, now)
+	}
+	return &brassCred{err: brassUnauthorized("token_unknown", "the token is not an app key, a JWT or a personal access token")}
+}
+
+func (b *brass) checkPAT(v string, now time.Time) *brassCred {
+	m := brassPATRE.FindStringSubmatch(v)
+	if m == nil {
+		return &brassCred{err: brassUnauthorized("token_invalid", "malformed personal access token; want N|pat-<40 letters or digits>")}
+	}
+	// Sanctum-style: the id finds the row, then the hash of the rest is compared in constant time.
+	t, err := b.e.store.TokenByID(brassVendor, m[1])
+	if err != nil || t.Kind != KindPAT || !t.Hash.Equal(HashSecret(m[2])) {
+		return &brassCred{err: brassUnauthorized("token_unknown", "the personal access token is not valid")}
+	}
+	if t.StateAt(now) == StateRevoked {
+		return &brassCred{err: brassUnauthorized("token_revoked", "the personal access token has been revoked")}
+	}
+	u := b.world.Load().users[t.Principal]
+	if u == nil {
+		return &brassCred{err: brassUnauthorized("token_unknown", "the token's user no longer exists")}
+	}
+	b.mu.Lock()
+	if meta := b.pats[t.ID]; meta != nil {
+		meta.lastUsed = now
+	}
+	b.mu.Unlock()
+	return &brassCred{kind: brassPAT, user: u, token: t, perms: t.Scopes}
+}
+
+func (b *brass) checkJWT(w *brassWorld, v string, now time.Time) *brassCred {
+	claims := &brassClaims{}
+	_, err := b.parser.ParseWithClaims(v, claims, func(*jwt.Token) (any, error) { return w.key, nil })
+	switch {
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return &brassCred{err: brassUnauthorized("token_expired", "the token has expired")}
+	case err != nil:
+		return &brassCred{err: brassUnauthorized("token_invalid", "the token is not valid: "+err.Error())}
+	}
+	t, serr := b.e.store.TokenByHash(HashSecret(v))
+	u := w.byID[claims.Subject]
+	if serr != nil || t.Vendor != brassVendor || u == nil {
+		return &brassCred{err: brassUnauthorized("token_unknown", "the token is not known")}
+	}
+	switch t.StateAt(now) {
+	case StateRevoked:
+		desc := "the token has been revoked"
+		switch t.RevokeReason {
+		case RevokedByRotation:
+			desc = "the temporary token has already been used; log in again"
+		case RevokedByAttempts:
+			desc = "too many wrong OTPs; log in again"
+		}
+		return &brassCred{err: brassUnauthorized("token_revoked", desc)}
+	case StateExpired:
+		return &brassCred{err: brassUnauthorized("token_expired", "the token has expired")}
+	}
+	if claims.Level == 1 {
+		return &brassCred{kind: brassTemporary, user: u, token: t}
+	}
+	return &brassCred{kind: brassUserJWT, user: u, token: t, perms: u.role.Perms}
+}
+
+func (b *brass) authenticate(r *http.Request, rc *reqCtx, securityScheme string, scopes []string) error {
+	want := map[string]brassCredKind{"appKey": brassAppKey, "temporaryJWT": brassTemporary, "userJWT": brassUserJWT, "pat": brassPAT}[securityScheme]
+	if want == "" {
+		return fmt.Errorf("brass: unknown security scheme %q", securityScheme)
+	}
+	c := b.credential(r, rc)
+	if c.err != nil {
+		return c.err
+	}
+	if c.kind != want {
+		desc := fmt.Sprintf("a %s is not accepted here", c.kind)
+		switch c.kind {
+		case brassTemporary:
+			desc = "the temporary token is accepted only by POST /auth/login/authorise"
+		case brassAppKey:
+			desc = "an app key is not enough here; use a user JWT or a personal access token"
+		}
+		if securityScheme == "temporaryJWT" {
+			desc = "this endpoint needs the temporary token from POST /auth/login"
+		}
+		return &brassError{status: http.StatusUnauthorized, reason: "token_not_accepted", desc: desc, absent: true,
+			challenge: fmt.Sprintf(`Bearer realm="brass", error="invalid_token", error_description=%q`, desc)}
+	}
+	principal := c.token
+	if c.user != nil {
+		principal.Principal = c.user.email
+	}
+	principal.Vendor = brassVendor
+	rc.principal = &principal
+	return nil
+}
+
+// guard runs the per-user checks every Brass operation shares: the rate limit,
+// the idempotency key, and the permission the operation needs (if any).
+func (b *brass) guard(perm string, h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+		c := rc.cred.(*brassCred) // set by authenticate: every operation is authenticated
+		now := b.e.clock.Now()
+		if c.user != nil {
+			if err := b.rateLimit(w, c.user.email, now); err != nil {
+				return err
+			}
+		}
+		if key := r.Header.Get("x-idempotency-key"); key != "" && r.Method == http.MethodPost {
+			owner := "app"
+			if c.user != nil {
+				owner = c.user.email
+			}
+			if err := b.idempotency(owner+"\x00"+key, now); err != nil {
+				return err
+			}
+		}
+		if perm != "" && !slices.Contains(c.perms, perm) {
+			return &brassError{status: http.StatusForbidden, reason: "insufficient_permission",
+				desc: fmt.Sprintf("this %s lacks the %s permission", c.kind, perm)}
+		}
+		return h(w, r, rc)
+	}
+}
+
+// rateLimit counts the user's requests in a fixed one-minute window on the
+// virtual clock (Laravel's throttle), and answers 429 past the limit.
+func (b *brass) rateLimit(w http.ResponseWriter, user string, now time.Time) error {
+	limit := b.e.cfg.Brass.RateLimit
+	if limit < 0 {
+		return nil
+	}
+	b.mu.Lock()
+	win := b.rate[user]
+	if win == nil || !now.Before(win.start.Add(brassRateWindow)) {
+		win = &brassWindow{start: now}
+		b.rate[user] = win
+	}
+	win.count++
+	count, reset := win.count, win.start.Add(brassRateWindow)
+	b.mu.Unlock()
+	h := w.Header()
+	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(0, limit-count)))
+	if count <= limit {
+		return nil
+	}
+	retry := int(math.Ceil(reset.Sub(now).Seconds()))
+	retry = max(retry, 1)
+	return &brassError{status: http.StatusTooManyRequests, reason: "rate_limited",
+		desc:   fmt.Sprintf("more than %d requests a minute; retry in %d s", limit, retry),
+		header: http.Header{"Retry-After": {strconv.Itoa(retry)}}}
+}
+
+// idempotency answers 409 for a key already used within 7 days, whether the
+// first call succeeded or failed.
+func (b *brass) idempotency(key string, now time.Time) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if at, used := b.idem[key]; used && now.Before(at.Add(brassIdempotencyTTL)) {
+		return &brassError{status: http.StatusConflict, reason: "idempotency_key_reused",
+			desc: "this x-idempotency-key has already been used", source: map[string]string{"header": "x-idempotency-key"}}
+	}
+	b.idem[key] = now
+	if b.idemAdds++; b.idemAdds%1024 == 0 { // purge keys older than 7 days now and then
+		for k, at := range b.idem {
+			if !now.Before(at.Add(brassIdempotencyTTL)) {
+				delete(b.idem, k)
+			}
+		}
+	}
+	return nil
+}
+
+// ---- login and OTP ----
+
+type brassTokenBody struct {
+	Token string `json:"token"`
+	Data  struct {
+		Token string `json:"token"`
+	} `json:"data"`
+}
+
+func writeBrassToken(w http.ResponseWriter, tok string) {
+	var body brassTokenBody
+	body.Token, body.Data.Token = tok, tok
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, body)
+}
+
+// signJWT issues and records a Brass JWT of the given level for u.
+func (b *brass) signJWT(u *brassUser, level int, lifetime time.Duration) (string, Token, error) {
+	w := b.world.Load()
+	now := b.e.clock.Now().Truncate(time.Second)
+	jti := uuid.NewString()
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, brassClaims{
+		Customer: w.customer, Level: level,
+		RegisteredClaims: jwt.RegisteredClaims{Subject: u.id, ID: jti,
+			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(lifetime))},
+	}).SignedString(w.key)
+	if err != nil {
+		return "", Token{}, fmt.Errorf("sign: %w", err)
+	}
+	kind := KindJWT
+	if level == 1 {
+		kind = KindTemporary
+	}
+	t := Token{ID: jti, Vendor: brassVendor, Kind: kind, Hash: HashSecret(s), Principal: u.email,
+		AccountID: w.customer, Scopes: u.role.Perms, Roles: []string{u.role.ID}, IssuedAt: now, ExpiresAt: now.Add(lifetime)}
+	if err := b.e.store.PutToken(t); err != nil {
+		return "", Token{}, fmt.Errorf("store token: %w", err)
+	}
+	return s, t, nil
+}
+
+func decodeJSON(r *http.Request, v any) error {
+	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+		return brassErr(http.StatusBadRequest, "invalid_request", "request body is not valid JSON")
+	}
+	return nil
+}
+
+func (b *brass) login(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var body struct{ Username, Password string }
+	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	u := b.world.Load().users[body.Username]
+	want := SecretHash{}
+	if u != nil {
+		want = u.password
+	}
+	if !HashSecret(body.Password).Equal(want) || u == nil {
+		return &brassError{status: http.StatusUnauthorized, reason: "invalid_credentials",
+			desc: "the username or password is incorrect", challenge: `Bearer realm="brass"`}
+	}
+	tok, t, err := b.signJWT(u, 1, b.e.cfg.Brass.TemporaryTokenLifetime)
+	if err != nil {
+		return err
+	}
+	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	if err != nil {
+		return fmt.Errorf("otp: %w", err)
+	}
+	code := fmt.Sprintf("%06d", n.Int64())
+	b.mu.Lock()
+	b.otps[t.ID] = &brassOTP{code: code}
+	b.lastOTP[u.email] = code
+	b.mu.Unlock()
+	writeBrassToken(w, tok)
+	return nil
+}
+
+// OTP returns the last OTP sent to a Brass user (the emulator's stand-in for the
+// email), for tests and the admin plane.
+func (b *brass) OTP(email string) (string, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	code, ok := b.lastOTP[email]
+	return code, ok
+}
+
+func (b *brass) authorise(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var body struct{ OTP string }
+	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	c := rc.cred.(*brassCred)
+	now := b.e.clock.Now()
+	b.mu.Lock()
+	st := b.otps[c.token.ID]
+	ok := st != nil && subtle.ConstantTimeCompare([]byte(st.code), []byte(body.OTP)) == 1
+	if !ok && c.user.totpSecret != "" {
+		ok, _ = totp.ValidateCustom(body.OTP, c.user.totpSecret, now,
+			totp.ValidateOpts{Period: 30, Skew: 1, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	}
+	spent := false
+	if !ok && st != nil {
+		st.attempts++
+		spent = st.attempts >= brassOTPAttempts
+	}
+	if ok || spent {
+		delete(b.otps, c.token.ID)
+	}
+	b.mu.Unlock()
+	if !ok {
+		if spent {
+			_, _ = b.e.store.RevokeToken(brassVendor, c.token.ID, now, RevokedByAttempts)
+			return &brassError{status: http.StatusUnprocessableEntity, reason: "otp_invalid",
+				desc: "the OTP is not valid; too many attempts, so the login must start again", source: map[string]string{"pointer": "/otp"}}
+		}
+		return &brassError{status: http.StatusUnprocessableEntity, reason: "otp_invalid",
+			desc: "the OTP is not valid", source: map[string]string{"pointer": "/otp"}}
+	}
+	// The temporary token is single-use: of two concurrent authorisations, one wins.
+	if _, err := b.e.store.RevokeToken(brassVendor, c.token.ID, now, RevokedByRotation); err != nil {
+		return brassUnauthorized("token_revoked", "the temporary token has already been used; log in again")
+	}
+	tok, _, err := b.signJWT(c.user, 2, brassUserJWTLifetime)
+	if err != nil {
+		return err
+	}
+	writeBrassToken(w, tok)
+	return nil
+}
+
+// ---- personal access tokens ----
+
+type brassRoleRef struct {
+	Data struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	} `json:"data"`
+}
+
+type brassPATBody struct {
+	ID          int64        `json:"id"`
+	Name        string       `json:"name"`
+	Role        brassRoleRef `json:"role"`
+	Permissions []string     `json:"permissions"`
+	Token       string       `json:"token,omitempty"`
+	CreatedAt   string       `json:"created_at"`
+	LastUsedAt  *string      `json:"last_used_at"`
+}
+
+func patBody(t Token, meta *brassPATMeta) brassPATBody {
+	id, _ := strconv.ParseInt(t.ID, 10, 64)
+	out := brassPATBody{ID: id, Name: meta.name, Permissions: nonNil(t.Scopes), CreatedAt: meta.created.Format(time.RFC3339)}
+	out.Role.Data.ID, out.Role.Data.Name = meta.role.ID, meta.role.Name
+	if !meta.lastUsed.IsZero() {
+		s := meta.lastUsed.Format(time.RFC3339)
+		out.LastUsedAt = &s
+	}
+	return out
+}
+
+func (b *brass) createPAT(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var body struct{ Name, Role string }
+	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	role := brassRoleByName(body.Role)
+	if role == nil {
+		return &brassError{status: http.StatusUnprocessableEntity, reason: "invalid_request",
+			desc:   fmt.Sprintf("unknown role %q; use a role id (rol_…) or one of %s", body.Role, strings.Join(brassRoleNames(), ", ")),
+			source: map[string]string{"pointer": "/role"}}
+	}
+	if strings.TrimSpace(body.Name) == "" {
+		return &brassError{status: http.StatusUnprocessableEntity, reason: "invalid_request",
+			desc: "the name field must not be blank", source: map[string]string{"pointer": "/name"}}
+	}
+	c := rc.cred.(*brassCred)
+	// Never more than the creator: a PAT made by a PAT gets at most that PAT's permissions.
+	perms := intersect(role.Perms, c.perms)
+	now := b.e.clock.Now().Truncate(time.Second)
+	secret := "pat-" + randomBase62(40)
+	b.mu.Lock()
+	b.nextPAT++
+	id := strconv.FormatInt(b.nextPAT, 10)
+	meta := &brassPATMeta{name: body.Name, role: role, created: now}
+	b.pats[id] = meta
+	b.mu.Unlock()
+	t := Token{ID: id, Vendor: brassVendor, Kind: KindPAT, Hash: HashSecret(secret), Principal: c.user.email,
+		AccountID: b.world.Load().customer, Scopes: perms, Roles: []string{role.ID}, IssuedAt: now}
+	if err := b.e.store.PutToken(t); err != nil {
+		return fmt.Errorf("store PAT: %w", err)
+	}
+	out := patBody(t, meta)
+	out.Token = id + "|" + secret
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, map[string]any{"data": out})
+	return nil
+}
+
+func (b *brass) listPATs(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	c := rc.cred.(*brassCred)
+	now := b.e.clock.Now()
+	out := []brassPATBody{}
+	ts := b.e.store.Tokens(TokenFilter{Vendor: brassVendor, Kind: KindPAT, Principal: c.user.email})
+	b.mu.Lock()
+	for _, t := range ts {
+		if meta := b.pats[t.ID]; meta != nil && t.StateAt(now) == StateActive {
+			out = append(out, patBody(t, meta))
+		}
+	}
+	b.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"data": out})
+	return nil
+}
+
+func (b *brass) revokePAT(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	c := rc.cred.(*brassCred)
+	id := pathParam(r, "id")
+	t, err := b.e.store.TokenByID(brassVendor, id)
+	now := b.e.clock.Now()
+	if err != nil || t.Kind != KindPAT || t.StateAt(now) == StateRevoked {
+		return brassErr(http.StatusNotFound, "not_found", "no personal access token with this id")
+	}
+	if t.Principal != c.user.email && !slices.Contains(c.perms, PermTokensManage) {
+		return brassErr(http.StatusForbidden, "insufficient_permission",
+			"only the token's owner, or an owner or admin, may revoke it")
+	}
+	if _, err := b.e.store.RevokeToken(brassVendor, id, now, RevokedByAPI); err != nil {
+		return brassErr(http.StatusNotFound, "not_found", "no personal access token with this id")
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// ---- fake banking resources ----
+
+type brassBankData struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
+
+type brassBank struct {
+	Data brassBankData `json:"data"`
+}
+
+type brassAccount struct {
+	ID            string    `json:"id"`
+	AccountNumber string    `json:"account_number"`
+	AccountName   string    `json:"account_name"`
+	Currency      string    `json:"currency"`
+	Balance       int64     `json:"balance"`
+	Bank          brassBank `json:"bank"`
+}
+
+type brassRecipient struct {
+	AccountNumber string `json:"account_number"`
+	BankCode      string `json:"bank_code"`
+	Name          string `json:"name"`
+}
+
+type brassPayment struct {
+	ID        string         `json:"id"`
+	Amount    int64          `json:"amount"`
+	Currency  string         `json:"currency"`
+	Narration string         `json:"narration"`
+	Status    string         `json:"status"`
+	Recipient brassRecipient `json:"recipient"`
+	CreatedAt string         `json:"created_at"`
+}
+
+func (b *brass) listAccounts(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	writeJSON(w, http.StatusOK, map[string]any{"data": b.world.Load().accounts})
+	return nil
+}
+
+func (b *brass) listPayments(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	b.mu.Lock()
+	out := slices.Clone(b.payments)
+	b.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"data": nonNil(out)})
+	return nil
+}
+
+func (b *brass) createPayment(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var body struct {
+		Amount    int64          `json:"amount"`
+		Currency  string         `json:"currency"`
+		Narration string         `json:"narration"`
+		Recipient brassRecipient `json:"recipient"`
+	}
+	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	if body.Currency == "" {
+		body.Currency = "NGN"
+	}
+	p := brassPayment{ID: "pay_" + randomBase62(22), Amount: body.Amount, Currency: body.Currency, Narration: body.Narration,
+		Status: "pending", Recipient: body.Recipient, CreatedAt: b.e.clock.Now().Format(time.RFC3339)}
+	b.mu.Lock()
+	b.payments = append([]brassPayment{p}, b.payments...)
+	b.mu.Unlock()
+	writeJSON(w, http.StatusCreated, map[string]any{"data": p})
+	return nil
+}
