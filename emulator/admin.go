@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3filter"
-
 	"github.com/tokenemu/tokenemu/openapi"
 )
 
@@ -55,15 +53,7 @@ func (e *adminError) Error() string { return e.msg }
 func (a *admin) writeError(w http.ResponseWriter, r *http.Request, rc *reqCtx, err error) {
 	ae, ok := errors.AsType[*adminError](err)
 	if !ok {
-		he, isHTTP := errors.AsType[*httpError](err)
-		if !isHTTP {
-			if _, isReq := errors.AsType[*openapi3filter.RequestError](err); isReq {
-				he = validationError(err)
-			} else {
-				a.e.log.Error("admin: unexpected error", "err", err)
-				he = &httpError{status: http.StatusInternalServerError, reason: "internal", msg: "internal error"}
-			}
-		}
+		he := a.e.neutralError("admin", err)
 		ae = &adminError{status: he.status, code: he.reason, msg: he.msg}
 	}
 	if ae.status == http.StatusUnauthorized {

@@ -303,16 +303,12 @@ func (b *brass) writeError(w http.ResponseWriter, r *http.Request, rc *reqCtx, e
 // fromValidation maps middleware and validation errors: invalid or missing
 // parameters are 422 (as Brass documents), with a JSON:API-style source.
 func (b *brass) fromValidation(err error) *brassError {
-	if he, ok := errors.AsType[*httpError](err); ok {
-		return brassErr(he.status, he.reason, he.msg)
-	}
+	he := b.e.neutralError(brassVendor, err)
+	be := brassErr(he.status, he.reason, he.msg)
 	re, ok := errors.AsType[*openapi3filter.RequestError](err)
 	if !ok {
-		b.e.log.Error("brass: unexpected error", "err", err)
-		return brassErr(http.StatusInternalServerError, "internal", "internal error")
+		return be
 	}
-	he := validationError(err)
-	be := brassErr(he.status, he.reason, he.msg)
 	se, isSchema := errors.AsType[*openapi3.SchemaError](re.Err)
 	switch {
 	case re.Parameter != nil:

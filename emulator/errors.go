@@ -50,6 +50,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // ReasonHeader names the header that says why the emulator rejected a request.
 const ReasonHeader = "X-Tokenemu-Reason"
 
+// neutralError turns an error that is not a scheme's own wire error into an
+// httpError: the middleware's own, a request validation error, or, for anything
+// else (which no request should reach), a logged 500.
+func (e *Emulator) neutralError(vendor string, err error) *httpError {
+	if he, ok := errors.AsType[*httpError](err); ok {
+		return he
+	}
+	if _, ok := errors.AsType[*openapi3filter.RequestError](err); ok {
+		return validationError(err)
+	}
+	e.log.Error("unexpected error", "vendor", vendor, "err", err)
+	return &httpError{status: http.StatusInternalServerError, reason: "internal", msg: "internal error"}
+}
+
 // validationError turns an error from openapi3filter.ValidateRequest into an
 // httpError with a short, readable message. Authentication errors are not
 // handled here: schemes unwrap their own error types first.

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/brianvoe/gofakeit/v7"
-	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 )
@@ -168,15 +167,7 @@ func passkitUnauthorized(reason, msg string) *passkitError {
 func (p *passkit) writeError(w http.ResponseWriter, r *http.Request, rc *reqCtx, err error) {
 	pe, ok := errors.AsType[*passkitError](authFailure(err))
 	if !ok {
-		he, isHTTP := errors.AsType[*httpError](err)
-		if !isHTTP {
-			if _, isReq := errors.AsType[*openapi3filter.RequestError](err); isReq {
-				he = validationError(err)
-			} else {
-				p.e.log.Error("passkit: unexpected error", "err", err)
-				he = &httpError{status: http.StatusInternalServerError, reason: "internal", msg: "internal error"}
-			}
-		}
+		he := p.e.neutralError(passkitVendor, err)
 		pe = &passkitError{status: he.status, reason: he.reason, msg: he.msg}
 	}
 	if pe.challenge != "" {

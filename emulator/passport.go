@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/brianvoe/gofakeit/v7"
-	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/google/uuid"
 	"golang.org/x/text/language"
 )
@@ -176,22 +175,15 @@ func (p *passport) toError(err error, tokenEndpoint bool) *passportError {
 	if pe, ok := errors.AsType[*passportError](err); ok {
 		return pe
 	}
-	he, ok := errors.AsType[*httpError](err)
-	if !ok {
-		if se := schemaFieldError(err, "grant_type", "enum"); tokenEndpoint && se != nil && isString(se.Value) {
-			return oauthError(http.StatusBadRequest, "unsupported_grant_type",
-				"grant_type must be client_credentials", "grant_type debe ser client_credentials")
-		}
-		if _, isReq := errors.AsType[*openapi3filter.RequestError](err); isReq {
-			he = validationError(err)
-		} else {
-			p.e.log.Error("passport: unexpected error", "err", err)
-			return &passportError{status: http.StatusInternalServerError, code: grpcInternal, reason: "internal",
-				en: "internal error", es: "error interno"}
-		}
+	if se := schemaFieldError(err, "grant_type", "enum"); tokenEndpoint && se != nil && isString(se.Value) {
+		return oauthError(http.StatusBadRequest, "unsupported_grant_type",
+			"grant_type must be client_credentials", "grant_type debe ser client_credentials")
 	}
+	he := p.e.neutralError(passportVendor, err)
 	pe := &passportError{status: he.status, reason: he.reason, en: he.msg}
 	switch he.status {
+	case http.StatusInternalServerError:
+		pe.code, pe.es = grpcInternal, "error interno"
 	case http.StatusNotFound:
 		pe.code, pe.es = grpcNotFound, "ruta no encontrada: "+he.msg
 	case http.StatusMethodNotAllowed:

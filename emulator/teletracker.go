@@ -138,15 +138,7 @@ func (tt *teletracker) writeError(w http.ResponseWriter, r *http.Request, rc *re
 // fromValidation turns a middleware or validation error into a teletrackerError;
 // a body that lacks required fields lists every one of them, as TeleTracker does.
 func (tt *teletracker) fromValidation(r *http.Request, rc *reqCtx, err error) *teletrackerError {
-	if he, ok := errors.AsType[*httpError](err); ok {
-		return ttError(he.status, he.reason, he.msg)
-	}
-	re, ok := errors.AsType[*openapi3filter.RequestError](err)
-	if !ok {
-		tt.e.log.Error("teletracker: unexpected error", "err", err)
-		return ttError(http.StatusInternalServerError, "internal", "internal error")
-	}
-	if re.RequestBody != nil && rc.op != nil {
+	if re, ok := errors.AsType[*openapi3filter.RequestError](err); ok && re.RequestBody != nil && rc.op != nil {
 		se, isSchema := errors.AsType[*openapi3.SchemaError](re.Err)
 		if errors.Is(re.Err, openapi3filter.ErrInvalidRequired) || (isSchema && se.SchemaField == "required") {
 			if missing := tt.missingFields(r, rc.op); len(missing) > 0 {
@@ -154,7 +146,7 @@ func (tt *teletracker) fromValidation(r *http.Request, rc *reqCtx, err error) *t
 			}
 		}
 	}
-	he := validationError(err)
+	he := tt.e.neutralError(teletrackerVendor, err)
 	return ttError(he.status, he.reason, he.msg)
 }
 
