@@ -38,6 +38,12 @@ func (a *admin) handlers() map[string]handlerFunc {
 		"reset":              a.resetAll,
 		"getOpenAPIDocument": a.getDocument,
 		"getBrassOTP":        a.getBrassOTP,
+		"listTokens":         a.listTokens,
+		"expireTokens":       a.expireTokens,
+		"revokeTokens":       a.revokeTokens,
+		"issueToken":         a.issueToken,
+		"getJournal":         a.getJournal,
+		"clearJournal":       a.clearJournal,
 	}
 }
 
@@ -163,6 +169,7 @@ func (a *admin) resumeClock(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 }
 
 func (a *admin) resetAll(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	a.e.journal.clear()
 	if err := a.e.Reset(); err != nil {
 		return err
 	}

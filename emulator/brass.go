@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"cmp"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/json"
@@ -396,8 +397,11 @@ func (b *brass) checkPAT(v string, now time.Time) *brassCred {
 	if err != nil || t.Kind != KindPAT || !t.Hash.Equal(HashSecret(m[2])) {
 		return &brassCred{err: brassUnauthorized("token_unknown", "the personal access token is not valid")}
 	}
-	if t.StateAt(now) == StateRevoked {
+	switch t.StateAt(now) {
+	case StateRevoked:
 		return &brassCred{err: brassUnauthorized("token_revoked", "the personal access token has been revoked")}
+	case StateExpired: // never by Brass itself: only the admin plane or a scenario expires a PAT
+		return &brassCred{err: brassUnauthorized("token_expired", "the personal access token has expired")}
 	}
 	u := b.world.Load().users[t.Principal]
 	if u == nil {
@@ -731,26 +735,60 @@ func (b *brass) createPAT(w http.ResponseWriter, r *http.Request, rc *reqCtx) er
 			desc: "the name field must not be blank", source: map[string]string{"pointer": "/name"}}
 	}
 	c := rc.cred.(*brassCred)
-	// Never more than the creator: a PAT made by a PAT gets at most that PAT's permissions.
-	perms := intersect(role.Perms, c.perms)
+	token, t, meta, err := b.newPAT(c.user, body.Name, role, c.perms)
+	if err != nil {
+		return err
+	}
+	out := patBody(t, meta)
+	out.Token = token
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, map[string]any{"data": out})
+	return nil
+}
+
+// newPAT makes and records a PAT for u. Never more than the creator: its
+// permissions are the role's intersected with creatorPerms.
+func (b *brass) newPAT(u *brassUser, name string, role *brassRole, creatorPerms []string) (string, Token, *brassPATMeta, error) {
+	perms := intersect(role.Perms, creatorPerms)
 	now := b.e.clock.Now().Truncate(time.Second)
 	secret := "pat-" + randomBase62(40)
 	b.mu.Lock()
 	b.nextPAT++
 	id := strconv.FormatInt(b.nextPAT, 10)
-	meta := &brassPATMeta{name: body.Name, role: role, created: now}
+	meta := &brassPATMeta{name: name, role: role, created: now}
 	b.pats[id] = meta
 	b.mu.Unlock()
-	t := Token{ID: id, Vendor: brassVendor, Kind: KindPAT, Hash: HashSecret(secret), Principal: c.user.email,
+	t := Token{ID: id, Vendor: brassVendor, Kind: KindPAT, Hash: HashSecret(secret), Principal: u.email,
 		AccountID: b.world.Load().customer, Scopes: perms, Roles: []string{role.ID}, IssuedAt: now}
 	if err := b.e.store.PutToken(t); err != nil {
-		return fmt.Errorf("store PAT: %w", err)
+		return "", Token{}, nil, fmt.Errorf("store PAT: %w", err)
 	}
-	out := patBody(t, meta)
-	out.Token = id + "|" + secret
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusCreated, map[string]any{"data": out})
-	return nil
+	return id + "|" + secret, t, meta, nil
+}
+
+// issueFor issues a user JWT (kind "" or "user", optional lifetime) or a PAT
+// (kind "pat", Role defaulting to the user's) for a user (admin plane).
+func (b *brass) issueFor(req IssueRequest) (IssueResult, error) {
+	u := b.world.Load().users[req.Principal]
+	if u == nil {
+		return IssueResult{}, fmt.Errorf("no Brass user %q", req.Principal)
+	}
+	switch req.Kind {
+	case "", "user":
+		s, t, err := b.signJWT(u, 2, cmp.Or(req.Lifetime, brassUserJWTLifetime))
+		return IssueResult{Token: s, Record: t}, err
+	case "pat":
+		role := u.role
+		if req.Role != "" {
+			if role = brassRoleByName(req.Role); role == nil {
+				return IssueResult{}, fmt.Errorf("unknown Brass role %q", req.Role)
+			}
+		}
+		name := cmp.Or(req.Name, "issued by the admin plane")
+		s, t, _, err := b.newPAT(u, name, role, u.role.Perms)
+		return IssueResult{Token: s, Record: t}, err
+	}
+	return IssueResult{}, fmt.Errorf("brass issues kind user or pat, not %q", req.Kind)
 }
 
 func (b *brass) listPATs(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
@@ -857,4 +895,18 @@ func (b *brass) createPayment(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	b.mu.Unlock()
 	writeJSON(w, http.StatusCreated, map[string]any{"data": p})
 	return nil
+}
+
+// adopt finds the stored record of a PAT given in full ("N|pat-…"), whose
+// stored hash covers only the part after the bar.
+func (b *brass) adopt(value string) (Token, bool) {
+	id, secret, ok := strings.Cut(value, "|")
+	if !ok || !strings.HasPrefix(secret, "pat-") {
+		return Token{}, false
+	}
+	t, err := b.e.store.TokenByHash(HashSecret(secret))
+	if err != nil || t.Vendor != brassVendor || t.ID != id {
+		return Token{}, false
+	}
+	return t, true
 }

@@ -33,6 +33,8 @@ type Config struct {
 	Store Store
 	// MaxBodyBytes limits request bodies (413 beyond). Zero means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// JournalSize is how many requests the journal keeps. Zero means DefaultJournalSize.
+	JournalSize int
 	// Passport tunes the Passport emulation.
 	Passport PassportConfig
 	// PassKit tunes the PassKit emulation.
@@ -112,6 +114,12 @@ func (c Config) normalize() (Config, error) {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
 	case c.MaxBodyBytes < 0:
 		return c, fmt.Errorf("config: MaxBodyBytes %d is negative", c.MaxBodyBytes)
+	}
+	switch {
+	case c.JournalSize == 0:
+		c.JournalSize = DefaultJournalSize
+	case c.JournalSize < 0:
+		return c, fmt.Errorf("config: JournalSize %d is negative", c.JournalSize)
 	}
 	switch {
 	case c.PassKit.Leeway < 0:

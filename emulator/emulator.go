@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
@@ -29,6 +30,7 @@ type Emulator struct {
 	log     *slog.Logger
 	schemes []scheme
 	brass   *brass
+	journal *journal
 	ops     map[string]*operation // "vendor.operationId"
 	handler http.Handler
 }
@@ -39,7 +41,7 @@ func New(cfg Config) (*Emulator, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Emulator{cfg: cfg, clock: cfg.Clock, store: cfg.Store, log: cfg.Logger}
+	e := &Emulator{cfg: cfg, clock: cfg.Clock, store: cfg.Store, log: cfg.Logger, journal: newJournal(cfg.JournalSize)}
 	e.brass = newBrass(e)
 	e.schemes = []scheme{
 		newAdmin(e),
@@ -127,6 +129,8 @@ type reqCtx struct {
 	op        *operation
 	principal *Token // the authenticated token, when there is one
 	cred      any    // a scheme's parsed credentials, shared by its security alternatives
+	scenario  string // the scenario whose rule acted on this request, if any
+	rule      *int   // that rule's index
 }
 
 type reqCtxKey struct{}
@@ -156,11 +160,11 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 		prefix := doc.Servers[0].URL
 		sub := root.PathPrefix(prefix).Subrouter()
 		sc := s
-		sub.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sub.NotFoundHandler = e.recorded(sc.name(), func(w http.ResponseWriter, r *http.Request) {
 			sc.writeError(w, r, &reqCtx{}, &httpError{status: http.StatusNotFound, reason: "route_not_found",
 				msg: fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path)})
 		})
-		sub.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sub.MethodNotAllowedHandler = e.recorded(sc.name(), func(w http.ResponseWriter, r *http.Request) {
 			sc.writeError(w, r, &reqCtx{}, &httpError{status: http.StatusMethodNotAllowed, reason: "method_not_allowed",
 				msg: fmt.Sprintf("method %s not allowed on %s", r.Method, r.URL.Path)})
 		})
@@ -203,6 +207,16 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 	return nil
 }
 
+// recorded wraps a handler that matched no operation so that it is journaled too.
+func (e *Emulator) recorded(vendor string, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		w := &statusRecorder{ResponseWriter: rw}
+		defer e.record(r, vendor, nil, w, start)
+		h(w, r)
+	})
+}
+
 // methodSwitch serves each method with its operation and answers any other
 // method with notAllowed, after setting Allow.
 func methodSwitch(byMethod map[string]http.Handler, notAllowed http.Handler) http.Handler {
@@ -232,8 +246,12 @@ func (e *Emulator) serveOperation(op *operation) http.Handler {
 			return op.scheme.authenticate(in.RequestValidationInput.Request, rc, in.SecuritySchemeName, in.Scopes)
 		},
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	vendor := op.scheme.name()
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		w := &statusRecorder{ResponseWriter: rw}
 		rc := &reqCtx{op: op}
+		defer e.record(r, vendor, rc, w, start)
 		r = r.WithContext(context.WithValue(r.Context(), reqCtxKey{}, rc))
 		if err := e.limitBody(w, r); err != nil {
 			op.scheme.writeError(w, r, rc, err)

@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -278,10 +279,10 @@ func (p *passkit) userByKey(key string) *passkitUser {
 	return p.byKey[key]
 }
 
-// sign issues a 60-minute JWT for u: header {"alg":"HS256","typ":"JWT"}, claims uid, iat, exp.
-func (p *passkit) sign(u *passkitUser, now time.Time) (string, time.Time, error) {
+// sign issues a JWT for u: header {"alg":"HS256","typ":"JWT"}, claims uid, iat, exp.
+func (p *passkit) sign(u *passkitUser, now time.Time, lifetime time.Duration) (string, time.Time, error) {
 	iat := now.Truncate(time.Second)
-	exp := iat.Add(passkitJWTLifetime)
+	exp := iat.Add(lifetime)
 	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, passkitClaims{
 		UID:              u.apiKey,
 		RegisteredClaims: jwt.RegisteredClaims{IssuedAt: jwt.NewNumericDate(iat), ExpiresAt: jwt.NewNumericDate(exp)},
@@ -300,7 +301,7 @@ func (p *passkit) withFreshToken(h handlerFunc) handlerFunc {
 		if u == nil {
 			return passkitUnauthorized("token_unknown", "the token's account no longer exists")
 		}
-		fresh, _, err := p.sign(u, p.e.clock.Now())
+		fresh, _, err := p.sign(u, p.e.clock.Now(), passkitJWTLifetime)
 		if err != nil {
 			return fmt.Errorf("sign: %w", err)
 		}
@@ -311,22 +312,84 @@ func (p *passkit) withFreshToken(h handlerFunc) handlerFunc {
 
 // ---- handlers ----
 
-func (p *passkit) issueJWT(w http.ResponseWriter, u *passkitUser) error {
+// issueJWT makes and records a JWT for u (recorded, so that it can be revoked).
+func (p *passkit) issueJWT(u *passkitUser, lifetime time.Duration) (string, Token, error) {
 	now := p.e.clock.Now()
-	s, exp, err := p.sign(u, now)
+	s, exp, err := p.sign(u, now, lifetime)
 	if err != nil {
-		return fmt.Errorf("sign: %w", err)
+		return "", Token{}, fmt.Errorf("sign: %w", err)
 	}
-	err = p.e.store.PutToken(Token{
-		ID: uuid.NewString(), Vendor: passkitVendor, Kind: KindJWT, Hash: HashSecret(s),
-		Principal: u.username, AccountID: u.apiKey, IssuedAt: now.Truncate(time.Second), ExpiresAt: exp,
-	})
-	if err != nil && !errors.Is(err, ErrExists) { // the same uid in the same second gets the same JWT
-		return fmt.Errorf("store token: %w", err)
+	t := Token{ID: uuid.NewString(), Vendor: passkitVendor, Kind: KindJWT, Hash: HashSecret(s),
+		Principal: u.username, AccountID: u.apiKey, IssuedAt: now.Truncate(time.Second), ExpiresAt: exp}
+	err = p.e.store.PutToken(t)
+	if errors.Is(err, ErrExists) { // the same uid in the same second gets the same JWT
+		t, err = p.e.store.TokenByHash(t.Hash)
 	}
+	if err != nil {
+		return "", Token{}, fmt.Errorf("store token: %w", err)
+	}
+	return s, t, nil
+}
+
+// issueLongLived makes and records a permanent opaque token for u.
+func (p *passkit) issueLongLived(u *passkitUser) (string, Token, error) {
+	value := newOpaqueToken()
+	t := Token{ID: uuid.NewString(), Vendor: passkitVendor, Kind: KindLongLived, Hash: HashSecret(value),
+		Principal: u.username, AccountID: u.apiKey, IssuedAt: p.e.clock.Now()}
+	if err := p.e.store.PutToken(t); err != nil {
+		return "", Token{}, fmt.Errorf("store token: %w", err)
+	}
+	return value, t, nil
+}
+
+func writePassKitToken(w http.ResponseWriter, value string) {
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]string{"token": s})
-	return nil
+	writeJSON(w, http.StatusOK, map[string]string{"token": value})
+}
+
+// issueFor issues a JWT (kind "" or "jwt", with an optional lifetime) or a
+// long-lived token (kind "longlived") for a user (admin plane).
+func (p *passkit) issueFor(req IssueRequest) (IssueResult, error) {
+	u := p.user(req.Principal)
+	if u == nil {
+		return IssueResult{}, fmt.Errorf("no PassKit user %q", req.Principal)
+	}
+	var (
+		value string
+		t     Token
+		err   error
+	)
+	switch req.Kind {
+	case "", "jwt":
+		value, t, err = p.issueJWT(u, cmp.Or(req.Lifetime, passkitJWTLifetime))
+	case "longlived":
+		value, t, err = p.issueLongLived(u)
+	default:
+		return IssueResult{}, fmt.Errorf("PassKit issues kind jwt or longlived, not %q", req.Kind)
+	}
+	return IssueResult{Token: value, Record: t}, err
+}
+
+// adopt records a valid JWT the store does not hold (a self-minted one, or an
+// X-Passkit-Token), so that the admin plane can expire or revoke it.
+func (p *passkit) adopt(value string) (Token, bool) {
+	if strings.Count(value, ".") != 2 {
+		return Token{}, false
+	}
+	u, err := p.verifyJWT(value)
+	if err != nil {
+		return Token{}, false
+	}
+	claims := &passkitClaims{}
+	if _, _, err := jwt.NewParser().ParseUnverified(value, claims); err != nil || claims.ExpiresAt == nil {
+		return Token{}, false
+	}
+	t := Token{ID: uuid.NewString(), Vendor: passkitVendor, Kind: KindJWT, Hash: HashSecret(value),
+		Principal: u.username, AccountID: u.apiKey, ExpiresAt: claims.ExpiresAt.Time}
+	if claims.IssuedAt != nil {
+		t.IssuedAt = claims.IssuedAt.Time
+	}
+	return t, true
 }
 
 func (p *passkit) login(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
@@ -346,20 +409,15 @@ func (p *passkit) login(w http.ResponseWriter, r *http.Request, rc *reqCtx) erro
 		return &passkitError{status: http.StatusUnauthorized, reason: "invalid_credentials", msg: "invalid username or password",
 			challenge: `Bearer realm="passkit"`}
 	}
-	if !strings.EqualFold(strings.TrimSpace(r.Header.Get("x-passkit-longlived-token")), "true") {
-		return p.issueJWT(w, u)
+	issue := func() (string, Token, error) { return p.issueJWT(u, passkitJWTLifetime) }
+	if strings.EqualFold(strings.TrimSpace(r.Header.Get("x-passkit-longlived-token")), "true") {
+		issue = func() (string, Token, error) { return p.issueLongLived(u) }
 	}
-	now := p.e.clock.Now()
-	value := newOpaqueToken()
-	err := p.e.store.PutToken(Token{
-		ID: uuid.NewString(), Vendor: passkitVendor, Kind: KindLongLived, Hash: HashSecret(value),
-		Principal: u.username, AccountID: u.apiKey, IssuedAt: now,
-	})
+	value, _, err := issue()
 	if err != nil {
-		return fmt.Errorf("store token: %w", err)
+		return err
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]string{"token": value})
+	writePassKitToken(w, value)
 	return nil
 }
 
@@ -387,7 +445,12 @@ func (p *passkit) createUser(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	}
 	p.users[u.username], p.byKey[u.apiKey] = u, u
 	p.mu.Unlock()
-	return p.issueJWT(w, u)
+	value, _, err := p.issueJWT(u, passkitJWTLifetime)
+	if err != nil {
+		return err
+	}
+	writePassKitToken(w, value)
+	return nil
 }
 
 type passkitProfile struct {

@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -399,22 +400,9 @@ func (p *passport) createToken(w http.ResponseWriter, r *http.Request, rc *reqCt
 		return p.invalidClient(usedBasic, "client authentication failed", "la autenticación del cliente falló")
 	}
 
-	now := p.e.clock.Now().Truncate(time.Millisecond)
-	value := newOpaqueToken()
-	t := Token{
-		ID:        uuid.NewString(),
-		Vendor:    passportVendor,
-		Kind:      KindAccess,
-		Hash:      HashSecret(value),
-		Principal: client.id,
-		AccountID: client.accountID,
-		Scopes:    client.scopes,
-		Roles:     client.roles,
-		IssuedAt:  now,
-		ExpiresAt: now.Add(passportTokenLifetime),
-	}
-	if err := p.e.store.PutToken(t); err != nil {
-		return fmt.Errorf("store token: %w", err)
+	value, t, err := p.issue(client, passportTokenLifetime)
+	if err != nil {
+		return err
 	}
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
@@ -430,6 +418,38 @@ func (p *passport) createToken(w http.ResponseWriter, r *http.Request, rc *reqCt
 		CreatedAt:   t.IssuedAt.Format(passportTimeLayout),
 	})
 	return nil
+}
+
+// issue makes and records an access token for a client.
+func (p *passport) issue(client *passportClient, lifetime time.Duration) (string, Token, error) {
+	now := p.e.clock.Now().Truncate(time.Millisecond)
+	value := newOpaqueToken()
+	t := Token{
+		ID:        uuid.NewString(),
+		Vendor:    passportVendor,
+		Kind:      KindAccess,
+		Hash:      HashSecret(value),
+		Principal: client.id,
+		AccountID: client.accountID,
+		Scopes:    client.scopes,
+		Roles:     client.roles,
+		IssuedAt:  now,
+		ExpiresAt: now.Add(lifetime),
+	}
+	if err := p.e.store.PutToken(t); err != nil {
+		return "", Token{}, fmt.Errorf("store token: %w", err)
+	}
+	return value, t, nil
+}
+
+// issueFor issues a token for a client without its secret (admin plane).
+func (p *passport) issueFor(req IssueRequest) (IssueResult, error) {
+	client := p.state.Load().clients[req.Principal]
+	if client == nil {
+		return IssueResult{}, fmt.Errorf("no Passport client %q", req.Principal)
+	}
+	value, t, err := p.issue(client, cmp.Or(req.Lifetime, passportTokenLifetime))
+	return IssueResult{Token: value, Record: t}, err
 }
 
 func (p *passport) invalidClient(basic bool, en, es string) *passportError {

@@ -25,6 +25,7 @@ const (
 	RevokedByMasquerade = "masquerade" // a session replaced by a masquerade
 	RevokedByFamily     = "family"     // revoked with its whole family after a reuse
 	RevokedByAttempts   = "attempts"   // a temporary token spent by too many wrong OTPs
+	RevokedByAdmin      = "admin"      // revoked through the admin plane or a scenario
 )
 
 // Token is the server-side record of an issued token. The token's value is never
@@ -113,9 +114,42 @@ type Store interface {
 	// token, exactly one succeeds. Unknown: ErrNotFound; already revoked:
 	// ErrRevoked, with the token as it was revoked.
 	RevokeToken(vendor, id string, at time.Time, reason string) (Token, error)
+	// ExpireToken makes a token expire at the given time, unless it already
+	// expires earlier, and returns it as it now is. Unknown: ErrNotFound.
+	ExpireToken(vendor, id string, at time.Time) (Token, error)
 	// RevokeFamily revokes every token of a family that is not revoked yet and
 	// returns them.
 	RevokeFamily(vendor, family string, at time.Time, reason string) []Token
 	// Reset forgets every token.
 	Reset()
+}
+
+// IssueRequest asks a vendor for a token without the login dance (admin plane).
+type IssueRequest struct {
+	Vendor    string        `json:"vendor"`
+	Principal string        `json:"principal"`            // client id, username or email
+	Lifetime  time.Duration `json:"-"`                    // zero: the vendor's own lifetime
+	Kind      string        `json:"kind,omitempty"`       // vendor-specific: jwt, longlived, user, pat
+	Role      string        `json:"role,omitempty"`       // Brass PATs
+	Name      string        `json:"name,omitempty"`       // Brass PATs
+	AccountID string        `json:"account_id,omitempty"` // TeleTracker
+}
+
+// IssueResult is an issued token, its refresh token where the vendor has one,
+// and the stored record.
+type IssueResult struct {
+	Token        string
+	RefreshToken string
+	Record       Token
+}
+
+// issuer is a scheme that can issue tokens for the admin plane.
+type issuer interface {
+	issueFor(req IssueRequest) (IssueResult, error)
+}
+
+// adopter is a scheme that can recognise a valid token the store does not hold
+// (PassKit's self-minted JWTs) and make a record of it.
+type adopter interface {
+	adopt(value string) (Token, bool)
 }

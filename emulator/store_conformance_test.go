@@ -134,6 +134,35 @@ func testStore(t *testing.T, newStore func() Store) {
 		}
 	})
 
+	t.Run("expire", func(t *testing.T) {
+		t.Parallel()
+		s := newStore()
+		never := tok("passkit", "ll", "ll", t0)
+		never.ExpiresAt = time.Time{}
+		for _, x := range []Token{tok("passport", "1", "x", t0), never} {
+			if err := s.PutToken(x); err != nil {
+				t.Fatal(err)
+			}
+		}
+		at := t0.Add(time.Minute)
+		got, err := s.ExpireToken("passport", "1", at)
+		if err != nil || !got.ExpiresAt.Equal(at) || got.StateAt(at) != StateExpired || got.StateAt(at.Add(-time.Second)) != StateActive {
+			t.Errorf("expire: %+v %v", got, err)
+		}
+		if got, _ = s.ExpireToken("passport", "1", t0.Add(time.Hour)); !got.ExpiresAt.Equal(at) {
+			t.Errorf("a later expiry moved it to %v", got.ExpiresAt)
+		}
+		if got, err = s.ExpireToken("passkit", "ll", at); err != nil || !got.ExpiresAt.Equal(at) {
+			t.Errorf("expire a never-expiring token: %+v %v", got, err)
+		}
+		if byHash, _ := s.TokenByHash(HashSecret("ll")); !byHash.ExpiresAt.Equal(at) {
+			t.Error("expiry not visible by hash")
+		}
+		if _, err := s.ExpireToken("passport", "nope", at); !errors.Is(err, ErrNotFound) {
+			t.Errorf("unknown: %v", err)
+		}
+	})
+
 	t.Run("families", func(t *testing.T) {
 		t.Parallel()
 		s := newStore()

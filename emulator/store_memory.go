@@ -103,6 +103,19 @@ func (s *memoryStore) RevokeToken(vendor, id string, at time.Time, reason string
 	return *t, nil
 }
 
+func (s *memoryStore) ExpireToken(vendor, id string, at time.Time) (Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.byID[vendorID{vendor, id}]
+	if !ok {
+		return Token{}, ErrNotFound
+	}
+	if t.ExpiresAt.IsZero() || at.Before(t.ExpiresAt) {
+		t.ExpiresAt = at
+	}
+	return *t, nil
+}
+
 func (s *memoryStore) RevokeFamily(vendor, family string, at time.Time, reason string) []Token {
 	s.mu.Lock()
 	defer s.mu.Unlock()

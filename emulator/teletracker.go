@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -319,12 +320,11 @@ type teletrackerSession struct {
 	UserID                 int64  `json:"user_id"`
 }
 
-// issueSession issues a token and refresh token in family, bound to account,
-// and writes the login-shaped response.
-func (tt *teletracker) issueSession(w http.ResponseWriter, u *teletrackerUser, account int64, family string) error {
+// newSession issues and records a token and a refresh token in family, bound to account.
+func (tt *teletracker) newSession(u *teletrackerUser, account int64, family string, lifetime time.Duration) (teletrackerSession, Token, error) {
 	now := tt.e.clock.Now().Truncate(time.Second)
 	guid, token, refresh := uuid.NewString(), uuid.NewString(), uuid.NewString()
-	tokenExp := now.Add(teletrackerTokenLifetime)
+	tokenExp := now.Add(lifetime)
 	refreshExp := tokenExp.Add(tt.e.cfg.TeleTracker.RefreshLifetime)
 	acct := strconv.FormatInt(account, 10)
 	access := Token{ID: guid, Vendor: teletrackerVendor, Kind: KindAccess, Hash: HashSecret(token),
@@ -332,19 +332,47 @@ func (tt *teletracker) issueSession(w http.ResponseWriter, u *teletrackerUser, a
 	rt := Token{ID: uuid.NewString(), Vendor: teletrackerVendor, Kind: KindRefresh, Hash: HashSecret(refresh),
 		Principal: u.username, AccountID: acct, Family: family, PairID: guid, IssuedAt: now, ExpiresAt: refreshExp}
 	if err := tt.e.store.PutToken(access); err != nil {
-		return fmt.Errorf("store token: %w", err)
+		return teletrackerSession{}, Token{}, fmt.Errorf("store token: %w", err)
 	}
 	if err := tt.e.store.PutToken(rt); err != nil {
-		return fmt.Errorf("store refresh token: %w", err)
+		return teletrackerSession{}, Token{}, fmt.Errorf("store refresh token: %w", err)
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, teletrackerSession{
+	return teletrackerSession{
 		Success: true, GUID: guid, Token: token,
-		TokenExpiration: tokenExp.Format(teletrackerTimeLayout), TokenLifetime: int64(teletrackerTokenLifetime / time.Second),
+		TokenExpiration: tokenExp.Format(teletrackerTimeLayout), TokenLifetime: int64(lifetime / time.Second),
 		RefreshToken: refresh, RefreshTokenExpiration: refreshExp.Format(teletrackerTimeLayout),
 		AccountID: account, UserID: u.id,
-	})
+	}, access, nil
+}
+
+// issueSession opens a session and writes the login-shaped response.
+func (tt *teletracker) issueSession(w http.ResponseWriter, u *teletrackerUser, account int64, family string) error {
+	s, _, err := tt.newSession(u, account, family, teletrackerTokenLifetime)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, s)
 	return nil
+}
+
+// issueFor opens a session for a user without the password (admin plane), on
+// AccountID or the user's home account.
+func (tt *teletracker) issueFor(req IssueRequest) (IssueResult, error) {
+	u := tt.state.Load().users[req.Principal]
+	if u == nil {
+		return IssueResult{}, fmt.Errorf("no TeleTracker user %q", req.Principal)
+	}
+	account := u.accounts[0]
+	if req.AccountID != "" {
+		n, err := strconv.ParseInt(req.AccountID, 10, 64)
+		if err != nil || !u.canUse(n) {
+			return IssueResult{}, fmt.Errorf("user %q cannot use account %q", req.Principal, req.AccountID)
+		}
+		account = n
+	}
+	s, t, err := tt.newSession(u, account, uuid.NewString(), cmp.Or(req.Lifetime, teletrackerTokenLifetime))
+	return IssueResult{Token: s.Token, RefreshToken: s.RefreshToken, Record: t}, err
 }
 
 func (tt *teletracker) login(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {

@@ -75,6 +75,7 @@ type serveOptions struct {
 	ttAccessOnRefr   bool
 	brassTempLife    time.Duration
 	brassRateLimit   int
+	journalSize      int
 }
 
 // envName is the environment variable that sets a flag: -admin-token → TOKENEMU_ADMIN_TOKEN.
@@ -127,6 +128,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	fs.BoolVar(&o.ttAccessOnRefr, "teletracker-revoke-access-on-refresh", false, "TeleTracker: revoke the old access token when its refresh token is used")
 	fs.DurationVar(&o.brassTempLife, "brass-temporary-lifetime", 10*time.Minute, "Brass: lifetime of the temporary JWT from login")
 	fs.IntVar(&o.brassRateLimit, "brass-rate-limit", 60, "Brass: requests a user may make a minute; 0 switches the limit off")
+	fs.IntVar(&o.journalSize, "journal-size", emulator.DefaultJournalSize, "requests the journal keeps (GET /_emulator/journal); the oldest go first")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: tokenemu [serve] [flags]\n\nEach flag can be set as TOKENEMU_<NAME> in the environment.\n\n")
 		fs.PrintDefaults()
@@ -161,6 +163,9 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	if o.brassRateLimit < 0 {
 		return o, fmt.Errorf("-brass-rate-limit %d: must not be negative (0 switches it off)", o.brassRateLimit)
 	}
+	if o.journalSize < 1 || o.journalSize > 10_000_000 {
+		return o, fmt.Errorf("-journal-size %d: want 1 to 10000000", o.journalSize)
+	}
 	if o.ttRefreshLife <= 0 {
 		return o, fmt.Errorf("-teletracker-refresh-lifetime %v: must be positive", o.ttRefreshLife)
 	}
@@ -177,12 +182,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return exitUsage
 	}
 	cfg := emulator.Config{
-		Seed:       o.seed,
-		AdminToken: o.adminToken,
-		Logger:     newLogger(stderr, o.logFormat, o.logLevel),
-		Passport:   emulator.PassportConfig{RevokeStatus: o.passportRevoke, ScopeErrorStatus: o.passportScopeErr},
-		PassKit:    emulator.PassKitConfig{Leeway: o.passkitLeeway},
-		Brass:      emulator.BrassConfig{TemporaryTokenLifetime: o.brassTempLife, RateLimit: brassRate(o.brassRateLimit)},
+		Seed:        o.seed,
+		AdminToken:  o.adminToken,
+		JournalSize: o.journalSize,
+		Logger:      newLogger(stderr, o.logFormat, o.logLevel),
+		Passport:    emulator.PassportConfig{RevokeStatus: o.passportRevoke, ScopeErrorStatus: o.passportScopeErr},
+		PassKit:     emulator.PassKitConfig{Leeway: o.passkitLeeway},
+		Brass:       emulator.BrassConfig{TemporaryTokenLifetime: o.brassTempLife, RateLimit: brassRate(o.brassRateLimit)},
 		TeleTracker: emulator.TeleTrackerConfig{
 			RefreshLifetime:       o.ttRefreshLife,
 			RevokeFamilyOnReuse:   o.ttFamilyOnReuse,

@@ -31,7 +31,8 @@ func TestParseServe(t *testing.T) {
 		{name: "defaults", want: func(o serveOptions) bool {
 			return o.addr == "127.0.0.1:8080" && o.seed != 0 && o.logFormat == "text" && o.logLevel == slog.LevelInfo &&
 				o.adminToken == "" && o.fixtures == "" && o.passportRevoke == 200 && o.passportScopeErr == 401 &&
-				o.passkitLeeway == 0 && o.ttRefreshLife == 29*24*time.Hour && !o.ttFamilyOnReuse && !o.ttAccessOnRefr
+				o.passkitLeeway == 0 && o.ttRefreshLife == 29*24*time.Hour && !o.ttFamilyOnReuse && !o.ttAccessOnRefr &&
+				o.journalSize == 10_000
 		}},
 		{name: "vendor options", args: []string{"-passkit-leeway", "30s", "-teletracker-refresh-lifetime", "48h", "-teletracker-revoke-family-on-reuse", "-teletracker-revoke-access-on-refresh"},
 			want: func(o serveOptions) bool {
@@ -43,6 +44,8 @@ func TestParseServe(t *testing.T) {
 			want: func(o serveOptions) bool {
 				return o.brassTempLife == 2*time.Minute && o.brassRateLimit == 0 && brassRate(0) < 0
 			}},
+		{name: "journal size", args: []string{"-journal-size", "50"}, want: func(o serveOptions) bool { return o.journalSize == 50 }},
+		{name: "zero journal size", args: []string{"-journal-size", "0"}, wantErr: "-journal-size 0"},
 		{name: "negative brass limit", args: []string{"-brass-rate-limit", "-5"}, wantErr: "must not be negative"},
 		{name: "negative leeway", args: []string{"-passkit-leeway", "-1s"}, wantErr: "must not be negative"},
 		{name: "zero refresh lifetime", args: []string{"-teletracker-refresh-lifetime", "0s"}, wantErr: "must be positive"},

@@ -1,0 +1,278 @@
+package emulator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// TokenInfo is a token as the admin plane shows it: metadata and a
+// fingerprint, never the token.
+type TokenInfo struct {
+	Vendor       string   `json:"vendor"`
+	Kind         string   `json:"kind"`
+	ID           string   `json:"id"`
+	Principal    string   `json:"principal"`
+	AccountID    string   `json:"account_id,omitempty"`
+	Scopes       []string `json:"scopes,omitempty"`
+	Roles        []string `json:"roles,omitempty"`
+	Family       string   `json:"family,omitempty"`
+	IssuedAt     string   `json:"issued_at"`
+	ExpiresAt    *string  `json:"expires_at"`
+	RevokedAt    string   `json:"revoked_at,omitempty"`
+	RevokeReason string   `json:"revoke_reason,omitempty"`
+	State        string   `json:"state"`
+	Fingerprint  string   `json:"fingerprint"`
+}
+
+func tokenInfo(t Token, now time.Time) TokenInfo {
+	info := TokenInfo{
+		Vendor: t.Vendor, Kind: string(t.Kind), ID: t.ID, Principal: t.Principal, AccountID: t.AccountID,
+		Scopes: t.Scopes, Roles: t.Roles, Family: t.Family, IssuedAt: t.IssuedAt.Format(time.RFC3339Nano),
+		RevokeReason: t.RevokeReason, State: string(t.StateAt(now)), Fingerprint: Fingerprint(t.Hash),
+	}
+	if !t.ExpiresAt.IsZero() {
+		s := t.ExpiresAt.Format(time.RFC3339Nano)
+		info.ExpiresAt = &s
+	}
+	if !t.RevokedAt.IsZero() {
+		info.RevokedAt = t.RevokedAt.Format(time.RFC3339Nano)
+	}
+	return info
+}
+
+func (e *Emulator) scheme(name string) scheme {
+	for _, s := range e.schemes {
+		if s.name() == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// Tokens lists the stored tokens that match f, as the admin plane shows them.
+func (e *Emulator) Tokens(f TokenFilter) []TokenInfo {
+	now := e.clock.Now()
+	out := []TokenInfo{}
+	for _, t := range e.store.Tokens(f) {
+		out = append(out, tokenInfo(t, now))
+	}
+	return out
+}
+
+func (a *admin) listTokens(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	q := r.URL.Query()
+	now := a.e.clock.Now()
+	out := []TokenInfo{}
+	for _, t := range a.e.store.Tokens(TokenFilter{Vendor: q.Get("vendor"), Principal: q.Get("principal"), Kind: TokenKind(q.Get("kind"))}) {
+		if st := q.Get("state"); st == "" || string(t.StateAt(now)) == st {
+			out = append(out, tokenInfo(t, now))
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tokens": out})
+	return nil
+}
+
+// TokenSelector names tokens for the admin plane: one by its value, or every
+// live token of a principal.
+type TokenSelector struct {
+	Token     string `json:"token,omitempty"`
+	Vendor    string `json:"vendor,omitempty"`
+	Principal string `json:"principal,omitempty"`
+}
+
+// ErrNoToken is returned when a selector names a token value the emulator does
+// not know (and no vendor recognises).
+var ErrNoToken = errors.New("no such token")
+
+// selectTokens resolves a selector to stored tokens. A valid token the store
+// does not hold (a self-minted PassKit JWT) is recorded first.
+func (e *Emulator) selectTokens(sel TokenSelector) ([]Token, error) {
+	now := e.clock.Now()
+	switch {
+	case sel.Token != "" && (sel.Vendor != "" || sel.Principal != ""):
+		return nil, errors.New(`give either "token", or "vendor" and "principal"`)
+	case sel.Token != "":
+		t, err := e.store.TokenByHash(HashSecret(sel.Token))
+		if err == nil {
+			return []Token{t}, nil
+		}
+		for _, s := range e.schemes {
+			if ad, ok := s.(adopter); ok {
+				if t, ok := ad.adopt(sel.Token); ok {
+					if err := e.store.PutToken(t); err != nil && !errors.Is(err, ErrExists) {
+						return nil, err
+					}
+					return []Token{t}, nil
+				}
+			}
+		}
+		return nil, ErrNoToken
+	case sel.Vendor == "" || sel.Principal == "":
+		return nil, errors.New(`give "token", or both "vendor" and "principal"`)
+	}
+	var out []Token
+	for _, t := range e.store.Tokens(TokenFilter{Vendor: sel.Vendor, Principal: sel.Principal}) {
+		if t.StateAt(now) == StateActive {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// ExpireTokens makes the selected tokens expire now and returns them.
+func (e *Emulator) ExpireTokens(sel TokenSelector) ([]TokenInfo, error) {
+	return e.changeTokens(sel, func(t Token, now time.Time) (Token, error) {
+		return e.store.ExpireToken(t.Vendor, t.ID, now)
+	})
+}
+
+// RevokeTokens revokes the selected tokens and returns them.
+func (e *Emulator) RevokeTokens(sel TokenSelector) ([]TokenInfo, error) {
+	return e.changeTokens(sel, func(t Token, now time.Time) (Token, error) {
+		got, err := e.store.RevokeToken(t.Vendor, t.ID, now, RevokedByAdmin)
+		if errors.Is(err, ErrRevoked) {
+			return got, nil
+		}
+		return got, err
+	})
+}
+
+func (e *Emulator) changeTokens(sel TokenSelector, change func(Token, time.Time) (Token, error)) ([]TokenInfo, error) {
+	ts, err := e.selectTokens(sel)
+	if err != nil {
+		return nil, err
+	}
+	now := e.clock.Now()
+	out := []TokenInfo{}
+	for _, t := range ts {
+		got, err := change(t, now)
+		if err != nil {
+			return nil, fmt.Errorf("token %s: %w", t.ID, err)
+		}
+		out = append(out, tokenInfo(got, now))
+	}
+	return out, nil
+}
+
+func (a *admin) changeTokens(w http.ResponseWriter, r *http.Request, change func(TokenSelector) ([]TokenInfo, error)) error {
+	var sel TokenSelector
+	if err := json.NewDecoder(r.Body).Decode(&sel); err != nil {
+		return badRequest("request body is not valid JSON")
+	}
+	out, err := change(sel)
+	switch {
+	case errors.Is(err, ErrNoToken):
+		return &adminError{status: http.StatusNotFound, code: "not_found", msg: "no token with this value (or it is not valid for any vendor)"}
+	case err != nil:
+		return badRequest(err.Error())
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tokens": out})
+	return nil
+}
+
+func (a *admin) expireTokens(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	return a.changeTokens(w, r, a.e.ExpireTokens)
+}
+
+func (a *admin) revokeTokens(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	return a.changeTokens(w, r, a.e.RevokeTokens)
+}
+
+// IssueToken issues a token for a principal without the login dance.
+func (e *Emulator) IssueToken(req IssueRequest) (IssueResult, error) {
+	s := e.scheme(req.Vendor)
+	is, ok := s.(issuer)
+	if !ok {
+		return IssueResult{}, fmt.Errorf("unknown vendor %q", req.Vendor)
+	}
+	if req.Lifetime < 0 {
+		return IssueResult{}, errors.New("lifetime must not be negative")
+	}
+	if req.Lifetime > 0 && (req.Kind == "longlived" || req.Kind == "pat") {
+		return IssueResult{}, fmt.Errorf("a %s token never expires: leave out lifetime", req.Kind)
+	}
+	return is.issueFor(req)
+}
+
+func (a *admin) issueToken(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	var body struct {
+		IssueRequest
+		Lifetime string `json:"lifetime"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		return badRequest("request body is not valid JSON")
+	}
+	req := body.IssueRequest
+	if body.Lifetime != "" {
+		d, err := time.ParseDuration(body.Lifetime)
+		if err != nil || d <= 0 {
+			return badRequest(fmt.Sprintf("lifetime %q: want a positive Go duration such as 5m", body.Lifetime))
+		}
+		req.Lifetime = d
+	}
+	res, err := a.e.IssueToken(req)
+	if err != nil {
+		return badRequest(err.Error())
+	}
+	out := map[string]any{"vendor": req.Vendor, "token": res.Token, "token_info": tokenInfo(res.Record, a.e.clock.Now())}
+	if res.RefreshToken != "" {
+		out["refresh_token"] = res.RefreshToken
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// Requests returns the journal entries that match f, oldest first.
+func (e *Emulator) Requests(f JournalFilter) []JournalEntry {
+	es, _ := e.journal.entries(f)
+	return es
+}
+
+// WaitForRequests returns once at least min journal entries match f, or when
+// ctx ends, with what there is then.
+func (e *Emulator) WaitForRequests(ctx context.Context, f JournalFilter, min int) []JournalEntry {
+	return e.journal.wait(ctx, f, min)
+}
+
+// ClearJournal empties the journal.
+func (e *Emulator) ClearJournal() { e.journal.clear() }
+
+const maxJournalWait = 60 * time.Second
+
+func (a *admin) getJournal(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	q := r.URL.Query()
+	f, err := parseJournalFilter(q)
+	if err != nil {
+		return err
+	}
+	var entries []JournalEntry
+	if s := q.Get("wait"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 || d > maxJournalWait {
+			return badRequest(fmt.Sprintf("wait %q: want a Go duration from 0s to 60s", s))
+		}
+		min := 1
+		if m := q.Get("min"); m != "" {
+			min, _ = strconv.Atoi(m) // validated as 1 to 10000
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		entries = a.e.journal.wait(ctx, f, min)
+		cancel()
+	} else {
+		entries, _ = a.e.journal.entries(f)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": entries})
+	return nil
+}
+
+func (a *admin) clearJournal(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	a.e.journal.clear()
+	writeJSON(w, http.StatusOK, map[string]string{"status": "cleared"})
+	return nil
+}
