@@ -44,6 +44,10 @@ func (a *admin) handlers() map[string]handlerFunc {
 		"issueToken":         a.issueToken,
 		"getJournal":         a.getJournal,
 		"clearJournal":       a.clearJournal,
+		"listScenarios":      a.listScenarios,
+		"applyScenarios":     a.applyScenarios,
+		"removeScenario":     a.removeScenario,
+		"clearScenarios":     a.clearScenarios,
 	}
 }
 
@@ -169,7 +173,6 @@ func (a *admin) resumeClock(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 }
 
 func (a *admin) resetAll(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	a.e.journal.clear()
 	if err := a.e.Reset(); err != nil {
 		return err
 	}
@@ -199,4 +202,8 @@ func (a *admin) getBrassOTP(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"otp": code})
 	return nil
+}
+
+func (a *admin) fault(rc *reqCtx, f faultSpec) error {
+	return &adminError{status: f.status, code: f.reason, msg: f.message()}
 }

@@ -910,3 +910,26 @@ func (b *brass) adopt(value string) (Token, bool) {
 	}
 	return t, true
 }
+
+// fault is a scenario's fault as Brass answers it. The codes otp_invalid and
+// rate_limited give Brass's own errors for a wrong OTP and the rate limit.
+func (b *brass) fault(rc *reqCtx, f faultSpec) error {
+	be := &brassError{status: f.status, reason: f.reason, desc: f.message()}
+	switch {
+	case f.code == "otp_invalid":
+		be.desc, be.source = cmp.Or(f.msg, "the OTP is not valid"), map[string]string{"pointer": "/otp"}
+	case f.status == http.StatusTooManyRequests:
+		limit := b.e.cfg.Brass.RateLimit
+		if limit <= 0 {
+			limit = 60 // Brass's documented limit, when the emulator's is off
+		}
+		retry := cmp.Or(f.retry, 60)
+		be.desc = cmp.Or(f.msg, fmt.Sprintf("more than %d requests a minute; retry in %d s", limit, retry))
+		be.header = http.Header{
+			"Retry-After":           {strconv.Itoa(retry)},
+			"X-Ratelimit-Limit":     {strconv.Itoa(limit)},
+			"X-Ratelimit-Remaining": {"0"},
+		}
+	}
+	return be
+}

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/tokenemu/tokenemu/scenarios"
 )
 
 // DefaultSeed seeds the fake data when Config.Seed is zero, so that every run
@@ -33,6 +35,9 @@ type Config struct {
 	Store Store
 	// MaxBodyBytes limits request bodies (413 beyond). Zero means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// Scenarios are active from the start, and again (with fresh counters)
+	// after every Reset.
+	Scenarios []scenarios.Scenario
 	// JournalSize is how many requests the journal keeps. Zero means DefaultJournalSize.
 	JournalSize int
 	// Passport tunes the Passport emulation.

@@ -6,33 +6,38 @@
 package emulator
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/gorilla/mux"
 
 	"github.com/tokenemu/tokenemu/openapi"
+	"github.com/tokenemu/tokenemu/scenarios"
 )
 
 // Emulator is one emulated world: its clock, its tokens and its HTTP surface.
 type Emulator struct {
-	cfg     Config
-	clock   *Clock
-	store   Store
-	log     *slog.Logger
-	schemes []scheme
-	brass   *brass
-	journal *journal
-	ops     map[string]*operation // "vendor.operationId"
-	handler http.Handler
+	cfg       Config
+	clock     *Clock
+	store     Store
+	log       *slog.Logger
+	schemes   []scheme
+	brass     *brass
+	journal   *journal
+	scenarios *scenarios.Engine
+	ops       map[string]*operation // "vendor.operationId"
+	handler   http.Handler
 }
 
 // New builds an Emulator from cfg (the zero Config is a working default).
@@ -55,6 +60,9 @@ func New(cfg Config) (*Emulator, error) {
 	}
 	if err := e.buildRouter(context.Background()); err != nil {
 		return nil, err
+	}
+	if err := e.applyStartScenarios(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
 	}
 	return e, nil
 }
@@ -79,11 +87,17 @@ func (e *Emulator) Store() Store { return e.store }
 // Close releases the emulator's resources. It is safe to call more than once.
 func (e *Emulator) Close() error { return nil }
 
-// Reset forgets every token, reloads the fixtures and puts the clock back to real now.
+// Reset forgets every token, reloads the fixtures, puts the clock back to real
+// now, empties the journal and puts back the scenarios of Config.Scenarios
+// (with fresh counters) in place of any others.
 func (e *Emulator) Reset() error {
 	e.store.Reset()
 	e.clock.Reset()
-	return e.resetSchemes()
+	e.journal.clear()
+	if err := e.resetSchemes(); err != nil {
+		return err
+	}
+	return e.applyStartScenarios()
 }
 
 func (e *Emulator) resetSchemes() error {
@@ -111,6 +125,8 @@ type scheme interface {
 	writeError(w http.ResponseWriter, r *http.Request, rc *reqCtx, err error)
 	// reset rebuilds the scheme's fixture state.
 	reset() error
+	// fault builds the scheme's own error for a scenario's fault.
+	fault(rc *reqCtx, f faultSpec) error
 }
 
 // handlerFunc serves one operation; a returned error is rendered by the scheme.
@@ -131,6 +147,8 @@ type reqCtx struct {
 	cred      any    // a scheme's parsed credentials, shared by its security alternatives
 	scenario  string // the scenario whose rule acted on this request, if any
 	rule      *int   // that rule's index
+	dropped   bool   // a scenario dropped the connection (or the client left during its delay)
+	body      []byte // the request body, read into memory by limitBody
 }
 
 type reqCtxKey struct{}
@@ -149,11 +167,13 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 	root.MethodNotAllowedHandler = root.NotFoundHandler
 
 	e.ops = make(map[string]*operation)
+	docs := map[string]*openapi3.T{}
 	for _, s := range e.schemes {
 		doc, err := openapi.Load(ctx, s.name())
 		if err != nil {
 			return err
 		}
+		docs[s.name()] = doc
 		if len(doc.Servers) != 1 || !strings.HasPrefix(doc.Servers[0].URL, "/") {
 			return fmt.Errorf("openapi document %q: want exactly one relative server URL", s.name())
 		}
@@ -204,7 +224,12 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 		}
 	}
 	e.handler = root
-	return nil
+	cat, err := scenarios.NewCatalog(docs)
+	if err != nil {
+		return err
+	}
+	e.scenarios, err = scenarios.NewEngine(cat, e.cfg.Seed)
+	return err
 }
 
 // recorded wraps a handler that matched no operation so that it is journaled too.
@@ -253,8 +278,11 @@ func (e *Emulator) serveOperation(op *operation) http.Handler {
 		rc := &reqCtx{op: op}
 		defer e.record(r, vendor, rc, w, start)
 		r = r.WithContext(context.WithValue(r.Context(), reqCtxKey{}, rc))
-		if err := e.limitBody(w, r); err != nil {
+		if err := e.limitBody(w, r, rc); err != nil {
 			op.scheme.writeError(w, r, rc, err)
+			return
+		}
+		if vendor != "admin" && e.runScenarios(w, r, rc, op.scheme) {
 			return
 		}
 		in := &openapi3filter.RequestValidationInput{
@@ -275,7 +303,7 @@ func (e *Emulator) serveOperation(op *operation) http.Handler {
 
 // limitBody reads the whole body up to the configured limit, so that the
 // validator and the handler read it from memory, and answers 413 beyond it.
-func (e *Emulator) limitBody(w http.ResponseWriter, r *http.Request) error {
+func (e *Emulator) limitBody(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil
 	}
@@ -284,14 +312,16 @@ func (e *Emulator) limitBody(w http.ResponseWriter, r *http.Request) error {
 	if r.ContentLength > e.cfg.MaxBodyBytes {
 		return tooLarge
 	}
-	body, err := readLimited(http.MaxBytesReader(w, r.Body, e.cfg.MaxBodyBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, e.cfg.MaxBodyBytes))
+	_ = r.Body.Close()
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return tooLarge
 		}
 		return &httpError{status: http.StatusBadRequest, reason: "body_unreadable", msg: "request body could not be read"}
 	}
-	r.Body = body
+	rc.body = body
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	return nil
 }
 

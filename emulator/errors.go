@@ -1,11 +1,9 @@
 package emulator
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
@@ -23,16 +21,6 @@ type httpError struct {
 }
 
 func (e *httpError) Error() string { return e.msg }
-
-// readLimited reads r fully and returns the bytes as a fresh body.
-func readLimited(r io.ReadCloser) (io.ReadCloser, error) {
-	defer r.Close()
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return nil, err
-	}
-	return io.NopCloser(bytes.NewReader(b)), nil
-}
 
 // writeJSON writes v as a JSON response.
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -179,6 +179,9 @@ func (e *Emulator) record(r *http.Request, vendor string, rc *reqCtx, rec *statu
 			entry.Fingerprint = Fingerprint(p.Hash)
 		}
 		entry.Scenario, entry.Rule = rc.scenario, rc.rule
+		if rc.dropped {
+			entry.Status = 0 // no answer was sent
+		}
 	}
 	entry.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
 	if vendor == "admin" && (entry.Operation == "getJournal" || entry.Operation == "health") {

@@ -515,3 +515,12 @@ func (p *passkit) getMember(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	writeJSON(w, http.StatusOK, m)
 	return nil
 }
+
+// fault is a scenario's fault as PassKit answers it: {"error":"…"}.
+func (p *passkit) fault(rc *reqCtx, f faultSpec) error {
+	pe := &passkitError{status: f.status, reason: f.reason, msg: f.message()}
+	if f.status == http.StatusUnauthorized {
+		pe.challenge = `Bearer realm="passkit"`
+	}
+	return pe
+}

@@ -33,13 +33,16 @@ const (
 
 // gRPC status codes used in Passport's gRPC-gateway error bodies.
 const (
-	grpcInvalidArgument  = 3
-	grpcNotFound         = 5
-	grpcAlreadyExists    = 6
-	grpcPermissionDenied = 7
-	grpcUnimplemented    = 12
-	grpcInternal         = 13
-	grpcUnauthenticated  = 16
+	grpcInvalidArgument   = 3
+	grpcNotFound          = 5
+	grpcAlreadyExists     = 6
+	grpcPermissionDenied  = 7
+	grpcUnimplemented     = 12
+	grpcInternal          = 13
+	grpcUnauthenticated   = 16
+	grpcDeadlineExceeded  = 4
+	grpcResourceExhausted = 8
+	grpcUnavailable       = 14
 )
 
 type passport struct {
@@ -704,4 +707,58 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// fault is a scenario's fault as Passport answers it: an RFC 6749 §5.2 error
+// at the token endpoint, a gRPC-style status elsewhere.
+func (p *passport) fault(rc *reqCtx, f faultSpec) error {
+	msg := f.message()
+	pe := &passportError{status: f.status, reason: f.reason, en: msg, es: "error simulado: " + msg}
+	if rc.op != nil && rc.op.id == "createToken" {
+		pe.oauth = f.code
+		if pe.oauth == "" {
+			switch {
+			case f.status == http.StatusUnauthorized:
+				pe.oauth = "invalid_client"
+			case f.status == http.StatusForbidden:
+				pe.oauth = "unauthorized_client"
+			case f.status == http.StatusTooManyRequests || f.status == http.StatusServiceUnavailable:
+				pe.oauth = "temporarily_unavailable"
+			case f.status >= 500:
+				pe.oauth = "server_error"
+			default:
+				pe.oauth = "invalid_request"
+			}
+		}
+		if f.msg == "" && pe.oauth == "invalid_client" {
+			pe.en, pe.es = "client authentication failed", "la autenticación del cliente falló"
+		}
+		return pe
+	}
+	switch f.status {
+	case http.StatusUnauthorized:
+		pe.code = grpcUnauthenticated
+		pe.challenge = fmt.Sprintf(`Bearer realm="passport", error="invalid_token", error_description=%q`, msg)
+	case http.StatusForbidden:
+		pe.code = grpcPermissionDenied
+	case http.StatusNotFound:
+		pe.code = grpcNotFound
+	case http.StatusConflict:
+		pe.code = grpcAlreadyExists
+	case http.StatusTooManyRequests:
+		pe.code = grpcResourceExhausted
+	case http.StatusNotImplemented:
+		pe.code = grpcUnimplemented
+	case http.StatusServiceUnavailable:
+		pe.code = grpcUnavailable
+	case http.StatusGatewayTimeout:
+		pe.code = grpcDeadlineExceeded
+	default:
+		if f.status >= 500 {
+			pe.code = grpcInternal
+		} else {
+			pe.code = grpcInvalidArgument
+		}
+	}
+	return pe
 }

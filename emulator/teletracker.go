@@ -589,3 +589,8 @@ func (tt *teletracker) callsOn(account int64, day time.Time) []teletrackerCall {
 	}
 	return calls
 }
+
+// fault is a scenario's fault as TeleTracker answers it: {"success":false,"message"}.
+func (tt *teletracker) fault(rc *reqCtx, f faultSpec) error {
+	return ttError(f.status, f.reason, f.message())
+}

@@ -1,0 +1,109 @@
+package emulator
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+
+	"github.com/tokenemu/tokenemu/scenarios"
+)
+
+// BuiltinInfo names a built-in scenario.
+type BuiltinInfo struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+}
+
+// BuiltinScenarios lists the built-in scenarios.
+func (e *Emulator) BuiltinScenarios() []BuiltinInfo {
+	out := []BuiltinInfo{}
+	for _, name := range e.scenarios.BuiltinNames() {
+		s, _ := e.scenarios.Builtin(name, "")
+		out = append(out, BuiltinInfo{Name: s.Name, Description: s.Description})
+	}
+	return out
+}
+
+func (a *admin) listScenarios(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"builtins": a.e.BuiltinScenarios(),
+		"active":   a.e.scenarios.Active(),
+	})
+	return nil
+}
+
+// builtinRef is a POST body that names a built-in scenario.
+type builtinRef struct {
+	Name   string `json:"name"`
+	Vendor string `json:"vendor,omitempty"`
+}
+
+func scenarioError(err error) error {
+	if scenarios.IsDuplicate(err) {
+		return &adminError{status: http.StatusBadRequest, code: "duplicate_scenario", msg: err.Error()}
+	}
+	if errors.Is(err, scenarios.ErrUnknown) {
+		return &adminError{status: http.StatusBadRequest, code: "unknown_scenario", msg: err.Error()}
+	}
+	return &adminError{status: http.StatusBadRequest, code: "invalid_scenario", msg: err.Error()}
+}
+
+// parseScenarioBody reads a POST /scenarios body: {"name":"<built-in>"} (with
+// an optional "vendor"), or one or more scenarios in YAML or JSON.
+func (a *admin) parseScenarioBody(r *http.Request, body []byte) ([]scenarios.Scenario, error) {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt == "application/json" {
+		var ref builtinRef
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if dec.Decode(&ref) == nil && ref.Name != "" {
+			s, err := a.e.scenarios.Builtin(ref.Name, ref.Vendor)
+			if err != nil {
+				return nil, err
+			}
+			return []scenarios.Scenario{s}, nil
+		}
+	}
+	return scenarios.Parse(body)
+}
+
+func (a *admin) applyScenarios(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	list, err := a.parseScenarioBody(r, rc.body)
+	if err != nil {
+		return scenarioError(err)
+	}
+	replace := r.URL.Query().Get("replace") == "true"
+	if err := a.e.scenarios.ApplyAll(list, a.e.clock.Now(), replace); err != nil {
+		return scenarioError(err)
+	}
+	applied := map[string]bool{}
+	for _, s := range list {
+		applied[s.Name] = true
+	}
+	out := []scenarios.Status{}
+	for _, st := range a.e.scenarios.Active() {
+		if applied[st.Name] {
+			out = append(out, st)
+		}
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"applied": out})
+	return nil
+}
+
+func (a *admin) removeScenario(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	name := pathParam(r, "name")
+	if !a.e.scenarios.Remove(name) {
+		return &adminError{status: http.StatusNotFound, code: "not_found", msg: fmt.Sprintf("no active scenario %q", name)}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "removed", "name": name})
+	return nil
+}
+
+func (a *admin) clearScenarios(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	a.e.scenarios.Clear()
+	writeJSON(w, http.StatusOK, map[string]string{"status": "cleared"})
+	return nil
+}

@@ -1,0 +1,324 @@
+package emulator
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tokenemu/tokenemu/scenarios"
+)
+
+// ScenarioHeader applies a built-in scenario to the one request that carries it.
+const ScenarioHeader = "X-Tokenemu-Scenario"
+
+// faultSpec is a scenario's fault, for a scheme to turn into its own error.
+type faultSpec struct {
+	status int
+	code   string // the vendor's error code, when the rule gives one
+	msg    string // "" for the scheme's default
+	reason string // X-Tokenemu-Reason: scenario:<name>
+	retry  int    // Retry-After seconds, 0 when not set
+}
+
+func (f faultSpec) message() string {
+	if f.msg != "" {
+		return f.msg
+	}
+	return strings.ToLower(http.StatusText(f.status))
+}
+
+// ApplyScenario makes s active from now. A scenario of the same name is an
+// error unless replace is set.
+func (e *Emulator) ApplyScenario(s scenarios.Scenario, replace bool) error {
+	return e.scenarios.Apply(s, e.clock.Now(), replace)
+}
+
+// BuiltinScenario returns a built-in scenario, narrowed to one vendor when
+// vendor is set.
+func (e *Emulator) BuiltinScenario(name, vendor string) (scenarios.Scenario, error) {
+	return e.scenarios.Builtin(name, vendor)
+}
+
+// RemoveScenario deactivates the named scenario and reports whether it was active.
+func (e *Emulator) RemoveScenario(name string) bool { return e.scenarios.Remove(name) }
+
+// ClearScenarios deactivates every scenario.
+func (e *Emulator) ClearScenarios() { e.scenarios.Clear() }
+
+// ActiveScenarios lists the active scenarios with their counters.
+func (e *Emulator) ActiveScenarios() []scenarios.Status { return e.scenarios.Active() }
+
+// applyStartScenarios activates Config.Scenarios (at start and after a reset).
+func (e *Emulator) applyStartScenarios() error {
+	e.scenarios.Clear()
+	for _, s := range e.cfg.Scenarios {
+		if err := e.scenarios.Apply(s, e.clock.Now(), false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scenarioRequest is what the scenario engine sees of one request; the token
+// and principal are looked up once, and only when a rule asks.
+type scenarioRequest struct {
+	e       *Emulator
+	r       *http.Request
+	rc      *reqCtx
+	vendor  string
+	token   *string
+	record  *Token
+	looked  bool
+	princ   *string
+	request scenarios.Request
+}
+
+func (e *Emulator) newScenarioRequest(r *http.Request, rc *reqCtx, vendor string) *scenarioRequest {
+	sr := &scenarioRequest{e: e, r: r, rc: rc, vendor: vendor}
+	sr.request = scenarios.Request{
+		Vendor: vendor, Operation: rc.op.id, Method: r.Method, Path: r.URL.Path, Header: r.Header,
+		Principal: sr.principal, Kind: sr.kind, Token: sr.tokenValue,
+	}
+	return sr
+}
+
+// tokenValue is the token the request presents: TeleTracker's refresh token on
+// a refresh, else the Authorization (or TeleTracker Authentication) header's.
+func (sr *scenarioRequest) tokenValue() string {
+	if sr.token != nil {
+		return *sr.token
+	}
+	v := ""
+	if sr.vendor == teletrackerVendor && sr.rc.op.id == "refresh" {
+		v = bodyFields(sr.r, sr.rc.body)["refresh_token"]
+	} else {
+		h := sr.r.Header.Get("Authorization")
+		if h == "" && sr.vendor == teletrackerVendor {
+			h = sr.r.Header.Get("Authentication")
+		}
+		if c := parseAuthorization(h); c.present && (c.scheme == "bearer" || c.scheme == "") {
+			v = c.value
+		}
+	}
+	sr.token = &v
+	return v
+}
+
+// stored returns the record of the presented token, if the emulator knows it.
+func (sr *scenarioRequest) stored() *Token {
+	if sr.looked {
+		return sr.record
+	}
+	sr.looked = true
+	v := sr.tokenValue()
+	if v == "" {
+		return nil
+	}
+	if t, err := sr.e.store.TokenByHash(HashSecret(v)); err == nil && t.Vendor == sr.vendor {
+		sr.record = &t
+		return sr.record
+	}
+	if ad, ok := sr.e.scheme(sr.vendor).(adopter); ok {
+		if t, ok := ad.adopt(v); ok {
+			sr.record = &t
+		}
+	}
+	return sr.record
+}
+
+func (sr *scenarioRequest) kind() string {
+	if t := sr.stored(); t != nil {
+		return string(t.Kind)
+	}
+	return ""
+}
+
+// principal is the presented token's owner, else the client id, username or
+// email the request's credentials name (HTTP Basic, or the body).
+func (sr *scenarioRequest) principal() string {
+	if sr.princ != nil {
+		return *sr.princ
+	}
+	p := ""
+	if t := sr.stored(); t != nil {
+		p = t.Principal
+	} else if user, _, ok := sr.r.BasicAuth(); ok {
+		p = user
+	} else {
+		f := bodyFields(sr.r, sr.rc.body)
+		for _, k := range []string{"client_id", "username", "email"} {
+			if f[k] != "" {
+				p = f[k]
+				break
+			}
+		}
+	}
+	sr.princ = &p
+	return p
+}
+
+// bodyFields reads the string fields of a JSON or form body already in memory.
+func bodyFields(r *http.Request, body []byte) map[string]string {
+	out := map[string]string{}
+	if len(body) == 0 {
+		return out
+	}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch mt {
+	case "application/json":
+		var m map[string]any
+		if json.Unmarshal(body, &m) == nil {
+			for k, v := range m {
+				if s, ok := v.(string); ok {
+					out[k] = s
+				}
+			}
+		}
+	case "application/x-www-form-urlencoded":
+		if q, err := url.ParseQuery(string(body)); err == nil {
+			for k, v := range q {
+				out[k] = v[0]
+			}
+		}
+	}
+	return out
+}
+
+// runScenarios evaluates the active scenarios (and a per-request override)
+// against a request, carries out what fires, and reports whether the request
+// has been answered.
+func (e *Emulator) runScenarios(w *statusRecorder, r *http.Request, rc *reqCtx, s scheme) bool {
+	override := r.Header.Get(ScenarioHeader)
+	if override == "" && e.scenarios.Empty() {
+		return false
+	}
+	vendor := s.name()
+	sr := e.newScenarioRequest(r, rc, vendor)
+	now := e.clock.Now()
+	var firings []scenarios.Firing
+	if override != "" {
+		sc, err := e.scenarios.Builtin(override, "")
+		if err != nil {
+			s.writeError(w, r, rc, s.fault(rc, faultSpec{status: http.StatusBadRequest, reason: "scenario_unknown",
+				msg: fmt.Sprintf("%s: %v", ScenarioHeader, err)}))
+			return true
+		}
+		firings = e.scenarios.Once(sc, &sr.request, now)
+	}
+	firings = append(firings, e.scenarios.Evaluate(&sr.request, now)...)
+	if len(firings) == 0 {
+		return false
+	}
+
+	var fault *scenarios.Firing
+	var delay time.Duration
+	for i := range firings {
+		f := &firings[i]
+		delay += f.Action.Delay.D()
+		if fault == nil && f.Action.Fault() {
+			fault = f
+		}
+	}
+	blame := &firings[0]
+	if fault != nil {
+		blame = fault
+	}
+	rule := blame.Rule
+	rc.scenario, rc.rule = blame.Scenario, &rule
+
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			rc.dropped = true
+			return true
+		}
+	}
+	for _, f := range firings {
+		e.applyEffects(sr, f.Action)
+	}
+	if fault == nil {
+		return false
+	}
+	a := fault.Action
+	reason := "scenario:" + fault.Scenario
+	if a.Drop {
+		rc.dropped = true
+		dropConnection(w)
+		return true
+	}
+	h := w.Header()
+	for k, v := range a.Headers {
+		h.Set(k, v)
+	}
+	retry := 0
+	if a.RetryAfter > 0 {
+		retry = int((a.RetryAfter.D() + time.Second - 1) / time.Second)
+		h.Set("Retry-After", strconv.Itoa(retry))
+	}
+	if a.Body != nil {
+		h.Set(ReasonHeader, reason)
+		writeJSON(w, a.Status, a.Body)
+		return true
+	}
+	s.writeError(w, r, rc, s.fault(rc, faultSpec{status: a.Status, code: a.Error, msg: a.Message, reason: reason, retry: retry}))
+	return true
+}
+
+// applyEffects carries out an action's effects on the emulator's state.
+func (e *Emulator) applyEffects(sr *scenarioRequest, a scenarios.Action) {
+	now := e.clock.Now()
+	change := func(what string, fn func(Token)) {
+		switch what {
+		case "token":
+			if t := sr.stored(); t != nil {
+				if err := e.store.PutToken(*t); err != nil && !errors.Is(err, ErrExists) {
+					e.log.Warn("scenario: record token", "err", err)
+					return
+				}
+				fn(*t)
+			}
+		case "principal":
+			if p := sr.principal(); p != "" {
+				for _, t := range e.store.Tokens(TokenFilter{Vendor: sr.vendor, Principal: p}) {
+					if t.StateAt(now) == StateActive {
+						fn(t)
+					}
+				}
+			}
+		}
+	}
+	expire := func(t Token) { _, _ = e.store.ExpireToken(t.Vendor, t.ID, now) }
+	revoke := func(t Token) { _, _ = e.store.RevokeToken(t.Vendor, t.ID, now, RevokedByAdmin) }
+	change(a.Expire, expire)
+	change(a.Revoke, revoke)
+	switch a.RejectRefresh {
+	case "reused":
+		change("token", func(t Token) { _, _ = e.store.RevokeToken(t.Vendor, t.ID, now, RevokedByRotation) })
+	case "expired":
+		change("token", expire)
+	}
+	if a.Skew != 0 {
+		e.clock.Set(e.clock.Now().Add(a.Skew.D()))
+	}
+}
+
+// dropConnection closes the client's connection without an answer.
+func dropConnection(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err == nil {
+		_ = conn.Close()
+		return
+	}
+	// HTTP/2, or a writer that cannot hijack: abort the handler, which makes
+	// the server reset the stream without logging.
+	panic(http.ErrAbortHandler)
+}

@@ -1,0 +1,418 @@
+package scenarios
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"path"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// MaxActive bounds how many scenarios an engine holds at once.
+const MaxActive = 100
+
+// ErrDuplicate is wrapped by Apply's error when a scenario of that name is active.
+var ErrDuplicate = errors.New("a scenario with this name is already active")
+
+// ErrUnknown is returned for a built-in name that does not exist.
+var ErrUnknown = errors.New("no built-in scenario with this name")
+
+// Request is what a rule sees of a request. Principal, Kind and Token are
+// looked up only when a rule asks for them.
+type Request struct {
+	Vendor    string
+	Operation string
+	Method    string
+	Path      string
+	Header    http.Header
+	// Principal returns who the request is made by ("" when unknown).
+	Principal func() string
+	// Kind returns the kind of token the request presents ("" when none).
+	Kind func() string
+	// Token returns the token value the request presents ("" when none).
+	Token func() string
+}
+
+// Firing is one rule that fired on a request.
+type Firing struct {
+	Scenario string
+	Rule     int
+	Action   Action
+}
+
+// Engine holds the active scenarios and their counters. It is safe for
+// concurrent use; its randomness is seeded, so a run replays.
+type Engine struct {
+	cat      *Catalog
+	builtins map[string]Scenario
+	order    []string // built-in names, sorted
+
+	live   atomic.Int32 // number of active scenarios: the fast path reads only this
+	mu     sync.Mutex
+	active []*active
+	rng    *rand.Rand
+}
+
+type active struct {
+	s       Scenario
+	applied time.Time
+	rules   []*rule
+}
+
+type rule struct {
+	Rule
+	index    int
+	token    [sha256.Size]byte
+	hasToken bool
+	from, to time.Time
+	matched  int64
+	fired    int64
+	spent    bool
+}
+
+// NewEngine returns an engine with no active scenario.
+func NewEngine(cat *Catalog, seed int64) (*Engine, error) {
+	list, err := Builtins()
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{cat: cat, builtins: map[string]Scenario{}, rng: rand.New(rand.NewPCG(uint64(seed), uint64(seed)^0x9e3779b97f4a7c15))}
+	for _, s := range list {
+		if err := cat.Validate(s); err != nil {
+			return nil, fmt.Errorf("built-in: %w", err)
+		}
+		e.builtins[s.Name] = s
+		e.order = append(e.order, s.Name)
+	}
+	return e, nil
+}
+
+// Catalog returns the catalog the engine validates against.
+func (e *Engine) Catalog() *Catalog { return e.cat }
+
+// Builtin returns the built-in scenario of that name. With vendor set, rules
+// for every vendor ("*") are narrowed to it and rules for other vendors dropped.
+func (e *Engine) Builtin(name, vendor string) (Scenario, error) {
+	s, ok := e.builtins[name]
+	if !ok {
+		return Scenario{}, fmt.Errorf("%w: %q (built-ins: %s)", ErrUnknown, name, strings.Join(e.order, ", "))
+	}
+	if vendor == "" {
+		return s, nil
+	}
+	if _, ok := e.cat.vendors[vendor]; !ok {
+		return Scenario{}, fmt.Errorf("unknown vendor %q: want one of %s", vendor, strings.Join(vendorNames, ", "))
+	}
+	out := Scenario{Name: s.Name, Description: s.Description + " (" + vendor + " only)"}
+	for _, r := range s.Rules {
+		switch r.Match.Vendor {
+		case "*":
+			r.Match.Vendor = vendor
+		case vendor:
+		default:
+			continue
+		}
+		out.Rules = append(out.Rules, r)
+	}
+	if len(out.Rules) == 0 {
+		return Scenario{}, fmt.Errorf("built-in %q has no rule for %s", name, vendor)
+	}
+	return out, nil
+}
+
+// BuiltinNames lists the built-ins, sorted.
+func (e *Engine) BuiltinNames() []string { return append([]string(nil), e.order...) }
+
+// Apply validates s and makes it active from now. A scenario of the same name
+// is an error (IsDuplicate) unless replace is set.
+func (e *Engine) Apply(s Scenario, now time.Time, replace bool) error {
+	return e.ApplyAll([]Scenario{s}, now, replace)
+}
+
+// ApplyAll validates every scenario and makes them all active, or none of
+// them: a problem with one leaves the active scenarios as they were.
+func (e *Engine) ApplyAll(list []Scenario, now time.Time, replace bool) error {
+	compiled := make([]*active, 0, len(list))
+	seen := map[string]bool{}
+	for _, s := range list {
+		if err := e.cat.Validate(s); err != nil {
+			return err
+		}
+		if seen[s.Name] {
+			return &Error{Scenario: s.Name, Rule: -1, Field: "name", Msg: "the document names this scenario twice"}
+		}
+		seen[s.Name] = true
+		a, err := compile(s, now)
+		if err != nil {
+			return err
+		}
+		compiled = append(compiled, a)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	index := map[string]int{}
+	for i, a := range e.active {
+		index[a.s.Name] = i
+	}
+	added := 0
+	for _, a := range compiled {
+		if _, dup := index[a.s.Name]; dup {
+			if !replace {
+				return &Error{Scenario: a.s.Name, Rule: -1, Field: "name", Msg: ErrDuplicate.Error() + " (remove it first, or replace it)"}
+			}
+		} else {
+			added++
+		}
+	}
+	if len(e.active)+added > MaxActive {
+		return &Error{Scenario: compiled[0].s.Name, Rule: -1, Msg: fmt.Sprintf("%d scenarios would be active; the limit is %d", len(e.active)+added, MaxActive)}
+	}
+	for _, a := range compiled {
+		if i, dup := index[a.s.Name]; dup {
+			e.active[i] = a
+		} else {
+			e.active = append(e.active, a)
+		}
+	}
+	e.live.Store(int32(len(e.active)))
+	return nil
+}
+
+// IsDuplicate reports whether err is Apply's duplicate-name error.
+func IsDuplicate(err error) bool {
+	var se *Error
+	return errors.As(err, &se) && se.Field == "name" && strings.HasPrefix(se.Msg, ErrDuplicate.Error())
+}
+
+func compile(s Scenario, now time.Time) (*active, error) {
+	a := &active{s: s, applied: now}
+	for i, r := range s.Rules {
+		cr := &rule{Rule: r, index: i}
+		if r.Match.Token != "" {
+			cr.token, cr.hasToken = sha256.Sum256([]byte(r.Match.Token)), true
+		}
+		var err error
+		if cr.from, err = parseWhen(r.Trigger.From, now); err != nil {
+			return nil, &Error{Scenario: s.Name, Rule: i, Field: "trigger.from", Msg: err.Error()}
+		}
+		if cr.to, err = parseWhen(r.Trigger.To, now); err != nil {
+			return nil, &Error{Scenario: s.Name, Rule: i, Field: "trigger.to", Msg: err.Error()}
+		}
+		if !cr.from.IsZero() && !cr.to.IsZero() && !cr.to.After(cr.from) {
+			return nil, &Error{Scenario: s.Name, Rule: i, Field: "trigger.to", Msg: "the window ends before it starts"}
+		}
+		a.rules = append(a.rules, cr)
+	}
+	return a, nil
+}
+
+// Remove deactivates the named scenario and reports whether it was active.
+func (e *Engine) Remove(name string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i, a := range e.active {
+		if a.s.Name == name {
+			e.active = append(e.active[:i], e.active[i+1:]...)
+			e.live.Store(int32(len(e.active)))
+			return true
+		}
+	}
+	return false
+}
+
+// Clear deactivates every scenario.
+func (e *Engine) Clear() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.active = nil
+	e.live.Store(0)
+}
+
+// Empty reports whether no scenario is active (without taking the lock).
+func (e *Engine) Empty() bool { return e.live.Load() == 0 }
+
+// Status is an active scenario with its counters.
+type Status struct {
+	Name        string       `json:"name"`
+	Description string       `json:"description,omitempty"`
+	AppliedAt   string       `json:"applied_at"`
+	Rules       []RuleStatus `json:"rules"`
+}
+
+// RuleStatus is one rule of an active scenario and how it has fired.
+type RuleStatus struct {
+	Index   int     `json:"index"`
+	Match   Match   `json:"match"`
+	Trigger Trigger `json:"trigger"`
+	Action  Action  `json:"action"`
+	Matched int64   `json:"matched"`
+	Fired   int64   `json:"fired"`
+	// Remaining is how many more matches the rule fires on (first), or waits
+	// for (nth); nil when it is not counted.
+	Remaining *int64 `json:"remaining"`
+	Spent     bool   `json:"spent"`
+}
+
+// Active lists the active scenarios, in the order they were applied.
+func (e *Engine) Active() []Status {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]Status, 0, len(e.active))
+	for _, a := range e.active {
+		st := Status{Name: a.s.Name, Description: a.s.Description, AppliedAt: a.applied.Format(time.RFC3339Nano)}
+		for _, r := range a.rules {
+			rs := RuleStatus{Index: r.index, Match: r.Match, Trigger: r.Trigger, Action: r.Action,
+				Matched: r.matched, Fired: r.fired, Spent: r.spent}
+			if r.Match.Token != "" {
+				rs.Match.Token = "(redacted)"
+			}
+			var n int64 = -1
+			switch {
+			case r.Trigger.First > 0:
+				n = max(0, int64(r.Trigger.First)-r.matched)
+			case r.Trigger.Nth > 0:
+				n = max(0, int64(r.Trigger.Nth)-r.matched)
+			}
+			if n >= 0 {
+				rs.Remaining = &n
+			}
+			st.Rules = append(st.Rules, rs)
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// Evaluate counts req against every active rule and returns the rules that
+// fire, in order (scenarios in the order applied, rules in file order).
+func (e *Engine) Evaluate(req *Request, now time.Time) []Firing {
+	if e.Empty() {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []Firing
+	for _, a := range e.active {
+		out = e.evaluate(a, req, now, out)
+	}
+	return out
+}
+
+// Once evaluates s against req alone, with fresh counters, as if req were the
+// scenario's first match: the per-request override. Nothing is kept.
+func (e *Engine) Once(s Scenario, req *Request, now time.Time) []Firing {
+	a, err := compile(s, now)
+	if err != nil {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.evaluate(a, req, now, nil)
+}
+
+func (e *Engine) evaluate(a *active, req *Request, now time.Time, out []Firing) []Firing {
+	for _, r := range a.rules {
+		if r.spent {
+			continue
+		}
+		if !r.to.IsZero() && !now.Before(r.to) {
+			r.spent = true
+			continue
+		}
+		if !r.from.IsZero() && now.Before(r.from) {
+			continue
+		}
+		if !r.matches(req) {
+			continue
+		}
+		r.matched++
+		m, t := r.matched, r.Trigger
+		fire := true
+		switch {
+		case t.First > 0:
+			fire = m <= int64(t.First)
+			r.spent = m >= int64(t.First)
+		case t.After > 0:
+			fire = m > int64(t.After)
+		case t.Nth > 0:
+			fire = m == int64(t.Nth)
+			r.spent = m >= int64(t.Nth)
+		}
+		if fire && t.Probability != nil {
+			fire = e.rng.Float64() < *t.Probability
+		}
+		if fire {
+			r.fired++
+			out = append(out, Firing{Scenario: a.s.Name, Rule: r.index, Action: r.Action})
+		}
+	}
+	return out
+}
+
+func (r *rule) matches(req *Request) bool {
+	m := r.Match
+	if m.Vendor != "*" && m.Vendor != req.Vendor {
+		return false
+	}
+	if m.Operation != "" && m.Operation != req.Operation {
+		return false
+	}
+	if m.Method != "" && m.Method != req.Method {
+		return false
+	}
+	if m.Path != "" && !pathMatches(m.Path, req.Path) {
+		return false
+	}
+	for name, want := range m.Header {
+		got := req.Header.Values(name)
+		if len(got) == 0 || (want != "*" && !contains(got, want)) {
+			return false
+		}
+	}
+	if m.Principal != "" && (req.Principal == nil || req.Principal() != m.Principal) {
+		return false
+	}
+	if m.Kind != "" && (req.Kind == nil || req.Kind() != m.Kind) {
+		return false
+	}
+	if r.hasToken {
+		if req.Token == nil {
+			return false
+		}
+		got := sha256.Sum256([]byte(req.Token()))
+		if subtle.ConstantTimeCompare(got[:], r.token[:]) != 1 {
+			return false
+		}
+	}
+	return true
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// pathMatches matches a request path against a rule's pattern; a trailing
+// "/**" matches the base and everything below it.
+func pathMatches(pattern, p string) bool {
+	if base, ok := strings.CutSuffix(pattern, "/**"); ok {
+		bs, ps := strings.Split(base, "/"), strings.Split(p, "/")
+		if len(ps) < len(bs) {
+			return false
+		}
+		ok, _ := path.Match(base, strings.Join(ps[:len(bs)], "/"))
+		return ok
+	}
+	ok, _ := path.Match(pattern, p)
+	return ok
+}

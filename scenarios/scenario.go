@@ -1,0 +1,222 @@
+// Package scenarios is tokenemu's scripted failures: a scenario is data (YAML or
+// JSON), a name, a description and rules. A rule matches requests, a trigger
+// decides which of the matches it fires on, and an action says what happens: a
+// fault (a status with the vendor's error body, a delay, a dropped connection)
+// or an effect on state (expire or revoke a token, reject a refresh, skew the
+// clock).
+//
+// The package parses, validates and evaluates scenarios; the emulator carries
+// out what they decide. Nothing here is global: each Engine has its own
+// scenarios, counters and seeded randomness.
+package scenarios
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// MaxDocumentBytes is the largest scenario document Parse accepts.
+const MaxDocumentBytes = 256 << 10
+
+// Scenario is a named list of rules.
+type Scenario struct {
+	Name        string `json:"name" yaml:"name"`
+	Description string `json:"description,omitempty" yaml:"description,omitempty"`
+	Rules       []Rule `json:"rules" yaml:"rules"`
+}
+
+// Rule is one match, trigger and action.
+type Rule struct {
+	Match   Match   `json:"match" yaml:"match"`
+	Trigger Trigger `json:"trigger,omitzero" yaml:"trigger,omitempty"`
+	Action  Action  `json:"action" yaml:"action"`
+}
+
+// Match selects requests. Every field given must hold; a rule must name at
+// least its vendor ("*" for every vendor).
+type Match struct {
+	// Vendor is passport, passkit, brass, teletracker, or "*" for all four.
+	Vendor string `json:"vendor" yaml:"vendor"`
+	// Operation is an operationId of the vendor's OpenAPI document.
+	Operation string `json:"operation,omitempty" yaml:"operation,omitempty"`
+	// Method is an HTTP method.
+	Method string `json:"method,omitempty" yaml:"method,omitempty"`
+	// Path is a pattern on the whole request path, prefix included, in
+	// path.Match syntax ("/passport/v1/core/accounts/*"); a trailing "/**"
+	// matches everything below.
+	Path string `json:"path,omitempty" yaml:"path,omitempty"`
+	// Principal is the client id, username or email the request is made by:
+	// the owner of the token it presents, or the one its credentials name.
+	Principal string `json:"principal,omitempty" yaml:"principal,omitempty"`
+	// Kind is the kind of token the request presents: access, jwt,
+	// longlived, refresh, temporary or pat.
+	Kind string `json:"kind,omitempty" yaml:"kind,omitempty"`
+	// Token is one token's value: the rule matches only requests presenting it.
+	Token string `json:"token,omitempty" yaml:"token,omitempty"`
+	// Header maps header names to values; "*" means present with any value.
+	Header map[string]string `json:"header,omitempty" yaml:"header,omitempty"`
+}
+
+// Trigger decides which matches a rule fires on. The zero Trigger fires on
+// every match. First, After and Nth count matches (requests the rule's match
+// selected inside its time window); Probability then fires on that share of
+// them, from the engine's seeded randomness.
+type Trigger struct {
+	Always      bool     `json:"always,omitempty" yaml:"always,omitempty"`
+	First       int      `json:"first,omitempty" yaml:"first,omitempty"` // the first N matches, then spent
+	After       int      `json:"after,omitempty" yaml:"after,omitempty"` // every match after the first N
+	Nth         int      `json:"nth,omitempty" yaml:"nth,omitempty"`     // the Nth match only, then spent
+	Probability *float64 `json:"probability,omitempty" yaml:"probability,omitempty"`
+	// From and To bound the rule in virtual time: an RFC 3339 time, or a
+	// duration after the scenario is applied ("10m"). The rule is spent at To.
+	From string `json:"from,omitempty" yaml:"from,omitempty"`
+	To   string `json:"to,omitempty" yaml:"to,omitempty"`
+}
+
+// Action is what a firing rule does. Faults (Status, Drop) end the request;
+// Delay holds it first; the effects (Expire, Revoke, RejectRefresh, Skew) act
+// on the emulator's state before the request goes on (so the request itself
+// sees them).
+type Action struct {
+	// Status answers the request with this status and the vendor's error body.
+	Status int `json:"status,omitempty" yaml:"status,omitempty"`
+	// Error is the vendor's error code where it has one (Passport's OAuth
+	// "invalid_client"); the default suits the status.
+	Error string `json:"error,omitempty" yaml:"error,omitempty"`
+	// Message replaces the default error message.
+	Message string `json:"message,omitempty" yaml:"message,omitempty"`
+	// Body replaces the vendor-shaped body with this JSON value.
+	Body any `json:"body,omitempty" yaml:"body,omitempty"`
+	// Headers are added to the response.
+	Headers map[string]string `json:"headers,omitempty" yaml:"headers,omitempty"`
+	// RetryAfter sets Retry-After (whole seconds).
+	RetryAfter Duration `json:"retry_after,omitempty" yaml:"retry_after,omitempty"`
+	// Delay holds the request this long (real time) before anything else.
+	Delay Duration `json:"delay,omitempty" yaml:"delay,omitempty"`
+	// Drop closes the connection without an answer.
+	Drop bool `json:"drop,omitempty" yaml:"drop,omitempty"`
+	// Expire makes "token" (the one the request presents) or "principal" (all
+	// of its owner's live tokens at this vendor) expire now.
+	Expire string `json:"expire,omitempty" yaml:"expire,omitempty"`
+	// Revoke revokes "token" or "principal" in the same way.
+	Revoke string `json:"revoke,omitempty" yaml:"revoke,omitempty"`
+	// RejectRefresh makes the refresh token this TeleTracker refresh presents
+	// count as "reused" (already rotated) or "expired", so the vendor rejects it.
+	RejectRefresh string `json:"reject_refresh,omitempty" yaml:"reject_refresh,omitempty"`
+	// Skew moves the virtual clock by this much (negative moves it back).
+	Skew Duration `json:"skew,omitempty" yaml:"skew,omitempty"`
+}
+
+// Fault reports whether the action ends the request.
+func (a Action) Fault() bool { return a.Status != 0 || a.Drop }
+
+// Duration is a time.Duration written as a Go duration string ("3s", "61m").
+type Duration time.Duration
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalJSON writes d as a duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// UnmarshalJSON reads a duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("want a duration string such as \"3s\", got %s", b)
+	}
+	return d.parse(s)
+}
+
+// MarshalYAML writes d as a duration string.
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// UnmarshalYAML reads a duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!int" || n.Tag == "!!float" {
+		return fmt.Errorf("line %d: want a duration string such as \"3s\", got %q", n.Line, n.Value)
+	}
+	return d.parse(n.Value)
+}
+
+func (d *Duration) parse(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("bad duration %q: want a Go duration such as 3s, 500ms or 61m", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Error is a validation error that names the scenario, the rule and the field.
+type Error struct {
+	Scenario string
+	Rule     int // index in Rules; -1 for the scenario itself
+	Field    string
+	Msg      string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "scenario %q", e.Scenario)
+	if e.Rule >= 0 {
+		fmt.Fprintf(&b, ": rule %d", e.Rule)
+	}
+	if e.Field != "" {
+		fmt.Fprintf(&b, ": %s", e.Field)
+	}
+	fmt.Fprintf(&b, ": %s", e.Msg)
+	return b.String()
+}
+
+// Parse reads one or more scenarios from YAML (several documents separated by
+// "---") or JSON (one object, or an array of objects). Unknown fields are
+// errors. Parse checks the form; Validate checks the content.
+func Parse(data []byte) ([]Scenario, error) {
+	if len(data) > MaxDocumentBytes {
+		return nil, fmt.Errorf("scenario document is %d bytes; the limit is %d", len(data), MaxDocumentBytes)
+	}
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 {
+		return nil, errors.New("scenario document is empty")
+	}
+	if trimmed[0] == '[' {
+		var list []Scenario
+		dec := json.NewDecoder(bytes.NewReader(trimmed))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&list); err != nil {
+			return nil, fmt.Errorf("parse scenarios: %w", err)
+		}
+		if len(list) == 0 {
+			return nil, errors.New("scenario document holds an empty list")
+		}
+		return list, nil
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var out []Scenario
+	for {
+		var s Scenario
+		err := dec.Decode(&s)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("parse scenario %d: %w", len(out)+1, err)
+		}
+		out = append(out, s)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("scenario document holds no scenario")
+	}
+	return out, nil
+}

@@ -1,0 +1,362 @@
+package scenarios
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"path"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/tokenemu/tokenemu/openapi"
+)
+
+// Vendors are the vendors a rule can match, in the order the emulator lists them.
+var vendorNames = []string{"passport", "passkit", "brass", "teletracker"}
+
+// vendorKinds are the kinds of token each vendor presents.
+var vendorKinds = map[string][]string{
+	"passport":    {"access"},
+	"passkit":     {"jwt", "longlived"},
+	"brass":       {"temporary", "jwt", "pat"},
+	"teletracker": {"access", "refresh"},
+}
+
+// Catalog is what validation checks rules against: each vendor's prefix and
+// operations, from the OpenAPI documents.
+type Catalog struct {
+	vendors map[string]*vendorCatalog
+}
+
+type vendorCatalog struct {
+	prefix string
+	ops    map[string]opInfo // by operationId
+}
+
+type opInfo struct {
+	method string
+	path   string // the document's path template, prefix included
+}
+
+// NewCatalog builds a catalog from the vendors' documents (keyed by vendor).
+func NewCatalog(docs map[string]*openapi3.T) (*Catalog, error) {
+	c := &Catalog{vendors: map[string]*vendorCatalog{}}
+	for _, v := range vendorNames {
+		doc := docs[v]
+		if doc == nil || len(doc.Servers) != 1 {
+			return nil, fmt.Errorf("catalog: no document for vendor %q", v)
+		}
+		vc := &vendorCatalog{prefix: doc.Servers[0].URL, ops: map[string]opInfo{}}
+		for p, item := range doc.Paths.Map() {
+			for method, op := range item.Operations() {
+				vc.ops[op.OperationID] = opInfo{method: method, path: vc.prefix + p}
+			}
+		}
+		c.vendors[v] = vc
+	}
+	return c, nil
+}
+
+// LoadCatalog builds a catalog from the embedded documents.
+func LoadCatalog(ctx context.Context) (*Catalog, error) {
+	docs := map[string]*openapi3.T{}
+	for _, v := range vendorNames {
+		doc, err := openapi.Load(ctx, v)
+		if err != nil {
+			return nil, err
+		}
+		docs[v] = doc
+	}
+	return NewCatalog(docs)
+}
+
+// Operations lists a vendor's operationIds, sorted.
+func (c *Catalog) Operations(vendor string) []string {
+	vc := c.vendors[vendor]
+	if vc == nil {
+		return nil
+	}
+	out := make([]string, 0, len(vc.ops))
+	for id := range vc.ops {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}
+
+var (
+	nameRE   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
+	methodRE = regexp.MustCompile(`^[A-Z]{3,7}$`)
+)
+
+// maxRules bounds a scenario's rules.
+const maxRules = 100
+
+// Validate checks a scenario against the catalog and returns the first
+// problem as an *Error that names the rule and field.
+func (c *Catalog) Validate(s Scenario) error {
+	fail := func(rule int, field, format string, args ...any) error {
+		return &Error{Scenario: s.Name, Rule: rule, Field: field, Msg: fmt.Sprintf(format, args...)}
+	}
+	if !nameRE.MatchString(s.Name) {
+		return fail(-1, "name", "want 1 to 64 lower-case letters, digits and dashes, starting with a letter or digit")
+	}
+	if len(s.Rules) == 0 {
+		return fail(-1, "rules", "a scenario needs at least one rule")
+	}
+	if len(s.Rules) > maxRules {
+		return fail(-1, "rules", "%d rules; at most %d", len(s.Rules), maxRules)
+	}
+	for i, r := range s.Rules {
+		if err := c.validateMatch(r.Match); err != nil {
+			return fail(i, strings.TrimSuffix("match."+err.field, "."), "%s", err.msg)
+		}
+		if err := validateTrigger(r.Trigger); err != nil {
+			return fail(i, strings.TrimSuffix("trigger."+err.field, "."), "%s", err.msg)
+		}
+		if err := validateAction(r.Match, r.Action); err != nil {
+			return fail(i, strings.TrimSuffix("action."+err.field, "."), "%s", err.msg)
+		}
+	}
+	return nil
+}
+
+type fieldErr struct{ field, msg string }
+
+func ferr(field, format string, args ...any) *fieldErr {
+	return &fieldErr{field, fmt.Sprintf(format, args...)}
+}
+
+func (c *Catalog) validateMatch(m Match) *fieldErr {
+	if m.Vendor == "" {
+		return ferr("vendor", `required: one of %s, or "*" for all`, strings.Join(vendorNames, ", "))
+	}
+	var vc *vendorCatalog
+	if m.Vendor != "*" {
+		if vc = c.vendors[m.Vendor]; vc == nil {
+			return ferr("vendor", "unknown vendor %q: want one of %s, or \"*\"", m.Vendor, strings.Join(vendorNames, ", "))
+		}
+	}
+	if m.Method != "" && !methodRE.MatchString(m.Method) {
+		return ferr("method", "%q is not an upper-case HTTP method", m.Method)
+	}
+	var op *opInfo
+	if m.Operation != "" {
+		if vc == nil {
+			return ferr("operation", "an operation needs a vendor (not \"*\")")
+		}
+		o, ok := vc.ops[m.Operation]
+		if !ok {
+			return ferr("operation", "unknown operationId %q for %s (known: %s)", m.Operation, m.Vendor, strings.Join(c.Operations(m.Vendor), ", "))
+		}
+		op = &o
+		if m.Method != "" && m.Method != o.method {
+			return ferr("method", "matches nothing: %s.%s is %s %s, not %s", m.Vendor, m.Operation, o.method, o.path, m.Method)
+		}
+	}
+	if m.Path != "" {
+		if !strings.HasPrefix(m.Path, "/") {
+			return ferr("path", "%q must start with /", m.Path)
+		}
+		if _, err := path.Match(strings.TrimSuffix(m.Path, "/**"), ""); err != nil {
+			return ferr("path", "bad pattern %q: %v", m.Path, err)
+		}
+		// The pattern must be able to match one of the routes it could reach.
+		var templates []opInfo
+		switch {
+		case op != nil:
+			templates = []opInfo{*op}
+		case vc != nil:
+			for _, o := range vc.ops {
+				templates = append(templates, o)
+			}
+		default:
+			for _, v := range c.vendors {
+				for _, o := range v.ops {
+					templates = append(templates, o)
+				}
+			}
+		}
+		if !slices.ContainsFunc(templates, func(o opInfo) bool {
+			return (m.Method == "" || m.Method == o.method) && patternCanMatch(m.Path, o.path)
+		}) {
+			return ferr("path", "matches nothing: no %s route fits %q", cmp.Or(m.Vendor, "*"), m.Path)
+		}
+	}
+	if m.Kind != "" {
+		kinds := vendorKinds[m.Vendor]
+		if m.Vendor == "*" {
+			kinds = []string{"access", "jwt", "longlived", "refresh", "temporary", "pat"}
+		}
+		if !slices.Contains(kinds, m.Kind) {
+			return ferr("kind", "matches nothing: %s tokens are %s, not %q", m.Vendor, strings.Join(kinds, ", "), m.Kind)
+		}
+	}
+	for name, v := range m.Header {
+		if name == "" || v == "" {
+			return ferr("header", "header names and values must not be empty (use \"*\" for any value)")
+		}
+	}
+	return nil
+}
+
+// patternCanMatch reports whether some request path could match both the
+// pattern and the document's template ({param} segments match any segment).
+func patternCanMatch(pattern, template string) bool {
+	deep := strings.HasSuffix(pattern, "/**")
+	pattern = strings.TrimSuffix(pattern, "/**")
+	ps, ts := strings.Split(pattern, "/"), strings.Split(template, "/")
+	if deep {
+		if len(ts) < len(ps) {
+			return false
+		}
+		ts = ts[:len(ps)]
+	} else if len(ps) != len(ts) {
+		return false
+	}
+	for i := range ps {
+		if strings.HasPrefix(ts[i], "{") {
+			continue
+		}
+		if ok, _ := path.Match(ps[i], ts[i]); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func validateTrigger(t Trigger) *fieldErr {
+	counts := 0
+	for _, c := range []struct {
+		name string
+		n    int
+	}{{"first", t.First}, {"after", t.After}, {"nth", t.Nth}} {
+		if c.n < 0 {
+			return ferr(c.name, "%d is negative", c.n)
+		}
+		if c.n > 0 {
+			counts++
+		}
+	}
+	if counts > 1 {
+		return ferr("first", "give at most one of first, after and nth")
+	}
+	if t.Always && (counts > 0 || t.Probability != nil || t.From != "" || t.To != "") {
+		return ferr("always", "always fires on every match: leave out the other trigger fields")
+	}
+	if p := t.Probability; p != nil && (math.IsNaN(*p) || *p <= 0 || *p > 1) {
+		return ferr("probability", "%v: want more than 0 and at most 1", *p)
+	}
+	from, err := parseWhen(t.From, time.Time{})
+	if err != nil {
+		return ferr("from", "%v", err)
+	}
+	to, err := parseWhen(t.To, time.Time{})
+	if err != nil {
+		return ferr("to", "%v", err)
+	}
+	// Both relative or both absolute can be compared now.
+	if t.From != "" && t.To != "" && isRelative(t.From) == isRelative(t.To) && !to.After(from) {
+		return ferr("to", "%q is not after from %q", t.To, t.From)
+	}
+	return nil
+}
+
+func isRelative(s string) bool {
+	_, err := time.ParseDuration(s)
+	return err == nil
+}
+
+// parseWhen reads a trigger time: RFC 3339, or a duration after base.
+func parseWhen(s string, base time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		if d < 0 {
+			return time.Time{}, fmt.Errorf("%q is negative", s)
+		}
+		return base.Add(d), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q: want an RFC 3339 time or a duration after the scenario is applied (\"10m\")", s)
+	}
+	return t, nil
+}
+
+func validateAction(m Match, a Action) *fieldErr {
+	effects := a.Expire != "" || a.Revoke != "" || a.RejectRefresh != "" || a.Skew != 0
+	if !a.Fault() && a.Delay == 0 && !effects {
+		return ferr("", "does nothing: give status, drop, delay, expire, revoke, reject_refresh or skew")
+	}
+	if a.Status != 0 {
+		if a.Body == nil && (a.Status < 400 || a.Status > 599) {
+			return ferr("status", "%d: a vendor-shaped error needs 400 to 599 (give a body for other statuses)", a.Status)
+		}
+		if a.Status < 200 || a.Status > 599 {
+			return ferr("status", "%d: want 200 to 599", a.Status)
+		}
+	}
+	if a.Drop && a.Status != 0 {
+		return ferr("drop", "a dropped connection has no status")
+	}
+	if a.Status == 0 {
+		for field, set := range map[string]bool{"error": a.Error != "", "message": a.Message != "", "body": a.Body != nil,
+			"headers": len(a.Headers) > 0, "retry_after": a.RetryAfter != 0} {
+			if set {
+				return ferr(field, "needs a status")
+			}
+		}
+	}
+	if a.Body != nil && (a.Error != "" || a.Message != "") {
+		return ferr("body", "a custom body replaces error and message: give one or the other")
+	}
+	for name := range a.Headers {
+		if name == "" || strings.ContainsAny(name, " :\r\n") {
+			return ferr("headers", "%q is not a header name", name)
+		}
+		if v := a.Headers[name]; strings.ContainsAny(v, "\r\n") {
+			return ferr("headers", "the value of %s holds a line break", name)
+		}
+	}
+	if a.RetryAfter < 0 || (a.RetryAfter > 0 && a.RetryAfter.D() < time.Second) {
+		return ferr("retry_after", "%v: want at least 1s", a.RetryAfter)
+	}
+	if a.Delay < 0 || a.Delay.D() > MaxDelay {
+		return ferr("delay", "%v: want 0 to %v", a.Delay, MaxDelay)
+	}
+	for field, v := range map[string]string{"expire": a.Expire, "revoke": a.Revoke} {
+		if v != "" && v != "token" && v != "principal" {
+			return ferr(field, "%q: want token or principal", v)
+		}
+		if v == "principal" && m.Vendor == "*" {
+			return ferr(field, "principal needs one vendor (not \"*\")")
+		}
+	}
+	if a.Expire != "" && a.Revoke != "" {
+		return ferr("revoke", "give expire or revoke, not both")
+	}
+	if a.RejectRefresh != "" {
+		if a.RejectRefresh != "reused" && a.RejectRefresh != "expired" {
+			return ferr("reject_refresh", "%q: want reused or expired", a.RejectRefresh)
+		}
+		if m.Vendor != "teletracker" || m.Operation != "refresh" {
+			return ferr("reject_refresh", "matches nothing: only a rule matching vendor teletracker, operation refresh sees a refresh token")
+		}
+	}
+	if a.Skew.D().Abs() > 100*365*24*time.Hour {
+		return ferr("skew", "%v is more than a century", a.Skew)
+	}
+	return nil
+}
+
+// MaxDelay is the longest delay an action may add. The server's write timeout
+// allows for it.
+const MaxDelay = 60 * time.Second
