@@ -289,7 +289,7 @@ func TestJournal(t *testing.T) {
 		reason string
 		princ  bool
 	}{
-		{"createToken", 200, "", false},
+		{"createToken", 200, "", true}, // the client that logged in, and the new token's fingerprint
 		{"listAccounts", 200, "", true},
 		{"listAccounts", 401, "token_unknown", false},
 		{"", 404, "route_not_found", false},

@@ -623,6 +623,7 @@ func (b *brass) login(w http.ResponseWriter, r *http.Request, rc *reqCtx) error 
 	if err != nil {
 		return err
 	}
+	rc.principal = &t // for the journal
 	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
 	if err != nil {
 		return fmt.Errorf("otp: %w", err)

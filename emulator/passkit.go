@@ -413,10 +413,11 @@ func (p *passkit) login(w http.ResponseWriter, r *http.Request, rc *reqCtx) erro
 	if strings.EqualFold(strings.TrimSpace(r.Header.Get("x-passkit-longlived-token")), "true") {
 		issue = func() (string, Token, error) { return p.issueLongLived(u) }
 	}
-	value, _, err := issue()
+	value, t, err := issue()
 	if err != nil {
 		return err
 	}
+	rc.principal = &t // for the journal
 	writePassKitToken(w, value)
 	return nil
 }

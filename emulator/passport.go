@@ -407,6 +407,7 @@ func (p *passport) createToken(w http.ResponseWriter, r *http.Request, rc *reqCt
 	if err != nil {
 		return err
 	}
+	rc.principal = &t // for the journal: who logged in, and the new token's fingerprint
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")

@@ -346,11 +346,12 @@ func (tt *teletracker) newSession(u *teletrackerUser, account int64, family stri
 }
 
 // issueSession opens a session and writes the login-shaped response.
-func (tt *teletracker) issueSession(w http.ResponseWriter, u *teletrackerUser, account int64, family string) error {
-	s, _, err := tt.newSession(u, account, family, teletrackerTokenLifetime)
+func (tt *teletracker) issueSession(w http.ResponseWriter, rc *reqCtx, u *teletrackerUser, account int64, family string) error {
+	s, t, err := tt.newSession(u, account, family, teletrackerTokenLifetime)
 	if err != nil {
 		return err
 	}
+	rc.principal = &t // for the journal
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, s)
 	return nil
@@ -400,7 +401,7 @@ func (tt *teletracker) login(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	} else {
 		account = u.accounts[0]
 	}
-	return tt.issueSession(w, u, account, uuid.NewString())
+	return tt.issueSession(w, rc, u, account, uuid.NewString())
 }
 
 func (tt *teletracker) refresh(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
@@ -444,7 +445,7 @@ func (tt *teletracker) refresh(w http.ResponseWriter, r *http.Request, rc *reqCt
 		return invalid("refresh_unknown", "the refresh token's user no longer exists")
 	}
 	account, _ := strconv.ParseInt(t.AccountID, 10, 64)
-	return tt.issueSession(w, u, account, t.Family)
+	return tt.issueSession(w, rc, u, account, t.Family)
 }
 
 func (tt *teletracker) masquerade(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
@@ -459,7 +460,7 @@ func (tt *teletracker) masquerade(w http.ResponseWriter, r *http.Request, rc *re
 	}
 	// A token is bound to one account at a time: the old pair goes.
 	tt.e.store.RevokeFamily(teletrackerVendor, rc.principal.Family, tt.e.clock.Now(), RevokedByMasquerade)
-	return tt.issueSession(w, u, account, uuid.NewString())
+	return tt.issueSession(w, rc, u, account, uuid.NewString())
 }
 
 func (tt *teletracker) logout(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {

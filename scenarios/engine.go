@@ -96,34 +96,14 @@ func NewEngine(cat *Catalog, seed int64) (*Engine, error) {
 // Catalog returns the catalog the engine validates against.
 func (e *Engine) Catalog() *Catalog { return e.cat }
 
-// Builtin returns the built-in scenario of that name. With vendor set, rules
-// for every vendor ("*") are narrowed to it and rules for other vendors dropped.
+// Builtin returns the built-in scenario of that name, narrowed to vendor when
+// it is set (see the package function Builtin).
 func (e *Engine) Builtin(name, vendor string) (Scenario, error) {
 	s, ok := e.builtins[name]
 	if !ok {
 		return Scenario{}, fmt.Errorf("%w: %q (built-ins: %s)", ErrUnknown, name, strings.Join(e.order, ", "))
 	}
-	if vendor == "" {
-		return s, nil
-	}
-	if _, ok := e.cat.vendors[vendor]; !ok {
-		return Scenario{}, fmt.Errorf("unknown vendor %q: want one of %s", vendor, strings.Join(vendorNames, ", "))
-	}
-	out := Scenario{Name: s.Name, Description: s.Description + " (" + vendor + " only)"}
-	for _, r := range s.Rules {
-		switch r.Match.Vendor {
-		case "*":
-			r.Match.Vendor = vendor
-		case vendor:
-		default:
-			continue
-		}
-		out.Rules = append(out.Rules, r)
-	}
-	if len(out.Rules) == 0 {
-		return Scenario{}, fmt.Errorf("built-in %q has no rule for %s", name, vendor)
-	}
-	return out, nil
+	return narrow(s, vendor)
 }
 
 // BuiltinNames lists the built-ins, sorted.

@@ -31,6 +31,18 @@ Usage:
   tokenemu healthcheck [-url URL] exit 0 when the emulator at URL answers /_emulator/healthz
   tokenemu version                print the version
 
+Scenarios (no emulator needed):
+  tokenemu scenarios list                 the built-in scenarios
+  tokenemu scenarios show NAME            a built-in's YAML
+  tokenemu scenarios validate FILE...     check scenario files
+
+Against a running emulator (-url, -admin-token, -json):
+  tokenemu clock [get|advance 61m|set 2030-01-01T00:00:00Z|freeze|resume]
+  tokenemu scenario [list|apply NAME[:VENDOR]|FILE|clear [NAME]]
+  tokenemu tokens [list|expire TOKEN|revoke TOKEN|issue] [-vendor V -principal P]
+  tokenemu journal [-vendor V] [-operation ID] [-status N] [-follow]
+  tokenemu reset
+
 Every flag can also be set through the environment as TOKENEMU_<NAME>
 (e.g. -admin-token as TOKENEMU_ADMIN_TOKEN); a flag on the command line wins.
 Run "tokenemu serve -h" for the serve flags.
@@ -47,6 +59,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return runServe(ctx, args, stdout, stderr, getenv)
 	case "healthcheck":
 		return runHealthcheck(ctx, args, stdout, stderr, getenv)
+	case "clock":
+		return runClock(ctx, args, stdout, stderr, getenv)
+	case "reset":
+		return runReset(ctx, args, stdout, stderr, getenv)
+	case "scenario":
+		return runScenario(ctx, args, stdout, stderr, getenv)
+	case "scenarios":
+		return runScenarios(args, stdout, stderr)
+	case "tokens":
+		return runTokens(ctx, args, stdout, stderr, getenv)
+	case "journal":
+		return runJournal(ctx, args, stdout, stderr, getenv)
 	case "version":
 		fmt.Fprintln(stdout, versionString())
 		return exitOK
@@ -54,7 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	default:
-		fmt.Fprintf(stderr, "tokenemu: unknown command %q (want serve, healthcheck or version)\n", cmd)
+		fmt.Fprintf(stderr, "tokenemu: unknown command %q (tokenemu help lists them)\n", cmd)
 		return exitUsage
 	}
 }
@@ -76,6 +100,27 @@ type serveOptions struct {
 	brassTempLife    time.Duration
 	brassRateLimit   int
 	journalSize      int
+	scenarios        []string
+}
+
+// listFlag is a repeatable string flag; from the environment it takes a
+// comma-separated list.
+type listFlag struct{ v *[]string }
+
+func (l listFlag) String() string {
+	if l.v == nil {
+		return ""
+	}
+	return strings.Join(*l.v, ",")
+}
+
+func (l listFlag) Set(s string) error {
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			*l.v = append(*l.v, part)
+		}
+	}
+	return nil
 }
 
 // envName is the environment variable that sets a flag: -admin-token → TOKENEMU_ADMIN_TOKEN.
@@ -129,6 +174,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	fs.DurationVar(&o.brassTempLife, "brass-temporary-lifetime", 10*time.Minute, "Brass: lifetime of the temporary JWT from login")
 	fs.IntVar(&o.brassRateLimit, "brass-rate-limit", 60, "Brass: requests a user may make a minute; 0 switches the limit off")
 	fs.IntVar(&o.journalSize, "journal-size", emulator.DefaultJournalSize, "requests the journal keeps (GET /_emulator/journal); the oldest go first")
+	fs.Var(listFlag{&o.scenarios}, "scenario", "activate a scenario at start: a YAML/JSON file or a built-in name (NAME or NAME:VENDOR); repeatable")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: tokenemu [serve] [flags]\n\nEach flag can be set as TOKENEMU_<NAME> in the environment.\n\n")
 		fs.PrintDefaults()
@@ -202,6 +248,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			return exitUsage
 		}
 		cfg.Fixtures = &f
+	}
+	if cfg.Scenarios, err = loadScenarios(o.scenarios); err != nil {
+		fmt.Fprintf(stderr, "tokenemu: %v\n", err)
+		return exitUsage
 	}
 	emu, err := emulator.New(cfg)
 	if err != nil {

@@ -1,0 +1,715 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/scenarios"
+)
+
+// errNotRunning is an admin command's error when nothing answers at -url.
+var errNotRunning = errors.New("no emulator answering")
+
+// cliError is an error already phrased for the user.
+type cliError struct{ msg string }
+
+func (e *cliError) Error() string { return e.msg }
+
+// parseArgs parses flags that may come before, between or after positional
+// arguments, fills unset flags from TOKENEMU_* variables, and returns the
+// positional arguments.
+func parseArgs(fs *flag.FlagSet, args []string, getenv func(string) string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] || err != nil {
+			return
+		}
+		if v := getenv(envName(f.Name)); v != "" {
+			if serr := fs.Set(f.Name, v); serr != nil {
+				err = fmt.Errorf("%s=%q: %w", envName(f.Name), v, serr)
+			}
+		}
+	})
+	return pos, err
+}
+
+// adminClient talks to a running emulator's /_emulator plane.
+type adminClient struct {
+	base    string
+	token   string
+	json    bool
+	timeout time.Duration
+	stdout  io.Writer
+	client  *http.Client
+}
+
+// clientFlags adds the flags every admin command has.
+func clientFlags(fs *flag.FlagSet, c *adminClient) {
+	fs.StringVar(&c.base, "url", "http://127.0.0.1:8080", "base URL of the running emulator")
+	fs.StringVar(&c.token, "admin-token", "", "the emulator's -admin-token, if it has one")
+	fs.BoolVar(&c.json, "json", false, "print the emulator's JSON answer instead of text")
+	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "how long to wait for an answer")
+}
+
+// call sends one admin request and returns the body of a 2xx answer; any other
+// answer becomes an error carrying the emulator's message.
+func (c *adminClient) call(ctx context.Context, method, path, ctype string, body []byte) ([]byte, error) {
+	if c.client == nil {
+		c.client = &http.Client{}
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	base := strings.TrimRight(c.base, "/")
+	req, err := http.NewRequestWithContext(ctx, method, base+"/_emulator"+path, rd)
+	if err != nil {
+		return nil, &cliError{fmt.Sprintf("bad -url %q: %v", c.base, err)}
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w at %s (start one with: tokenemu serve)", errNotRunning, base)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("read answer from %s: %w", base, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		var e struct{ Error, Message string }
+		if json.Unmarshal(b, &e) == nil && e.Message != "" {
+			return nil, &cliError{fmt.Sprintf("%s (%d %s)", e.Message, resp.StatusCode, e.Error)}
+		}
+		return nil, &cliError{fmt.Sprintf("%s %s answered %s", method, path, resp.Status)}
+	}
+	return b, nil
+}
+
+func (c *adminClient) callJSON(ctx context.Context, method, path string, body any) ([]byte, error) {
+	if body == nil {
+		return c.call(ctx, method, path, "", nil)
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	return c.call(ctx, method, path, "application/json", b)
+}
+
+// printJSON writes an answer as indented JSON.
+func (c *adminClient) printJSON(b []byte) {
+	var buf bytes.Buffer
+	if json.Indent(&buf, b, "", "  ") != nil {
+		buf.Reset()
+		buf.Write(b)
+	}
+	buf.WriteByte('\n')
+	_, _ = c.stdout.Write(buf.Bytes())
+}
+
+// adminCommand runs one admin client command: it parses its flags, then calls
+// do with the client and the positional arguments.
+func adminCommand(ctx context.Context, name, usageText string, args []string, stdout, stderr io.Writer, getenv func(string) string,
+	extra func(*flag.FlagSet), do func(ctx context.Context, c *adminClient, pos []string) error) int {
+	fs := flag.NewFlagSet("tokenemu "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := &adminClient{stdout: stdout}
+	clientFlags(fs, c)
+	if extra != nil {
+		extra(fs)
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: %s\n\nFlags (each also TOKENEMU_<NAME>):\n", usageText)
+		fs.PrintDefaults()
+	}
+	pos, err := parseArgs(fs, args, getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "tokenemu %s: %v\n", name, err)
+		return exitUsage
+	}
+	if err := do(ctx, c, pos); err != nil {
+		var ue *usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "tokenemu %s: %v\nUsage: %s\n", name, err, usageText)
+			return exitUsage
+		}
+		fmt.Fprintf(stderr, "tokenemu %s: %v\n", name, err)
+		return exitFail
+	}
+	return exitOK
+}
+
+// usageError is a command line the command cannot run.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// ---- clock ----
+
+func runClock(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	const u = "tokenemu clock [get | advance DURATION | set TIME | freeze | resume] [flags]"
+	return adminCommand(ctx, "clock", u, args, stdout, stderr, getenv, nil, func(ctx context.Context, c *adminClient, pos []string) error {
+		sub := "get"
+		if len(pos) > 0 {
+			sub = pos[0]
+		}
+		var (
+			b   []byte
+			err error
+		)
+		switch {
+		case sub == "get" && len(pos) <= 1:
+			b, err = c.call(ctx, "GET", "/clock", "", nil)
+		case sub == "advance" && len(pos) == 2:
+			if _, perr := time.ParseDuration(pos[1]); perr != nil {
+				return usagef("advance %q: want a Go duration such as 61m, 24h or 30s", pos[1])
+			}
+			b, err = c.callJSON(ctx, "POST", "/clock/advance", map[string]string{"duration": pos[1]})
+		case sub == "set" && len(pos) == 2:
+			if _, perr := time.Parse(time.RFC3339, pos[1]); perr != nil {
+				return usagef("set %q: want an RFC 3339 time such as 2030-01-01T00:00:00Z", pos[1])
+			}
+			b, err = c.callJSON(ctx, "POST", "/clock/set", map[string]string{"time": pos[1]})
+		case (sub == "freeze" || sub == "resume") && len(pos) == 1:
+			b, err = c.call(ctx, "POST", "/clock/"+sub, "", nil)
+		default:
+			return usagef("unknown clock command %q", strings.Join(pos, " "))
+		}
+		if err != nil {
+			return err
+		}
+		if c.json {
+			c.printJSON(b)
+			return nil
+		}
+		var clk struct {
+			Now    string `json:"now"`
+			Frozen bool   `json:"frozen"`
+		}
+		if err := json.Unmarshal(b, &clk); err != nil {
+			return err
+		}
+		state := "running"
+		if clk.Frozen {
+			state = "frozen"
+		}
+		fmt.Fprintf(c.stdout, "%s (%s)\n", clk.Now, state)
+		return nil
+	})
+}
+
+// ---- reset ----
+
+func runReset(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	return adminCommand(ctx, "reset", "tokenemu reset [flags]", args, stdout, stderr, getenv, nil, func(ctx context.Context, c *adminClient, pos []string) error {
+		if len(pos) > 0 {
+			return usagef("reset takes no arguments")
+		}
+		b, err := c.call(ctx, "POST", "/reset", "", nil)
+		if err != nil {
+			return err
+		}
+		if c.json {
+			c.printJSON(b)
+		} else {
+			fmt.Fprintln(c.stdout, "reset: every token gone, fixtures reloaded, clock at real now, journal empty, start-up scenarios re-armed")
+		}
+		return nil
+	})
+}
+
+// ---- scenario (against a running emulator) ----
+
+// scenarioArg reads a scenario argument: a file, or a built-in name with an
+// optional ":vendor" ("vendor-outage:brass").
+func scenarioArg(arg string) (file []byte, builtin string, vendor string, err error) {
+	if st, serr := os.Stat(arg); serr == nil && !st.IsDir() {
+		if st.Size() > scenarios.MaxDocumentBytes {
+			return nil, "", "", fmt.Errorf("%s is %d bytes; a scenario document may have %d", arg, st.Size(), scenarios.MaxDocumentBytes)
+		}
+		b, rerr := os.ReadFile(arg)
+		return b, "", "", rerr
+	}
+	name, vendor, _ := strings.Cut(arg, ":")
+	if _, berr := scenarios.Builtin(name, vendor); berr != nil {
+		if errors.Is(berr, scenarios.ErrUnknown) {
+			return nil, "", "", fmt.Errorf("%q is neither a file nor a built-in scenario (tokenemu scenarios list shows them)", arg)
+		}
+		return nil, "", "", berr
+	}
+	return nil, name, vendor, nil
+}
+
+// loadScenarios reads -scenario arguments into scenarios (for serve).
+func loadScenarios(args []string) ([]scenarios.Scenario, error) {
+	var out []scenarios.Scenario
+	for _, a := range args {
+		file, name, vendor, err := scenarioArg(a)
+		if err != nil {
+			return nil, fmt.Errorf("-scenario: %w", err)
+		}
+		if file != nil {
+			list, err := scenarios.Parse(file)
+			if err != nil {
+				return nil, fmt.Errorf("-scenario %s: %w", a, err)
+			}
+			out = append(out, list...)
+			continue
+		}
+		s, err := scenarios.Builtin(name, vendor)
+		if err != nil {
+			return nil, fmt.Errorf("-scenario %s: %w", a, err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	const u = "tokenemu scenario [list | apply NAME[:VENDOR]|FILE | clear [NAME]] [flags]"
+	var vendor string
+	var replace bool
+	extra := func(fs *flag.FlagSet) {
+		fs.StringVar(&vendor, "vendor", "", "apply: narrow a built-in to this vendor (as NAME:VENDOR does)")
+		fs.BoolVar(&replace, "replace", false, "apply: replace an active scenario of the same name (re-arming its counters)")
+	}
+	return adminCommand(ctx, "scenario", u, args, stdout, stderr, getenv, extra, func(ctx context.Context, c *adminClient, pos []string) error {
+		if len(pos) == 0 {
+			pos = []string{"list"}
+		}
+		switch {
+		case pos[0] == "list" && len(pos) == 1:
+			b, err := c.call(ctx, "GET", "/scenarios", "", nil)
+			if err != nil {
+				return err
+			}
+			if c.json {
+				c.printJSON(b)
+				return nil
+			}
+			var out struct {
+				Active []scenarios.Status `json:"active"`
+			}
+			if err := json.Unmarshal(b, &out); err != nil {
+				return err
+			}
+			printActive(c.stdout, out.Active)
+			return nil
+		case pos[0] == "apply" && len(pos) == 2:
+			file, name, v, err := scenarioArg(pos[1])
+			if err != nil {
+				return err
+			}
+			path := "/scenarios"
+			if replace {
+				path += "?replace=true"
+			}
+			var b []byte
+			if file != nil {
+				if vendor != "" {
+					return usagef("-vendor narrows a built-in, not a file")
+				}
+				b, err = c.call(ctx, "POST", path, "application/yaml", file)
+			} else {
+				b, err = c.callJSON(ctx, "POST", path, builtinBody{Name: name, Vendor: cmpOr(v, vendor)})
+			}
+			if err != nil {
+				return err
+			}
+			if c.json {
+				c.printJSON(b)
+				return nil
+			}
+			var out struct {
+				Applied []scenarios.Status `json:"applied"`
+			}
+			if err := json.Unmarshal(b, &out); err != nil {
+				return err
+			}
+			for _, s := range out.Applied {
+				fmt.Fprintf(c.stdout, "applied %s (%d rules)\n", s.Name, len(s.Rules))
+			}
+			return nil
+		case pos[0] == "clear" && len(pos) <= 2:
+			path, what := "/scenarios", "every scenario"
+			if len(pos) == 2 {
+				path, what = "/scenarios/"+url.PathEscape(pos[1]), pos[1]
+			}
+			b, err := c.call(ctx, "DELETE", path, "", nil)
+			if err != nil {
+				return err
+			}
+			if c.json {
+				c.printJSON(b)
+			} else {
+				fmt.Fprintf(c.stdout, "cleared %s\n", what)
+			}
+			return nil
+		}
+		return usagef("unknown scenario command %q", strings.Join(pos, " "))
+	})
+}
+
+type builtinBody struct {
+	Name   string `json:"name"`
+	Vendor string `json:"vendor,omitempty"`
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func printActive(w io.Writer, active []scenarios.Status) {
+	if len(active) == 0 {
+		fmt.Fprintln(w, "no active scenario")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCENARIO\tRULE\tMATCH\tMATCHED\tFIRED\tREMAINING\tSPENT")
+	for _, s := range active {
+		for _, r := range s.Rules {
+			remaining := "-"
+			if r.Remaining != nil {
+				remaining = strconv.FormatInt(*r.Remaining, 10)
+			}
+			m := r.Match.Vendor
+			if r.Match.Operation != "" {
+				m += "." + r.Match.Operation
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%s\t%v\n", s.Name, r.Index, m, r.Matched, r.Fired, remaining, r.Spent)
+		}
+	}
+	_ = tw.Flush()
+}
+
+// ---- scenarios (offline: the built-ins and files) ----
+
+func runScenarios(args []string, stdout, stderr io.Writer) int {
+	const u = "tokenemu scenarios [list | show NAME | validate FILE...]"
+	if len(args) == 0 {
+		args = []string{"list"}
+	}
+	switch {
+	case args[0] == "list" && len(args) == 1:
+		list, err := scenarios.Builtins()
+		if err != nil {
+			fmt.Fprintf(stderr, "tokenemu scenarios: %v\n", err)
+			return exitFail
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		for _, s := range list {
+			fmt.Fprintf(tw, "%s\t%s\n", s.Name, s.Description)
+		}
+		_ = tw.Flush()
+		return exitOK
+	case args[0] == "show" && len(args) == 2:
+		b, err := scenarios.BuiltinSource(args[1])
+		if err != nil {
+			fmt.Fprintf(stderr, "tokenemu scenarios: %v\n", err)
+			return exitFail
+		}
+		_, _ = stdout.Write(b)
+		return exitOK
+	case args[0] == "validate" && len(args) >= 2:
+		cat, err := scenarios.LoadCatalog(context.Background())
+		if err != nil {
+			fmt.Fprintf(stderr, "tokenemu scenarios: %v\n", err)
+			return exitFail
+		}
+		code := exitOK
+		for _, file := range args[1:] {
+			if err := validateFile(cat, file, stdout); err != nil {
+				fmt.Fprintf(stderr, "%s: %v\n", file, err)
+				code = exitFail
+			}
+		}
+		return code
+	}
+	fmt.Fprintf(stderr, "tokenemu scenarios: unknown command %q\nUsage: %s\n", strings.Join(args, " "), u)
+	return exitUsage
+}
+
+func validateFile(cat *scenarios.Catalog, file string, stdout io.Writer) error {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	list, err := scenarios.Parse(b)
+	if err != nil {
+		return err
+	}
+	names := map[string]bool{}
+	for _, s := range list {
+		if err := cat.Validate(s); err != nil {
+			return err
+		}
+		if names[s.Name] {
+			return fmt.Errorf("scenario %q appears twice", s.Name)
+		}
+		names[s.Name] = true
+	}
+	for _, s := range list {
+		fmt.Fprintf(stdout, "%s: ok: %s (%d rules)\n", file, s.Name, len(s.Rules))
+	}
+	return nil
+}
+
+// ---- tokens ----
+
+func runTokens(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	const u = "tokenemu tokens [list | expire TOKEN | revoke TOKEN | issue] [-vendor V] [-principal P] [flags]"
+	var vendor, principal, kind, state, lifetime, role, name, account string
+	extra := func(fs *flag.FlagSet) {
+		fs.StringVar(&vendor, "vendor", "", "passport, passkit, brass or teletracker")
+		fs.StringVar(&principal, "principal", "", "a client id, username or email")
+		fs.StringVar(&kind, "kind", "", "list: access, jwt, longlived, refresh, temporary or pat; issue: jwt, longlived, user or pat")
+		fs.StringVar(&state, "state", "", "list: active, expired or revoked")
+		fs.StringVar(&lifetime, "lifetime", "", "issue: the token's lifetime (Go duration); default the vendor's")
+		fs.StringVar(&role, "role", "", "issue: the Brass PAT's role")
+		fs.StringVar(&name, "name", "", "issue: the Brass PAT's name")
+		fs.StringVar(&account, "account-id", "", "issue: the TeleTracker account")
+	}
+	return adminCommand(ctx, "tokens", u, args, stdout, stderr, getenv, extra, func(ctx context.Context, c *adminClient, pos []string) error {
+		if len(pos) == 0 {
+			pos = []string{"list"}
+		}
+		var (
+			b   []byte
+			err error
+		)
+		switch {
+		case pos[0] == "list" && len(pos) == 1:
+			q := url.Values{}
+			for k, v := range map[string]string{"vendor": vendor, "principal": principal, "kind": kind, "state": state} {
+				if v != "" {
+					q.Set(k, v)
+				}
+			}
+			b, err = c.call(ctx, "GET", "/tokens?"+q.Encode(), "", nil)
+		case (pos[0] == "expire" || pos[0] == "revoke") && len(pos) <= 2:
+			sel := emulator.TokenSelector{Vendor: vendor, Principal: principal}
+			if len(pos) == 2 {
+				sel.Token = pos[1]
+			} else if vendor == "" || principal == "" {
+				return usagef("%s needs a TOKEN, or -vendor and -principal", pos[0])
+			}
+			b, err = c.callJSON(ctx, "POST", "/tokens/"+pos[0], sel)
+		case pos[0] == "issue" && len(pos) == 1:
+			if vendor == "" || principal == "" {
+				return usagef("issue needs -vendor and -principal")
+			}
+			body := map[string]string{"vendor": vendor, "principal": principal}
+			for k, v := range map[string]string{"kind": kind, "lifetime": lifetime, "role": role, "name": name, "account_id": account} {
+				if v != "" {
+					body[k] = v
+				}
+			}
+			b, err = c.callJSON(ctx, "POST", "/tokens/issue", body)
+			if err != nil {
+				return err
+			}
+			if c.json {
+				c.printJSON(b)
+				return nil
+			}
+			var out struct {
+				Token        string `json:"token"`
+				RefreshToken string `json:"refresh_token"`
+			}
+			if err := json.Unmarshal(b, &out); err != nil {
+				return err
+			}
+			fmt.Fprintln(c.stdout, out.Token)
+			if out.RefreshToken != "" {
+				fmt.Fprintln(c.stdout, out.RefreshToken)
+			}
+			return nil
+		default:
+			return usagef("unknown tokens command %q", strings.Join(pos, " "))
+		}
+		if err != nil {
+			return err
+		}
+		if c.json {
+			c.printJSON(b)
+			return nil
+		}
+		var out struct {
+			Tokens []emulator.TokenInfo `json:"tokens"`
+		}
+		if err := json.Unmarshal(b, &out); err != nil {
+			return err
+		}
+		switch pos[0] {
+		case "expire":
+			fmt.Fprintf(c.stdout, "expired %d token(s)\n", len(out.Tokens))
+		case "revoke":
+			fmt.Fprintf(c.stdout, "revoked %d token(s)\n", len(out.Tokens))
+		}
+		printTokens(c.stdout, out.Tokens)
+		return nil
+	})
+}
+
+func printTokens(w io.Writer, ts []emulator.TokenInfo) {
+	if len(ts) == 0 {
+		fmt.Fprintln(w, "no tokens")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VENDOR\tKIND\tPRINCIPAL\tSTATE\tEXPIRES\tFINGERPRINT\tID")
+	for _, t := range ts {
+		exp := "never"
+		if t.ExpiresAt != nil {
+			exp = *t.ExpiresAt
+			if pt, err := time.Parse(time.RFC3339Nano, exp); err == nil {
+				exp = pt.Format(time.RFC3339)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Vendor, t.Kind, t.Principal, t.State, exp, t.Fingerprint, t.ID)
+	}
+	_ = tw.Flush()
+}
+
+// ---- journal ----
+
+func runJournal(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	const u = "tokenemu journal [-vendor V] [-operation ID] [-status N] [-follow] [flags]"
+	var vendor, operation string
+	var status int
+	var follow bool
+	extra := func(fs *flag.FlagSet) {
+		fs.StringVar(&vendor, "vendor", "", "only this vendor (or admin)")
+		fs.StringVar(&operation, "operation", "", "only this operationId")
+		fs.IntVar(&status, "status", 0, "only this status")
+		fs.BoolVar(&follow, "follow", false, "keep printing new requests until interrupted")
+	}
+	return adminCommand(ctx, "journal", u, args, stdout, stderr, getenv, extra, func(ctx context.Context, c *adminClient, pos []string) error {
+		if len(pos) > 0 {
+			return usagef("journal takes no arguments")
+		}
+		q := url.Values{}
+		if vendor != "" {
+			q.Set("vendor", vendor)
+		}
+		if operation != "" {
+			q.Set("operation", operation)
+		}
+		if status != 0 {
+			q.Set("status", strconv.Itoa(status))
+		}
+		var since int64
+		header := !c.json
+		for {
+			if since > 0 {
+				q.Set("since", strconv.FormatInt(since, 10))
+			}
+			if follow {
+				q.Set("wait", "25s")
+				c.timeout = 35 * time.Second
+			}
+			b, err := c.call(ctx, "GET", "/journal?"+q.Encode(), "", nil)
+			if err != nil {
+				if follow && ctx.Err() != nil {
+					return nil // interrupted
+				}
+				return err
+			}
+			var out struct {
+				Entries []json.RawMessage `json:"entries"`
+			}
+			if err := json.Unmarshal(b, &out); err != nil {
+				return err
+			}
+			for _, raw := range out.Entries {
+				var en emulator.JournalEntry
+				if err := json.Unmarshal(raw, &en); err != nil {
+					return err
+				}
+				since = max(since, en.Seq)
+				if c.json {
+					fmt.Fprintf(c.stdout, "%s\n", raw) // one entry per line
+					continue
+				}
+				if header {
+					fmt.Fprintf(c.stdout, "%-6s %-24s %-11s %-26s %-6s %-6s %-26s %-14s %s\n",
+						"SEQ", "TIME", "VENDOR", "OPERATION", "STATUS", "MS", "PRINCIPAL", "TOKEN", "REASON")
+					header = false
+				}
+				fmt.Fprintln(c.stdout, journalLine(en))
+			}
+			if !follow {
+				if header && len(out.Entries) == 0 {
+					fmt.Fprintln(c.stdout, "no requests")
+				}
+				return nil
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
+		}
+	})
+}
+
+func journalLine(en emulator.JournalEntry) string {
+	ts := en.Time
+	if t, err := time.Parse(time.RFC3339Nano, en.Time); err == nil {
+		ts = t.Format("2006-01-02T15:04:05.000Z07:00")
+	}
+	op := en.Operation
+	if op == "" {
+		op = en.Method + " " + en.Path
+	}
+	reason := en.Reason
+	if en.Scenario != "" && !strings.HasPrefix(reason, "scenario:") {
+		reason = strings.TrimSpace(reason + " (scenario " + en.Scenario + ")")
+	}
+	status := strconv.Itoa(en.Status)
+	if en.Status == 0 {
+		status = "drop"
+	}
+	return fmt.Sprintf("%-6d %-24s %-11s %-26s %-6s %-6.1f %-26s %-14s %s",
+		en.Seq, ts, en.Vendor, op, status, en.LatencyMS, cmpOr(en.Principal, "-"), cmpOr(en.Fingerprint, "-"), reason)
+}
