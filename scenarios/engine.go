@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/textproto"
 	"path"
 	"strings"
 	"sync"
@@ -65,11 +66,14 @@ type active struct {
 	rules   []*rule
 }
 
+type headerMatch struct{ name, value string }
+
 type rule struct {
 	Rule
 	index    int
 	token    [sha256.Size]byte
 	hasToken bool
+	headers  []headerMatch // canonical names, for lookups without canonicalising per request
 	from, to time.Time
 	matched  int64
 	fired    int64
@@ -176,6 +180,9 @@ func compile(s Scenario, now time.Time) (*active, error) {
 		cr := &rule{Rule: r, index: i}
 		if r.Match.Token != "" {
 			cr.token, cr.hasToken = sha256.Sum256([]byte(r.Match.Token)), true
+		}
+		for name, value := range r.Match.Header {
+			cr.headers = append(cr.headers, headerMatch{textproto.CanonicalMIMEHeaderKey(name), value})
 		}
 		var err error
 		if cr.from, err = parseWhen(r.Trigger.From, now); err != nil {
@@ -349,9 +356,9 @@ func (r *rule) matches(req *Request) bool {
 	if m.Path != "" && !pathMatches(m.Path, req.Path) {
 		return false
 	}
-	for name, want := range m.Header {
-		got := req.Header.Values(name)
-		if len(got) == 0 || (want != "*" && !contains(got, want)) {
+	for _, h := range r.headers {
+		got := req.Header[h.name]
+		if len(got) == 0 || (h.value != "*" && !contains(got, h.value)) {
 			return false
 		}
 	}
