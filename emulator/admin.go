@@ -100,7 +100,7 @@ type clockBody struct {
 
 func (a *admin) writeClock(w http.ResponseWriter) {
 	c := a.e.clock
-	writeJSON(w, http.StatusOK, clockBody{Now: c.Now().Format(time.RFC3339), Frozen: c.Frozen()})
+	writeJSON(w, http.StatusOK, clockBody{Now: c.Now().Format(time.RFC3339Nano), Frozen: c.Frozen()})
 }
 
 func (a *admin) getClock(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {

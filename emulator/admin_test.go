@@ -44,7 +44,7 @@ func TestAdminClock(t *testing.T) {
 	if !c.Frozen {
 		t.Fatalf("freeze: %+v", c)
 	}
-	start, err := time.Parse(time.RFC3339, c.Now)
+	start, err := time.Parse(time.RFC3339Nano, c.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,11 +64,11 @@ func TestAdminClock(t *testing.T) {
 		if code != 200 {
 			t.Fatalf("advance %s: %d", s.body, code)
 		}
-		if got, _ := time.Parse(time.RFC3339, c.Now); !got.Equal(start.Add(total)) {
-			t.Errorf("after %s: now %s, want %s", s.body, c.Now, start.Add(total).Format(time.RFC3339))
+		if got, _ := time.Parse(time.RFC3339Nano, c.Now); !got.Equal(start.Add(total)) {
+			t.Errorf("after %s: now %s, want %s", s.body, c.Now, start.Add(total).Format(time.RFC3339Nano))
 		}
 	}
-	if _, c = e.clock("GET", "/clock", ""); c.Now != start.Add(total).Format(time.RFC3339) || !c.Frozen {
+	if _, c = e.clock("GET", "/clock", ""); c.Now != start.Add(total).Format(time.RFC3339Nano) || !c.Frozen {
 		t.Errorf("get: %+v", c)
 	}
 	if _, c = e.clock("POST", "/clock/set", `{"time":"2030-05-06T07:08:09Z"}`); c.Now != "2030-05-06T07:08:09Z" {

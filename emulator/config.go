@@ -102,7 +102,7 @@ func (c Config) normalize() (Config, error) {
 		if err := c.Fixtures.validate(); err != nil {
 			return c, err
 		}
-		f = c.Fixtures.withDefaults()
+		f = c.Fixtures.WithDefaults()
 	}
 	c.Fixtures = &f
 	if c.Logger == nil {

@@ -211,8 +211,9 @@ func LoadFixtures(path string) (Fixtures, error) {
 	return f, nil
 }
 
-// withDefaults fills every absent vendor section with its defaults.
-func (f Fixtures) withDefaults() Fixtures {
+// WithDefaults returns f with every vendor section it leaves out taken from
+// DefaultFixtures: the fixtures an emulator given f serves.
+func (f Fixtures) WithDefaults() Fixtures {
 	d := DefaultFixtures()
 	if f.Passport == nil {
 		f.Passport = d.Passport

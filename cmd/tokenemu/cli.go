@@ -101,6 +101,7 @@ type serveOptions struct {
 	brassRateLimit   int
 	journalSize      int
 	scenarios        []string
+	clockAt          time.Time
 }
 
 // listFlag is a repeatable string flag; from the environment it takes a
@@ -174,6 +175,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	fs.DurationVar(&o.brassTempLife, "brass-temporary-lifetime", 10*time.Minute, "Brass: lifetime of the temporary JWT from login")
 	fs.IntVar(&o.brassRateLimit, "brass-rate-limit", 60, "Brass: requests a user may make a minute; 0 switches the limit off")
 	fs.IntVar(&o.journalSize, "journal-size", emulator.DefaultJournalSize, "requests the journal keeps (GET /_emulator/journal); the oldest go first")
+	clockAt := fs.String("clock", "", "start the virtual clock at this RFC 3339 time (it runs from there; a reset puts it back to real now)")
 	fs.Var(listFlag{&o.scenarios}, "scenario", "activate a scenario at start: a YAML/JSON file or a built-in name (NAME or NAME:VENDOR); repeatable")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: tokenemu [serve] [flags]\n\nEach flag can be set as TOKENEMU_<NAME> in the environment.\n\n")
@@ -208,6 +210,13 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	}
 	if o.brassRateLimit < 0 {
 		return o, fmt.Errorf("-brass-rate-limit %d: must not be negative (0 switches it off)", o.brassRateLimit)
+	}
+	if *clockAt != "" {
+		t, err := time.Parse(time.RFC3339, *clockAt)
+		if err != nil {
+			return o, fmt.Errorf("-clock %q: want an RFC 3339 time such as 2030-01-01T00:00:00Z", *clockAt)
+		}
+		o.clockAt = t
 	}
 	if o.journalSize < 1 || o.journalSize > 10_000_000 {
 		return o, fmt.Errorf("-journal-size %d: want 1 to 10000000", o.journalSize)
@@ -248,6 +257,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			return exitUsage
 		}
 		cfg.Fixtures = &f
+	}
+	if !o.clockAt.IsZero() {
+		cfg.Clock = emulator.NewClock(nil)
+		cfg.Clock.Set(o.clockAt)
 	}
 	if cfg.Scenarios, err = loadScenarios(o.scenarios); err != nil {
 		fmt.Fprintf(stderr, "tokenemu: %v\n", err)

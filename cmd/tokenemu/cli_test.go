@@ -45,6 +45,10 @@ func TestParseServe(t *testing.T) {
 				return o.brassTempLife == 2*time.Minute && o.brassRateLimit == 0 && brassRate(0) < 0
 			}},
 		{name: "journal size", args: []string{"-journal-size", "50"}, want: func(o serveOptions) bool { return o.journalSize == 50 }},
+		{name: "clock", args: []string{"-clock", "2030-01-02T03:04:05Z"}, want: func(o serveOptions) bool {
+			return o.clockAt.Equal(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+		}},
+		{name: "bad clock", args: []string{"-clock", "tomorrow"}, wantErr: "-clock"},
 		{name: "zero journal size", args: []string{"-journal-size", "0"}, wantErr: "-journal-size 0"},
 		{name: "negative brass limit", args: []string{"-brass-rate-limit", "-5"}, wantErr: "must not be negative"},
 		{name: "negative leeway", args: []string{"-passkit-leeway", "-1s"}, wantErr: "must not be negative"},
