@@ -1,0 +1,167 @@
+package testkit
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+)
+
+// PassportClientCredentials returns a client-credentials config for the first
+// Passport client (demo-client by default), pointed at the emulator, sending
+// the credentials in the request body.
+func (k *Kit) PassportClientCredentials() *clientcredentials.Config {
+	c := k.fixtures.Passport.Clients[0]
+	return &clientcredentials.Config{
+		ClientID:     c.ClientID,
+		ClientSecret: c.ClientSecret,
+		TokenURL:     k.URL(Passport) + "/v1/iam/oauth/tokens",
+		// In the body, as Passport documents it; auto-detection would send a
+		// second request after a failure, which hides a scenario's count.
+		AuthStyle: oauth2.AuthStyleInParams,
+	}
+}
+
+// post sends a vendor request and decodes a 2xx JSON answer into out.
+func (k *Kit) post(tb TB, path string, header http.Header, ctype, body string, out any) {
+	tb.Helper()
+	req, err := http.NewRequest("POST", k.base+path, strings.NewReader(body))
+	if err != nil {
+		tb.Fatalf("testkit: %v", err)
+	}
+	req.Header = header.Clone()
+	if req.Header == nil {
+		req.Header = http.Header{}
+	}
+	req.Header.Set("Content-Type", ctype)
+	resp, err := k.client.Do(req)
+	if err != nil {
+		tb.Fatalf("testkit: POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 {
+		tb.Fatalf("testkit: POST %s: %s %s", path, resp.Status, bytes.TrimSpace(b))
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		tb.Fatalf("testkit: POST %s: decode %s: %v", path, b, err)
+	}
+}
+
+func jsonBody(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// PassKitLogin logs in as the first PassKit user and returns the 60-minute JWT.
+func (k *Kit) PassKitLogin(tb TB) string {
+	tb.Helper()
+	return k.passkit(tb, false)
+}
+
+// PassKitLongLived logs in as the first PassKit user and returns a permanent
+// long-lived token.
+func (k *Kit) PassKitLongLived(tb TB) string {
+	tb.Helper()
+	return k.passkit(tb, true)
+}
+
+func (k *Kit) passkit(tb TB, longLived bool) string {
+	tb.Helper()
+	u := k.fixtures.PassKit.Users[0]
+	h := http.Header{}
+	if longLived {
+		h.Set("X-PassKit-LongLived-Token", "true")
+	}
+	var out struct {
+		Token string `json:"token"`
+	}
+	k.post(tb, "/passkit/login", h, "application/json", jsonBody(map[string]string{"username": u.Username, "password": u.Password}), &out)
+	return out.Token
+}
+
+// BrassUserJWT logs a Brass user in (app key, password, then the OTP, read
+// from the emulator's stand-in mailbox) and returns the 60-minute user JWT.
+// An empty username is the first user.
+func (k *Kit) BrassUserJWT(tb TB, username string) string {
+	tb.Helper()
+	fx := k.fixtures.Brass
+	u := fx.Users[0]
+	if username != "" {
+		found := false
+		for _, cand := range fx.Users {
+			if cand.Email == username {
+				u, found = cand, true
+			}
+		}
+		if !found {
+			tb.Fatalf("testkit: no Brass user %q in the fixtures", username)
+		}
+	}
+	var temp struct {
+		Token string `json:"token"`
+	}
+	k.post(tb, "/brass/auth/login", http.Header{"Authorization": {"Bearer " + fx.AppKeys[0]}}, "application/json",
+		jsonBody(map[string]string{"username": u.Email, "password": u.Password}), &temp)
+	var otp struct {
+		OTP string `json:"otp"`
+	}
+	k.must("GET", "/brass/otp?username="+url.QueryEscape(u.Email), nil, &otp)
+	var user struct {
+		Token string `json:"token"`
+	}
+	k.post(tb, "/brass/auth/login/authorise", http.Header{"Authorization": {"Bearer " + temp.Token}}, "application/json",
+		jsonBody(map[string]string{"otp": otp.OTP}), &user)
+	return user.Token
+}
+
+// BrassPAT creates a personal access token with a role ("owner",
+// "accountant", … or a role id) as the first Brass user, and returns it
+// ("N|pat-…").
+func (k *Kit) BrassPAT(tb TB, role string) string {
+	tb.Helper()
+	jwt := k.BrassUserJWT(tb, "")
+	var out struct {
+		Data struct {
+			Token string `json:"token"`
+		} `json:"data"`
+	}
+	k.post(tb, "/brass/auth/personal-access-tokens", http.Header{"Authorization": {"Bearer " + jwt}}, "application/json",
+		jsonBody(map[string]string{"name": fmt.Sprintf("testkit %s", role), "role": role}), &out)
+	return out.Data.Token
+}
+
+// TeleTrackerLogin logs a TeleTracker user in (an empty username is the first
+// user) and returns the 1-hour token and the single-use refresh token.
+func (k *Kit) TeleTrackerLogin(tb TB, username string) (token, refresh string) {
+	tb.Helper()
+	fx := k.fixtures.TeleTracker
+	u := fx.Users[0]
+	if username != "" {
+		found := false
+		for _, cand := range fx.Users {
+			if cand.Username == username {
+				u, found = cand, true
+			}
+		}
+		if !found {
+			tb.Fatalf("testkit: no TeleTracker user %q in the fixtures", username)
+		}
+	}
+	form := url.Values{"username": {u.Username}, "password": {u.Password}}
+	if u.Integrator {
+		form.Set("account_id", fmt.Sprint(u.Accounts[0]))
+	}
+	var out struct {
+		Token        string `json:"token"`
+		RefreshToken string `json:"refreshToken"`
+	}
+	k.post(tb, "/teletracker/auth/login", nil, "application/x-www-form-urlencoded", form.Encode(), &out)
+	return out.Token, out.RefreshToken
+}

@@ -1,0 +1,238 @@
+package testkit_test
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/scenarios"
+	"github.com/tokenemu/tokenemu/testkit"
+)
+
+func status(t *testing.T, method, u string, h http.Header) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, u, nil)
+	req.Header = h
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get(emulator.ReasonHeader)
+}
+
+func bearer(tok string) http.Header { return http.Header{"Authorization": {"Bearer " + tok}} }
+
+func TestStartOptions(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2031, 2, 3, 4, 5, 6, 0, time.UTC)
+	file := filepath.Join(t.TempDir(), "s.yaml")
+	if err := os.WriteFile(file, []byte("name: from-file\nrules: [{match: {vendor: passkit, operation: login}, trigger: {first: 1}, action: {status: 500}}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	custom := scenarios.Scenario{Name: "from-value", Rules: []scenarios.Rule{{
+		Match: scenarios.Match{Vendor: "brass", Operation: "login"}, Trigger: scenarios.Trigger{First: 1}, Action: scenarios.Action{Status: 503},
+	}}}
+	fx := emulator.Fixtures{Passport: &emulator.PassportFixtures{Clients: []emulator.PassportClient{{
+		ClientID: "mine", ClientSecret: "my-secret", AccountID: "0b5e0d2c-1111-4222-8333-444455556666", Scopes: emulator.PassportScopes(),
+	}}}}
+	kit := testkit.Start(t,
+		testkit.WithSeed(7),
+		testkit.WithFixtures(fx),
+		testkit.WithScenario("vendor-outage:teletracker"),
+		testkit.WithScenario(file),
+		testkit.WithScenario(custom),
+		testkit.WithClockAt(at),
+		testkit.WithConfig(func(c *emulator.Config) { c.Passport.RevokeStatus = 204 }),
+	)
+	if kit.Emulator() == nil {
+		t.Fatal("in-process kit has no Emulator")
+	}
+	if now := kit.Clock.Now(); now.Before(at) || now.After(at.Add(time.Minute)) {
+		t.Errorf("clock at %v, want about %v", now, at)
+	}
+	// The fixtures replaced Passport's clients, and the credential helper knows it.
+	cfg := kit.PassportClientCredentials()
+	if cfg.ClientID != "mine" {
+		t.Errorf("client id %q", cfg.ClientID)
+	}
+	if _, err := cfg.Token(context.Background()); err != nil {
+		t.Errorf("token for the fixture client: %v", err)
+	}
+	var names []string
+	for _, s := range kit.Emulator().ActiveScenarios() {
+		names = append(names, s.Name)
+	}
+	if !slices.Equal(names, []string{"vendor-outage", "from-file", "from-value"}) {
+		t.Errorf("active scenarios %v", names)
+	}
+	if code, _ := status(t, "GET", kit.URL("teletracker")+"/reports/call-data", nil); code != 503 {
+		t.Errorf("teletracker outage: %d", code)
+	}
+	if got := fmtArgs(t, testkit.WithConfig(func(c *emulator.Config) { c.Passport.RevokeStatus = 204 })); got != "-passport-revoke-status=204" {
+		t.Errorf("args: %s", got)
+	}
+}
+
+func fmtArgs(t *testing.T, opts ...testkit.Option) string {
+	t.Helper()
+	s, err := testkit.Resolve(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args, err := s.Args()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(args, " ")
+}
+
+func TestSettingsArgs(t *testing.T) {
+	t.Parallel()
+	got := fmtArgs(t, testkit.WithSeed(3), testkit.WithClockAt(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)),
+		testkit.WithConfig(func(c *emulator.Config) {
+			c.AdminToken = "tok"
+			c.JournalSize = 50
+			c.Passport.ScopeErrorStatus = 403
+			c.PassKit.Leeway = time.Second
+			c.TeleTracker = emulator.TeleTrackerConfig{RefreshLifetime: time.Hour, RevokeFamilyOnReuse: true, RevokeAccessOnRefresh: true}
+			c.Brass = emulator.BrassConfig{TemporaryTokenLifetime: time.Minute, RateLimit: -1}
+		}))
+	want := "-seed=3 -admin-token=tok -journal-size=50 -passport-scope-status=403 -passkit-leeway=1s -teletracker-refresh-lifetime=1h0m0s " +
+		"-teletracker-revoke-family-on-reuse=true -teletracker-revoke-access-on-refresh=true -brass-temporary-lifetime=1m0s -brass-rate-limit=0 -clock=2030-01-01T00:00:00Z"
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	s, _ := testkit.Resolve(testkit.WithConfig(func(c *emulator.Config) { c.Clock = emulator.NewClock(nil) }))
+	if _, err := s.Args(); err == nil {
+		t.Error("a Go clock cannot go to a container")
+	}
+	if _, err := testkit.Resolve(testkit.WithScenario("no-such-built-in")); err == nil {
+		t.Error("unknown built-in accepted")
+	}
+	if _, err := testkit.Resolve(testkit.WithFixturesFile(filepath.Join(t.TempDir(), "missing.yaml"))); err == nil {
+		t.Error("missing fixtures file accepted")
+	}
+}
+
+func TestKitControls(t *testing.T) {
+	t.Parallel()
+	kit := testkit.Start(t, testkit.WithConfig(func(c *emulator.Config) { c.AdminToken = "admin-secret" }))
+	// The admin plane wants the token; the kit sends it.
+	if code, _ := status(t, "GET", kit.AdminURL()+"/clock", nil); code != 401 {
+		t.Errorf("admin without token: %d", code)
+	}
+	kit.Clock.Freeze()
+	start := kit.Clock.Now()
+	if got := kit.Clock.Advance(time.Hour); !got.Equal(start.Add(time.Hour)) {
+		t.Errorf("advance: %v", got)
+	}
+	if got := kit.Clock.Set(start); !got.Equal(start) {
+		t.Errorf("set: %v", got)
+	}
+	kit.Clock.Resume()
+
+	iss := kit.IssueToken(testkit.TeleTracker, "demo@teletracker.test", testkit.Lifetime(time.Minute), testkit.Account(1002))
+	if iss.Token == "" || iss.RefreshToken == "" || iss.Info.AccountID != "1002" {
+		t.Errorf("issued: %+v", iss)
+	}
+	if n := len(kit.Tokens(testkit.TeleTracker, "demo@teletracker.test")); n != 2 {
+		t.Errorf("%d teletracker tokens", n)
+	}
+	pat := kit.IssueToken(testkit.Brass, "demo@brass.test", testkit.Kind("pat"), testkit.Role("accountant"))
+	if code, _ := status(t, "GET", kit.URL("brass")+"/banking/accounts", bearer(pat.Token)); code != 200 {
+		t.Errorf("issued PAT: %d", code)
+	}
+
+	kit.FailNext(testkit.PassKit, "login", 502)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	got := make(chan emulator.JournalEntry, 1)
+	go func() {
+		e, err := kit.WaitForRequest(ctx, testkit.Filter{Vendor: "passkit", Status: 502})
+		if err != nil {
+			t.Errorf("WaitForRequest: %v", err)
+		}
+		got <- e
+	}()
+	resp, err := http.Post(kit.URL("passkit")+"/login", "application/json", strings.NewReader(`{"username":"demo@passkit.test","password":"passkit-demo"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 502 {
+		t.Errorf("FailNext: %d", resp.StatusCode)
+	}
+	if e := <-got; e.Operation != "login" || !strings.HasPrefix(e.Scenario, "fail-next-") {
+		t.Errorf("waited for %+v", e)
+	}
+	if tok := kit.PassKitLogin(t); tok == "" {
+		t.Error("login after FailNext")
+	}
+	// A wait that nothing satisfies ends with the context.
+	short, cancelShort := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancelShort()
+	if _, err := kit.WaitForRequest(short, testkit.Filter{Vendor: "brass", Status: 418}); err == nil {
+		t.Error("WaitForRequest without a match returned no error")
+	}
+
+	kit.ApplyBuiltin("brass-rate-limited")
+	kit.RemoveScenario("brass-rate-limited")
+	kit.ApplyBuiltin("vendor-outage", "passkit")
+	kit.ClearScenarios()
+	kit.Reset()
+	if n := len(kit.Tokens("", "")); n != 0 {
+		t.Errorf("%d tokens after reset", n)
+	}
+	if n := len(kit.Requests(testkit.Filter{Vendor: "passkit"})); n != 0 {
+		t.Errorf("%d journal entries after reset", n)
+	}
+}
+
+// Two kits in one process share nothing.
+func TestKitsAreIsolated(t *testing.T) {
+	t.Parallel()
+	a, b := testkit.Start(t), testkit.Start(t)
+	tok := a.PassKitLogin(t)
+	a.Clock.Advance(2 * time.Hour)
+	if code, _ := status(t, "GET", a.URL("passkit")+"/user/profile", http.Header{"Authorization": {tok}}); code != 401 {
+		t.Errorf("a after 2h: %d", code)
+	}
+	if d := b.Clock.Now().Sub(time.Now()); d > time.Minute {
+		t.Errorf("b's clock moved with a's: %v ahead", d)
+	}
+	if n := len(b.Tokens("", "")); n != 0 {
+		t.Errorf("b holds %d of a's tokens", n)
+	}
+}
+
+func TestConnect(t *testing.T) {
+	t.Parallel()
+	kit := testkit.Start(t)
+	other := testkit.Connect(t, kit.BaseURL())
+	if other.Emulator() != nil {
+		t.Error("a connected kit has no in-process emulator")
+	}
+	tok, _ := other.TeleTrackerLogin(t, "")
+	if n := len(kit.Tokens(testkit.TeleTracker, "")); n != 2 || tok == "" {
+		t.Errorf("tokens seen through the first kit: %d", n)
+	}
+}
+
+// BenchmarkStart measures an in-process kit from nothing to a healthy server.
+func BenchmarkStart(b *testing.B) {
+	for b.Loop() {
+		kit := testkit.Start(b)
+		resp, err := http.Get(kit.AdminURL() + "/healthz")
+		if err != nil || resp.StatusCode != 200 {
+			b.Fatalf("healthz: %v", err)
+		}
+		resp.Body.Close()
+	}
+}
