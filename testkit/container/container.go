@@ -1,0 +1,303 @@
+// Package container runs tokenemu in a Docker container through
+// testcontainers-go and returns the same *testkit.Kit as testkit.Start.
+//
+//	kit := container.Start(t)                 // builds the image once per test process
+//	cfg := kit.PassportClientCredentials()
+//
+// The image is built from this module's source: a static binary (CGO off,
+// GOOS=linux) on FROM scratch (docker/Dockerfile), tagged by the hash of the
+// binary and the Dockerfile, so nothing is pulled at any step. It is a module
+// of its own so that users of the in-process kit never download
+// testcontainers-go. With no registry at hand, set
+// TESTCONTAINERS_RYUK_DISABLED=true: the kit removes its containers itself.
+package container
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+	tclog "github.com/testcontainers/testcontainers-go/log"
+	"github.com/testcontainers/testcontainers-go/wait"
+
+	"github.com/tokenemu/tokenemu/docker"
+	"github.com/tokenemu/tokenemu/testkit"
+)
+
+// Repository is the name of the images the kit builds; the tag is a content hash.
+const Repository = "tokenemu.invalid/tokenemu"
+
+const port = "8080/tcp"
+
+// Start runs the emulator in a container with opts (the options of
+// testkit.Start) and removes the container when the test ends. A setup
+// failure fails the test; without Docker it skips, unless CI=true.
+func Start(tb testing.TB, opts ...testkit.Option) *testkit.Kit {
+	tb.Helper()
+	RequireDocker(tb)
+	s, err := testkit.Resolve(opts...)
+	if err != nil {
+		tb.Fatalf("testkit/container: %v", err)
+	}
+	args, err := s.Args()
+	if err != nil {
+		tb.Fatalf("testkit/container: %v", err)
+	}
+	var files []testcontainers.ContainerFile
+	if s.Config.Fixtures != nil {
+		b, err := json.Marshal(s.Config.Fixtures)
+		if err != nil {
+			tb.Fatalf("testkit/container: fixtures: %v", err)
+		}
+		files = append(files, testcontainers.ContainerFile{Reader: bytes.NewReader(b), ContainerFilePath: "/etc/tokenemu/fixtures.json", FileMode: 0o644})
+		args = append(args, "-fixtures=/etc/tokenemu/fixtures.json")
+	}
+	all := append(append([]any(nil), anySlice(s.Config.Scenarios)...), anySlice(s.Scenarios)...)
+	if len(all) > 0 {
+		b, err := json.Marshal(all)
+		if err != nil {
+			tb.Fatalf("testkit/container: scenarios: %v", err)
+		}
+		files = append(files, testcontainers.ContainerFile{Reader: bytes.NewReader(b), ContainerFilePath: "/etc/tokenemu/scenarios.json", FileMode: 0o644})
+		args = append(args, "-scenario=/etc/tokenemu/scenarios.json")
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	image := s.Image
+	if image == "" {
+		if image, err = Image(ctx); err != nil {
+			tb.Fatalf("testkit/container: %v", err)
+		}
+	}
+	health := &healthWait{timeout: 60 * time.Second}
+	ctr, err := testcontainers.Run(ctx, image,
+		testcontainers.WithExposedPorts(port),
+		testcontainers.WithCmd(append([]string{"serve"}, args...)...),
+		testcontainers.WithFiles(files...),
+		testcontainers.WithWaitStrategy(health),
+		testcontainers.WithLogger(tclog.TestLogger(tb)), // to the test's log, not stderr
+	)
+	testcontainers.CleanupContainer(tb, ctr)
+	if err != nil {
+		tb.Fatalf("testkit/container: start %s: %v%s", image, err, ryukHint(err))
+	}
+	return testkit.Connect(tb, health.endpoint, opts...)
+}
+
+// healthWait is ready when /_emulator/healthz answers 200 on the mapped port,
+// and remembers where. It tries the host testcontainers names and 127.0.0.1:
+// when the test itself runs in a container whose Docker engine shares its
+// network namespace, testcontainers guesses the gateway, which is wrong.
+type healthWait struct {
+	timeout  time.Duration
+	endpoint string
+}
+
+func (w *healthWait) WaitUntilReady(ctx context.Context, target wait.StrategyTarget) error {
+	ctx, cancel := context.WithTimeout(ctx, w.timeout)
+	defer cancel()
+	var hosts []string
+	if h, err := target.Host(ctx); err == nil {
+		hosts = append(hosts, h)
+	}
+	if !slices.Contains(hosts, "127.0.0.1") && !slices.Contains(hosts, "localhost") {
+		hosts = append(hosts, "127.0.0.1")
+	}
+	client := &http.Client{Timeout: 500 * time.Millisecond}
+	for {
+		mapped, err := target.MappedPort(ctx, port)
+		if err == nil && mapped.Num() != 0 {
+			for _, h := range hosts {
+				base := "http://" + net.JoinHostPort(h, mapped.Port())
+				resp, err := client.Get(base + "/_emulator/healthz")
+				if err != nil {
+					continue
+				}
+				_ = resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					w.endpoint = base
+					return nil
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no answer from /_emulator/healthz on %v: %w", hosts, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+func anySlice[T any](xs []T) []any {
+	out := make([]any, len(xs))
+	for i, x := range xs {
+		out[i] = x
+	}
+	return out
+}
+
+func ryukHint(err error) string {
+	if strings.Contains(strings.ToLower(err.Error()), "ryuk") || strings.Contains(err.Error(), "reaper") {
+		return " (no registry to pull the reaper image from? set TESTCONTAINERS_RYUK_DISABLED=true)"
+	}
+	return ""
+}
+
+// RequireDocker skips the test when no Docker engine answers, or fails it
+// when the CI variable is "true": in CI, container tests must run.
+func RequireDocker(tb testing.TB) {
+	tb.Helper()
+	if err := dockerHealth(); err != nil {
+		if os.Getenv("CI") == "true" {
+			tb.Fatalf("testkit/container: CI=true and no Docker engine answers: %v", err)
+		}
+		tb.Skipf("testkit/container: no Docker engine answers (%v); container tests skip outside CI", err)
+	}
+}
+
+// dockerHealth is checked once per process: the engine does not come and go
+// during a test run.
+var dockerHealth = sync.OnceValue(func() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("docker provider: %v", r)
+		}
+	}()
+	p, err := testcontainers.NewDockerProvider(testcontainers.WithLogger(quiet{}))
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return p.Health(ctx)
+})
+
+// built caches the image built from source: one build per test process.
+var built struct {
+	once  sync.Once
+	image string
+	err   error
+}
+
+// Image builds the emulator image from source, once per process, and
+// returns its name ("tokenemu.invalid/tokenemu:<hash>"). An image with that
+// name already in the engine is reused.
+func Image(ctx context.Context) (string, error) {
+	built.once.Do(func() { built.image, _, built.err = BuildImage(ctx, io.Discard) })
+	return built.image, built.err
+}
+
+// BuildTimings says how long BuildImage's steps took.
+type BuildTimings struct {
+	Binary, Image time.Duration
+	Reused        bool
+}
+
+// BuildImage builds the binary and the image now (no per-process cache) and
+// says how long each step took. An image with the same content hash already
+// in the engine is reused.
+func BuildImage(ctx context.Context, log io.Writer) (string, BuildTimings, error) {
+	var tm BuildTimings
+	p, err := testcontainers.NewDockerProvider(testcontainers.WithLogger(quiet{}))
+	if err != nil {
+		return "", tm, fmt.Errorf("docker: %w", err)
+	}
+	defer p.Close()
+	info, err := p.Client().Info(ctx, client.InfoOptions{})
+	if err != nil {
+		return "", tm, fmt.Errorf("docker info: %w", err)
+	}
+	arch := map[string]string{"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}[info.Info.Architecture]
+	if arch == "" {
+		return "", tm, fmt.Errorf("docker engine architecture %q is not one the kit builds for", info.Info.Architecture)
+	}
+
+	start := time.Now()
+	dir, err := os.MkdirTemp("", "tokenemu-image-")
+	if err != nil {
+		return "", tm, err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "tokenemu")
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		return "", tm, errors.New("the go command is not on PATH: the container kit builds the emulator from source")
+	}
+	cmd := exec.CommandContext(ctx, goTool, "build", "-trimpath", "-o", bin, "github.com/tokenemu/tokenemu/cmd/tokenemu")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", tm, fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	tm.Binary = time.Since(start)
+
+	start = time.Now()
+	binary, err := os.ReadFile(bin)
+	if err != nil {
+		return "", tm, err
+	}
+	dockerfile := docker.Dockerfile()
+	h := sha256.New()
+	h.Write(dockerfile)
+	h.Write(binary)
+	tag := hex.EncodeToString(h.Sum(nil))[:16]
+	name := Repository + ":" + tag
+	if _, err := p.Client().ImageInspect(ctx, name); err == nil {
+		tm.Reused = true
+		tm.Image = time.Since(start)
+		return name, tm, nil
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, f := range []struct {
+		name string
+		mode int64
+		data []byte
+	}{{"Dockerfile", 0o644, dockerfile}, {"tokenemu", 0o755, binary}} {
+		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.data))}); err != nil {
+			return "", tm, err
+		}
+		if _, err := tw.Write(f.data); err != nil {
+			return "", tm, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return "", tm, err
+	}
+	_, err = p.BuildImage(ctx, &testcontainers.ContainerRequest{FromDockerfile: testcontainers.FromDockerfile{
+		ContextArchive: bytes.NewReader(buf.Bytes()),
+		Repo:           Repository,
+		Tag:            tag,
+		KeepImage:      true,
+		BuildLogWriter: log,
+	}})
+	if err != nil {
+		return "", tm, fmt.Errorf("docker build: %w", err)
+	}
+	tm.Image = time.Since(start)
+	return name, tm, nil
+}
+
+// quiet drops testcontainers' chatter where no test log is at hand.
+type quiet struct{}
+
+func (quiet) Printf(string, ...any) {}
