@@ -169,7 +169,7 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 	e.ops = make(map[string]*operation)
 	docs := map[string]*openapi3.T{}
 	for _, s := range e.schemes {
-		doc, err := openapi.Load(ctx, s.name())
+		doc, err := openapi.Shared(s.name())
 		if err != nil {
 			return err
 		}

@@ -67,7 +67,7 @@ func NewCatalog(docs map[string]*openapi3.T) (*Catalog, error) {
 func LoadCatalog(ctx context.Context) (*Catalog, error) {
 	docs := map[string]*openapi3.T{}
 	for _, v := range vendorNames {
-		doc, err := openapi.Load(ctx, v)
+		doc, err := openapi.Shared(v)
 		if err != nil {
 			return nil, err
 		}

@@ -401,7 +401,8 @@ func (k *Kit) WaitForRequest(ctx context.Context, f Filter) (emulator.JournalEnt
 			wait = min(wait, time.Until(dl))
 		}
 		if wait <= 0 {
-			return emulator.JournalEntry{}, ctx.Err()
+			// The deadline has passed, though ctx may not say so yet.
+			return emulator.JournalEntry{}, context.DeadlineExceeded
 		}
 		q := f.query()
 		q.Set("wait", wait.Round(time.Millisecond).String())
