@@ -161,8 +161,12 @@ func TestConformanceBrass(t *testing.T) {
 		expect(t, "PAT under brass-pat-revoked", code, reason, 401, "token_revoked")
 		waitJournal(t, kit, testkit.Filter{Vendor: testkit.Brass, Operation: "listAccounts", Status: 401})
 		kit.Reset()
-		code, reason = call(t, "GET", accounts, bearer(kit.BrassPAT(t, "owner")), "", "")
+		pat2 := kit.BrassPAT(t, "owner")
+		code, reason = call(t, "GET", accounts, bearer(pat2), "", "")
 		expect(t, "new PAT after reset", code, reason, 200, "")
+		kit.Revoke(pat2)
+		code, reason = call(t, "GET", accounts, bearer(pat2), "", "")
+		expect(t, "PAT revoked by the kit", code, reason, 401, "token_revoked")
 	})
 }
 
@@ -194,6 +198,10 @@ func TestConformanceTeleTracker(t *testing.T) {
 		kit.Expire(tok3)
 		code, reason = call(t, "GET", calls, bearer(tok3), "", "")
 		expect(t, "expired by the kit", code, reason, 401, "token_expired")
+		tok4, _ := kit.TeleTrackerLogin(t, "")
+		kit.Revoke(tok4)
+		code, reason = call(t, "GET", calls, bearer(tok4), "", "")
+		expect(t, "revoked by the kit", code, reason, 401, "token_revoked")
 	})
 }
 
