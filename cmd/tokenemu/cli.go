@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -102,6 +104,7 @@ type serveOptions struct {
 	journalSize      int
 	scenarios        []string
 	clockAt          time.Time
+	cpuProfile       string
 }
 
 // listFlag is a repeatable string flag; from the environment it takes a
@@ -176,6 +179,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	fs.IntVar(&o.brassRateLimit, "brass-rate-limit", 60, "Brass: requests a user may make a minute; 0 switches the limit off")
 	fs.IntVar(&o.journalSize, "journal-size", emulator.DefaultJournalSize, "requests the journal keeps (GET /_emulator/journal); the oldest go first")
 	clockAt := fs.String("clock", "", "start the virtual clock at this RFC 3339 time (it runs from there; a reset puts it back to real now)")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file until shutdown")
 	fs.Var(listFlag{&o.scenarios}, "scenario", "activate a scenario at start: a YAML/JSON file or a built-in name (NAME or NAME:VENDOR); repeatable")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: tokenemu [serve] [flags]\n\nEach flag can be set as TOKENEMU_<NAME> in the environment.\n\n")
@@ -284,6 +288,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		cfg.Logger.Warn("listening on a non-loopback address without -admin-token: anyone who can reach it can control the emulator", "addr", o.addr)
 	}
 
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "tokenemu: -cpuprofile: %v\n", err)
+			return exitUsage
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "tokenemu: -cpuprofile: %v\n", err)
+			return exitUsage
+		}
+		defer pprof.StopCPUProfile()
+	}
 	srv := emulator.NewHTTPServer(emu.Handler())
 	srv.ErrorLog = slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)
 	serveErr := make(chan error, 1)

@@ -1,0 +1,403 @@
+// Command tokenemu-bench is tokenemu's load benchmark: it builds and starts
+// the tokenemu binary and a bare net/http baseline (the same paths and JSON
+// shapes, no validation, no state) as separate processes on loopback, drives
+// each with wrk, and prints one table with the ratio to the baseline measured
+// in the same run. Any non-2xx answer or socket error fails the run.
+//
+//	go run ./cmd/tokenemu-bench            # 10 s per measurement after a 2 s warm-up
+//	go run ./cmd/tokenemu-bench -quick     # 3 s after 1 s
+//
+// It needs wrk (apt-get install -y wrk).
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "baseline" {
+		os.Exit(runBaseline(os.Args[2:]))
+	}
+	os.Exit(run(os.Args[1:]))
+}
+
+type options struct {
+	duration, warmup time.Duration
+	connections      int
+	threads          int
+	only             string
+}
+
+func run(args []string) int {
+	fs := flag.NewFlagSet("tokenemu-bench", flag.ContinueOnError)
+	var o options
+	quick := fs.Bool("quick", false, "3 s measurements after 1 s warm-ups")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of each measurement")
+	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "length of the warm-up before each measurement")
+	fs.IntVar(&o.connections, "connections", 32, "wrk connections")
+	fs.IntVar(&o.threads, "threads", 2, "wrk threads")
+	fs.StringVar(&o.only, "only", "", "run only the workloads whose name contains this (e.g. passport, W2)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *quick {
+		o.duration, o.warmup = 3*time.Second, time.Second
+	}
+	if _, err := exec.LookPath("wrk"); err != nil {
+		fmt.Fprintln(os.Stderr, "tokenemu-bench: wrk is not on PATH (install it: apt-get install -y wrk)")
+		return 1
+	}
+	if err := bench(o); err != nil {
+		fmt.Fprintf(os.Stderr, "tokenemu-bench: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// server is a started process and its base URL.
+type server struct {
+	cmd  *exec.Cmd
+	base string
+}
+
+var listeningRE = regexp.MustCompile(`listening on (http://[0-9.:]+)`)
+
+// start runs a server command and waits for its "listening on" line.
+func start(name string, args ...string) (*server, error) {
+	cmd := exec.Command(name, args...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		sent := false
+		for sc.Scan() {
+			if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil && !sent {
+				found <- m[1]
+				sent = true
+			}
+		}
+	}()
+	select {
+	case base := <-found:
+		return &server{cmd: cmd, base: base}, nil
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		return nil, fmt.Errorf("%s did not say where it listens", name)
+	}
+}
+
+func (s *server) stop() {
+	_ = s.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+	}
+}
+
+// workload is one request wrk repeats.
+type workload struct {
+	vendor, kind, what string
+	method, path       string
+	header             map[string]string
+	body               string
+	want               int // the status every answer must have
+}
+
+func (w workload) name() string { return w.vendor + " " + w.kind }
+
+// issue gets a token from tokenemu's admin plane.
+func issue(base, vendor, principal string) (string, error) {
+	b, _ := json.Marshal(map[string]string{"vendor": vendor, "principal": principal})
+	resp, err := http.Post(base+"/_emulator/tokens/issue", "application/json", bytes.NewReader(b))
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Token string `json:"token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Token == "" {
+		return "", fmt.Errorf("issue a %s token: %s %v", vendor, resp.Status, err)
+	}
+	return out.Token, nil
+}
+
+func workloads(base string) ([]workload, error) {
+	tokens := map[string]string{}
+	for vendor, principal := range map[string]string{
+		"passport": "demo-client", "passkit": "demo@passkit.test", "brass": "demo@brass.test", "teletracker": "demo@teletracker.test",
+	} {
+		tok, err := issue(base, vendor, principal)
+		if err != nil {
+			return nil, err
+		}
+		tokens[vendor] = tok
+	}
+	jsonCT := map[string]string{"Content-Type": "application/json"}
+	with := func(h map[string]string, kv ...string) map[string]string {
+		out := map[string]string{}
+		for k, v := range h {
+			out[k] = v
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			out[kv[i]] = kv[i+1]
+		}
+		return out
+	}
+	return []workload{
+		{"passport", "W1", "client-credentials token", "POST", "/passport/v1/iam/oauth/tokens", jsonCT,
+			`{"client_id":"demo-client","client_secret":"demo-secret","grant_type":"client_credentials"}`, 200},
+		{"passport", "W2", "GET /v1/core/accounts", "GET", "/passport/v1/core/accounts",
+			map[string]string{"Authorization": "Bearer " + tokens["passport"]}, "", 200},
+		{"passkit", "W1", "login (HS256 JWT)", "POST", "/passkit/login", jsonCT,
+			`{"username":"demo@passkit.test","password":"passkit-demo"}`, 200},
+		{"passkit", "W2", "GET /user/profile", "GET", "/passkit/user/profile",
+			map[string]string{"Authorization": tokens["passkit"]}, "", 200},
+		{"brass", "W1", "create a PAT", "POST", "/brass/auth/personal-access-tokens",
+			with(jsonCT, "Authorization", "Bearer "+tokens["brass"]), `{"name":"bench","role":"accountant"}`, 201},
+		{"brass", "W2", "GET /banking/accounts", "GET", "/brass/banking/accounts",
+			map[string]string{"Authorization": "Bearer " + tokens["brass"]}, "", 200},
+		{"teletracker", "W1", "login (token + refresh)", "POST", "/teletracker/auth/login",
+			map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, "username=demo%40teletracker.test&password=teletracker-demo", 200},
+		{"teletracker", "W2", "GET /reports/call-data", "GET", "/teletracker/reports/call-data",
+			map[string]string{"Authorization": "Bearer " + tokens["teletracker"]}, "", 200},
+	}, nil
+}
+
+// result is one wrk measurement.
+type result struct {
+	rps      float64
+	p50, p99 time.Duration
+	requests int64
+	errors   int64
+}
+
+var (
+	rpsRE      = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	pctRE      = regexp.MustCompile(`(?m)^\s+(50|99)%\s+([0-9.]+)(us|ms|s)\s*$`)
+	non2xxRE   = regexp.MustCompile(`Non-2xx or 3xx responses:\s+([0-9]+)`)
+	socketRE   = regexp.MustCompile(`Socket errors: connect ([0-9]+), read ([0-9]+), write ([0-9]+), timeout ([0-9]+)`)
+	requestsRE = regexp.MustCompile(`([0-9]+) requests in`)
+)
+
+func parseWrk(out string) (result, error) {
+	var r result
+	m := rpsRE.FindStringSubmatch(out)
+	if m == nil {
+		return r, fmt.Errorf("no Requests/sec in wrk's output:\n%s", out)
+	}
+	r.rps, _ = strconv.ParseFloat(m[1], 64)
+	for _, p := range pctRE.FindAllStringSubmatch(out, -1) {
+		v, _ := strconv.ParseFloat(p[2], 64)
+		unit := map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second}[p[3]]
+		d := time.Duration(v * float64(unit))
+		if p[1] == "50" {
+			r.p50 = d
+		} else {
+			r.p99 = d
+		}
+	}
+	if m := requestsRE.FindStringSubmatch(out); m != nil {
+		r.requests, _ = strconv.ParseInt(m[1], 10, 64)
+	}
+	if m := non2xxRE.FindStringSubmatch(out); m != nil {
+		n, _ := strconv.ParseInt(m[1], 10, 64)
+		r.errors += n
+	}
+	if m := socketRE.FindStringSubmatch(out); m != nil {
+		for _, s := range m[1:] {
+			n, _ := strconv.ParseInt(s, 10, 64)
+			r.errors += n
+		}
+	}
+	return r, nil
+}
+
+// luaScript makes wrk send w's request.
+func luaScript(w workload) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "wrk.method = %q\n", w.method)
+	if w.body != "" {
+		fmt.Fprintf(&b, "wrk.body = %q\n", w.body)
+	}
+	for k, v := range w.header {
+		fmt.Fprintf(&b, "wrk.headers[%q] = %q\n", k, v)
+	}
+	return b.String()
+}
+
+func wrk(o options, dir, base string, w workload, d time.Duration) (result, error) {
+	script := filepath.Join(dir, strings.ReplaceAll(w.name(), " ", "-")+".lua")
+	if err := os.WriteFile(script, []byte(luaScript(w)), 0o600); err != nil {
+		return result{}, err
+	}
+	secs := max(1, int(d.Round(time.Second)/time.Second))
+	cmd := exec.Command("wrk", "-t", strconv.Itoa(o.threads), "-c", strconv.Itoa(o.connections),
+		"-d", strconv.Itoa(secs)+"s", "--latency", "-s", script, base+w.path)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return result{}, fmt.Errorf("wrk: %v\n%s", err, out)
+	}
+	return parseWrk(string(out))
+}
+
+// check sends w once and makes sure the server answers it as expected; it
+// returns the answer's body.
+func check(base string, w workload) ([]byte, error) {
+	req, err := http.NewRequestWithContext(context.Background(), w.method, base+w.path, strings.NewReader(w.body))
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range w.header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != w.want {
+		return nil, fmt.Errorf("%s: %s %s answered %d, want %d: %s", w.name(), w.method, w.path, resp.StatusCode, w.want, b)
+	}
+	return b, nil
+}
+
+func bench(o options) error {
+	dir, err := os.MkdirTemp("", "tokenemu-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "tokenemu")
+	fmt.Fprintln(os.Stderr, "building tokenemu…")
+	build := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/tokenemu")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("go build ./cmd/tokenemu (run from the repository's root): %w", err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+
+	emu, err := start(bin, "-addr", "127.0.0.1:0", "-brass-rate-limit", "0", "-log-level", "error")
+	if err != nil {
+		return err
+	}
+	defer emu.stop()
+	ws, err := workloads(emu.base)
+	if err != nil {
+		return err
+	}
+	// The baseline answers each workload with the emulator's own answer.
+	answers := map[string]canned{}
+	for _, w := range ws {
+		b, err := check(emu.base, w)
+		if err != nil {
+			return err
+		}
+		answers[w.method+" "+w.path] = canned{Status: w.want, Body: bytes.TrimSpace(b)}
+	}
+	answersFile := filepath.Join(dir, "answers.json")
+	if b, err := json.Marshal(answers); err != nil {
+		return err
+	} else if err := os.WriteFile(answersFile, b, 0o600); err != nil {
+		return err
+	}
+	base, err := start(self, "baseline", "-addr", "127.0.0.1:0", "-responses", answersFile)
+	if err != nil {
+		return err
+	}
+	defer base.stop()
+	type row struct {
+		w         workload
+		emu, base result
+	}
+	var rows []row
+	failed := false
+	for _, w := range ws {
+		if o.only != "" && !strings.Contains(w.name(), o.only) {
+			continue
+		}
+		r := row{w: w}
+		for _, s := range []struct {
+			srv *server
+			out *result
+		}{{emu, &r.emu}, {base, &r.base}} {
+			if _, err := check(s.srv.base, w); err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "%s on %s…\n", w.name(), s.srv.base)
+			if o.warmup > 0 {
+				if _, err := wrk(o, dir, s.srv.base, w, o.warmup); err != nil {
+					return err
+				}
+			}
+			res, err := wrk(o, dir, s.srv.base, w, o.duration)
+			if err != nil {
+				return err
+			}
+			*s.out = res
+			if res.errors > 0 {
+				failed = true
+			}
+		}
+		rows = append(rows, r)
+	}
+
+	fmt.Printf("tokenemu load benchmark, %s: %s, %d CPUs, %s/%s, %s; wrk -t%d -c%d, %v per measurement after a %v warm-up\n\n",
+		time.Now().UTC().Format("2006-01-02"), cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(),
+		o.threads, o.connections, o.duration, o.warmup)
+	fmt.Println("| vendor | workload | tokenemu req/s | p50 | p99 | errors | baseline req/s | baseline p99 | ratio |")
+	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+	for _, r := range rows {
+		fmt.Printf("| %s | %s %s | %.0f | %s | %s | %d | %.0f | %s | %.2f |\n", r.w.vendor, r.w.kind, r.w.what,
+			r.emu.rps, ms(r.emu.p50), ms(r.emu.p99), r.emu.errors, r.base.rps, ms(r.base.p99), r.emu.rps/r.base.rps)
+	}
+	if failed {
+		return errors.New("some requests failed (non-2xx answers or socket errors): see the errors column")
+	}
+	return nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}
