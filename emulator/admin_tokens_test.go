@@ -299,7 +299,7 @@ func TestJournal(t *testing.T) {
 		if got.Operation != w.op || got.Status != w.status || got.Reason != w.reason || (got.Principal != "") != w.princ {
 			t.Errorf("entry %d: %+v, want %+v", i, got, w)
 		}
-		if got.Time != e.emu.Clock().Now().Format(time.RFC3339Nano) || got.RealTime == "" || got.LatencyMS < 0 {
+		if !got.Time.Equal(e.emu.Clock().Now()) || got.RealTime.IsZero() || got.LatencyMS < 0 {
 			t.Errorf("entry %d times: %+v", i, got)
 		}
 	}

@@ -16,22 +16,20 @@ const DefaultJournalSize = 10_000
 // JournalEntry is one request as the journal keeps it. It never holds a secret:
 // no body, no query string, no header value; a token only as its fingerprint.
 type JournalEntry struct {
-	Seq         int64   `json:"seq"`
-	Time        string  `json:"time"`      // virtual clock, RFC 3339 with nanoseconds
-	RealTime    string  `json:"real_time"` // wall clock
-	Vendor      string  `json:"vendor"`
-	Operation   string  `json:"operation"` // operationId; "" when no route matched
-	Method      string  `json:"method"`
-	Path        string  `json:"path"`
-	Status      int     `json:"status"`
-	Principal   string  `json:"principal,omitempty"`
-	Fingerprint string  `json:"token_fingerprint,omitempty"`
-	Reason      string  `json:"reason,omitempty"`
-	Scenario    string  `json:"scenario,omitempty"`
-	Rule        *int    `json:"rule,omitempty"`
-	LatencyMS   float64 `json:"latency_ms"`
-
-	virtual time.Time
+	Seq         int64     `json:"seq"`
+	Time        time.Time `json:"time"`      // virtual clock (RFC 3339 with nanoseconds in JSON)
+	RealTime    time.Time `json:"real_time"` // wall clock
+	Vendor      string    `json:"vendor"`
+	Operation   string    `json:"operation"` // operationId; "" when no route matched
+	Method      string    `json:"method"`
+	Path        string    `json:"path"`
+	Status      int       `json:"status"`
+	Principal   string    `json:"principal,omitempty"`
+	Fingerprint string    `json:"token_fingerprint,omitempty"`
+	Reason      string    `json:"reason,omitempty"`
+	Scenario    string    `json:"scenario,omitempty"`
+	Rule        *int      `json:"rule,omitempty"`
+	LatencyMS   float64   `json:"latency_ms"`
 }
 
 // JournalFilter selects journal entries; zero fields match everything.
@@ -48,7 +46,7 @@ func (f JournalFilter) match(e *JournalEntry) bool {
 		(f.Operation == "" || f.Operation == e.Operation) &&
 		(f.Status == 0 || f.Status == e.Status) &&
 		e.Seq > f.AfterSeq &&
-		(f.Since.IsZero() || !e.virtual.Before(f.Since))
+		(f.Since.IsZero() || !e.Time.Before(f.Since))
 }
 
 // journal is a bounded ring of requests, safe for concurrent use.
@@ -58,11 +56,11 @@ type journal struct {
 	next    int // index of the next write
 	full    bool
 	seq     int64
-	changed chan struct{} // closed and replaced on every append
+	changed chan struct{} // made by a waiter, closed (and dropped) by the next append
 }
 
 func newJournal(size int) *journal {
-	return &journal{ring: make([]JournalEntry, size), changed: make(chan struct{})}
+	return &journal{ring: make([]JournalEntry, size)}
 }
 
 func (j *journal) add(e JournalEntry) {
@@ -75,9 +73,11 @@ func (j *journal) add(e JournalEntry) {
 		j.next, j.full = 0, true
 	}
 	ch := j.changed
-	j.changed = make(chan struct{})
+	j.changed = nil
 	j.mu.Unlock()
-	close(ch)
+	if ch != nil {
+		close(ch) // wake the long polls; no allocation when nobody waits
+	}
 }
 
 // entries returns the entries that match f, oldest first, and a channel closed
@@ -97,6 +97,9 @@ func (j *journal) entries(f JournalFilter) ([]JournalEntry, <-chan struct{}) {
 		visit(j.ring[j.next:])
 	}
 	visit(j.ring[:j.next])
+	if j.changed == nil {
+		j.changed = make(chan struct{})
+	}
 	return out, j.changed
 }
 
@@ -158,7 +161,7 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 // record appends a request to the journal.
 func (e *Emulator) record(r *http.Request, vendor string, rc *reqCtx, rec *statusRecorder, start time.Time) {
 	entry := JournalEntry{
-		RealTime: start.UTC().Format(time.RFC3339Nano),
+		RealTime: start.UTC(),
 		Vendor:   vendor,
 		Method:   r.Method,
 		Path:     r.URL.Path,
@@ -168,8 +171,7 @@ func (e *Emulator) record(r *http.Request, vendor string, rc *reqCtx, rec *statu
 	if entry.Status == 0 {
 		entry.Status = http.StatusOK
 	}
-	entry.virtual = e.clock.Now()
-	entry.Time = entry.virtual.Format(time.RFC3339Nano)
+	entry.Time = e.clock.Now()
 	if rc != nil {
 		if rc.op != nil {
 			entry.Operation = rc.op.id

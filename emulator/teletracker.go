@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,7 +40,19 @@ const (
 type teletracker struct {
 	e     *Emulator
 	state atomic.Pointer[teletrackerState]
+
+	// calls caches callsOn, a pure function of (account, day) that costs
+	// gofakeit's work; it is emptied when it reaches callCacheSize entries.
+	callsMu sync.Mutex
+	calls   map[callKey][]teletrackerCall
 }
+
+type callKey struct {
+	account int64
+	day     int64 // Unix days
+}
+
+const callCacheSize = 4096
 
 type teletrackerState struct {
 	users    map[string]*teletrackerUser
@@ -481,6 +494,8 @@ type teletrackerCall struct {
 	DestinationNumber string `json:"destination_number"`
 	Status            string `json:"status"`
 	Source            string `json:"source"`
+
+	start time.Time // StartTime, parsed
 }
 
 // account resolves which account a call-data request reads.
@@ -540,8 +555,8 @@ func (tt *teletracker) getCallData(w http.ResponseWriter, r *http.Request, rc *r
 	}
 	calls := []teletrackerCall{}
 	for day := start; !day.After(end); day = day.AddDate(0, 0, 1) {
-		for _, c := range tt.callsOn(account, day) {
-			if st, _ := time.Parse(teletrackerTimeLayout, c.StartTime); !st.After(now) {
+		for _, c := range tt.cachedCallsOn(account, day) {
+			if !c.start.After(now) {
 				calls = append(calls, c)
 			}
 		}
@@ -552,6 +567,26 @@ func (tt *teletracker) getCallData(w http.ResponseWriter, r *http.Request, rc *r
 		Data      []teletrackerCall `json:"data"`
 	}{true, account, calls})
 	return nil
+}
+
+// cachedCallsOn is callsOn through a bounded cache. The slice it returns is
+// shared: callers must not change it.
+func (tt *teletracker) cachedCallsOn(account int64, day time.Time) []teletrackerCall {
+	k := callKey{account, day.Unix() / 86400}
+	tt.callsMu.Lock()
+	calls, ok := tt.calls[k]
+	tt.callsMu.Unlock()
+	if ok {
+		return calls
+	}
+	calls = tt.callsOn(account, day)
+	tt.callsMu.Lock()
+	if tt.calls == nil || len(tt.calls) >= callCacheSize {
+		tt.calls = make(map[callKey][]teletrackerCall)
+	}
+	tt.calls[k] = calls
+	tt.callsMu.Unlock()
+	return calls
 }
 
 // callsOn generates one account's calls on one day. They are a pure function of
@@ -576,10 +611,12 @@ func (tt *teletracker) callsOn(account int64, day time.Time) []teletrackerCall {
 		if status == "missed" {
 			dur = 0
 		}
+		start := day.Add(time.Duration(off) * time.Second)
 		calls[i] = teletrackerCall{
 			CallID:            account*1_000_000_000 + dayNum*100 + int64(i),
 			AccountID:         account,
-			StartTime:         day.Add(time.Duration(off) * time.Second).Format(teletrackerTimeLayout),
+			StartTime:         start.Format(teletrackerTimeLayout),
+			start:             start,
 			Duration:          dur,
 			CallerNumber:      "+1" + f.Numerify("##########"),
 			TrackingNumber:    tracking,

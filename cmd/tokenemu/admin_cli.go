@@ -694,10 +694,7 @@ func runJournal(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 }
 
 func journalLine(en emulator.JournalEntry) string {
-	ts := en.Time
-	if t, err := time.Parse(time.RFC3339Nano, en.Time); err == nil {
-		ts = t.Format("2006-01-02T15:04:05.000Z07:00")
-	}
+	ts := en.Time.Format("2006-01-02T15:04:05.000Z07:00")
 	op := en.Operation
 	if op == "" {
 		op = en.Method + " " + en.Path

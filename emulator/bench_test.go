@@ -1,0 +1,168 @@
+package emulator_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/scenarios"
+)
+
+// benchRequest serves one request through the whole handler (routing,
+// validation, authentication, the handler, the journal) without a network.
+func benchRequest(b *testing.B, h http.Handler, method, path string, header http.Header, body string, want int) {
+	b.Helper()
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(method, path, nil)
+		if body != "" {
+			req = httptest.NewRequest(method, path, strings.NewReader(body))
+		}
+		req.Header = header
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != want {
+			b.Fatalf("%s %s: %d %s", method, path, w.Code, w.Body)
+		}
+	}
+}
+
+func newBenchEmulator(b *testing.B, cfg emulator.Config) *emulator.Emulator {
+	b.Helper()
+	if cfg.Brass.RateLimit == 0 {
+		cfg.Brass.RateLimit = -1
+	}
+	emu, err := emulator.New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return emu
+}
+
+func issued(b *testing.B, emu *emulator.Emulator, vendor, principal, kind string) string {
+	b.Helper()
+	res, err := emu.IssueToken(emulator.IssueRequest{Vendor: vendor, Principal: principal, Kind: kind})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return res.Token
+}
+
+// BenchmarkBearer: an authenticated GET per vendor (W2's work without the network).
+func BenchmarkBearer(b *testing.B) {
+	emu := newBenchEmulator(b, emulator.Config{})
+	h := emu.Handler()
+	cases := []struct {
+		name, path string
+		header     http.Header
+	}{
+		{"passport", "/passport/v1/core/accounts", http.Header{"Authorization": {"Bearer " + issued(b, emu, "passport", "demo-client", "")}}},
+		{"passkit-jwt", "/passkit/user/profile", http.Header{"Authorization": {issued(b, emu, "passkit", "demo@passkit.test", "")}}},
+		{"passkit-longlived", "/passkit/user/profile", http.Header{"Authorization": {issued(b, emu, "passkit", "demo@passkit.test", "longlived")}}},
+		{"brass-jwt", "/brass/banking/accounts", http.Header{"Authorization": {"Bearer " + issued(b, emu, "brass", "demo@brass.test", "")}}},
+		{"brass-pat", "/brass/banking/accounts", http.Header{"Authorization": {"Bearer " + issued(b, emu, "brass", "demo@brass.test", "pat")}}},
+		{"teletracker", "/teletracker/reports/call-data", http.Header{"Authorization": {"Bearer " + issued(b, emu, "teletracker", "demo@teletracker.test", "")}}},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) { benchRequest(b, h, "GET", c.path, c.header, "", 200) })
+	}
+}
+
+// BenchmarkIssue: each vendor's issuing call (W1's work without the network).
+func BenchmarkIssue(b *testing.B) {
+	emu := newBenchEmulator(b, emulator.Config{})
+	h := emu.Handler()
+	jsonCT := http.Header{"Content-Type": {"application/json"}}
+	brassUser := issued(b, emu, "brass", "demo@brass.test", "")
+	cases := []struct {
+		name, path string
+		header     http.Header
+		body       string
+		want       int
+	}{
+		{"passport", "/passport/v1/iam/oauth/tokens", jsonCT, `{"client_id":"demo-client","client_secret":"demo-secret","grant_type":"client_credentials"}`, 200},
+		{"passkit", "/passkit/login", jsonCT, `{"username":"demo@passkit.test","password":"passkit-demo"}`, 200},
+		{"brass-pat", "/brass/auth/personal-access-tokens", http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + brassUser}}, `{"name":"bench","role":"accountant"}`, 201},
+		{"teletracker", "/teletracker/auth/login", http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, "username=demo%40teletracker.test&password=teletracker-demo", 200},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) { benchRequest(b, h, "POST", c.path, c.header, c.body, c.want) })
+	}
+}
+
+// BenchmarkValidationReject: the cost of refusing a request whose body fails the
+// OpenAPI validation (the validation step alone, before any handler).
+func BenchmarkValidationReject(b *testing.B) {
+	emu := newBenchEmulator(b, emulator.Config{})
+	benchRequest(b, emu.Handler(), "POST", "/passkit/login", http.Header{"Content-Type": {"application/json"}}, `{"username":1}`, 400)
+}
+
+// BenchmarkScenarios: an authenticated GET with 0 and 50 active rules that do not match it.
+func BenchmarkScenarios(b *testing.B) {
+	for _, n := range []int{0, 50} {
+		b.Run(fmt.Sprintf("rules=%d", n), func(b *testing.B) {
+			emu := newBenchEmulator(b, emulator.Config{})
+			if n > 0 {
+				var doc strings.Builder
+				doc.WriteString("name: many\nrules:\n")
+				for i := range n {
+					fmt.Fprintf(&doc, "  - match: {vendor: passport, operation: listAccounts, header: {X-Run: \"%d\"}}\n    action: {status: 500}\n", i)
+				}
+				list, err := scenarios.Parse([]byte(doc.String()))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := emu.ApplyScenario(list[0], false); err != nil {
+					b.Fatal(err)
+				}
+			}
+			tok := issued(b, emu, "passport", "demo-client", "")
+			benchRequest(b, emu.Handler(), "GET", "/passport/v1/core/accounts", http.Header{"Authorization": {"Bearer " + tok}}, "", 200)
+		})
+	}
+}
+
+// BenchmarkLiveTokens issues a million live tokens (mixed vendors) and
+// reports the heap they take.
+func BenchmarkLiveTokens(b *testing.B) {
+	const n = 1_000_000
+	for b.Loop() {
+		b.StopTimer()
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		emu := newBenchEmulator(b, emulator.Config{JournalSize: 1})
+		b.StartTimer()
+		vendors := []emulator.IssueRequest{
+			{Vendor: "passport", Principal: "demo-client"},
+			{Vendor: "passkit", Principal: "demo@passkit.test", Kind: "longlived"},
+			{Vendor: "brass", Principal: "demo@brass.test", Kind: "pat"},
+			{Vendor: "teletracker", Principal: "demo@teletracker.test"}, // a token and its refresh token
+		}
+		live := 0
+		for i := 0; live < n; i++ {
+			req := vendors[i%len(vendors)]
+			if _, err := emu.IssueToken(req); err != nil {
+				b.Fatal(err)
+			}
+			live++
+			if req.Vendor == "teletracker" {
+				live++
+			}
+		}
+		b.StopTimer()
+		runtime.GC()
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		heap := after.HeapAlloc - before.HeapAlloc
+		b.ReportMetric(float64(heap)/(1<<20), "heap-MiB")
+		b.ReportMetric(float64(heap)/float64(live), "B/token")
+		b.ReportMetric(float64(after.HeapInuse-before.HeapInuse)/(1<<20), "heap-inuse-spans-MiB")
+		runtime.KeepAlive(emu)
+		b.StartTimer()
+	}
+}
