@@ -63,15 +63,23 @@ func Load(ctx context.Context, name string) (*openapi3.T, error) {
 	return doc, nil
 }
 
-// shared holds every document, loaded and validated once per process.
+// shared holds every document, loaded and validated once per process. The
+// documents load in parallel: parsing them is most of a cold start.
 var shared = sync.OnceValues(func() (map[string]*openapi3.T, error) {
+	names := Names()
+	docs := make([]*openapi3.T, len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Go(func() { docs[i], errs[i] = Load(context.Background(), name) })
+	}
+	wg.Wait()
 	out := map[string]*openapi3.T{}
-	for _, name := range Names() {
-		doc, err := Load(context.Background(), name)
-		if err != nil {
-			return nil, err
+	for i, name := range names {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
-		out[name] = doc
+		out[name] = docs[i]
 	}
 	return out, nil
 })
