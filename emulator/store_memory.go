@@ -12,51 +12,64 @@ import (
 	"github.com/google/uuid"
 )
 
-// memoryStore is the in-memory Store. It keeps each token as a compact record
-// (144 bytes): times as Unix nanoseconds, vendor, kind and revocation
-// reason as small indexes, and principals, accounts and scope lists interned,
-// since a million tokens share a handful of each.
+// memoryStore is the in-memory Store. Its records hold no pointers: a token
+// is a 104-byte record in fixed-size chunks (so growing never copies the old
+// ones), found through maps from 64-bit keys to record numbers, with strings
+// (non-UUID ids, principals, accounts, scope lists, session ids) in side
+// tables referred to by index. The garbage collector skips all of it, which
+// keeps collection pauses short however many tokens are live, and a million
+// live tokens take under 300 MB.
 type memoryStore struct {
 	mu sync.RWMutex
-	// byHash and byID are keyed by 64 bits of the hash and of (vendor, id):
-	// 16-byte slots instead of 40, which is most of a million tokens' memory.
-	// Records that share a key are chained through nextHash and nextID.
-	byHash   map[uint64]*record
-	byID     map[uint64]*record
-	byFamily map[uint64]*record // by idHash(vendor, family), chained through session.nextFamily
 
-	small   []string          // interned vendor, kind and reason names; index 0 is ""
-	smallIx map[string]uint8  // their indexes
-	strs    []string          // interned principals and accounts; index 0 is ""
-	strIx   map[string]uint32 // their indexes
-	lists   map[string]*tokenLists
+	chunks [][]record // record n (1-based) is chunks[(n-1)>>chunkBits][(n-1)&chunkMask]
+	count  uint32
+
+	byHash   map[uint64]uint32 // first 8 bytes of the hash → newest record; chained by nextHash
+	byID     map[uint64]uint32 // idHash(vendor, id) → newest record; chained by nextID
+	byFamily map[uint64]uint32 // idHash(vendor, family) → newest record; chained by sessions[].nextFamily
+
+	small    []string // interned vendor, kind and reason names; index 0 is ""
+	smallIx  map[string]uint8
+	strs     []string // interned ids, principals and accounts; index 0 is ""
+	strIx    map[string]uint32
+	lists    []tokenLists // index 0 is "no lists"
+	listIx   map[string]uint32
+	sessions [][]session // in chunks, like the records; session 0 is "no session"
+	nSession uint32
 }
+
+const (
+	chunkBits = 12
+	chunkSize = 1 << chunkBits
+	chunkMask = chunkSize - 1
+)
 
 type tokenLists struct{ scopes, roles []string }
 
-// session is a record's family and pair: only TeleTracker's tokens have them,
-// so the other records do without the 32 bytes.
+// session is a record's family and pair: only TeleTracker's tokens have them.
 type session struct {
 	family, pair string
-	nextFamily   *record // the next record of the family (or of a family with the same key)
+	nextFamily   uint32
 }
 
 type record struct {
-	nextHash  *record // another record whose hash has the same first 8 bytes
-	nextID    *record // another record whose (vendor, id) has the same idHash
 	hash      SecretHash
-	id        string   // "" when the id is a UUID, kept in uid
 	uid       [16]byte // the id, when it is a canonical lower-case UUID
+	id        uint32   // index in strs of the id, when it is not a UUID
 	principal uint32   // index in strs
-	account   uint32
-	session   *session // family and pair, for the tokens that have them
-	lists     *tokenLists
-	issued    int64 // Unix nanoseconds; 0 for the zero time
+	account   uint32   // index in strs
+	lists     uint32   // index in lists
+	session   uint32   // index in sessions
+	nextHash  uint32   // the next record whose hash has the same first 8 bytes
+	nextID    uint32   // the next record whose (vendor, id) has the same idHash
+	issued    int64    // Unix nanoseconds; 0 for the zero time
 	expires   int64
 	revoked   int64
 	vendor    uint8
 	kind      uint8
 	reason    uint8
+	isUUID    bool
 }
 
 // NewMemoryStore returns an empty in-memory Store.
@@ -78,27 +91,6 @@ func idHash(vendor uint8, id string) uint64 {
 	return h
 }
 
-// lookupHash finds the record of a hash. Called with mu held. The chain walk
-// compares whole hashes with ==; TokenByHash compares again in constant time.
-func (s *memoryStore) lookupHash(h SecretHash) *record {
-	for r := s.byHash[hashKey(h)]; r != nil; r = r.nextHash {
-		if r.hash == h {
-			return r
-		}
-	}
-	return nil
-}
-
-// lookupID finds the record of (vendor, id). Called with mu held.
-func (s *memoryStore) lookupID(vendor uint8, id string) *record {
-	for r := s.byID[idHash(vendor, id)]; r != nil; r = r.nextID {
-		if r.vendor == vendor && r.hasID(id) {
-			return r
-		}
-	}
-	return nil
-}
-
 func nanos(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
@@ -111,6 +103,38 @@ func fromNanos(n int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, n).UTC()
+}
+
+// rec returns record n (1-based). Called with mu held.
+func (s *memoryStore) rec(n uint32) *record {
+	n--
+	return &s.chunks[n>>chunkBits][n&chunkMask]
+}
+
+// session returns session n (0 is the empty one). Called with mu held.
+func (s *memoryStore) session(n uint32) *session {
+	return &s.sessions[n>>chunkBits][n&chunkMask]
+}
+
+// addSession appends ses and returns its number. Called with mu held for writing.
+func (s *memoryStore) addSession(ses session) uint32 {
+	if s.nSession&chunkMask == 0 {
+		s.sessions = append(s.sessions, make([]session, chunkSize))
+	}
+	n := s.nSession
+	*s.session(n) = ses
+	s.nSession++
+	return n
+}
+
+// add appends r and returns its number. Called with mu held for writing.
+func (s *memoryStore) add(r record) uint32 {
+	if s.count&chunkMask == 0 {
+		s.chunks = append(s.chunks, make([]record, chunkSize))
+	}
+	s.chunks[s.count>>chunkBits][s.count&chunkMask] = r
+	s.count++
+	return s.count
 }
 
 var errTooManyNames = errors.New("store: more than 255 distinct vendor, kind and reason names")
@@ -129,12 +153,6 @@ func (s *memoryStore) smallIndex(name string) (uint8, error) {
 	return i, nil
 }
 
-// lookupSmall finds a name's index without adding it. Called with mu held.
-func (s *memoryStore) lookupSmall(name string) (uint8, bool) {
-	i, ok := s.smallIx[name]
-	return i, ok
-}
-
 func (s *memoryStore) intern(v string) uint32 {
 	if i, ok := s.strIx[v]; ok {
 		return i
@@ -145,76 +163,90 @@ func (s *memoryStore) intern(v string) uint32 {
 	return i
 }
 
-func (s *memoryStore) internLists(scopes, roles []string) *tokenLists {
+func (s *memoryStore) internLists(scopes, roles []string) uint32 {
 	if len(scopes) == 0 && len(roles) == 0 {
-		return nil
+		return 0
 	}
 	key := strings.Join(scopes, "\x00") + "\x01" + strings.Join(roles, "\x00")
-	if l, ok := s.lists[key]; ok {
-		return l
+	if i, ok := s.listIx[key]; ok {
+		return i
 	}
-	l := &tokenLists{scopes: slices.Clone(scopes), roles: slices.Clone(roles)}
-	s.lists[key] = l
-	return l
+	i := uint32(len(s.lists))
+	s.lists = append(s.lists, tokenLists{scopes: slices.Clone(scopes), roles: slices.Clone(roles)})
+	s.listIx[key] = i
+	return i
 }
 
-// token turns a record back into a Token. Called with mu held.
-func (s *memoryStore) token(r *record) Token {
-	t := Token{
-		ID: r.idString(), Vendor: s.small[r.vendor], Kind: TokenKind(s.small[r.kind]), Hash: r.hash,
-		Principal: s.strs[r.principal], AccountID: s.strs[r.account],
-		IssuedAt: fromNanos(r.issued), ExpiresAt: fromNanos(r.expires), RevokedAt: fromNanos(r.revoked),
-		RevokeReason: s.small[r.reason],
+func (s *memoryStore) idOf(r *record) string {
+	if r.isUUID {
+		return uuid.UUID(r.uid).String()
 	}
-	if r.lists != nil {
-		t.Scopes, t.Roles = r.lists.scopes, r.lists.roles
-	}
-	if r.session != nil {
-		t.Family, t.PairID = r.session.family, r.session.pair
-	}
-	return t
+	return s.strs[r.id]
 }
 
-// idString is the record's id.
-func (r *record) idString() string {
-	if r.id != "" {
-		return r.id
+// hasID reports whether r's id is id, without formatting a UUID.
+func (s *memoryStore) hasID(r *record, id string) bool {
+	if !r.isUUID {
+		return s.strs[r.id] == id
 	}
-	return uuid.UUID(r.uid).String()
-}
-
-// hasID reports whether the record's id is id, without formatting a UUID.
-func (r *record) hasID(id string) bool {
-	if r.id != "" || len(id) != 36 {
-		return r.id == id
+	if len(id) != 36 {
+		return false
 	}
 	u, err := uuid.Parse(id)
 	return err == nil && [16]byte(u) == r.uid && u.String() == id
 }
 
-// compactID stores id in r: as 16 bytes when it is a canonical UUID.
-func (r *record) compactID(id string) {
-	if len(id) == 36 {
-		if u, err := uuid.Parse(id); err == nil && u.String() == id {
-			r.uid = u
-			return
-		}
+// token turns a record back into a Token. Called with mu held.
+func (s *memoryStore) token(r *record) Token {
+	l := s.lists[r.lists]
+	ses := s.session(r.session)
+	return Token{
+		ID: s.idOf(r), Vendor: s.small[r.vendor], Kind: TokenKind(s.small[r.kind]), Hash: r.hash,
+		Principal: s.strs[r.principal], AccountID: s.strs[r.account], Scopes: l.scopes, Roles: l.roles,
+		Family: ses.family, PairID: ses.pair,
+		IssuedAt: fromNanos(r.issued), ExpiresAt: fromNanos(r.expires), RevokedAt: fromNanos(r.revoked),
+		RevokeReason: s.small[r.reason],
 	}
-	r.id = strings.Clone(id)
+}
+
+// lookupHash finds the record of a hash. Called with mu held. TokenByHash
+// compares the whole hash again in constant time.
+func (s *memoryStore) lookupHash(h SecretHash) *record {
+	for n := s.byHash[hashKey(h)]; n != 0; {
+		r := s.rec(n)
+		if r.hash == h {
+			return r
+		}
+		n = r.nextHash
+	}
+	return nil
+}
+
+// find returns the record of (vendor, id). Called with mu held.
+func (s *memoryStore) find(vendor, id string) *record {
+	v, ok := s.smallIx[vendor]
+	if !ok {
+		return nil
+	}
+	for n := s.byID[idHash(v, id)]; n != 0; {
+		r := s.rec(n)
+		if r.vendor == v && s.hasID(r, id) {
+			return r
+		}
+		n = r.nextID
+	}
+	return nil
 }
 
 func (s *memoryStore) PutToken(t Token) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.lookupHash(t.Hash) != nil {
+	if s.lookupHash(t.Hash) != nil || s.find(t.Vendor, t.ID) != nil {
 		return ErrExists
 	}
 	vendor, err := s.smallIndex(t.Vendor)
 	if err != nil {
 		return err
-	}
-	if s.lookupID(vendor, t.ID) != nil {
-		return ErrExists
 	}
 	kind, err := s.smallIndex(string(t.Kind))
 	if err != nil {
@@ -224,24 +256,33 @@ func (s *memoryStore) PutToken(t Token) error {
 	if err != nil {
 		return err
 	}
-	r := &record{
+	r := record{
 		hash: t.Hash, principal: s.intern(t.Principal), account: s.intern(t.AccountID),
 		lists:  s.internLists(t.Scopes, t.Roles),
 		issued: nanos(t.IssuedAt), expires: nanos(t.ExpiresAt), revoked: nanos(t.RevokedAt),
 		vendor: vendor, kind: kind, reason: reason,
 	}
-	r.compactID(t.ID)
-	if t.Family != "" || t.PairID != "" {
-		r.session = &session{family: t.Family, pair: t.PairID}
+	if u, err := uuid.Parse(t.ID); err == nil && len(t.ID) == 36 && u.String() == t.ID {
+		r.uid, r.isUUID = u, true
+	} else {
+		r.id = s.intern(t.ID)
 	}
 	hk, ik := hashKey(t.Hash), idHash(vendor, t.ID)
 	r.nextHash, r.nextID = s.byHash[hk], s.byID[ik]
-	s.byHash[hk] = r
-	s.byID[ik] = r
+	var fk uint64
+	if t.Family != "" || t.PairID != "" {
+		ses := session{family: t.Family, pair: t.PairID}
+		if t.Family != "" {
+			fk = idHash(vendor, t.Family)
+			ses.nextFamily = s.byFamily[fk]
+		}
+		r.session = s.addSession(ses)
+	}
+	n := s.add(r)
+	s.byHash[hk] = n
+	s.byID[ik] = n
 	if t.Family != "" {
-		fk := idHash(vendor, t.Family)
-		r.session.nextFamily = s.byFamily[fk]
-		s.byFamily[fk] = r
+		s.byFamily[fk] = n
 	}
 	return nil
 }
@@ -249,35 +290,24 @@ func (s *memoryStore) PutToken(t Token) error {
 func (s *memoryStore) TokenByHash(h SecretHash) (Token, error) {
 	s.mu.RLock()
 	r := s.lookupHash(h)
-	ok := r != nil
 	var out Token
-	if ok {
+	if r != nil {
 		out = s.token(r)
 	}
 	s.mu.RUnlock()
 	// The map lookup found the entry by hash; compare again in constant time so
 	// that the final decision never depends on a short-circuiting comparison.
-	if !ok || !out.Hash.Equal(h) {
+	if r == nil || !out.Hash.Equal(h) {
 		return Token{}, ErrNotFound
 	}
 	return out, nil
 }
 
-// find returns the record of (vendor, id). Called with mu held.
-func (s *memoryStore) find(vendor, id string) (*record, bool) {
-	v, ok := s.lookupSmall(vendor)
-	if !ok {
-		return nil, false
-	}
-	r := s.lookupID(v, id)
-	return r, r != nil
-}
-
 func (s *memoryStore) TokenByID(vendor, id string) (Token, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	r, ok := s.find(vendor, id)
-	if !ok {
+	r := s.find(vendor, id)
+	if r == nil {
 		return Token{}, ErrNotFound
 	}
 	return s.token(r), nil
@@ -286,15 +316,13 @@ func (s *memoryStore) TokenByID(vendor, id string) (Token, error) {
 func (s *memoryStore) Tokens(f TokenFilter) []Token {
 	s.mu.RLock()
 	out := make([]Token, 0)
-	for _, head := range s.byID {
-		for r := head; r != nil; r = r.nextID {
-			if t := s.token(r); f.match(&t) {
-				out = append(out, t)
-			}
+	for n := uint32(1); n <= s.count; n++ {
+		if t := s.token(s.rec(n)); f.match(&t) {
+			out = append(out, t)
 		}
 	}
 	s.mu.RUnlock()
-	slices.SortFunc(out, func(a, b Token) int {
+	slices.SortStableFunc(out, func(a, b Token) int {
 		if c := a.IssuedAt.Compare(b.IssuedAt); c != 0 {
 			return c
 		}
@@ -306,8 +334,8 @@ func (s *memoryStore) Tokens(f TokenFilter) []Token {
 func (s *memoryStore) RevokeToken(vendor, id string, at time.Time, reason string) (Token, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, ok := s.find(vendor, id)
-	if !ok {
+	r := s.find(vendor, id)
+	if r == nil {
 		return Token{}, ErrNotFound
 	}
 	if r.revoked != 0 {
@@ -324,8 +352,8 @@ func (s *memoryStore) RevokeToken(vendor, id string, at time.Time, reason string
 func (s *memoryStore) ExpireToken(vendor, id string, at time.Time) (Token, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, ok := s.find(vendor, id)
-	if !ok {
+	r := s.find(vendor, id)
+	if r == nil {
 		return Token{}, ErrNotFound
 	}
 	if n := nanos(at); r.expires == 0 || n < r.expires {
@@ -337,7 +365,7 @@ func (s *memoryStore) ExpireToken(vendor, id string, at time.Time) (Token, error
 func (s *memoryStore) RevokeFamily(vendor, family string, at time.Time, reason string) []Token {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	v, ok := s.lookupSmall(vendor)
+	v, ok := s.smallIx[vendor]
 	if !ok {
 		return nil
 	}
@@ -346,13 +374,16 @@ func (s *memoryStore) RevokeFamily(vendor, family string, at time.Time, reason s
 		return nil
 	}
 	var out []Token
-	for r := s.byFamily[idHash(v, family)]; r != nil; r = r.session.nextFamily {
-		if r.vendor == v && r.session.family == family && r.revoked == 0 {
+	for n := s.byFamily[idHash(v, family)]; n != 0; {
+		r := s.rec(n)
+		ses := s.session(r.session)
+		if r.vendor == v && ses.family == family && r.revoked == 0 {
 			r.revoked, r.reason = nanos(at), ri
 			out = append(out, s.token(r))
 		}
+		n = ses.nextFamily
 	}
-	// The chain holds the newest first; revocation order is issue order.
+	// The chain holds the newest first; report them in issue order.
 	slices.Reverse(out)
 	return out
 }
@@ -360,12 +391,16 @@ func (s *memoryStore) RevokeFamily(vendor, family string, at time.Time, reason s
 func (s *memoryStore) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.byHash = make(map[uint64]*record)
-	s.byID = make(map[uint64]*record)
-	s.byFamily = make(map[uint64]*record)
+	s.chunks, s.count = nil, 0
+	s.byHash = make(map[uint64]uint32)
+	s.byID = make(map[uint64]uint32)
+	s.byFamily = make(map[uint64]uint32)
 	s.small = []string{""}
 	s.smallIx = map[string]uint8{"": 0}
 	s.strs = []string{""}
 	s.strIx = map[string]uint32{"": 0}
-	s.lists = make(map[string]*tokenLists)
+	s.lists = []tokenLists{{}}
+	s.listIx = map[string]uint32{}
+	s.sessions, s.nSession = nil, 0
+	s.addSession(session{})
 }
