@@ -113,9 +113,10 @@ func intersect(a, b []string) []string {
 }
 
 type brass struct {
-	e      *Emulator
-	parser *jwt.Parser
-	world  atomic.Pointer[brassWorld]
+	e        *Emulator
+	parser   *jwt.Parser
+	verified *jwtCache[*brassClaims]
+	world    atomic.Pointer[brassWorld]
 
 	mu       sync.Mutex
 	otps     map[string]*brassOTP // by temporary token id (jti)
@@ -170,12 +171,13 @@ type brassClaims struct {
 }
 
 func newBrass(e *Emulator) *brass {
-	return &brass{e: e, parser: jwt.NewParser(
+	opts := []jwt.ParserOption{
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithTimeFunc(e.clock.Now),
-	)}
+	}
+	return &brass{e: e, parser: jwt.NewParser(opts...), verified: newJWTCache[*brassClaims](opts...)}
 }
 
 func (b *brass) name() string { return brassVendor }
@@ -416,15 +418,20 @@ func (b *brass) checkPAT(v string, now time.Time) *brassCred {
 }
 
 func (b *brass) checkJWT(w *brassWorld, v string, now time.Time) *brassCred {
-	claims := &brassClaims{}
-	_, err := b.parser.ParseWithClaims(v, claims, func(*jwt.Token) (any, error) { return w.key, nil })
-	switch {
-	case errors.Is(err, jwt.ErrTokenExpired):
-		return &brassCred{err: brassUnauthorized("token_expired", "the token has expired")}
-	case err != nil:
-		return &brassCred{err: brassUnauthorized("token_invalid", "the token is not valid: "+err.Error())}
+	h := HashSecret(v)
+	claims, key, ok := b.verified.get(h)
+	if !ok || key != w { // a world's key signs its JWTs; a reset makes a new world
+		claims = &brassClaims{}
+		_, err := b.parser.ParseWithClaims(v, claims, func(*jwt.Token) (any, error) { return w.key, nil })
+		switch {
+		case errors.Is(err, jwt.ErrTokenExpired):
+			return &brassCred{err: brassUnauthorized("token_expired", "the token has expired")}
+		case err != nil:
+			return &brassCred{err: brassUnauthorized("token_invalid", "the token is not valid: "+err.Error())}
+		}
+		b.verified.put(h, claims, w)
 	}
-	t, serr := b.e.store.TokenByHash(HashSecret(v))
+	t, serr := b.e.store.TokenByHash(h)
 	u := w.byID[claims.Subject]
 	if serr != nil || t.Vendor != brassVendor || u == nil {
 		return &brassCred{err: brassUnauthorized("token_unknown", "the token is not known")}

@@ -28,8 +28,9 @@ const (
 )
 
 type passkit struct {
-	e      *Emulator
-	parser *jwt.Parser
+	e        *Emulator
+	parser   *jwt.Parser
+	verified *jwtCache[*passkitClaims]
 
 	mu      sync.RWMutex
 	users   map[string]*passkitUser // by username
@@ -52,16 +53,14 @@ type passkitClaims struct {
 }
 
 func newPassKit(e *Emulator) *passkit {
-	return &passkit{
-		e: e,
-		parser: jwt.NewParser(
-			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-			jwt.WithExpirationRequired(),
-			jwt.WithIssuedAt(),
-			jwt.WithLeeway(e.cfg.PassKit.Leeway),
-			jwt.WithTimeFunc(e.clock.Now),
-		),
+	opts := []jwt.ParserOption{
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(e.cfg.PassKit.Leeway),
+		jwt.WithTimeFunc(e.clock.Now),
 	}
+	return &passkit{e: e, parser: jwt.NewParser(opts...), verified: newJWTCache[*passkitClaims](opts...)}
 }
 
 func (p *passkit) name() string { return passkitVendor }
@@ -242,6 +241,12 @@ func passkitState(t Token, now time.Time) error {
 // verifyJWT checks a JWT's signature with the API secret of the account its uid
 // names, and its exp (required) and iat against the virtual clock.
 func (p *passkit) verifyJWT(value string) (*passkitUser, error) {
+	h := HashSecret(value)
+	if claims, key, ok := p.verified.get(h); ok {
+		if user := p.userByKey(claims.UID); user != nil && user == key {
+			return user, nil
+		}
+	}
 	var user *passkitUser
 	claims := &passkitClaims{}
 	_, err := p.parser.ParseWithClaims(value, claims, func(t *jwt.Token) (any, error) {
@@ -255,6 +260,7 @@ func (p *passkit) verifyJWT(value string) (*passkitUser, error) {
 	})
 	switch {
 	case err == nil:
+		p.verified.put(h, claims, user)
 		return user, nil
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return nil, passkitUnauthorized("token_expired", err.Error())

@@ -1,0 +1,51 @@
+package emulator
+
+import (
+	"sync"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// jwtCacheSize bounds a jwtCache; it is emptied when full.
+const jwtCacheSize = 8192
+
+// jwtCache remembers JWTs whose signature has been verified, by their
+// SHA-256, with their parsed claims and the key that verified them, so that a
+// token used again skips the parse and the HMAC. Only successes are cached,
+// and the time claims are validated again on every use; anything else takes
+// the full path, which gives the errors.
+type jwtCache[C jwt.Claims] struct {
+	validator *jwt.Validator
+	mu        sync.Mutex
+	m         map[SecretHash]jwtCacheEntry[C]
+}
+
+type jwtCacheEntry[C any] struct {
+	claims C
+	key    any // what verified it (a user, a key generation): a hit must match
+}
+
+func newJWTCache[C jwt.Claims](opts ...jwt.ParserOption) *jwtCache[C] {
+	return &jwtCache[C]{validator: jwt.NewValidator(opts...), m: make(map[SecretHash]jwtCacheEntry[C])}
+}
+
+// get returns the cached claims of a token whose time claims still hold.
+func (c *jwtCache[C]) get(h SecretHash) (C, any, bool) {
+	c.mu.Lock()
+	e, ok := c.m[h]
+	c.mu.Unlock()
+	if !ok || c.validator.Validate(e.claims) != nil {
+		var zero C
+		return zero, nil, false
+	}
+	return e.claims, e.key, true
+}
+
+func (c *jwtCache[C]) put(h SecretHash, claims C, key any) {
+	c.mu.Lock()
+	if len(c.m) >= jwtCacheSize {
+		clear(c.m)
+	}
+	c.m[h] = jwtCacheEntry[C]{claims: claims, key: key}
+	c.mu.Unlock()
+}
