@@ -167,6 +167,7 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 	root.MethodNotAllowedHandler = root.NotFoundHandler
 
 	e.ops = make(map[string]*operation)
+	static := map[string]http.Handler{} // full paths without parameters
 	docs := map[string]*openapi3.T{}
 	for _, s := range e.schemes {
 		doc, err := openapi.Shared(s.name())
@@ -215,7 +216,11 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 			// One mux route per path, dispatching on the method here: gorilla/mux
 			// loses a method mismatch when a later route's path does not match,
 			// answering 404 where 405 is right.
-			sub.Handle(path, methodSwitch(byMethod, sub.MethodNotAllowedHandler))
+			h := methodSwitch(byMethod, sub.MethodNotAllowedHandler)
+			sub.Handle(path, h)
+			if !strings.Contains(path, "{") {
+				static[prefix+path] = h
+			}
 		}
 		for id := range handlers {
 			if !bound[id] {
@@ -223,7 +228,16 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 			}
 		}
 	}
-	e.handler = root
+	// Most vendor paths have no parameter: they are served from a map, which
+	// spares them gorilla/mux's regular expressions and two request copies.
+	// Everything else (parameters, unknown paths, paths to clean) goes to mux.
+	e.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h, ok := static[r.URL.Path]; ok {
+			h.ServeHTTP(w, r)
+			return
+		}
+		root.ServeHTTP(w, r)
+	})
 	cat, err := scenarios.NewCatalog(docs)
 	if err != nil {
 		return err
