@@ -35,6 +35,9 @@ type Config struct {
 	Store Store
 	// MaxBodyBytes limits request bodies (413 beyond). Zero means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// MaxHeaderBytes limits the request line and headers (431 in the vendor's
+	// shape beyond). Zero means DefaultMaxHeaderBytes.
+	MaxHeaderBytes int
 	// Scenarios are active from the start, and again (with fresh counters)
 	// after every Reset.
 	Scenarios []scenarios.Scenario
@@ -119,6 +122,12 @@ func (c Config) normalize() (Config, error) {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
 	case c.MaxBodyBytes < 0:
 		return c, fmt.Errorf("config: MaxBodyBytes %d is negative", c.MaxBodyBytes)
+	}
+	switch {
+	case c.MaxHeaderBytes == 0:
+		c.MaxHeaderBytes = DefaultMaxHeaderBytes
+	case c.MaxHeaderBytes < 0 || c.MaxHeaderBytes > ServerMaxHeaderBytes:
+		return c, fmt.Errorf("config: MaxHeaderBytes %d: want 1 to %d", c.MaxHeaderBytes, ServerMaxHeaderBytes)
 	}
 	switch {
 	case c.JournalSize == 0:

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -36,8 +37,11 @@ type Emulator struct {
 	brass     *brass
 	journal   *journal
 	scenarios *scenarios.Engine
-	ops       map[string]*operation // "vendor.operationId"
+	ops       map[string]*operation            // "vendor.operationId"
+	prefixes  []prefixed                       // each scheme's path prefix, for errors outside an operation
+	staticOps map[string]map[string]*operation // path without parameters → method → operation
 	handler   http.Handler
+	internal  atomic.Int64 // requests answered 500 by a bug (see InternalErrors)
 }
 
 // New builds an Emulator from cfg (the zero Config is a working default).
@@ -167,6 +171,7 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 	root.MethodNotAllowedHandler = root.NotFoundHandler
 
 	e.ops = make(map[string]*operation)
+	e.staticOps = make(map[string]map[string]*operation)
 	static := map[string]http.Handler{} // full paths without parameters
 	docs := map[string]*openapi3.T{}
 	for _, s := range e.schemes {
@@ -179,6 +184,7 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 			return fmt.Errorf("openapi document %q: want exactly one relative server URL", s.name())
 		}
 		prefix := doc.Servers[0].URL
+		e.prefixes = append(e.prefixes, prefixed{prefix: prefix, scheme: s})
 		sub := root.PathPrefix(prefix).Subrouter()
 		sc := s
 		sub.NotFoundHandler = e.recorded(sc.name(), func(w http.ResponseWriter, r *http.Request) {
@@ -211,6 +217,12 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 					handle: h,
 				}
 				e.ops[s.name()+"."+op.OperationID] = o
+				if !strings.Contains(path, "{") {
+					if e.staticOps[prefix+path] == nil {
+						e.staticOps[prefix+path] = map[string]*operation{}
+					}
+					e.staticOps[prefix+path][method] = o
+				}
 				byMethod[method] = e.serveOperation(o)
 			}
 			// One mux route per path, dispatching on the method here: gorilla/mux
@@ -231,13 +243,13 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 	// Most vendor paths have no parameter: they are served from a map, which
 	// spares them gorilla/mux's regular expressions and two request copies.
 	// Everything else (parameters, unknown paths, paths to clean) goes to mux.
-	e.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e.handler = e.guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if h, ok := static[r.URL.Path]; ok {
 			h.ServeHTTP(w, r)
 			return
 		}
 		root.ServeHTTP(w, r)
-	})
+	}))
 	cat, err := scenarios.NewCatalog(docs)
 	if err != nil {
 		return err
@@ -293,6 +305,10 @@ func (e *Emulator) serveOperation(op *operation) http.Handler {
 		defer e.record(r, vendor, rc, w, start)
 		r = r.WithContext(context.WithValue(r.Context(), reqCtxKey{}, rc))
 		if err := e.limitBody(w, r, rc); err != nil {
+			op.scheme.writeError(w, r, rc, err)
+			return
+		}
+		if err := checkUTF8(r, rc.body); err != nil {
 			op.scheme.writeError(w, r, rc, err)
 			return
 		}

@@ -48,6 +48,7 @@ func (e *Emulator) neutralError(vendor string, err error) *httpError {
 	if _, ok := errors.AsType[*openapi3filter.RequestError](err); ok {
 		return validationError(err)
 	}
+	e.internal.Add(1)
 	e.log.Error("unexpected error", "vendor", vendor, "err", err)
 	return &httpError{status: http.StatusInternalServerError, reason: "internal", msg: "internal error"}
 }

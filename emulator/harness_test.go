@@ -36,10 +36,17 @@ func newEnv(t *testing.T, cfg emulator.Config) *env {
 	if err != nil {
 		t.Fatalf("emulator.New: %v", err)
 	}
-	srv := httptest.NewServer(emu.Handler())
+	srv := httptest.NewUnstartedServer(emu.Handler())
+	srv.Config = emulator.NewHTTPServer(emu.Handler()) // the binary's timeouts and limits
+	srv.Start()
 	t.Cleanup(func() {
 		srv.Close()
 		_ = emu.Close()
+		// No request of any test may reach the panic recovery or the 500 for
+		// an error no scheme knows.
+		if n := emu.InternalErrors(); n != 0 {
+			t.Errorf("%d requests were answered 500 by a bug (see the log)", n)
+		}
 	})
 	sc := newSpecCheck(t)
 	return &env{t: t, emu: emu, srv: srv, spec: sc,

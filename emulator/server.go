@@ -11,7 +11,10 @@ const (
 	ReadTimeout       = 30 * time.Second
 	WriteTimeout      = 2 * time.Minute // leaves room for scripted delays
 	IdleTimeout       = 2 * time.Minute
-	MaxHeaderBytes    = 64 << 10
+	// ServerMaxHeaderBytes is net/http's hard limit, answered with its own
+	// plain-text 431. Up to it the emulator reads the headers and answers a
+	// 431 in the vendor's shape beyond Config.MaxHeaderBytes (64 KiB).
+	ServerMaxHeaderBytes = 1 << 20
 )
 
 // NewHTTPServer wraps h in an http.Server with the emulator's timeouts and header
@@ -23,6 +26,6 @@ func NewHTTPServer(h http.Handler) *http.Server {
 		ReadTimeout:       ReadTimeout,
 		WriteTimeout:      WriteTimeout,
 		IdleTimeout:       IdleTimeout,
-		MaxHeaderBytes:    MaxHeaderBytes,
+		MaxHeaderBytes:    ServerMaxHeaderBytes,
 	}
 }

@@ -1,0 +1,165 @@
+package emulator
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strings"
+	"unicode/utf8"
+)
+
+// DefaultMaxHeaderBytes is the largest request line and header block the
+// emulator answers: 64 KiB. Beyond it the answer is a 431 in the vendor's shape.
+const DefaultMaxHeaderBytes = 64 << 10
+
+// guard is the outermost handler. It answers oversized headers with a 431 in
+// the vendor's error shape, and turns a panic in any handler into a logged 500
+// so that one bad request cannot take the server down. No handler is meant to
+// reach the recovery: tests fail when InternalErrors is not zero.
+func (e *Emulator) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		w := &wroteRecorder{ResponseWriter: rw}
+		defer func() {
+			p := recover()
+			if p == nil {
+				return
+			}
+			if p == http.ErrAbortHandler { //nolint:errorlint // a sentinel panic value, compared as net/http does
+				panic(p) // a deliberate abort (a scenario's dropped connection)
+			}
+			e.internal.Add(1)
+			e.log.Error("handler panicked; answered 500", "method", r.Method, "path", r.URL.Path,
+				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			if w.wrote {
+				// Part of an answer is out: the only honest thing left is to
+				// cut the connection.
+				panic(http.ErrAbortHandler)
+			}
+			e.writeErrorFor(w, r, &httpError{status: http.StatusInternalServerError, reason: "internal",
+				msg: "internal error (a bug in tokenemu: the log has the details)"})
+		}()
+		if n := headerBytes(r); n > e.cfg.MaxHeaderBytes {
+			e.writeErrorFor(w, r, &httpError{status: http.StatusRequestHeaderFieldsTooLarge, reason: "headers_too_large",
+				msg: fmt.Sprintf("request line and headers are %d bytes; the limit is %d", n, e.cfg.MaxHeaderBytes)})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// InternalErrors is the number of requests answered 500 because of a bug in
+// the emulator: a handler that panicked or returned an error no scheme knows.
+// It stays zero; the test suites check that it does.
+func (e *Emulator) InternalErrors() int64 { return e.internal.Load() }
+
+// writeErrorFor renders err in the shape of the vendor that owns the path (the
+// admin plane's shape for paths no vendor owns).
+func (e *Emulator) writeErrorFor(w http.ResponseWriter, r *http.Request, err *httpError) {
+	for _, p := range e.prefixes {
+		if r.URL.Path == p.prefix || strings.HasPrefix(r.URL.Path, p.prefix+"/") {
+			w.Header().Set(ReasonHeader, err.reason)
+			p.scheme.writeError(w, r, &reqCtx{op: e.staticOps[r.URL.Path][r.Method]}, err)
+			return
+		}
+	}
+	w.Header().Set(ReasonHeader, err.reason)
+	writeAdminError(w, err.status, err.reason, err.msg)
+}
+
+// checkUTF8 refuses text that is not UTF-8 in the query and in JSON and form
+// bodies, which would otherwise be read with U+FFFD in place of the bad bytes
+// and accepted as some other value.
+func checkUTF8(r *http.Request, body []byte) error {
+	notUTF8 := func(where string) error {
+		return &httpError{status: http.StatusBadRequest, reason: "not_utf8", msg: where + " is not valid UTF-8"}
+	}
+	if q := r.URL.RawQuery; q != "" && needsDecodedCheck(q) && !valuesUTF8(q) {
+		return notUTF8("the query string")
+	}
+	if len(body) == 0 {
+		return nil
+	}
+	ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
+	switch strings.TrimSpace(strings.ToLower(ct)) {
+	case "application/json":
+		if !utf8.Valid(body) {
+			return notUTF8("the request body")
+		}
+	case "application/x-www-form-urlencoded":
+		if needsDecodedCheck(string(body)) && !valuesUTF8(string(body)) {
+			return notUTF8("the request body")
+		}
+	}
+	return nil
+}
+
+// needsDecodedCheck reports whether URL-encoded text may decode to bytes
+// that are not UTF-8: it has an escape or a byte beyond ASCII.
+func needsDecodedCheck(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' || s[i] >= utf8.RuneSelf {
+			return true
+		}
+	}
+	return false
+}
+
+// valuesUTF8 reports whether every key and value of URL-encoded text is
+// UTF-8. Text that does not parse is left to the validator.
+func valuesUTF8(s string) bool {
+	v, err := url.ParseQuery(s)
+	if err != nil {
+		return true
+	}
+	for k, vs := range v {
+		if !utf8.ValidString(k) {
+			return false
+		}
+		for _, x := range vs {
+			if !utf8.ValidString(x) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// headerBytes approximates the size of the request line and headers as they
+// arrived, as net/http's MaxHeaderBytes counts them.
+func headerBytes(r *http.Request) int {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Proto) + len(r.Host) + 16
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4 // ": " and CRLF
+		}
+	}
+	return n
+}
+
+// prefixed is a scheme and the path prefix it is served under.
+type prefixed struct {
+	prefix string
+	scheme scheme
+}
+
+// wroteRecorder remembers whether a handler has started its answer.
+type wroteRecorder struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (w *wroteRecorder) WriteHeader(code int) {
+	if code >= 200 {
+		w.wrote = true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *wroteRecorder) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *wroteRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }

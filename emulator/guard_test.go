@@ -1,0 +1,128 @@
+package emulator
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// syncBuffer is a log sink safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// A panic in a handler is logged with its stack and answered 500 in the
+// vendor's shape; the server goes on serving.
+func TestGuardRecoversPanics(t *testing.T) {
+	t.Parallel()
+	logs := &syncBuffer{}
+	e, err := New(Config{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := e.guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Query().Get("do") {
+		case "panic":
+			panic("boom")
+		case "abort":
+			panic(http.ErrAbortHandler)
+		case "half":
+			w.WriteHeader(http.StatusOK)
+			_, _ = io.WriteString(w, `{"partial":`)
+			panic("boom after the header")
+		}
+		_, _ = io.WriteString(w, "fine")
+	}))
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config = NewHTTPServer(h)
+	srv.Config.ErrorLog = slog.NewLogLogger(slog.NewTextHandler(io.Discard, nil), slog.LevelWarn)
+	srv.Start()
+	defer srv.Close()
+	get := func(path string) (*http.Response, []byte, error) {
+		resp, err := srv.Client().Get(srv.URL + path)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return resp, b, err
+	}
+
+	shapes := map[string]string{ // path → a key the vendor's error body has
+		"/passport/v1/core/accounts": "code",
+		"/teletracker/auth/login":    "success",
+		"/passkit/login":             "error",
+		"/brass/auth/login":          "error",
+		"/elsewhere":                 "error",
+	}
+	for path, key := range shapes {
+		resp, body, err := get(path + "?do=panic")
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		var m map[string]any
+		if resp.StatusCode != 500 || json.Unmarshal(body, &m) != nil || m[key] == nil {
+			t.Errorf("%s: got %d %s, want 500 with %q", path, resp.StatusCode, body, key)
+		}
+		if got := resp.Header.Get(ReasonHeader); got != "internal" {
+			t.Errorf("%s: reason %q, want internal", path, got)
+		}
+	}
+	if n := e.InternalErrors(); n != int64(len(shapes)) {
+		t.Errorf("InternalErrors = %d, want %d", n, len(shapes))
+	}
+	if l := logs.String(); !strings.Contains(l, "handler panicked") || !strings.Contains(l, "guard_test.go") {
+		t.Errorf("log has no panic with its stack:\n%s", l)
+	}
+
+	// A deliberate abort is not a bug: the connection is cut and nothing counted.
+	if _, _, err := get("/passport/v1/core/accounts?do=abort"); err == nil {
+		t.Error("abort: got an answer, want the connection cut")
+	}
+	// A panic after the answer has started cannot become a 500: the
+	// connection is cut, and the bug is counted.
+	if _, body, err := get("/passport/v1/core/accounts?do=half"); err == nil {
+		t.Errorf("half an answer: got %q with no error, want the connection cut", body)
+	}
+	if n := e.InternalErrors(); n != int64(len(shapes))+1 {
+		t.Errorf("InternalErrors = %d, want %d", n, len(shapes)+1)
+	}
+	if _, body, err := get("/passport/v1/core/accounts"); err != nil || string(body) != "fine" {
+		t.Errorf("after the panics: %q, %v; want the server still serving", body, err)
+	}
+}
+
+// Errors nobody expects are counted as well as logged.
+func TestNeutralErrorCountsTheUnexpected(t *testing.T) {
+	t.Parallel()
+	e, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if he := e.neutralError("passport", errors.New("surprise")); he.status != 500 {
+		t.Fatalf("status %d, want 500", he.status)
+	}
+	if e.InternalErrors() != 1 {
+		t.Errorf("InternalErrors = %d, want 1", e.InternalErrors())
+	}
+}
