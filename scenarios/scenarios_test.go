@@ -2,6 +2,7 @@ package scenarios_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -396,4 +397,55 @@ func TestEngineConcurrent(t *testing.T) {
 	if total != 50 {
 		t.Errorf("first: 50 fired %d times across goroutines", total)
 	}
+}
+
+// FuzzParse: any bytes as a scenario file. Parse and Validate may refuse them
+// but must not panic, and a scenario they accept must survive a round trip
+// through JSON.
+func FuzzParse(f *testing.F) {
+	list, err := scenarios.Builtins()
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range list {
+		raw, err := scenarios.BuiltinSource(s.Name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(raw)
+	}
+	for _, s := range []string{
+		"", "---\n---\n", "[]", `[{"name":"x","rules":[{"action":{"status":503}}]}]`,
+		"name: a\nrules:\n  - match: {path: \"/**/x/**\"}\n    trigger: {probability: 2}\n    action: {delay: 99h}\n",
+		"name: a\nrules: &r [*r]\n", "name: [1,2]\n", "rules:\n  - action: {status: 99999999999999999999}\n",
+		"name: a\nrules:\n  - trigger: {from: \"-5m\", to: tomorrow}\n    action: {status: 500, headers: {\"\\n\": x}}\n",
+	} {
+		f.Add([]byte(s))
+	}
+	cat, err := catalog()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		list, err := scenarios.Parse(data)
+		if err != nil {
+			return
+		}
+		for _, s := range list {
+			if cat.Validate(s) != nil {
+				continue
+			}
+			b, err := json.Marshal(s)
+			if err != nil {
+				t.Fatalf("a valid scenario does not marshal: %v", err)
+			}
+			back, err := scenarios.Parse(b)
+			if err != nil || len(back) != 1 {
+				t.Fatalf("a valid scenario does not parse back from %s: %v", b, err)
+			}
+			if err := cat.Validate(back[0]); err != nil {
+				t.Fatalf("a valid scenario is invalid after a round trip through %s: %v", b, err)
+			}
+		}
+	})
 }
