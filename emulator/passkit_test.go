@@ -39,8 +39,13 @@ func TestPassKitJWTExpiry(t *testing.T) {
 		t.Fatalf("jwt.Parse with the API secret: %v", err)
 	}
 	claims := parsed.Claims.(jwt.MapClaims)
-	if parsed.Header["typ"] != "JWT" || claims["uid"] != emulator.DefaultPassKitAPIKey || len(claims) != 3 {
-		t.Errorf("header %v claims %v: want typ JWT and exactly uid, iat, exp", parsed.Header, claims)
+	jti, _ := claims["jti"].(string)
+	if parsed.Header["typ"] != "JWT" || claims["uid"] != emulator.DefaultPassKitAPIKey || len(claims) != 4 || len(jti) != 22 {
+		t.Errorf("header %v claims %v: want typ JWT and exactly uid, iat, exp and the emulator's jti", parsed.Header, claims)
+	}
+	// Two logins in one (frozen) second are two tokens: expiring one leaves the other.
+	if other := e.passkitLogin(false); other == tok {
+		t.Error("two logins in one second got the same JWT")
 	}
 	if exp, iat := claims["exp"].(float64), claims["iat"].(float64); exp-iat != 3600 {
 		t.Errorf("exp - iat = %v, want 3600", exp-iat)

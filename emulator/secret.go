@@ -31,3 +31,10 @@ func newOpaqueToken() string {
 	_, _ = rand.Read(b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
+
+// newJTI is a JWT ID: 128 random bits, base64url.
+func newJTI() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
