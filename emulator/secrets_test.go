@@ -1,0 +1,229 @@
+package emulator_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/tokenemu/tokenemu/emulator"
+)
+
+// recorder is an http.RoundTripper that keeps every response, headers and body.
+type recorder struct {
+	mu  sync.Mutex
+	out []recorded
+}
+
+type recorded struct {
+	what string // method and path
+	text string // status line, headers and body
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d\n", resp.StatusCode)
+	_ = resp.Header.Write(&b)
+	b.Write(body)
+	r.mu.Lock()
+	r.out = append(r.out, recorded{what: req.Method + " " + req.URL.Path, text: b.String()})
+	r.mu.Unlock()
+	return resp, nil
+}
+
+// TestSecretsNeverLeak sends known secrets through every vendor's endpoints,
+// right and wrong, and searches every output for them: each response's
+// headers and body (but the one response that issues a token may hold that
+// token), the debug log, the journal, the admin token list and the active
+// scenarios. Wrong passwords and unknown tokens must never be echoed either.
+func TestSecretsNeverLeak(t *testing.T) {
+	t.Parallel()
+	logs := &bytes.Buffer{}
+	var logMu sync.Mutex
+	logger := slog.New(slog.NewJSONHandler(writerFunc(func(p []byte) (int, error) {
+		logMu.Lock()
+		defer logMu.Unlock()
+		return logs.Write(p)
+	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	emu, err := emulator.New(emulator.Config{Logger: logger, AdminToken: "admin-secret-canary-0b7d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(emu.Handler())
+	defer srv.Close()
+	rec := &recorder{}
+	client := &http.Client{Transport: rec}
+
+	const (
+		wrongPassword = "canary-wrong-password-51c2"
+		unknownToken  = "canaryUnknownToken9d4e0a"
+		wrongOTP      = "918273"
+	)
+	// secrets: value → the index of the response allowed to hold it (-1: none).
+	secrets := map[string]int{
+		wrongPassword: -1, unknownToken: -1, wrongOTP: -1, "admin-secret-canary-0b7d": -1,
+		emulator.DefaultPassportClientSecret: -1, emulator.DefaultPassKitPassword: -1,
+		emulator.DefaultBrassPassword: -1, emulator.DefaultBrassAppKey: -1, emulator.DefaultTeleTrackerPassword: -1,
+	}
+	do := func(method, path string, h http.Header, body string) (int, []byte, int) {
+		t.Helper()
+		var rd io.Reader
+		if body != "" {
+			rd = strings.NewReader(body)
+		}
+		req, _ := http.NewRequest(method, srv.URL+path, rd)
+		for k, v := range h {
+			req.Header[k] = v
+		}
+		if strings.HasPrefix(path, "/_emulator") && req.Header.Get("Authorization") == "" {
+			req.Header.Set("Authorization", "Bearer admin-secret-canary-0b7d")
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b, len(rec.out) - 1
+	}
+	issued := func(value string, at int) {
+		t.Helper()
+		if value == "" {
+			t.Fatalf("no token issued at response %d: %s", at, rec.out[at].text)
+		}
+		secrets[value] = at
+	}
+	js := func(auth string) http.Header {
+		h := http.Header{"Content-Type": {"application/json"}}
+		if auth != "" {
+			h.Set("Authorization", auth)
+		}
+		return h
+	}
+	form := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+	basic := func(u, p string) string { return "Basic " + base64.StdEncoding.EncodeToString([]byte(u+":"+p)) }
+
+	// Passport.
+	do("POST", "/passport/v1/iam/oauth/tokens", form, url.Values{"grant_type": {"client_credentials"},
+		"client_id": {emulator.DefaultPassportClientID}, "client_secret": {wrongPassword}}.Encode())
+	do("POST", "/passport/v1/iam/oauth/tokens", http.Header{"Content-Type": form["Content-Type"],
+		"Authorization": {basic(emulator.DefaultPassportClientID, wrongPassword)}}, "grant_type=client_credentials")
+	_, b, at := do("POST", "/passport/v1/iam/oauth/tokens", form, url.Values{"grant_type": {"client_credentials"},
+		"client_id": {emulator.DefaultPassportClientID}, "client_secret": {emulator.DefaultPassportClientSecret}}.Encode())
+	pp, ppID := field(b, "access_token"), field(b, "token_id")
+	issued(pp, at)
+	do("GET", "/passport/v1/core/accounts", js("Bearer "+pp), "")
+	do("GET", "/passport/v1/core/accounts", js("Bearer "+unknownToken), "")
+	do("GET", "/passport/v1/iam/oauth/tokens", js("Bearer "+pp), "")
+	do("GET", "/passport/v1/iam/oauth/tokens/"+ppID, js("Bearer "+pp), "")
+	do("GET", "/passport/v1/iam/oauth/tokens/3f2b6c1e-8d4a-4e2b-9c1f-5a6b7c8d9e0f", js("Bearer "+pp), "")
+
+	// PassKit.
+	do("POST", "/passkit/login", js(""), fmt.Sprintf(`{"username":%q,"password":%q}`, emulator.DefaultPassKitUsername, wrongPassword))
+	do("POST", "/passkit/login", js(""), fmt.Sprintf(`{"username":%q,"password":%d}`, emulator.DefaultPassKitUsername, 918273))
+	_, b, at = do("POST", "/passkit/login", js(""), fmt.Sprintf(`{"username":%q,"password":%q}`, emulator.DefaultPassKitUsername, emulator.DefaultPassKitPassword))
+	pk := field(b, "token")
+	issued(pk, at)
+	lh := js("")
+	lh.Set("X-Passkit-Longlived-Token", "true")
+	_, b, at = do("POST", "/passkit/login", lh, fmt.Sprintf(`{"username":%q,"password":%q}`, emulator.DefaultPassKitUsername, emulator.DefaultPassKitPassword))
+	pkLong := field(b, "token")
+	issued(pkLong, at)
+	do("GET", "/passkit/user/profile", js(pk), "")
+	do("GET", "/passkit/user/profile", js(pkLong), "")
+	do("GET", "/passkit/user/profile", js("Bearer "+unknownToken), "")
+	do("POST", "/passkit/user/new", js(""), fmt.Sprintf(`{"username":%q,"password":%q,"companyName":"c","emailAddress":"x@example.test"}`,
+		emulator.DefaultPassKitUsername, wrongPassword))
+
+	// Brass.
+	do("POST", "/brass/auth/login", js("Bearer "+unknownToken), `{"username":"a@b.test","password":"x"}`)
+	do("POST", "/brass/auth/login", js("Bearer "+emulator.DefaultBrassAppKey), fmt.Sprintf(`{"username":%q,"password":%q}`, emulator.DefaultBrassUsername, wrongPassword))
+	_, b, at = do("POST", "/brass/auth/login", js("Bearer "+emulator.DefaultBrassAppKey), fmt.Sprintf(`{"username":%q,"password":%q}`, emulator.DefaultBrassUsername, emulator.DefaultBrassPassword))
+	temp := field(b, "token")
+	issued(temp, at)
+	do("POST", "/brass/auth/login/authorise", js("Bearer "+temp), fmt.Sprintf(`{"otp":%q}`, wrongOTP))
+	otp, _ := emu.BrassOTP(emulator.DefaultBrassUsername)
+	_, b, at = do("POST", "/brass/auth/login/authorise", js("Bearer "+temp), fmt.Sprintf(`{"otp":%q}`, otp))
+	user := field(b, "token")
+	issued(user, at)
+	_, b, at = do("POST", "/brass/auth/personal-access-tokens", js("Bearer "+user), `{"name":"ci","role":"member"}`)
+	pat, patID := field(b, "token"), field(b, "id")
+	issued(pat, at)
+	do("GET", "/brass/auth/personal-access-tokens", js("Bearer "+pat), "")
+	do("GET", "/brass/banking/accounts", js("Bearer "+pat), "")
+	do("GET", "/brass/banking/accounts", js("Bearer 1|pat-"+unknownToken), "")
+	do("DELETE", "/brass/auth/personal-access-tokens/"+patID, js("Bearer "+user), "")
+	do("GET", "/brass/banking/accounts", js("Bearer "+pat), "")
+
+	// TeleTracker.
+	do("POST", "/teletracker/auth/login", form, "username=demo%40teletracker.test&password="+wrongPassword)
+	_, b, at = do("POST", "/teletracker/auth/login", form, "username=demo%40teletracker.test&password="+url.QueryEscape(emulator.DefaultTeleTrackerPassword))
+	tt, ttRefresh := field(b, "token"), field(b, "refreshToken")
+	issued(tt, at)
+	issued(ttRefresh, at)
+	do("GET", "/teletracker/reports/call-data?account_id=1001&date=2026-01-01", http.Header{"Authentication": {"Bearer " + tt}}, "")
+	_, b, at = do("POST", "/teletracker/auth/refresh", js(""), fmt.Sprintf(`{"refresh_token":%q}`, ttRefresh))
+	tt2, ttRefresh2 := field(b, "token"), field(b, "refreshToken")
+	issued(tt2, at)
+	issued(ttRefresh2, at)
+	do("POST", "/teletracker/auth/refresh", js(""), fmt.Sprintf(`{"refresh_token":%q}`, ttRefresh)) // reused
+	do("POST", "/teletracker/auth/refresh", js(""), fmt.Sprintf(`{"refresh_token":%q}`, unknownToken))
+	do("POST", "/teletracker/auth/masquerade", js(basic(emulator.IntegratorTeleTrackerUser, wrongPassword)), `{"account_id":1001}`)
+	do("POST", "/teletracker/auth/logout", js("Bearer "+tt2), "")
+
+	// The admin plane: wrong admin token, token changes by value, a
+	// scenario keyed on a token, and every listing.
+	do("GET", "/_emulator/tokens", js("Bearer "+wrongPassword), "")
+	do("POST", "/_emulator/tokens/expire", js(""), fmt.Sprintf(`{"token":%q}`, pp))
+	do("POST", "/_emulator/tokens/revoke", js(""), fmt.Sprintf(`{"token":%q}`, pkLong))
+	do("POST", "/_emulator/tokens/revoke", js(""), fmt.Sprintf(`{"token":%q}`, unknownToken))
+	do("POST", "/_emulator/scenarios", js(""), fmt.Sprintf(`{"name":"one-token","rules":[{"match":{"vendor":"passkit","token":%q},"action":{"status":401}}]}`, pk))
+	do("GET", "/passkit/user/profile", js(pk), "")
+	do("GET", "/_emulator/scenarios", nil, "")
+	do("GET", "/_emulator/tokens", nil, "")
+	do("GET", "/_emulator/journal", nil, "")
+	_, b, at = do("POST", "/_emulator/tokens/issue", js(""), `{"vendor":"teletracker","principal":"demo@teletracker.test"}`)
+	issued(field(b, "token"), at)
+	issued(field(b, "refresh_token"), at)
+
+	logMu.Lock()
+	logText := logs.String()
+	logMu.Unlock()
+	if !strings.Contains(logText, `"msg":"request"`) {
+		t.Fatalf("the debug log has no request lines: %s", logText)
+	}
+	for secret, allowedAt := range secrets {
+		for i, r := range rec.out {
+			if i != allowedAt && strings.Contains(r.text, secret) {
+				t.Errorf("secret %.12s… appears in the answer to %s (response %d):\n%s", secret, r.what, i, r.text)
+			}
+		}
+		if strings.Contains(logText, secret) {
+			t.Errorf("secret %.12s… appears in the log", secret)
+		}
+	}
+	if len(rec.out) < 40 {
+		t.Errorf("only %d responses searched", len(rec.out))
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
