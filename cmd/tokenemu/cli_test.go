@@ -6,9 +6,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -224,5 +226,84 @@ func TestServeWarnsOnPublicAddressWithoutAdminToken(t *testing.T) {
 		if got := !o.isLoopback(); got != c.want {
 			t.Errorf("%s: warn=%v, want %v", c.addr, got, c.want)
 		}
+	}
+	// And the warning is logged at start.
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &bannerWriter{url: make(chan string, 1)}
+	var errOut bytes.Buffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"serve", "-addr", "0.0.0.0:0"}, out, &errOut, env(nil)) }()
+	select {
+	case <-out.url:
+	case code := <-done:
+		t.Fatalf("serve exited early with %d: %s", code, errOut.String())
+	}
+	cancel()
+	<-done
+	if !strings.Contains(errOut.String(), "non-loopback address without -admin-token") {
+		t.Errorf("no warning for 0.0.0.0 without -admin-token:\n%s", errOut.String())
+	}
+}
+
+// SIGINT/SIGTERM (here: the context) lets a request in flight finish: a login
+// held by a scenario's delay still gets its token after shutdown begins.
+func TestServeShutdownLetsRequestsFinish(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "slow.yaml")
+	scenario := "name: slow\nrules:\n  - match: {vendor: passkit, operation: login}\n    action: {delay: 1s}\n"
+	if err := os.WriteFile(file, []byte(scenario), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &bannerWriter{url: make(chan string, 1)}
+	var errOut bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "-addr", "127.0.0.1:0", "-scenario", file}, out, &errOut, env(nil))
+	}()
+	var base string
+	select {
+	case base = <-out.url:
+	case code := <-done:
+		t.Fatalf("serve exited early with %d: %s", code, errOut.String())
+	}
+	type result struct {
+		status int
+		body   string
+		err    error
+	}
+	login := make(chan result, 1)
+	go func() {
+		resp, err := http.Post(base+"/passkit/login", "application/json",
+			strings.NewReader(`{"username":"demo@passkit.test","password":"passkit-demo"}`))
+		if err != nil {
+			login <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		login <- result{resp.StatusCode, string(b), err}
+	}()
+	// The rule counts the login as it starts its delay: then it is in flight.
+	for {
+		resp, err := http.Get(base + "/_emulator/scenarios")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(b), `"matched":1`) {
+			break
+		}
+		runtime.Gosched()
+	}
+	cancel()
+	r := <-login
+	if r.err != nil || r.status != 200 || !strings.Contains(r.body, `"token"`) {
+		t.Errorf("login in flight at shutdown: %d %q %v, want its token", r.status, r.body, r.err)
+	}
+	if code := <-done; code != exitOK {
+		t.Errorf("serve after cancel: exit %d, stderr %s", code, errOut.String())
 	}
 }
