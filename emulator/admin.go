@@ -48,6 +48,7 @@ func (a *admin) handlers() map[string]handlerFunc {
 		"applyScenarios":     a.applyScenarios,
 		"removeScenario":     a.removeScenario,
 		"clearScenarios":     a.clearScenarios,
+		"saveState":          a.saveState,
 	}
 }
 
@@ -206,4 +207,18 @@ func (a *admin) getBrassOTP(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 
 func (a *admin) fault(rc *reqCtx, f faultSpec) error {
 	return &adminError{status: f.status, code: f.reason, msg: f.message()}
+}
+
+func (a *admin) saveState(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	if a.e.cfg.State.File == "" {
+		return &adminError{status: http.StatusConflict, code: "no_state_file",
+			msg: "this emulator keeps no state file: start it with -state FILE"}
+	}
+	n, err := a.e.SaveState()
+	if err != nil {
+		return &adminError{status: http.StatusInternalServerError, code: "save_failed", msg: err.Error()}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"file": a.e.cfg.State.File, "bytes": n,
+		"saved_at": time.Now().UTC().Format(time.RFC3339Nano)})
+	return nil
 }

@@ -941,3 +941,41 @@ func (b *brass) fault(rc *reqCtx, f faultSpec) error {
 	}
 	return be
 }
+
+// save returns the JWT key, PAT metadata, PAT counter and payments.
+func (b *brass) save() savedBrass {
+	w := b.world.Load()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := savedBrass{Key: slices.Clone(w.key), NextPAT: b.nextPAT, Payments: slices.Clone(b.payments), PATs: []savedBrassPAT{}}
+	for id, m := range b.pats {
+		out.PATs = append(out.PATs, savedBrassPAT{TokenID: id, Name: m.name, Role: m.role.ID, Created: m.created, LastUsed: m.lastUsed})
+	}
+	slices.SortFunc(out.PATs, func(x, y savedBrassPAT) int { return strings.Compare(x.TokenID, y.TokenID) })
+	return out
+}
+
+// restore puts back what save returned, over a freshly reset world.
+func (b *brass) restore(s savedBrass) error {
+	if len(s.Key) != 32 {
+		return fmt.Errorf("brass: the saved JWT key has %d bytes, want 32", len(s.Key))
+	}
+	pats := make(map[string]*brassPATMeta, len(s.PATs))
+	for _, p := range s.PATs {
+		role := brassRoleByName(p.Role)
+		if role == nil {
+			return fmt.Errorf("brass PAT %s: unknown role %q", p.TokenID, p.Role)
+		}
+		pats[p.TokenID] = &brassPATMeta{name: p.Name, role: role, created: p.Created, lastUsed: p.LastUsed}
+	}
+	w := *b.world.Load()
+	w.key = slices.Clone(s.Key)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.world.Store(&w)
+	b.pats, b.nextPAT = pats, s.NextPAT
+	if s.Payments != nil {
+		b.payments = slices.Clone(s.Payments)
+	}
+	return nil
+}

@@ -43,6 +43,8 @@ type Config struct {
 	Scenarios []scenarios.Scenario
 	// JournalSize is how many requests the journal keeps. Zero means DefaultJournalSize.
 	JournalSize int
+	// State makes the state durable in a file (StateConfig).
+	State StateConfig
 	// Passport tunes the Passport emulation.
 	Passport PassportConfig
 	// PassKit tunes the PassKit emulation.
@@ -128,6 +130,12 @@ func (c Config) normalize() (Config, error) {
 		c.MaxHeaderBytes = DefaultMaxHeaderBytes
 	case c.MaxHeaderBytes < 0 || c.MaxHeaderBytes > ServerMaxHeaderBytes:
 		return c, fmt.Errorf("config: MaxHeaderBytes %d: want 1 to %d", c.MaxHeaderBytes, ServerMaxHeaderBytes)
+	}
+	switch {
+	case c.State.Interval == 0:
+		c.State.Interval = DefaultStateInterval
+	case c.State.Interval < 0:
+		return c, fmt.Errorf("config: State.Interval %v is negative", c.State.Interval)
 	}
 	switch {
 	case c.JournalSize == 0:

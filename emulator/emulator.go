@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,6 +43,18 @@ type Emulator struct {
 	staticOps map[string]map[string]*operation // path without parameters → method → operation
 	handler   http.Handler
 	internal  atomic.Int64 // requests answered 500 by a bug (see InternalErrors)
+
+	// Durable state (state.go). stateMu is held for reading by every handler
+	// (but the journal's long poll) and for writing by a snapshot or a
+	// restore, so that neither sees a request half-handled.
+	stateMu   sync.RWMutex
+	saveMu    sync.Mutex   // one save at a time
+	requests  atomic.Int64 // requests served (journaled), the change counter for saves
+	saved     atomic.Int64 // requests when last saved
+	stopSave  chan struct{}
+	saveDone  chan struct{}
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // New builds an Emulator from cfg (the zero Config is a working default).
@@ -68,6 +81,19 @@ func New(cfg Config) (*Emulator, error) {
 	if err := e.applyStartScenarios(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	if cfg.State.File != "" {
+		if err := e.loadStateFile(); err != nil {
+			if !cfg.State.Fresh {
+				return nil, err
+			}
+			e.log.Warn("starting with fresh state; the state file will be overwritten at the next save", "err", err)
+			if err := e.Reset(); err != nil {
+				return nil, err
+			}
+		}
+		e.stopSave, e.saveDone = make(chan struct{}), make(chan struct{})
+		go e.saveLoop(e.stopSave, e.saveDone)
+	}
 	return e, nil
 }
 
@@ -88,8 +114,20 @@ func (e *Emulator) BrassOTP(username string) (string, bool) { return e.brass.OTP
 // Store returns the emulator's token store.
 func (e *Emulator) Store() Store { return e.store }
 
-// Close releases the emulator's resources. It is safe to call more than once.
-func (e *Emulator) Close() error { return nil }
+// Close releases the emulator's resources and, when it keeps a state file,
+// stops the periodic saves and saves one last time. It is safe to call more
+// than once; later calls return the first one's error.
+func (e *Emulator) Close() error {
+	e.closeOnce.Do(func() {
+		if e.stopSave == nil {
+			return
+		}
+		close(e.stopSave)
+		<-e.saveDone
+		_, e.closeErr = e.SaveState()
+	})
+	return e.closeErr
+}
 
 // Reset forgets every token, reloads the fixtures, puts the clock back to real
 // now, empties the journal and puts back the scenarios of Config.Scenarios
@@ -142,6 +180,7 @@ type operation struct {
 	id     string
 	route  *routers.Route
 	handle handlerFunc
+	locks  bool // holds the state lock for reading while it runs
 }
 
 // reqCtx carries per-request state from the middleware to the handler.
@@ -215,6 +254,10 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 						PathItem: item, Method: method, Operation: op,
 					},
 					handle: h,
+					// The journal's long poll may wait for minutes: it
+					// only reads, and must not hold up a snapshot.
+					// Saving takes the lock itself.
+					locks: !(s.name() == "admin" && (op.OperationID == "getJournal" || op.OperationID == "saveState")),
 				}
 				e.ops[s.name()+"."+op.OperationID] = o
 				if !strings.Contains(path, "{") {
@@ -314,6 +357,10 @@ func (e *Emulator) serveOperation(op *operation) http.Handler {
 		}
 		if vendor != "admin" && e.runScenarios(w, r, rc, op.scheme) {
 			return
+		}
+		if op.locks {
+			e.stateMu.RLock()
+			defer e.stateMu.RUnlock()
 		}
 		in := &openapi3filter.RequestValidationInput{
 			Request:    r,

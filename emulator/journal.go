@@ -190,6 +190,7 @@ func (e *Emulator) record(r *http.Request, vendor string, rc *reqCtx, rec *statu
 		return // reading the journal or polling health would flood it
 	}
 	e.journal.add(entry)
+	e.requests.Add(1)
 	if e.log.Enabled(r.Context(), slog.LevelDebug) {
 		attrs := []slog.Attr{
 			slog.String("vendor", entry.Vendor), slog.String("operation", entry.Operation),

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -530,4 +531,51 @@ func (p *passkit) fault(rc *reqCtx, f faultSpec) error {
 		pe.challenge = `Bearer realm="passkit"`
 	}
 	return pe
+}
+
+// save returns the accounts made through /user/new and every member.
+func (p *passkit) save() savedPassKit {
+	fixture := map[string]bool{}
+	for _, u := range p.e.cfg.Fixtures.PassKit.Users {
+		fixture[u.Username] = true
+	}
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	out := savedPassKit{Users: []savedPassKitUser{}, Members: []savedPassKitMember{}}
+	for _, u := range p.users {
+		if fixture[u.username] {
+			continue
+		}
+		out.Users = append(out.Users, savedPassKitUser{ID: u.id, Username: u.username, Email: u.email, Company: u.company,
+			Password: hex.EncodeToString(u.password[:]), APIKey: u.apiKey, APISecret: string(u.apiSecret), Created: u.created})
+	}
+	for _, m := range p.members {
+		out.Members = append(out.Members, savedPassKitMember{passkitMember: m, Owner: m.owner})
+	}
+	slices.SortFunc(out.Users, func(a, b savedPassKitUser) int { return strings.Compare(a.Username, b.Username) })
+	slices.SortFunc(out.Members, func(a, b savedPassKitMember) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// restore adds saved accounts to the fixtures' and puts back the members.
+func (p *passkit) restore(s savedPassKit) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, su := range s.Users {
+		var pw SecretHash
+		if b, err := hex.DecodeString(su.Password); err != nil || len(b) != len(pw) {
+			return fmt.Errorf("passkit user %q: bad password_sha256", su.Username)
+		}
+		_, _ = hex.Decode(pw[:], []byte(su.Password))
+		u := &passkitUser{id: su.ID, username: su.Username, email: su.Email, company: su.Company, password: pw,
+			apiKey: su.APIKey, apiSecret: []byte(su.APISecret), created: su.Created}
+		p.users[u.username], p.byKey[u.apiKey] = u, u
+	}
+	p.members = make(map[string]passkitMember, len(s.Members))
+	for _, sm := range s.Members {
+		m := sm.passkitMember
+		m.owner = sm.Owner
+		p.members[m.ID] = m
+	}
+	return nil
 }

@@ -3,12 +3,14 @@ package scenarios
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/textproto"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -180,6 +182,10 @@ func compile(s Scenario, now time.Time) (*active, error) {
 		cr := &rule{Rule: r, index: i}
 		if r.Match.Token != "" {
 			cr.token, cr.hasToken = sha256.Sum256([]byte(r.Match.Token)), true
+		}
+		if b, err := hex.DecodeString(r.Match.TokenSHA256); err == nil && len(b) == sha256.Size {
+			copy(cr.token[:], b)
+			cr.hasToken = true
 		}
 		for name, value := range r.Match.Header {
 			cr.headers = append(cr.headers, headerMatch{textproto.CanonicalMIMEHeaderKey(name), value})
@@ -402,4 +408,74 @@ func pathMatches(pattern, p string) bool {
 	}
 	ok, _ := path.Match(pattern, p)
 	return ok
+}
+
+// Saved is an active scenario as saved state keeps it: the scenario (with
+// any token replaced by its SHA-256), when it was applied, and its rules'
+// counters.
+type Saved struct {
+	Scenario  Scenario    `json:"scenario"`
+	AppliedAt time.Time   `json:"applied_at"`
+	Rules     []SavedRule `json:"rules"`
+}
+
+// SavedRule is one rule's counters.
+type SavedRule struct {
+	Matched int64 `json:"matched"`
+	Fired   int64 `json:"fired"`
+	Spent   bool  `json:"spent"`
+}
+
+// Save returns the active scenarios with their counters, in the order applied.
+// Token values are replaced by their SHA-256 so that no secret is written.
+func (e *Engine) Save() []Saved {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]Saved, 0, len(e.active))
+	for _, a := range e.active {
+		s := a.s
+		s.Rules = slices.Clone(s.Rules)
+		sv := Saved{AppliedAt: a.applied}
+		for i, r := range a.rules {
+			if s.Rules[i].Match.Token != "" {
+				s.Rules[i].Match.Token = ""
+				s.Rules[i].Match.TokenSHA256 = hex.EncodeToString(r.token[:])
+			}
+			sv.Rules = append(sv.Rules, SavedRule{Matched: r.matched, Fired: r.fired, Spent: r.spent})
+		}
+		sv.Scenario = s
+		out = append(out, sv)
+	}
+	return out
+}
+
+// Restore replaces the active scenarios with saved ones, counters included.
+// Every scenario is validated; a problem leaves the engine as it was.
+func (e *Engine) Restore(list []Saved) error {
+	compiled := make([]*active, 0, len(list))
+	for _, sv := range list {
+		if err := e.cat.Validate(sv.Scenario); err != nil {
+			return err
+		}
+		a, err := compile(sv.Scenario, sv.AppliedAt)
+		if err != nil {
+			return err
+		}
+		if len(sv.Rules) != len(a.rules) {
+			return &Error{Scenario: sv.Scenario.Name, Rule: -1, Field: "rules",
+				Msg: fmt.Sprintf("%d rule counters for %d rules", len(sv.Rules), len(a.rules))}
+		}
+		for i, r := range a.rules {
+			r.matched, r.fired, r.spent = sv.Rules[i].Matched, sv.Rules[i].Fired, sv.Rules[i].Spent
+		}
+		compiled = append(compiled, a)
+	}
+	if len(compiled) > MaxActive {
+		return fmt.Errorf("%d saved scenarios; the limit is %d", len(compiled), MaxActive)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.active = compiled
+	e.live.Store(int32(len(e.active)))
+	return nil
 }

@@ -60,6 +60,9 @@ type Match struct {
 	Kind string `json:"kind,omitempty" yaml:"kind,omitempty"`
 	// Token is one token's value: the rule matches only requests presenting it.
 	Token string `json:"token,omitempty" yaml:"token,omitempty"`
+	// TokenSHA256 is, instead of Token, the hex SHA-256 of the token's value,
+	// for files that must not hold the token itself (saved state does this).
+	TokenSHA256 string `json:"token_sha256,omitempty" yaml:"token_sha256,omitempty"`
 	// Header maps header names to values; "*" means present with any value.
 	Header map[string]string `json:"header,omitempty" yaml:"header,omitempty"`
 }

@@ -3,6 +3,8 @@ package scenarios
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"path"
@@ -141,6 +143,14 @@ func (c *Catalog) validateMatch(m Match) *fieldErr {
 	if m.Vendor != "*" {
 		if vc = c.vendors[m.Vendor]; vc == nil {
 			return ferr("vendor", "unknown vendor %q: want one of %s, or \"*\"", m.Vendor, strings.Join(vendorNames, ", "))
+		}
+	}
+	if m.TokenSHA256 != "" {
+		if m.Token != "" {
+			return ferr("token_sha256", "give token or token_sha256, not both")
+		}
+		if b, err := hex.DecodeString(m.TokenSHA256); err != nil || len(b) != sha256.Size {
+			return ferr("token_sha256", "want 64 hex digits (the SHA-256 of the token's value)")
 		}
 	}
 	if m.Method != "" && !methodRE.MatchString(m.Method) {

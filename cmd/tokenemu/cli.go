@@ -105,6 +105,9 @@ type serveOptions struct {
 	scenarios        []string
 	clockAt          time.Time
 	cpuProfile       string
+	stateFile        string
+	stateInterval    time.Duration
+	stateFresh       bool
 }
 
 // listFlag is a repeatable string flag; from the environment it takes a
@@ -179,6 +182,9 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	fs.IntVar(&o.brassRateLimit, "brass-rate-limit", 60, "Brass: requests a user may make a minute; 0 switches the limit off")
 	fs.IntVar(&o.journalSize, "journal-size", emulator.DefaultJournalSize, "requests the journal keeps (GET /_emulator/journal); the oldest go first")
 	clockAt := fs.String("clock", "", "start the virtual clock at this RFC 3339 time (it runs from there; a reset puts it back to real now)")
+	fs.StringVar(&o.stateFile, "state", "", "keep the state (tokens, PATs, refresh tokens, accounts made through the APIs, scenarios, clock) in this file: restored at start, saved atomically every -state-interval and at shutdown")
+	fs.DurationVar(&o.stateInterval, "state-interval", emulator.DefaultStateInterval, "how often -state is saved (when something was served since the last save)")
+	fs.BoolVar(&o.stateFresh, "state-fresh", false, "start with fresh state when the -state file cannot be restored (corrupt, another version, another -seed or -fixtures); it is overwritten")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file until shutdown")
 	fs.Var(listFlag{&o.scenarios}, "scenario", "activate a scenario at start: a YAML/JSON file or a built-in name (NAME or NAME:VENDOR); repeatable")
 	fs.Usage = func() {
@@ -225,6 +231,9 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	if o.journalSize < 1 || o.journalSize > 10_000_000 {
 		return o, fmt.Errorf("-journal-size %d: want 1 to 10000000", o.journalSize)
 	}
+	if o.stateInterval <= 0 {
+		return o, fmt.Errorf("-state-interval %v: must be positive", o.stateInterval)
+	}
 	if o.ttRefreshLife <= 0 {
 		return o, fmt.Errorf("-teletracker-refresh-lifetime %v: must be positive", o.ttRefreshLife)
 	}
@@ -244,6 +253,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		Seed:        o.seed,
 		AdminToken:  o.adminToken,
 		JournalSize: o.journalSize,
+		State:       emulator.StateConfig{File: o.stateFile, Interval: o.stateInterval, Fresh: o.stateFresh},
 		Logger:      newLogger(stderr, o.logFormat, o.logLevel),
 		Passport:    emulator.PassportConfig{RevokeStatus: o.passportRevoke, ScopeErrorStatus: o.passportScopeErr},
 		PassKit:     emulator.PassKitConfig{Leeway: o.passkitLeeway},
@@ -275,11 +285,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	gc := debug.SetGCPercent(-1)
 	emu, err := emulator.New(cfg)
 	debug.SetGCPercent(gc)
+	if errors.Is(err, emulator.ErrStateMismatch) {
+		fmt.Fprintf(stderr, "tokenemu: %v\n(-state-fresh starts with fresh state instead and overwrites the file)\n", err)
+		return exitUsage
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "tokenemu: %v\n", err)
 		return exitUsage
 	}
-	defer emu.Close()
+	defer func() {
+		// Close saves the state one last time, after the server has drained.
+		if err := emu.Close(); err != nil {
+			fmt.Fprintf(stderr, "tokenemu: %v\n", err)
+		}
+	}()
 
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {

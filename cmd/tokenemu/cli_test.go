@@ -51,6 +51,13 @@ func TestParseServe(t *testing.T) {
 			return o.clockAt.Equal(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 		}},
 		{name: "bad clock", args: []string{"-clock", "tomorrow"}, wantErr: "-clock"},
+		{name: "state", args: []string{"-state", "s.json", "-state-interval", "1s", "-state-fresh"}, want: func(o serveOptions) bool {
+			return o.stateFile == "s.json" && o.stateInterval == time.Second && o.stateFresh
+		}},
+		{name: "state from environment", env: map[string]string{"TOKENEMU_STATE": "/data/s.json"}, want: func(o serveOptions) bool {
+			return o.stateFile == "/data/s.json" && o.stateInterval == 5*time.Second && !o.stateFresh
+		}},
+		{name: "zero state interval", args: []string{"-state-interval", "0s"}, wantErr: "-state-interval 0s"},
 		{name: "zero journal size", args: []string{"-journal-size", "0"}, wantErr: "-journal-size 0"},
 		{name: "negative brass limit", args: []string{"-brass-rate-limit", "-5"}, wantErr: "must not be negative"},
 		{name: "negative leeway", args: []string{"-passkit-leeway", "-1s"}, wantErr: "must not be negative"},

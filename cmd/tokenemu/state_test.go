@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestMain lets a test start this test binary as the tokenemu command, so
+// that it can be killed like the real one.
+func TestMain(m *testing.M) {
+	if os.Getenv("TOKENEMU_TEST_RUN_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// process is tokenemu running as a child process.
+type process struct {
+	cmd  *exec.Cmd
+	base string
+}
+
+func startProcess(t *testing.T, args ...string) *process {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"serve", "-addr", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append(os.Environ(), "TOKENEMU_TEST_RUN_MAIN=1")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil {
+			go func() { _, _ = io.Copy(io.Discard, stdout) }()
+			return &process{cmd: cmd, base: m[1]}
+		}
+	}
+	_ = cmd.Wait()
+	t.Fatalf("tokenemu did not start: %s", stderr.String())
+	return nil
+}
+
+func (p *process) kill(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Kill(); err != nil { // SIGKILL: no shutdown, no last save
+		t.Fatal(err)
+	}
+	_ = p.cmd.Wait()
+}
+
+func (p *process) call(t *testing.T, method, path, auth, contentType, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, p.base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	return resp.StatusCode, m
+}
+
+// issued is a token value and the request that must accept it.
+type issued struct {
+	vendor, value, path, auth string
+}
+
+func (p *process) passport(t *testing.T) issued {
+	t.Helper()
+	st, m := p.call(t, "POST", "/passport/v1/iam/oauth/tokens", "", "application/x-www-form-urlencoded",
+		url.Values{"grant_type": {"client_credentials"}, "client_id": {"demo-client"}, "client_secret": {"demo-secret"}}.Encode())
+	if st != 200 {
+		t.Fatalf("passport token: %d %v", st, m)
+	}
+	v := m["access_token"].(string)
+	return issued{"passport", v, "/passport/v1/core/accounts", "Bearer " + v}
+}
+
+// savedHashes reads the state file and returns the token hashes in it. The
+// file must be whole: valid JSON of the current format.
+func savedHashes(t *testing.T, file string) map[string]bool {
+	t.Helper()
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Format  string
+		Version int
+		Tokens  []struct{ SHA256 string }
+	}
+	if err := json.Unmarshal(raw, &st); err != nil || st.Format != "tokenemu-state" || st.Version != 1 {
+		t.Fatalf("state file is not whole (%d bytes): %v", len(raw), err)
+	}
+	out := map[string]bool{}
+	for _, tk := range st.Tokens {
+		out[tk.SHA256] = true
+	}
+	return out
+}
+
+func sha(v string) string { s := sha256.Sum256([]byte(v)); return hex.EncodeToString(s[:]) }
+
+// TestStateSurvivesSIGKILL kills tokenemu with SIGKILL while it issues tokens
+// and saves its state every 10 ms, three times over, and restarts it each
+// time: the file is always whole, and every token in it (every token issued
+// before the last save) is accepted by the restarted process, while revoked
+// ones stay refused.
+func TestStateSurvivesSIGKILL(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "state.json")
+	args := []string{"-state", file, "-state-interval", "10ms"}
+	p := startProcess(t, args...)
+
+	// One token of each kind, and a revoked one, saved explicitly.
+	var all []issued
+	all = append(all, p.passport(t))
+	revoked := p.passport(t)
+	if st, m := p.call(t, "POST", "/_emulator/tokens/revoke", "", "application/json", fmt.Sprintf(`{"token":%q}`, revoked.value)); st != 200 {
+		t.Fatalf("revoke: %d %v", st, m)
+	}
+	for _, c := range []struct{ vendor, principal, kind, path, scheme string }{
+		{"passkit", "demo@passkit.test", "jwt", "/passkit/user/profile", ""},
+		{"passkit", "demo@passkit.test", "longlived", "/passkit/user/profile", ""},
+		{"brass", "demo@brass.test", "user", "/brass/banking/accounts", "Bearer "},
+		{"brass", "demo@brass.test", "pat", "/brass/banking/accounts", "Bearer "},
+		{"teletracker", "demo@teletracker.test", "", "/teletracker/reports/call-data?account_id=1001&date=2026-01-01", "Bearer "},
+	} {
+		body := fmt.Sprintf(`{"vendor":%q,"principal":%q,"kind":%q}`, c.vendor, c.principal, c.kind)
+		if c.kind == "" {
+			body = fmt.Sprintf(`{"vendor":%q,"principal":%q}`, c.vendor, c.principal)
+		}
+		st, m := p.call(t, "POST", "/_emulator/tokens/issue", "", "application/json", body)
+		if st != 201 && st != 200 {
+			t.Fatalf("issue %s %s: %d %v", c.vendor, c.kind, st, m)
+		}
+		v := m["token"].(string)
+		all = append(all, issued{c.vendor, v, c.path, c.scheme + v})
+	}
+	if st, m := p.call(t, "POST", "/_emulator/state/save", "", "", ""); st != 200 {
+		t.Fatalf("save: %d %v", st, m)
+	}
+
+	for round := range 3 {
+		// Issue while the saver runs, then kill without warning.
+		for range 150 {
+			all = append(all, p.passport(t))
+		}
+		p.kill(t)
+		saved := savedHashes(t, file)
+		p = startProcess(t, args...)
+		accepted := 0
+		for _, tok := range all {
+			if !saved[sha(tok.value)] {
+				continue // issued after the last save: lost with the kill
+			}
+			if st, m := p.call(t, "GET", tok.path, tok.auth, "", ""); st != 200 {
+				t.Fatalf("round %d: saved %s token refused after restart: %d %v", round, tok.vendor, st, m)
+			}
+			accepted++
+		}
+		if accepted < 6 {
+			t.Fatalf("round %d: only %d saved tokens", round, accepted)
+		}
+		if st, _ := p.call(t, "GET", revoked.path, revoked.auth, "", ""); st != 401 {
+			t.Fatalf("round %d: revoked token after restart: %d", round, st)
+		}
+		t.Logf("round %d: %d of %d tokens were saved before the kill and all were accepted after it", round, accepted, len(all))
+	}
+	// A graceful stop saves one last time and leaves no temporary file.
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("graceful stop: %v", err)
+	}
+	savedHashes(t, file)
+	if matches, _ := filepath.Glob(file + ".tmp-*"); len(matches) > 0 {
+		t.Errorf("temporary files left: %v", matches)
+	}
+}
+
+// A state file that does not fit stops the start with exit 2 and a message
+// that names the file and the way out; -state-fresh starts fresh.
+func TestServeRefusesABadStateFile(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "state.json")
+	if err := os.WriteFile(file, []byte(`{"format":"tokenemu-state","version":99}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut strings.Builder
+	code := run(t.Context(), []string{"serve", "-addr", "127.0.0.1:0", "-state", file}, &out, &errOut, env(nil))
+	if code != exitUsage || !strings.Contains(errOut.String(), file) || !strings.Contains(errOut.String(), "version 99") ||
+		!strings.Contains(errOut.String(), "-state-fresh") {
+		t.Errorf("exit %d, stderr %q; want 2 naming the file, the version and -state-fresh", code, errOut.String())
+	}
+	p := startProcess(t, "-state", file, "-state-fresh")
+	if st, _ := p.call(t, "GET", "/_emulator/healthz", "", "", ""); st != 200 {
+		t.Errorf("with -state-fresh: healthz %d", st)
+	}
+}

@@ -1,0 +1,360 @@
+package emulator
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/tokenemu/tokenemu/scenarios"
+)
+
+// StateConfig makes an emulator's state durable: it is restored from File at
+// start and saved to it every Interval (when something was served since the
+// last save) and at Close. Saves are atomic: a temporary file beside File is
+// written, synced and renamed over it.
+type StateConfig struct {
+	// File is where the state is kept; empty means memory only.
+	File string
+	// Interval is how often the state is saved. Zero means DefaultStateInterval.
+	Interval time.Duration
+	// Fresh starts with fresh state when File cannot be restored (corrupt,
+	// another version, another seed or fixtures) instead of failing; the
+	// file is overwritten at the next save.
+	Fresh bool
+}
+
+// DefaultStateInterval is how often state is saved when StateConfig.Interval is zero.
+const DefaultStateInterval = 5 * time.Second
+
+// StateVersion is the version of the state file format this build reads and writes.
+const StateVersion = 1
+
+const stateFormat = "tokenemu-state"
+
+// ErrStateMismatch is wrapped by a restore that refuses a state file because
+// it is of another format or version, or was saved with other fixtures or seed.
+var ErrStateMismatch = errors.New("state file does not fit this emulator")
+
+// savedState is the state file. Token values are never in it: tokens are kept
+// by their SHA-256, as in memory.
+type savedState struct {
+	Format    string            `json:"format"`
+	Version   int               `json:"version"`
+	SavedAt   time.Time         `json:"saved_at"` // real time
+	Requests  int64             `json:"requests"` // requests served when saved
+	Config    string            `json:"config"`   // fingerprint of the seed and fixtures
+	Clock     savedClock        `json:"clock"`
+	Tokens    []savedToken      `json:"tokens"`
+	PassKit   savedPassKit      `json:"passkit"`
+	Brass     savedBrass        `json:"brass"`
+	Scenarios []scenarios.Saved `json:"scenarios"`
+}
+
+type savedClock struct {
+	Now    time.Time `json:"now"`    // virtual time when saved
+	Offset int64     `json:"offset"` // virtual minus real, in nanoseconds
+	Frozen bool      `json:"frozen"`
+}
+
+type savedToken struct {
+	ID           string    `json:"id"`
+	Vendor       string    `json:"vendor"`
+	Kind         TokenKind `json:"kind"`
+	SHA256       string    `json:"sha256"`
+	Principal    string    `json:"principal"`
+	AccountID    string    `json:"account_id,omitempty"`
+	Scopes       []string  `json:"scopes,omitempty"`
+	Roles        []string  `json:"roles,omitempty"`
+	Family       string    `json:"family,omitempty"`
+	PairID       string    `json:"pair_id,omitempty"`
+	IssuedAt     time.Time `json:"issued_at"`
+	ExpiresAt    time.Time `json:"expires_at,omitzero"`
+	RevokedAt    time.Time `json:"revoked_at,omitzero"`
+	RevokeReason string    `json:"revoke_reason,omitempty"`
+}
+
+// savedPassKit holds the accounts made through /user/new (the fixtures'
+// accounts come from the fixtures) and every member.
+type savedPassKit struct {
+	Users   []savedPassKitUser   `json:"users"`
+	Members []savedPassKitMember `json:"members"`
+}
+
+type savedPassKitUser struct {
+	ID        string    `json:"id"`
+	Username  string    `json:"username"`
+	Email     string    `json:"email"`
+	Company   string    `json:"company"`
+	Password  string    `json:"password_sha256"`
+	APIKey    string    `json:"api_key"`
+	APISecret string    `json:"api_secret"` // an HMAC key, kept as is in memory too
+	Created   time.Time `json:"created"`
+}
+
+type savedPassKitMember struct {
+	passkitMember
+	Owner string `json:"owner"`
+}
+
+// savedBrass holds the JWT key (so that JWTs issued before a restart still
+// verify), PAT metadata, the PAT counter and the payments.
+type savedBrass struct {
+	Key      []byte          `json:"key"`
+	PATs     []savedBrassPAT `json:"pats"`
+	NextPAT  int64           `json:"next_pat"`
+	Payments []brassPayment  `json:"payments"`
+}
+
+type savedBrassPAT struct {
+	TokenID  string    `json:"token_id"`
+	Name     string    `json:"name"`
+	Role     string    `json:"role"`
+	Created  time.Time `json:"created"`
+	LastUsed time.Time `json:"last_used,omitzero"`
+}
+
+// configFingerprint identifies the seed and fixtures, which decide the users,
+// clients, keys and fake data that saved tokens refer to.
+func (e *Emulator) configFingerprint() string {
+	b, _ := json.Marshal(struct {
+		Seed     int64
+		Fixtures *Fixtures
+	}{e.cfg.Seed, e.cfg.Fixtures})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// snapshot copies the state. It holds the state lock for writing, so no
+// request is half-way through a handler, and encodes nothing under it.
+func (e *Emulator) snapshot() *savedState {
+	e.stateMu.Lock()
+	defer e.stateMu.Unlock()
+	now, frozen := e.clock.Now(), e.clock.Frozen()
+	st := &savedState{
+		Format: stateFormat, Version: StateVersion, SavedAt: time.Now().UTC(),
+		Requests: e.requests.Load(), Config: e.configFingerprint(),
+		Clock: savedClock{Now: now, Offset: int64(now.Sub(e.clock.real())), Frozen: frozen},
+	}
+	for _, t := range e.store.Tokens(TokenFilter{}) {
+		st.Tokens = append(st.Tokens, savedToken{
+			ID: t.ID, Vendor: t.Vendor, Kind: t.Kind, SHA256: hex.EncodeToString(t.Hash[:]), Principal: t.Principal,
+			AccountID: t.AccountID, Scopes: t.Scopes, Roles: t.Roles, Family: t.Family, PairID: t.PairID,
+			IssuedAt: t.IssuedAt, ExpiresAt: t.ExpiresAt, RevokedAt: t.RevokedAt, RevokeReason: t.RevokeReason,
+		})
+	}
+	st.PassKit = e.passkit().save()
+	st.Brass = e.brass.save()
+	st.Scenarios = e.scenarios.Save()
+	return st
+}
+
+// restore replaces the state with st, which must fit this emulator.
+func (e *Emulator) restore(st *savedState) error {
+	switch {
+	case st.Format != stateFormat:
+		return fmt.Errorf("%w: not a tokenemu state file (format %q)", ErrStateMismatch, st.Format)
+	case st.Version != StateVersion:
+		return fmt.Errorf("%w: version %d, and this build reads version %d", ErrStateMismatch, st.Version, StateVersion)
+	case st.Config != e.configFingerprint():
+		return fmt.Errorf("%w: it was saved with another -seed or -fixtures (its users, clients and keys differ)", ErrStateMismatch)
+	}
+	tokens := make([]Token, 0, len(st.Tokens))
+	for i, s := range st.Tokens {
+		var h SecretHash
+		if b, err := hex.DecodeString(s.SHA256); err != nil || len(b) != len(h) {
+			return fmt.Errorf("token %d: bad sha256 %q", i, s.SHA256)
+		}
+		_, _ = hex.Decode(h[:], []byte(s.SHA256))
+		tokens = append(tokens, Token{ID: s.ID, Vendor: s.Vendor, Kind: s.Kind, Hash: h, Principal: s.Principal,
+			AccountID: s.AccountID, Scopes: s.Scopes, Roles: s.Roles, Family: s.Family, PairID: s.PairID,
+			IssuedAt: s.IssuedAt, ExpiresAt: s.ExpiresAt, RevokedAt: s.RevokedAt, RevokeReason: s.RevokeReason})
+	}
+	e.stateMu.Lock()
+	defer e.stateMu.Unlock()
+	if err := e.resetSchemes(); err != nil {
+		return err
+	}
+	e.store.Reset()
+	for _, t := range tokens {
+		if err := e.store.PutToken(t); err != nil {
+			return fmt.Errorf("token %s %s: %w", t.Vendor, t.ID, err)
+		}
+	}
+	if err := e.passkit().restore(st.PassKit); err != nil {
+		return err
+	}
+	if err := e.brass.restore(st.Brass); err != nil {
+		return err
+	}
+	if err := e.scenarios.Restore(st.Scenarios); err != nil {
+		return fmt.Errorf("scenarios: %w", err)
+	}
+	if st.Clock.Frozen {
+		e.clock.Freeze()
+		e.clock.Set(st.Clock.Now)
+	} else {
+		// The clock kept running while the emulator was down: tokens expire
+		// in a restarted emulator when they would have in one left running.
+		e.clock.Resume()
+		e.clock.Set(e.clock.real().Add(time.Duration(st.Clock.Offset)))
+	}
+	e.saved.Store(st.Requests)
+	e.requests.Store(st.Requests)
+	return nil
+}
+
+func (e *Emulator) passkit() *passkit {
+	for _, s := range e.schemes {
+		if p, ok := s.(*passkit); ok {
+			return p
+		}
+	}
+	panic("emulator: no passkit scheme") // New always adds it
+}
+
+// WriteState writes the emulator's state as JSON to w.
+func (e *Emulator) WriteState(w io.Writer) error {
+	return json.NewEncoder(w).Encode(e.snapshot())
+}
+
+// ReadState replaces the emulator's state with one WriteState wrote. A state
+// of another version, seed or fixtures is refused with ErrStateMismatch.
+func (e *Emulator) ReadState(r io.Reader) error {
+	var st savedState
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&st); err != nil {
+		return fmt.Errorf("%w: %v", ErrStateMismatch, err)
+	}
+	return e.restore(&st)
+}
+
+// SaveState writes the state to the configured file atomically and returns
+// its size. Nothing is written when the emulator has no state file.
+func (e *Emulator) SaveState() (int64, error) {
+	file := e.cfg.State.File
+	if file == "" {
+		return 0, errors.New("this emulator keeps no state file (-state)")
+	}
+	e.saveMu.Lock()
+	defer e.saveMu.Unlock()
+	st := e.snapshot()
+	n, err := writeFileAtomic(file, func(w io.Writer) error { return json.NewEncoder(w).Encode(st) })
+	if err != nil {
+		return 0, fmt.Errorf("save state: %w", err)
+	}
+	e.saved.Store(st.Requests)
+	return n, nil
+}
+
+// loadStateFile restores the configured file, if it exists.
+func (e *Emulator) loadStateFile() error {
+	file := e.cfg.State.File
+	removeStaleTemps(file)
+	f, err := os.Open(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	defer f.Close()
+	if err := e.ReadState(bufio.NewReader(f)); err != nil {
+		return fmt.Errorf("state file %s: %w", file, err)
+	}
+	return nil
+}
+
+// saveLoop saves the state every interval when something was served since
+// the last save, until stop is closed.
+func (e *Emulator) saveLoop(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(e.cfg.State.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			if e.requests.Load() == e.saved.Load() {
+				continue
+			}
+			if _, err := e.SaveState(); err != nil {
+				e.log.Error("saving state failed", "file", e.cfg.State.File, "err", err)
+			}
+		}
+	}
+}
+
+// writeFileAtomic writes a file so that a reader (or a crash) sees either the
+// old content or the whole new one: a temporary file in the same directory,
+// synced, then renamed over the target, and the directory synced.
+func writeFileAtomic(file string, write func(io.Writer) error) (int64, error) {
+	dir, base := filepath.Split(file)
+	if dir == "" {
+		dir = "."
+	}
+	tmp, err := os.CreateTemp(dir, base+".tmp-*")
+	if err != nil {
+		return 0, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	bw := bufio.NewWriterSize(tmp, 256<<10)
+	cw := &countWriter{w: bw}
+	if err := write(cw); err != nil {
+		return 0, err
+	}
+	if err := bw.Flush(); err != nil {
+		return 0, err
+	}
+	if err := tmp.Sync(); err != nil {
+		return 0, err
+	}
+	if err := tmp.Close(); err != nil {
+		return 0, err
+	}
+	if err := os.Rename(tmp.Name(), file); err != nil {
+		return 0, err
+	}
+	ok = true
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync() // make the rename itself durable
+		_ = d.Close()
+	}
+	return cw.n, nil
+}
+
+// removeStaleTemps deletes temporary files a killed save left behind.
+func removeStaleTemps(file string) {
+	matches, _ := filepath.Glob(file + ".tmp-*")
+	for _, m := range matches {
+		if strings.HasPrefix(filepath.Base(m), filepath.Base(file)+".tmp-") {
+			_ = os.Remove(m)
+		}
+	}
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
