@@ -257,6 +257,29 @@ func runReset(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	})
 }
 
+func runState(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	return adminCommand(ctx, "state", "tokenemu state save [flags]", args, stdout, stderr, getenv, nil, func(ctx context.Context, c *adminClient, pos []string) error {
+		if len(pos) != 1 || pos[0] != "save" {
+			return usagef("usage: tokenemu state save")
+		}
+		b, err := c.call(ctx, "POST", "/state/save", "", nil)
+		if err != nil {
+			return err
+		}
+		if c.json {
+			c.printJSON(b)
+			return nil
+		}
+		var out struct {
+			File  string `json:"file"`
+			Bytes int64  `json:"bytes"`
+		}
+		_ = json.Unmarshal(b, &out)
+		fmt.Fprintf(c.stdout, "saved %s (%d bytes)\n", out.File, out.Bytes)
+		return nil
+	})
+}
+
 // ---- scenario (against a running emulator) ----
 
 // scenarioArg reads a scenario argument: a file, or a built-in name with an

@@ -44,6 +44,7 @@ Against a running emulator (-url, -admin-token, -json):
   tokenemu tokens [list|expire TOKEN|revoke TOKEN|issue] [-vendor V -principal P]
   tokenemu journal [-vendor V] [-operation ID] [-status N] [-follow]
   tokenemu reset
+  tokenemu state save                     save the -state file now
 
 Every flag can also be set through the environment as TOKENEMU_<NAME>
 (e.g. -admin-token as TOKENEMU_ADMIN_TOKEN); a flag on the command line wins.
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return runClock(ctx, args, stdout, stderr, getenv)
 	case "reset":
 		return runReset(ctx, args, stdout, stderr, getenv)
+	case "state":
+		return runState(ctx, args, stdout, stderr, getenv)
 	case "scenario":
 		return runScenario(ctx, args, stdout, stderr, getenv)
 	case "scenarios":

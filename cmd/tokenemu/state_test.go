@@ -165,8 +165,10 @@ func TestStateSurvivesSIGKILL(t *testing.T) {
 		v := m["token"].(string)
 		all = append(all, issued{c.vendor, v, c.path, c.scheme + v})
 	}
-	if st, m := p.call(t, "POST", "/_emulator/state/save", "", "", ""); st != 200 {
-		t.Fatalf("save: %d %v", st, m)
+	var out, errOut strings.Builder
+	if code := run(t.Context(), []string{"state", "save", "-url", p.base}, &out, &errOut, env(nil)); code != exitOK ||
+		!strings.Contains(out.String(), "saved "+file) {
+		t.Fatalf("tokenemu state save: exit %d, %q %q", code, out.String(), errOut.String())
 	}
 
 	for round := range 3 {
@@ -225,5 +227,13 @@ func TestServeRefusesABadStateFile(t *testing.T) {
 	p := startProcess(t, "-state", file, "-state-fresh")
 	if st, _ := p.call(t, "GET", "/_emulator/healthz", "", "", ""); st != 200 {
 		t.Errorf("with -state-fresh: healthz %d", st)
+	}
+	// Without -state, a save is refused.
+	q := startProcess(t)
+	out.Reset()
+	errOut.Reset()
+	if code := run(t.Context(), []string{"state", "save", "-url", q.base}, &out, &errOut, env(nil)); code != exitFail ||
+		!strings.Contains(errOut.String(), "no state file") {
+		t.Errorf("state save without -state: exit %d, %q", code, errOut.String())
 	}
 }
