@@ -68,7 +68,7 @@ func TestStateSurvivesARestart(t *testing.T) {
 	}
 
 	b := newEnv(t, cfg)
-	if d := b.emu.Clock().Now().Sub(time.Now()); d < 10*time.Minute-time.Second || d > 10*time.Minute+5*time.Second {
+	if d := time.Until(b.emu.Clock().Now()); d < 10*time.Minute-time.Second || d > 10*time.Minute+5*time.Second {
 		t.Errorf("clock offset after restore %v, want 10m", d)
 	}
 	ok := func(what string, status int, want int) {
