@@ -222,6 +222,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	if len(rec.out) < 40 {
 		t.Errorf("only %d responses searched", len(rec.out))
 	}
+	t.Logf("%d secrets searched for in %d responses, %d bytes of log", len(secrets), len(rec.out), len(logText))
 }
 
 type writerFunc func([]byte) (int, error)
