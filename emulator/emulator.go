@@ -87,8 +87,14 @@ func New(cfg Config) (*Emulator, error) {
 				return nil, err
 			}
 			e.log.Warn("starting with fresh state; the state file will be overwritten at the next save", "err", err)
-			if err := e.Reset(); err != nil {
+			// A restore changes the clock last, so a failed one has not: only
+			// the tokens, schemes and scenarios go back to fresh.
+			e.store.Reset()
+			if err := e.resetSchemes(); err != nil {
 				return nil, err
+			}
+			if err := e.applyStartScenarios(); err != nil {
+				return nil, fmt.Errorf("config: %w", err)
 			}
 		}
 		e.stopSave, e.saveDone = make(chan struct{}), make(chan struct{})
