@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -25,7 +26,7 @@ func (e *Emulator) guard(next http.Handler) http.Handler {
 			if p == nil {
 				return
 			}
-			if p == http.ErrAbortHandler { //nolint:errorlint // a sentinel panic value, compared as net/http does
+			if p == http.ErrAbortHandler { // a sentinel value, compared as net/http does
 				panic(p) // a deliberate abort (a scenario's dropped connection)
 			}
 			e.internal.Add(1)
@@ -40,8 +41,11 @@ func (e *Emulator) guard(next http.Handler) http.Handler {
 				msg: "internal error (a bug in tokenemu: the log has the details)"})
 		}()
 		if n := headerBytes(r); n > e.cfg.MaxHeaderBytes {
-			e.writeErrorFor(w, r, &httpError{status: http.StatusRequestHeaderFieldsTooLarge, reason: "headers_too_large",
+			start := time.Now()
+			sr := &statusRecorder{ResponseWriter: w}
+			vendor := e.writeErrorFor(sr, r, &httpError{status: http.StatusRequestHeaderFieldsTooLarge, reason: "headers_too_large",
 				msg: fmt.Sprintf("request line and headers are %d bytes; the limit is %d", n, e.cfg.MaxHeaderBytes)})
+			e.record(r, vendor, nil, sr, start)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -54,17 +58,17 @@ func (e *Emulator) guard(next http.Handler) http.Handler {
 func (e *Emulator) InternalErrors() int64 { return e.internal.Load() }
 
 // writeErrorFor renders err in the shape of the vendor that owns the path (the
-// admin plane's shape for paths no vendor owns).
-func (e *Emulator) writeErrorFor(w http.ResponseWriter, r *http.Request, err *httpError) {
+// admin plane's shape for paths no vendor owns) and returns that vendor's name.
+func (e *Emulator) writeErrorFor(w http.ResponseWriter, r *http.Request, err *httpError) string {
+	w.Header().Set(ReasonHeader, err.reason)
 	for _, p := range e.prefixes {
 		if r.URL.Path == p.prefix || strings.HasPrefix(r.URL.Path, p.prefix+"/") {
-			w.Header().Set(ReasonHeader, err.reason)
 			p.scheme.writeError(w, r, &reqCtx{op: e.staticOps[r.URL.Path][r.Method]}, err)
-			return
+			return p.scheme.name()
 		}
 	}
-	w.Header().Set(ReasonHeader, err.reason)
 	writeAdminError(w, err.status, err.reason, err.msg)
+	return ""
 }
 
 // checkUTF8 refuses text that is not UTF-8 in the query and in JSON and form

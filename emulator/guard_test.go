@@ -126,3 +126,23 @@ func TestNeutralErrorCountsTheUnexpected(t *testing.T) {
 		t.Errorf("InternalErrors = %d, want 1", e.InternalErrors())
 	}
 }
+
+// A request refused for its headers is journaled under its vendor.
+func TestOversizedHeadersAreJournaled(t *testing.T) {
+	t.Parallel()
+	e, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("POST", "/passkit/login", nil)
+	req.Header.Set("X-Padding", strings.Repeat("p", DefaultMaxHeaderBytes))
+	w := httptest.NewRecorder()
+	e.Handler().ServeHTTP(w, req)
+	if w.Code != http.StatusRequestHeaderFieldsTooLarge || !strings.Contains(w.Body.String(), `"error"`) {
+		t.Fatalf("got %d %s, want a 431 in PassKit's shape", w.Code, w.Body)
+	}
+	got := e.Requests(JournalFilter{Vendor: "passkit", Status: http.StatusRequestHeaderFieldsTooLarge})
+	if len(got) != 1 || got[0].Reason != "headers_too_large" {
+		t.Errorf("journal: %+v, want the 431 with reason headers_too_large", got)
+	}
+}
