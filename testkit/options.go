@@ -141,8 +141,12 @@ func WithImage(name string) Option {
 // (see the container kit).
 func (s Settings) Args() ([]string, error) {
 	c := s.Config
-	if c.Logger != nil || c.Clock != nil || c.Store != nil || c.MaxBodyBytes != 0 {
-		return nil, fmt.Errorf("testkit: Config.Logger, Clock, Store and MaxBodyBytes cannot be passed to a container")
+	if c.Logger != nil || c.Clock != nil || c.Store != nil || c.MaxBodyBytes != 0 || c.MaxHeaderBytes != 0 {
+		return nil, fmt.Errorf("testkit: Config.Logger, Clock, Store, MaxBodyBytes and MaxHeaderBytes cannot be passed to a container")
+	}
+	if c.State != (emulator.StateConfig{}) {
+		// The file would live inside the container and die with it.
+		return nil, fmt.Errorf("testkit: Config.State cannot be passed to a container; use the in-process kit for durable state")
 	}
 	var args []string
 	add := func(name, value string) { args = append(args, "-"+name+"="+value) }

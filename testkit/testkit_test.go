@@ -113,6 +113,15 @@ func TestSettingsArgs(t *testing.T) {
 	if _, err := s.Args(); err == nil {
 		t.Error("a Go clock cannot go to a container")
 	}
+	for name, set := range map[string]func(*emulator.Config){
+		"MaxHeaderBytes": func(c *emulator.Config) { c.MaxHeaderBytes = 1 << 10 },
+		"State":          func(c *emulator.Config) { c.State.File = "state.json" },
+	} {
+		s, _ := testkit.Resolve(testkit.WithConfig(set))
+		if _, err := s.Args(); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("Config.%s for a container: %v, want an error naming it", name, err)
+		}
+	}
 	if _, err := testkit.Resolve(testkit.WithScenario("no-such-built-in")); err == nil {
 		t.Error("unknown built-in accepted")
 	}
