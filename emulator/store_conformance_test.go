@@ -52,6 +52,31 @@ func testStore(t *testing.T, newStore func() Store) {
 		}
 	})
 
+	t.Run("ids keep their exact form", func(t *testing.T) {
+		t.Parallel()
+		s := newStore()
+		ids := []string{"7", "07", "007", "0", "00", "-7", "+7", "18446744073709551615", "18446744073709551616",
+			"9999999999999999999", "99999999999999999999", "3f2b6c1e-8d4a-4e2b-9c1f-5a6b7c8d9e0f",
+			"3F2B6C1E-8D4A-4E2B-9C1F-5A6B7C8D9E0F", "{3f2b6c1e-8d4a-4e2b-9c1f-5a6b7c8d9e0f}", "pat 7", ""}
+		for i, id := range ids {
+			if err := s.PutToken(tok("brass", id, fmt.Sprint("secret-", i), t0)); err != nil {
+				t.Fatalf("put %q: %v", id, err)
+			}
+		}
+		for i, id := range ids {
+			got, err := s.TokenByID("brass", id)
+			if err != nil || got.ID != id || got.Hash != HashSecret(fmt.Sprint("secret-", i)) {
+				t.Errorf("TokenByID(%q) = %q, %v", id, got.ID, err)
+			}
+			if byHash, _ := s.TokenByHash(HashSecret(fmt.Sprint("secret-", i))); byHash.ID != id {
+				t.Errorf("TokenByHash of %q has id %q", id, byHash.ID)
+			}
+		}
+		if _, err := s.TokenByID("brass", "8"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("an id never stored: %v", err)
+		}
+	})
+
 	t.Run("duplicates", func(t *testing.T) {
 		t.Parallel()
 		s := newStore()

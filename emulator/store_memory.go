@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -55,8 +56,8 @@ type session struct {
 
 type record struct {
 	hash      SecretHash
-	uid       [16]byte // the id, when it is a canonical lower-case UUID
-	id        uint32   // index in strs of the id, when it is not a UUID
+	uid       [16]byte // the id, when it is a canonical UUID or decimal number (idForm)
+	id        uint32   // index in strs of the id, when it is neither
 	principal uint32   // index in strs
 	account   uint32   // index in strs
 	lists     uint32   // index in lists
@@ -69,7 +70,33 @@ type record struct {
 	vendor    uint8
 	kind      uint8
 	reason    uint8
-	isUUID    bool
+	idForm    uint8 // idString, idUUID or idNumber
+}
+
+// How a record keeps its id: most ids are UUIDs (Passport, PassKit,
+// TeleTracker) or counters (Brass PATs), which fit in the record itself, so
+// that issuing them does not grow the string table.
+const (
+	idString uint8 = iota // in strs, at id
+	idUUID                // uid, a canonical lower-case UUID
+	idNumber              // uid[:8], little-endian: a decimal number without leading zeros
+)
+
+// decimalID parses a canonical decimal id ("0", "17"; no sign, no leading
+// zero, at most 19 digits so that it fits in a uint64).
+func decimalID(id string) (uint64, bool) {
+	if id == "" || len(id) > 19 || (id[0] == '0' && len(id) > 1) {
+		return 0, false
+	}
+	var n uint64
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	return n, true
 }
 
 // NewMemoryStore returns an empty in-memory Store.
@@ -178,22 +205,29 @@ func (s *memoryStore) internLists(scopes, roles []string) uint32 {
 }
 
 func (s *memoryStore) idOf(r *record) string {
-	if r.isUUID {
+	switch r.idForm {
+	case idUUID:
 		return uuid.UUID(r.uid).String()
+	case idNumber:
+		return strconv.FormatUint(binary.LittleEndian.Uint64(r.uid[:8]), 10)
 	}
 	return s.strs[r.id]
 }
 
-// hasID reports whether r's id is id, without formatting a UUID.
+// hasID reports whether r's id is id, without formatting it.
 func (s *memoryStore) hasID(r *record, id string) bool {
-	if !r.isUUID {
-		return s.strs[r.id] == id
+	switch r.idForm {
+	case idUUID:
+		if len(id) != 36 {
+			return false
+		}
+		u, err := uuid.Parse(id)
+		return err == nil && [16]byte(u) == r.uid && u.String() == id
+	case idNumber:
+		n, ok := decimalID(id)
+		return ok && n == binary.LittleEndian.Uint64(r.uid[:8])
 	}
-	if len(id) != 36 {
-		return false
-	}
-	u, err := uuid.Parse(id)
-	return err == nil && [16]byte(u) == r.uid && u.String() == id
+	return s.strs[r.id] == id
 }
 
 // token turns a record back into a Token. Called with mu held.
@@ -263,7 +297,10 @@ func (s *memoryStore) PutToken(t Token) error {
 		vendor: vendor, kind: kind, reason: reason,
 	}
 	if u, err := uuid.Parse(t.ID); err == nil && len(t.ID) == 36 && u.String() == t.ID {
-		r.uid, r.isUUID = u, true
+		r.uid, r.idForm = u, idUUID
+	} else if n, ok := decimalID(t.ID); ok {
+		binary.LittleEndian.PutUint64(r.uid[:8], n)
+		r.idForm = idNumber
 	} else {
 		r.id = s.intern(t.ID)
 	}
