@@ -35,6 +35,7 @@ type Emulator struct {
 	store     Store
 	log       *slog.Logger
 	schemes   []scheme
+	passkit   *passkit
 	brass     *brass
 	journal   *journal
 	scenarios *scenarios.Engine
@@ -64,11 +65,11 @@ func New(cfg Config) (*Emulator, error) {
 		return nil, err
 	}
 	e := &Emulator{cfg: cfg, clock: cfg.Clock, store: cfg.Store, log: cfg.Logger, journal: newJournal(cfg.JournalSize)}
-	e.brass = newBrass(e)
+	e.passkit, e.brass = newPassKit(e), newBrass(e)
 	e.schemes = []scheme{
 		newAdmin(e),
 		newPassport(e),
-		newPassKit(e),
+		e.passkit,
 		newTeleTracker(e),
 		e.brass,
 	}
@@ -311,7 +312,7 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 func (e *Emulator) recorded(vendor string, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		w := &statusRecorder{ResponseWriter: rw}
+		w := recorderOf(rw)
 		defer e.record(r, vendor, nil, w, start)
 		h(w, r)
 	})
@@ -349,7 +350,7 @@ func (e *Emulator) serveOperation(op *operation) http.Handler {
 	vendor := op.scheme.name()
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		w := &statusRecorder{ResponseWriter: rw}
+		w := recorderOf(rw)
 		rc := &reqCtx{op: op}
 		defer e.record(r, vendor, rc, w, start)
 		r = r.WithContext(context.WithValue(r.Context(), reqCtxKey{}, rc))

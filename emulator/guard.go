@@ -20,7 +20,9 @@ const DefaultMaxHeaderBytes = 64 << 10
 // reach the recovery: tests fail when InternalErrors is not zero.
 func (e *Emulator) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		w := &wroteRecorder{ResponseWriter: rw}
+		// The one statusRecorder of the request: the journal reads the status
+		// from it, and the recovery whether an answer has started.
+		w := &statusRecorder{ResponseWriter: rw}
 		defer func() {
 			p := recover()
 			if p == nil {
@@ -32,7 +34,7 @@ func (e *Emulator) guard(next http.Handler) http.Handler {
 			e.internal.Add(1)
 			e.log.Error("handler panicked; answered 500", "method", r.Method, "path", r.URL.Path,
 				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			if w.wrote {
+			if w.status != 0 {
 				// Part of an answer is out: the only honest thing left is to
 				// cut the connection.
 				panic(http.ErrAbortHandler)
@@ -42,10 +44,9 @@ func (e *Emulator) guard(next http.Handler) http.Handler {
 		}()
 		if n := headerBytes(r); n > e.cfg.MaxHeaderBytes {
 			start := time.Now()
-			sr := &statusRecorder{ResponseWriter: w}
-			vendor := e.writeErrorFor(sr, r, &httpError{status: http.StatusRequestHeaderFieldsTooLarge, reason: "headers_too_large",
+			vendor := e.writeErrorFor(w, r, &httpError{status: http.StatusRequestHeaderFieldsTooLarge, reason: "headers_too_large",
 				msg: fmt.Sprintf("request line and headers are %d bytes; the limit is %d", n, e.cfg.MaxHeaderBytes)})
-			e.record(r, vendor, nil, sr, start)
+			e.record(r, vendor, nil, w, start)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -146,24 +147,3 @@ type prefixed struct {
 	prefix string
 	scheme scheme
 }
-
-// wroteRecorder remembers whether a handler has started its answer.
-type wroteRecorder struct {
-	http.ResponseWriter
-	wrote bool
-}
-
-func (w *wroteRecorder) WriteHeader(code int) {
-	if code >= 200 {
-		w.wrote = true
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *wroteRecorder) Write(b []byte) (int, error) {
-	w.wrote = true
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (w *wroteRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -158,6 +158,15 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection (for scenario drops).
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
+// recorderOf returns the request's statusRecorder (the guard makes one for
+// every request), or a new one for a handler called without the guard.
+func recorderOf(w http.ResponseWriter) *statusRecorder {
+	if sr, ok := w.(*statusRecorder); ok {
+		return sr
+	}
+	return &statusRecorder{ResponseWriter: w}
+}
+
 // record appends a request to the journal.
 func (e *Emulator) record(r *http.Request, vendor string, rc *reqCtx, rec *statusRecorder, start time.Time) {
 	entry := JournalEntry{

@@ -562,11 +562,10 @@ func (p *passkit) restore(s savedPassKit) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, su := range s.Users {
-		var pw SecretHash
-		if b, err := hex.DecodeString(su.Password); err != nil || len(b) != len(pw) {
+		pw, ok := parseSecretHash(su.Password)
+		if !ok {
 			return fmt.Errorf("passkit user %q: bad password_sha256", su.Username)
 		}
-		_, _ = hex.Decode(pw[:], []byte(su.Password))
 		u := &passkitUser{id: su.ID, username: su.Username, email: su.Email, company: su.Company, password: pw,
 			apiKey: su.APIKey, apiSecret: []byte(su.APISecret), created: su.Created}
 		p.users[u.username], p.byKey[u.apiKey] = u, u

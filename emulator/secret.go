@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 )
 
 // SecretHash is how every opaque secret (token, refresh token, client secret) is
@@ -30,6 +31,16 @@ func newOpaqueToken() string {
 	// instead if the system's randomness source fails.
 	_, _ = rand.Read(b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// parseSecretHash reads a SecretHash from its 64 hex digits.
+func parseSecretHash(s string) (SecretHash, bool) {
+	var h SecretHash
+	if len(s) != 2*len(h) {
+		return h, false // hex.Decode would write past h
+	}
+	_, err := hex.Decode(h[:], []byte(s))
+	return h, err == nil
 }
 
 // newJTI is a JWT ID: 128 random bits, base64url.

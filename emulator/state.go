@@ -49,7 +49,6 @@ type savedState struct {
 	Format    string            `json:"format"`
 	Version   int               `json:"version"`
 	SavedAt   time.Time         `json:"saved_at"` // real time
-	Requests  int64             `json:"requests"` // requests served when saved
 	Config    string            `json:"config"`   // fingerprint of the seed and fixtures
 	Clock     savedClock        `json:"clock"`
 	Tokens    []savedToken      `json:"tokens"`
@@ -132,15 +131,15 @@ func (e *Emulator) configFingerprint() string {
 	return hex.EncodeToString(sum[:])
 }
 
-// snapshot copies the state. It holds the state lock for writing, so no
+// snapshot copies the state and returns it with the number of requests
+// served when it was taken. It holds the state lock for writing, so no
 // request is half-way through a handler, and encodes nothing under it.
-func (e *Emulator) snapshot() *savedState {
+func (e *Emulator) snapshot() (*savedState, int64) {
 	e.stateMu.Lock()
 	defer e.stateMu.Unlock()
 	now, frozen := e.clock.Now(), e.clock.Frozen()
 	st := &savedState{
-		Format: stateFormat, Version: StateVersion, SavedAt: time.Now().UTC(),
-		Requests: e.requests.Load(), Config: e.configFingerprint(),
+		Format: stateFormat, Version: StateVersion, SavedAt: time.Now().UTC(), Config: e.configFingerprint(),
 		Clock: savedClock{Now: now, Offset: int64(now.Sub(e.clock.real())), Frozen: frozen},
 	}
 	for _, t := range e.store.Tokens(TokenFilter{}) {
@@ -150,10 +149,10 @@ func (e *Emulator) snapshot() *savedState {
 			IssuedAt: t.IssuedAt, ExpiresAt: t.ExpiresAt, RevokedAt: t.RevokedAt, RevokeReason: t.RevokeReason,
 		})
 	}
-	st.PassKit = e.passkit().save()
+	st.PassKit = e.passkit.save()
 	st.Brass = e.brass.save()
 	st.Scenarios = e.scenarios.Save()
-	return st
+	return st, e.requests.Load()
 }
 
 // restore replaces the state with st, which must fit this emulator.
@@ -168,11 +167,10 @@ func (e *Emulator) restore(st *savedState) error {
 	}
 	tokens := make([]Token, 0, len(st.Tokens))
 	for i, s := range st.Tokens {
-		var h SecretHash
-		if b, err := hex.DecodeString(s.SHA256); err != nil || len(b) != len(h) {
+		h, ok := parseSecretHash(s.SHA256)
+		if !ok {
 			return fmt.Errorf("token %d: bad sha256 %q", i, s.SHA256)
 		}
-		_, _ = hex.Decode(h[:], []byte(s.SHA256))
 		tokens = append(tokens, Token{ID: s.ID, Vendor: s.Vendor, Kind: s.Kind, Hash: h, Principal: s.Principal,
 			AccountID: s.AccountID, Scopes: s.Scopes, Roles: s.Roles, Family: s.Family, PairID: s.PairID,
 			IssuedAt: s.IssuedAt, ExpiresAt: s.ExpiresAt, RevokedAt: s.RevokedAt, RevokeReason: s.RevokeReason})
@@ -188,7 +186,7 @@ func (e *Emulator) restore(st *savedState) error {
 			return fmt.Errorf("token %s %s: %w", t.Vendor, t.ID, err)
 		}
 	}
-	if err := e.passkit().restore(st.PassKit); err != nil {
+	if err := e.passkit.restore(st.PassKit); err != nil {
 		return err
 	}
 	if err := e.brass.restore(st.Brass); err != nil {
@@ -206,23 +204,13 @@ func (e *Emulator) restore(st *savedState) error {
 		e.clock.Resume()
 		e.clock.Set(e.clock.real().Add(time.Duration(st.Clock.Offset)))
 	}
-	e.saved.Store(st.Requests)
-	e.requests.Store(st.Requests)
 	return nil
-}
-
-func (e *Emulator) passkit() *passkit {
-	for _, s := range e.schemes {
-		if p, ok := s.(*passkit); ok {
-			return p
-		}
-	}
-	panic("emulator: no passkit scheme") // New always adds it
 }
 
 // WriteState writes the emulator's state as JSON to w.
 func (e *Emulator) WriteState(w io.Writer) error {
-	return json.NewEncoder(w).Encode(e.snapshot())
+	st, _ := e.snapshot()
+	return json.NewEncoder(w).Encode(st)
 }
 
 // ReadState replaces the emulator's state with one WriteState wrote. A state
@@ -249,12 +237,12 @@ func (e *Emulator) SaveState() (int64, error) {
 	}
 	e.saveMu.Lock()
 	defer e.saveMu.Unlock()
-	st := e.snapshot()
+	st, served := e.snapshot()
 	n, err := writeFileAtomic(file, func(w io.Writer) error { return json.NewEncoder(w).Encode(st) })
 	if err != nil {
 		return 0, fmt.Errorf("save state: %w", err)
 	}
-	e.saved.Store(st.Requests)
+	e.saved.Store(served)
 	return n, nil
 }
 
@@ -341,12 +329,16 @@ func writeFileAtomic(file string, write func(io.Writer) error) (int64, error) {
 	return cw.n, nil
 }
 
-// removeStaleTemps deletes temporary files a killed save left behind.
+// removeStaleTemps deletes the temporary files a killed save left beside file.
 func removeStaleTemps(file string) {
-	matches, _ := filepath.Glob(file + ".tmp-*")
-	for _, m := range matches {
-		if strings.HasPrefix(filepath.Base(m), filepath.Base(file)+".tmp-") {
-			_ = os.Remove(m)
+	dir, base := filepath.Split(file)
+	if dir == "" {
+		dir = "."
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, en := range entries {
+		if strings.HasPrefix(en.Name(), base+".tmp-") {
+			_ = os.Remove(filepath.Join(dir, en.Name()))
 		}
 	}
 }
