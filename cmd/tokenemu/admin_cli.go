@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -43,20 +44,7 @@ func parseArgs(fs *flag.FlagSet, args []string, getenv func(string) string) ([]s
 		pos = append(pos, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		if given[f.Name] || err != nil {
-			return
-		}
-		if v := getenv(envName(f.Name)); v != "" {
-			if serr := fs.Set(f.Name, v); serr != nil {
-				err = fmt.Errorf("%s=%q: %w", envName(f.Name), v, serr)
-			}
-		}
-	})
-	return pos, err
+	return pos, fillFromEnv(fs, getenv)
 }
 
 // adminClient talks to a running emulator's /_emulator plane.
@@ -141,6 +129,24 @@ func (c *adminClient) printJSON(b []byte) {
 	_, _ = c.stdout.Write(buf.Bytes())
 }
 
+// answer prints an admin call's answer: as the emulator's JSON with -json,
+// otherwise decoded into a T and written by text.
+func answer[T any](c *adminClient, b []byte, err error, text func(T)) error {
+	if err != nil {
+		return err
+	}
+	if c.json {
+		c.printJSON(b)
+		return nil
+	}
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
+		return fmt.Errorf("unexpected answer from the emulator: %w", err)
+	}
+	text(v)
+	return nil
+}
+
 // adminCommand runs one admin client command: it parses its flags, then calls
 // do with the client and the positional arguments.
 func adminCommand(ctx context.Context, name, usageText string, args []string, stdout, stderr io.Writer, getenv func(string) string,
@@ -214,26 +220,16 @@ func runClock(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		default:
 			return usagef("unknown clock command %q", strings.Join(pos, " "))
 		}
-		if err != nil {
-			return err
-		}
-		if c.json {
-			c.printJSON(b)
-			return nil
-		}
-		var clk struct {
+		return answer(c, b, err, func(clk struct {
 			Now    string `json:"now"`
 			Frozen bool   `json:"frozen"`
-		}
-		if err := json.Unmarshal(b, &clk); err != nil {
-			return err
-		}
-		state := "running"
-		if clk.Frozen {
-			state = "frozen"
-		}
-		fmt.Fprintf(c.stdout, "%s (%s)\n", clk.Now, state)
-		return nil
+		}) {
+			state := "running"
+			if clk.Frozen {
+				state = "frozen"
+			}
+			fmt.Fprintf(c.stdout, "%s (%s)\n", clk.Now, state)
+		})
 	})
 }
 
@@ -245,15 +241,9 @@ func runReset(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			return usagef("reset takes no arguments")
 		}
 		b, err := c.call(ctx, "POST", "/reset", "", nil)
-		if err != nil {
-			return err
-		}
-		if c.json {
-			c.printJSON(b)
-		} else {
+		return answer(c, b, err, func(struct{}) {
 			fmt.Fprintln(c.stdout, "reset: every token gone, fixtures reloaded, clock at real now, journal empty, start-up scenarios re-armed")
-		}
-		return nil
+		})
 	})
 }
 
@@ -263,20 +253,12 @@ func runState(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			return usagef("usage: tokenemu state save")
 		}
 		b, err := c.call(ctx, "POST", "/state/save", "", nil)
-		if err != nil {
-			return err
-		}
-		if c.json {
-			c.printJSON(b)
-			return nil
-		}
-		var out struct {
+		return answer(c, b, err, func(out struct {
 			File  string `json:"file"`
 			Bytes int64  `json:"bytes"`
-		}
-		_ = json.Unmarshal(b, &out)
-		fmt.Fprintf(c.stdout, "saved %s (%d bytes)\n", out.File, out.Bytes)
-		return nil
+		}) {
+			fmt.Fprintf(c.stdout, "saved %s (%d bytes)\n", out.File, out.Bytes)
+		})
 	})
 }
 
@@ -342,21 +324,11 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer, g
 		switch {
 		case pos[0] == "list" && len(pos) == 1:
 			b, err := c.call(ctx, "GET", "/scenarios", "", nil)
-			if err != nil {
-				return err
-			}
-			if c.json {
-				c.printJSON(b)
-				return nil
-			}
-			var out struct {
+			return answer(c, b, err, func(out struct {
 				Active []scenarios.Status `json:"active"`
-			}
-			if err := json.Unmarshal(b, &out); err != nil {
-				return err
-			}
-			printActive(c.stdout, out.Active)
-			return nil
+			}) {
+				printActive(c.stdout, out.Active)
+			})
 		case pos[0] == "apply" && len(pos) == 2:
 			file, name, v, err := scenarioArg(pos[1])
 			if err != nil {
@@ -373,40 +345,22 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer, g
 				}
 				b, err = c.call(ctx, "POST", path, "application/yaml", file)
 			} else {
-				b, err = c.callJSON(ctx, "POST", path, builtinBody{Name: name, Vendor: cmpOr(v, vendor)})
+				b, err = c.callJSON(ctx, "POST", path, builtinBody{Name: name, Vendor: cmp.Or(v, vendor)})
 			}
-			if err != nil {
-				return err
-			}
-			if c.json {
-				c.printJSON(b)
-				return nil
-			}
-			var out struct {
+			return answer(c, b, err, func(out struct {
 				Applied []scenarios.Status `json:"applied"`
-			}
-			if err := json.Unmarshal(b, &out); err != nil {
-				return err
-			}
-			for _, s := range out.Applied {
-				fmt.Fprintf(c.stdout, "applied %s (%d rules)\n", s.Name, len(s.Rules))
-			}
-			return nil
+			}) {
+				for _, s := range out.Applied {
+					fmt.Fprintf(c.stdout, "applied %s (%d rules)\n", s.Name, len(s.Rules))
+				}
+			})
 		case pos[0] == "clear" && len(pos) <= 2:
 			path, what := "/scenarios", "every scenario"
 			if len(pos) == 2 {
 				path, what = "/scenarios/"+url.PathEscape(pos[1]), pos[1]
 			}
 			b, err := c.call(ctx, "DELETE", path, "", nil)
-			if err != nil {
-				return err
-			}
-			if c.json {
-				c.printJSON(b)
-			} else {
-				fmt.Fprintf(c.stdout, "cleared %s\n", what)
-			}
-			return nil
+			return answer(c, b, err, func(struct{}) { fmt.Fprintf(c.stdout, "cleared %s\n", what) })
 		}
 		return usagef("unknown scenario command %q", strings.Join(pos, " "))
 	})
@@ -415,13 +369,6 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer, g
 type builtinBody struct {
 	Name   string `json:"name"`
 	Vendor string `json:"vendor,omitempty"`
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func printActive(w io.Writer, active []scenarios.Status) {
@@ -570,49 +517,29 @@ func runTokens(ctx context.Context, args []string, stdout, stderr io.Writer, get
 				}
 			}
 			b, err = c.callJSON(ctx, "POST", "/tokens/issue", body)
-			if err != nil {
-				return err
-			}
-			if c.json {
-				c.printJSON(b)
-				return nil
-			}
-			var out struct {
+			return answer(c, b, err, func(out struct {
 				Token        string `json:"token"`
 				RefreshToken string `json:"refresh_token"`
-			}
-			if err := json.Unmarshal(b, &out); err != nil {
-				return err
-			}
-			fmt.Fprintln(c.stdout, out.Token)
-			if out.RefreshToken != "" {
-				fmt.Fprintln(c.stdout, out.RefreshToken)
-			}
-			return nil
+			}) {
+				fmt.Fprintln(c.stdout, out.Token)
+				if out.RefreshToken != "" {
+					fmt.Fprintln(c.stdout, out.RefreshToken)
+				}
+			})
 		default:
 			return usagef("unknown tokens command %q", strings.Join(pos, " "))
 		}
-		if err != nil {
-			return err
-		}
-		if c.json {
-			c.printJSON(b)
-			return nil
-		}
-		var out struct {
+		return answer(c, b, err, func(out struct {
 			Tokens []emulator.TokenInfo `json:"tokens"`
-		}
-		if err := json.Unmarshal(b, &out); err != nil {
-			return err
-		}
-		switch pos[0] {
-		case "expire":
-			fmt.Fprintf(c.stdout, "expired %d token(s)\n", len(out.Tokens))
-		case "revoke":
-			fmt.Fprintf(c.stdout, "revoked %d token(s)\n", len(out.Tokens))
-		}
-		printTokens(c.stdout, out.Tokens)
-		return nil
+		}) {
+			switch pos[0] {
+			case "expire":
+				fmt.Fprintf(c.stdout, "expired %d token(s)\n", len(out.Tokens))
+			case "revoke":
+				fmt.Fprintf(c.stdout, "revoked %d token(s)\n", len(out.Tokens))
+			}
+			printTokens(c.stdout, out.Tokens)
+		})
 	})
 }
 
@@ -731,5 +658,5 @@ func journalLine(en emulator.JournalEntry) string {
 		status = "drop"
 	}
 	return fmt.Sprintf("%-6d %-24s %-11s %-26s %-6s %-6.1f %-26s %-14s %s",
-		en.Seq, ts, en.Vendor, op, status, en.LatencyMS, cmpOr(en.Principal, "-"), cmpOr(en.Fingerprint, "-"), reason)
+		en.Seq, ts, en.Vendor, op, status, en.LatencyMS, cmp.Or(en.Principal, "-"), cmp.Or(en.Fingerprint, "-"), reason)
 }

@@ -147,6 +147,12 @@ func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) err
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	return fillFromEnv(fs, getenv)
+}
+
+// fillFromEnv sets every flag of a parsed fs that the command line did not
+// give from its TOKENEMU_* environment variable.
+func fillFromEnv(fs *flag.FlagSet, getenv func(string) string) error {
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	var err error
