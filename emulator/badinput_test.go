@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -123,8 +124,8 @@ func (w *walker) operation(method, path string, op *openapi3.Operation, shared o
 		if p.In != openapi3.ParameterInPath {
 			continue
 		}
-		if bad, ok := wrongScalar(p.Schema, false); ok {
-			vals := maps(pathValues)
+		if bad, ok := wrongScalar(p.Schema); ok {
+			vals := maps.Clone(pathValues)
 			vals[p.Name] = bad
 			send(badCase{what: "path parameter " + name + " = " + bad, path: fill(vals), query: query})
 		}
@@ -135,16 +136,16 @@ func (w *walker) operation(method, path string, op *openapi3.Operation, shared o
 			continue
 		}
 		if p.Required {
-			q := cloneValues(query)
+			q := maps.Clone(query)
 			q.Del(p.Name)
 			send(badCase{what: "query " + p.Name + " missing", path: full, query: q})
 		}
-		if bad, ok := wrongScalar(p.Schema, false); ok {
-			q := cloneValues(query)
+		if bad, ok := wrongScalar(p.Schema); ok {
+			q := maps.Clone(query)
 			q.Set(p.Name, bad)
 			send(badCase{what: "query " + p.Name + " = " + bad, path: full, query: q})
 		}
-		q := cloneValues(query)
+		q := maps.Clone(query)
 		q.Set(p.Name, "\xff\xfe")
 		send(badCase{what: "query " + p.Name + " not UTF-8", path: full, query: q})
 	}
@@ -153,7 +154,7 @@ func (w *walker) operation(method, path string, op *openapi3.Operation, shared o
 		if p.In != openapi3.ParameterInHeader {
 			continue
 		}
-		if bad, ok := wrongScalar(p.Schema, false); ok {
+		if bad, ok := wrongScalar(p.Schema); ok {
 			send(badCase{what: "header " + p.Name + " = " + bad, path: full, query: query,
 				header: http.Header{http.CanonicalHeaderKey(p.Name): {bad}}})
 		}
@@ -185,7 +186,7 @@ func (w *walker) operation(method, path string, op *openapi3.Operation, shared o
 	if op.RequestBody == nil {
 		w.cases++
 		resp, body := w.e.do(method, full+encodeQuery(query), w.credentials(op), "")
-		q := cloneValues(query)
+		q := maps.Clone(query)
 		q.Set("tokenemu_unknown_param", "1")
 		w.cases++
 		resp2, body2 := w.e.do(method, full+encodeQuery(q), w.credentials(op), "")
@@ -222,7 +223,7 @@ func (w *walker) body(send func(badCase), full string, query url.Values, ct stri
 		return // the same fields are sent form-encoded and as JSON above
 	}
 	for _, name := range s.Required {
-		m := maps(base)
+		m := maps.Clone(base)
 		delete(m, name)
 		send(badCase{what: ct + " without " + name, path: full, query: query, header: hdr, body: encode(m)})
 	}
@@ -234,12 +235,12 @@ func (w *walker) body(send func(badCase), full string, query url.Values, ct stri
 	for _, name := range props {
 		p := s.Properties[name].Value
 		if bad, ok := wrongValue(p, ct == "application/json"); ok {
-			m := maps(base)
+			m := maps.Clone(base)
 			m[name] = bad
 			send(badCase{what: fmt.Sprintf("%s %s = %v", ct, name, bad), path: full, query: query, header: hdr, body: encode(m)})
 		}
 		if p.Type.Is(openapi3.TypeString) && slices.Contains(s.Required, name) {
-			m := maps(base)
+			m := maps.Clone(base)
 			m[name] = "__NOT_UTF8__"
 			send(badCase{what: ct + " " + name + " not UTF-8", path: full, query: query, header: hdr, body: encode(m)})
 		}
@@ -316,13 +317,7 @@ func (w *walker) credentials(op *openapi3.Operation) http.Header {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	issue := func(vendor, principal, kind string) string {
-		res, err := w.e.emu.IssueToken(emulator.IssueRequest{Vendor: vendor, Principal: principal, Kind: kind})
-		if err != nil {
-			w.t.Fatalf("issue %s %s: %v", vendor, kind, err)
-		}
-		return res.Token
-	}
+	issue := func(vendor, principal, kind string) string { return issueToken(w.t, w.e.emu, vendor, principal, kind) }
 	basic := func(user, pass string) string {
 		return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
 	}
@@ -431,7 +426,7 @@ func sampleString(ref *openapi3.SchemaRef) string {
 
 // wrongScalar is a string the schema of a parameter (or form field) refuses,
 // when it has a type or format a string can break.
-func wrongScalar(ref *openapi3.SchemaRef, _ bool) (string, bool) {
+func wrongScalar(ref *openapi3.SchemaRef) (string, bool) {
 	if ref == nil || ref.Value == nil {
 		return "", false
 	}
@@ -454,7 +449,7 @@ func wrongScalar(ref *openapi3.SchemaRef, _ bool) (string, bool) {
 // wrongValue is a body value of the wrong type for the schema.
 func wrongValue(s *openapi3.Schema, jsonBody bool) (any, bool) {
 	if !jsonBody {
-		return wrongScalar(&openapi3.SchemaRef{Value: s}, false)
+		return wrongScalar(&openapi3.SchemaRef{Value: s})
 	}
 	switch {
 	case s.Type.Is(openapi3.TypeString):
@@ -467,22 +462,6 @@ func wrongValue(s *openapi3.Schema, jsonBody bool) (any, bool) {
 		return []any{1}, true
 	}
 	return nil, false
-}
-
-func maps[V any](m map[string]V) map[string]V {
-	out := make(map[string]V, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
-func cloneValues(v url.Values) url.Values {
-	out := url.Values{}
-	for k, vs := range v {
-		out[k] = slices.Clone(vs)
-	}
-	return out
 }
 
 func encodeQuery(q url.Values) string {

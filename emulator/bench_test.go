@@ -43,15 +43,6 @@ func newBenchEmulator(b *testing.B, cfg emulator.Config) *emulator.Emulator {
 	return emu
 }
 
-func issued(b *testing.B, emu *emulator.Emulator, vendor, principal, kind string) string {
-	b.Helper()
-	res, err := emu.IssueToken(emulator.IssueRequest{Vendor: vendor, Principal: principal, Kind: kind})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return res.Token
-}
-
 // BenchmarkBearer: an authenticated GET per vendor (W2's work without the network).
 func BenchmarkBearer(b *testing.B) {
 	emu := newBenchEmulator(b, emulator.Config{})
@@ -60,12 +51,12 @@ func BenchmarkBearer(b *testing.B) {
 		name, path string
 		header     http.Header
 	}{
-		{"passport", "/passport/v1/core/accounts", http.Header{"Authorization": {"Bearer " + issued(b, emu, "passport", "demo-client", "")}}},
-		{"passkit-jwt", "/passkit/user/profile", http.Header{"Authorization": {issued(b, emu, "passkit", "demo@passkit.test", "")}}},
-		{"passkit-longlived", "/passkit/user/profile", http.Header{"Authorization": {issued(b, emu, "passkit", "demo@passkit.test", "longlived")}}},
-		{"brass-jwt", "/brass/banking/accounts", http.Header{"Authorization": {"Bearer " + issued(b, emu, "brass", "demo@brass.test", "")}}},
-		{"brass-pat", "/brass/banking/accounts", http.Header{"Authorization": {"Bearer " + issued(b, emu, "brass", "demo@brass.test", "pat")}}},
-		{"teletracker", "/teletracker/reports/call-data", http.Header{"Authorization": {"Bearer " + issued(b, emu, "teletracker", "demo@teletracker.test", "")}}},
+		{"passport", "/passport/v1/core/accounts", http.Header{"Authorization": {"Bearer " + issueToken(b, emu, "passport", "demo-client", "")}}},
+		{"passkit-jwt", "/passkit/user/profile", http.Header{"Authorization": {issueToken(b, emu, "passkit", "demo@passkit.test", "")}}},
+		{"passkit-longlived", "/passkit/user/profile", http.Header{"Authorization": {issueToken(b, emu, "passkit", "demo@passkit.test", "longlived")}}},
+		{"brass-jwt", "/brass/banking/accounts", http.Header{"Authorization": {"Bearer " + issueToken(b, emu, "brass", "demo@brass.test", "")}}},
+		{"brass-pat", "/brass/banking/accounts", http.Header{"Authorization": {"Bearer " + issueToken(b, emu, "brass", "demo@brass.test", "pat")}}},
+		{"teletracker", "/teletracker/reports/call-data", http.Header{"Authorization": {"Bearer " + issueToken(b, emu, "teletracker", "demo@teletracker.test", "")}}},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) { benchRequest(b, h, "GET", c.path, c.header, "", 200) })
@@ -77,7 +68,7 @@ func BenchmarkIssue(b *testing.B) {
 	emu := newBenchEmulator(b, emulator.Config{})
 	h := emu.Handler()
 	jsonCT := http.Header{"Content-Type": {"application/json"}}
-	brassUser := issued(b, emu, "brass", "demo@brass.test", "")
+	brassUser := issueToken(b, emu, "brass", "demo@brass.test", "")
 	cases := []struct {
 		name, path string
 		header     http.Header
@@ -120,7 +111,7 @@ func BenchmarkScenarios(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			tok := issued(b, emu, "passport", "demo-client", "")
+			tok := issueToken(b, emu, "passport", "demo-client", "")
 			benchRequest(b, emu.Handler(), "GET", "/passport/v1/core/accounts", http.Header{"Authorization": {"Bearer " + tok}}, "", 200)
 		})
 	}

@@ -57,15 +57,6 @@ func serveFuzz(t *testing.T, emu *emulator.Emulator, vendor, method, path string
 	return w
 }
 
-func issueFor(f *testing.F, emu *emulator.Emulator, vendor, principal, kind string) string {
-	f.Helper()
-	res, err := emu.IssueToken(emulator.IssueRequest{Vendor: vendor, Principal: principal, Kind: kind})
-	if err != nil {
-		f.Fatal(err)
-	}
-	return res.Token
-}
-
 // FuzzAuthorizationHeader: any Authorization and Authentication header on a
 // protected resource of each vendor.
 func FuzzAuthorizationHeader(f *testing.F) {
@@ -73,10 +64,10 @@ func FuzzAuthorizationHeader(f *testing.F) {
 	for _, s := range []string{
 		"", "Bearer", "Bearer ", "bearer x", "BEARER  abc", "Basic Zm9vOmJhcg==", "Basic !!!", "Integrator Zm9v",
 		"Bearer a.b.c", "Bearer ===", "Bearer a b c", "Digest x", " Bearer\tabc ", "Bearer \x00",
-		"Bearer " + issueFor(f, emu, "passport", emulator.DefaultPassportClientID, ""),
-		"Bearer " + issueFor(f, emu, "teletracker", emulator.DefaultTeleTrackerUsername, ""),
-		issueFor(f, emu, "passkit", emulator.DefaultPassKitUsername, ""),
-		"Bearer " + issueFor(f, emu, "brass", emulator.DefaultBrassUsername, "pat"),
+		"Bearer " + issueToken(f, emu, "passport", emulator.DefaultPassportClientID, ""),
+		"Bearer " + issueToken(f, emu, "teletracker", emulator.DefaultTeleTrackerUsername, ""),
+		issueToken(f, emu, "passkit", emulator.DefaultPassKitUsername, ""),
+		"Bearer " + issueToken(f, emu, "brass", emulator.DefaultBrassUsername, "pat"),
 	} {
 		f.Add(uint8(0), s)
 		f.Add(uint8(4), s)
@@ -101,8 +92,8 @@ func FuzzAuthorizationHeader(f *testing.F) {
 // from a header, claims and a signature.
 func FuzzJWT(f *testing.F) {
 	emu := fuzzEmulator(f)
-	pk := issueFor(f, emu, "passkit", emulator.DefaultPassKitUsername, "")
-	br := issueFor(f, emu, "brass", emulator.DefaultBrassUsername, "user")
+	pk := issueToken(f, emu, "passkit", emulator.DefaultPassKitUsername, "")
+	br := issueToken(f, emu, "brass", emulator.DefaultBrassUsername, "user")
 	for _, tok := range []string{pk, br} {
 		parts := strings.Split(tok, ".")
 		f.Add(false, parts[0], parts[1], parts[2])
@@ -126,7 +117,7 @@ func FuzzJWT(f *testing.F) {
 // used as bearer tokens and revoked by id.
 func FuzzBrassPAT(f *testing.F) {
 	emu := fuzzEmulator(f)
-	f.Add(issueFor(f, emu, "brass", emulator.DefaultBrassUsername, "pat"), "1")
+	f.Add(issueToken(f, emu, "brass", emulator.DefaultBrassUsername, "pat"), "1")
 	for _, s := range []string{"1|pat-", "|pat-abc", "0|pat-" + strings.Repeat("a", 40), "99999999999999999999|pat-x",
 		"-1|pat-" + strings.Repeat("b", 40), "1|", "1|pat-\xff", "1||pat-a"} {
 		f.Add(s, "1")
@@ -134,7 +125,7 @@ func FuzzBrassPAT(f *testing.F) {
 	f.Add("x", "-1")
 	f.Add("x", "99999999999999999999")
 	f.Add("x", "%2F..%2F")
-	user := issueFor(f, emu, "brass", emulator.DefaultBrassUsername, "user")
+	user := issueToken(f, emu, "brass", emulator.DefaultBrassUsername, "user")
 	f.Fuzz(func(t *testing.T, pat, id string) {
 		serveFuzz(t, emu, "brass", "GET", "/brass/auth/personal-access-tokens", http.Header{"Authorization": {"Bearer " + pat}}, "")
 		path := "/brass/auth/personal-access-tokens/" + url.PathEscape(id)
@@ -146,8 +137,8 @@ func FuzzBrassPAT(f *testing.F) {
 // Passport's token inspection by id.
 func FuzzOpaqueToken(f *testing.F) {
 	emu := fuzzEmulator(f)
-	pp := issueFor(f, emu, "passport", emulator.DefaultPassportClientID, "")
-	tt := issueFor(f, emu, "teletracker", emulator.DefaultTeleTrackerUsername, "")
+	pp := issueToken(f, emu, "passport", emulator.DefaultPassportClientID, "")
+	tt := issueToken(f, emu, "teletracker", emulator.DefaultTeleTrackerUsername, "")
 	f.Add(pp, "3f2b6c1e-8d4a-4e2b-9c1f-5a6b7c8d9e0f")
 	f.Add(tt, "not-a-uuid")
 	f.Add(pp[:len(pp)-1], "")
@@ -228,7 +219,7 @@ func FuzzTokenEndpoint(f *testing.F) {
 		{"brass", "/brass/auth/personal-access-tokens", "user"},
 		{"teletracker", "/teletracker/auth/login", ""},
 	}
-	user := issueFor(f, emu, "brass", emulator.DefaultBrassUsername, "user")
+	user := issueToken(f, emu, "brass", emulator.DefaultBrassUsername, "user")
 	f.Fuzz(func(t *testing.T, which uint8, contentType, auth, body string, longLived bool) {
 		ep := endpoints[int(which)%len(endpoints)]
 		h := http.Header{"Content-Type": {contentType}}

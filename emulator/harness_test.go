@@ -75,6 +75,8 @@ var specRouters = sync.OnceValues(func() (map[string]routers.Router, error) {
 type specCheck struct {
 	t       *testing.T
 	checked atomic.Int64
+	// record, when set, sees every response with its body read.
+	record func(req *http.Request, resp *http.Response, body []byte)
 }
 
 func newSpecCheck(t *testing.T) *specCheck { return &specCheck{t: t} }
@@ -90,6 +92,9 @@ func (s *specCheck) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
+	if s.record != nil {
+		s.record(req, resp, body)
+	}
 
 	rts, err := specRouters()
 	if err != nil {
@@ -120,6 +125,17 @@ func (s *specCheck) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	s.checked.Add(1)
 	return resp, nil
+}
+
+// issueToken issues a token through the Go API, for tests, fuzz targets and
+// benchmarks that need one without the login dance.
+func issueToken(tb testing.TB, emu *emulator.Emulator, vendor, principal, kind string) string {
+	tb.Helper()
+	res, err := emu.IssueToken(emulator.IssueRequest{Vendor: vendor, Principal: principal, Kind: kind})
+	if err != nil {
+		tb.Fatalf("issue %s %s for %s: %v", vendor, kind, principal, err)
+	}
+	return res.Token
 }
 
 // do sends a request and returns the response with its body read.

@@ -1,14 +1,12 @@
 package emulator_test
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -18,36 +16,28 @@ import (
 	"github.com/tokenemu/tokenemu/emulator"
 )
 
-// recorder is an http.RoundTripper that keeps every response, headers and body.
-type recorder struct {
-	mu  sync.Mutex
-	out []recorded
-}
-
+// recorded is one answer as the secrets test searches it.
 type recorded struct {
 	what string // method and path
 	text string // status line, headers and body
 }
 
-func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil {
-		return nil, err
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d\n", resp.StatusCode)
-	_ = resp.Header.Write(&b)
-	b.Write(body)
-	r.mu.Lock()
-	r.out = append(r.out, recorded{what: req.Method + " " + req.URL.Path, text: b.String()})
-	r.mu.Unlock()
-	return resp, nil
+// syncBuffer is a log sink safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // TestSecretsNeverLeak sends known secrets through every vendor's endpoints,
@@ -57,21 +47,20 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 // scenarios. Wrong passwords and unknown tokens must never be echoed either.
 func TestSecretsNeverLeak(t *testing.T) {
 	t.Parallel()
-	logs := &bytes.Buffer{}
-	var logMu sync.Mutex
-	logger := slog.New(slog.NewJSONHandler(writerFunc(func(p []byte) (int, error) {
-		logMu.Lock()
-		defer logMu.Unlock()
-		return logs.Write(p)
-	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	emu, err := emulator.New(emulator.Config{Logger: logger, AdminToken: "admin-secret-canary-0b7d"})
-	if err != nil {
-		t.Fatal(err)
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e := newEnv(t, emulator.Config{Logger: logger, AdminToken: "admin-secret-canary-0b7d"})
+	emu := e.emu
+	// Every answer is kept (and, through the harness, checked against its
+	// OpenAPI document).
+	var out []recorded
+	e.spec.record = func(req *http.Request, resp *http.Response, body []byte) {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%d\n", resp.StatusCode)
+		_ = resp.Header.Write(&b)
+		b.Write(body)
+		out = append(out, recorded{what: req.Method + " " + req.URL.Path, text: b.String()})
 	}
-	srv := httptest.NewServer(emu.Handler())
-	defer srv.Close()
-	rec := &recorder{}
-	client := &http.Client{Transport: rec}
 
 	const (
 		wrongPassword = "canary-wrong-password-51c2"
@@ -90,25 +79,25 @@ func TestSecretsNeverLeak(t *testing.T) {
 		if body != "" {
 			rd = strings.NewReader(body)
 		}
-		req, _ := http.NewRequest(method, srv.URL+path, rd)
+		req, _ := http.NewRequest(method, e.srv.URL+path, rd)
 		for k, v := range h {
 			req.Header[k] = v
 		}
 		if strings.HasPrefix(path, "/_emulator") && req.Header.Get("Authorization") == "" {
 			req.Header.Set("Authorization", "Bearer admin-secret-canary-0b7d")
 		}
-		resp, err := client.Do(req)
+		resp, err := e.client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, b, len(rec.out) - 1
+		return resp.StatusCode, b, len(out) - 1
 	}
 	issued := func(value string, at int) {
 		t.Helper()
 		if value == "" {
-			t.Fatalf("no token issued at response %d: %s", at, rec.out[at].text)
+			t.Fatalf("no token issued at response %d: %s", at, out[at].text)
 		}
 		secrets[value] = at
 	}
@@ -208,15 +197,13 @@ func TestSecretsNeverLeak(t *testing.T) {
 	issued(field(b, "token"), at)
 	issued(field(b, "refresh_token"), at)
 
-	logMu.Lock()
 	logText := logs.String()
-	logMu.Unlock()
 	if !strings.Contains(logText, `"msg":"request"`) {
 		t.Fatalf("the debug log has no request lines: %s", logText)
 	}
 	for secret, allowedAt := range secrets {
 		found := leakFinder(secret)
-		for i, r := range rec.out {
+		for i, r := range out {
 			if i != allowedAt && found(r.text) {
 				t.Errorf("secret %.12s… appears in the answer to %s (response %d):\n%s", secret, r.what, i, r.text)
 			}
@@ -225,10 +212,10 @@ func TestSecretsNeverLeak(t *testing.T) {
 			t.Errorf("secret %.12s… appears in the log", secret)
 		}
 	}
-	if len(rec.out) < 40 {
-		t.Errorf("only %d responses searched", len(rec.out))
+	if len(out) < 40 {
+		t.Errorf("only %d responses searched", len(out))
 	}
-	t.Logf("%d secrets searched for in %d responses, %d bytes of log", len(secrets), len(rec.out), len(logText))
+	t.Logf("%d secrets searched for in %d responses, %d bytes of log", len(secrets), len(out), len(logText))
 }
 
 // leakFinder reports whether a text holds secret, as it is or JSON-escaped.
@@ -252,7 +239,3 @@ func leakFinder(secret string) func(string) bool {
 		return false
 	}
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

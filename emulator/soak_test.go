@@ -239,7 +239,7 @@ func (s *soak) teletracker(rng *rand.Rand) {
 	if !s.expect("teletracker login", st, 200, b) {
 		return
 	}
-	access, refresh := field(b, "token"), field(b, "refreshToken")
+	refresh := field(b, "refreshToken")
 	// The same refresh token from two goroutines at once: exactly one wins.
 	var statuses [2]int
 	var bodies [2][]byte
@@ -282,7 +282,6 @@ func (s *soak) teletracker(rng *rand.Rand) {
 	} else {
 		s.remember("teletracker", newAccess)
 	}
-	_ = access
 }
 
 func (s *soak) passkit(rng *rand.Rand) {
@@ -412,18 +411,18 @@ func (s *soak) final() {
 		st, b := s.call("POST", "/teletracker/auth/refresh", jsonH(""), fmt.Sprintf(`{"refresh_token":%q}`, rt))
 		s.expect("used refresh token again", st, 401, b)
 	}
-	// The PATs listed are those created less those revoked.
-	if s.brassUserJWT != "" {
-		st, b := s.call("GET", "/brass/auth/personal-access-tokens", jsonH("Bearer "+s.brassUserJWT), "")
-		var list struct{ Data []json.RawMessage }
-		_ = json.Unmarshal(b, &list)
-		s.checks.Add(1)
-		if st != 200 || len(list.Data) != s.patsCreated-s.patsRevoked {
-			s.t.Errorf("PATs listed: %d (status %d), want %d created - %d revoked", len(list.Data), st, s.patsCreated, s.patsRevoked)
-		}
+	// The PATs listed are the user's, whichever JWT asks: those created
+	// (since the last reset) less those revoked.
+	user := issueToken(s.t, s.emu, "brass", emulator.DefaultBrassUsername, "user")
+	st, b := s.call("GET", "/brass/auth/personal-access-tokens", jsonH("Bearer "+user), "")
+	var list struct{ Data []json.RawMessage }
+	_ = json.Unmarshal(b, &list)
+	s.checks.Add(1)
+	if st != 200 || len(list.Data) != s.patsCreated-s.patsRevoked {
+		s.t.Errorf("PATs listed: %d (status %d), want %d created - %d revoked", len(list.Data), st, s.patsCreated, s.patsRevoked)
 	}
 	// Tokens that worked expire with the clock and are refused after.
-	st, b := s.call("POST", "/_emulator/clock/advance", jsonH(""), `{"duration":"720h"}`)
+	st, b = s.call("POST", "/_emulator/clock/advance", jsonH(""), `{"duration":"720h"}`)
 	s.expect("clock advance 30 days", st, 200, b)
 	for _, a := range s.liveAccess {
 		st, b := s.use(a.vendor, a.token)
