@@ -7,10 +7,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/tokenemu/tokenemu/emulator"
 )
 
 // PassportClientCredentials returns a client-credentials config for the first
@@ -92,18 +95,7 @@ func (k *Kit) passkit(tb TB, longLived bool) string {
 func (k *Kit) BrassUserJWT(tb TB, username string) string {
 	tb.Helper()
 	fx := k.fixtures.Brass
-	u := fx.Users[0]
-	if username != "" {
-		found := false
-		for _, cand := range fx.Users {
-			if cand.Email == username {
-				u, found = cand, true
-			}
-		}
-		if !found {
-			tb.Fatalf("testkit: no Brass user %q in the fixtures", username)
-		}
-	}
+	u := fixtureUser(tb, "Brass", fx.Users, username, func(u emulator.BrassUser) string { return u.Email })
 	var temp struct {
 		Token string `json:"token"`
 	}
@@ -142,18 +134,7 @@ func (k *Kit) BrassPAT(tb TB, role string) string {
 func (k *Kit) TeleTrackerLogin(tb TB, username string) (token, refresh string) {
 	tb.Helper()
 	fx := k.fixtures.TeleTracker
-	u := fx.Users[0]
-	if username != "" {
-		found := false
-		for _, cand := range fx.Users {
-			if cand.Username == username {
-				u, found = cand, true
-			}
-		}
-		if !found {
-			tb.Fatalf("testkit: no TeleTracker user %q in the fixtures", username)
-		}
-	}
+	u := fixtureUser(tb, "TeleTracker", fx.Users, username, func(u emulator.TeleTrackerUser) string { return u.Username })
 	form := url.Values{"username": {u.Username}, "password": {u.Password}}
 	if u.Integrator {
 		form.Set("account_id", fmt.Sprint(u.Accounts[0]))
@@ -164,4 +145,19 @@ func (k *Kit) TeleTrackerLogin(tb TB, username string) (token, refresh string) {
 	}
 	k.post(tb, "/teletracker/auth/login", nil, "application/x-www-form-urlencoded", form.Encode(), &out)
 	return out.Token, out.RefreshToken
+}
+
+// fixtureUser is the fixtures' user of that name, or the first when name is
+// empty; an unknown name fails the test.
+func fixtureUser[U any](tb TB, vendor string, users []U, name string, nameOf func(U) string) U {
+	tb.Helper()
+	if name == "" {
+		return users[0]
+	}
+	i := slices.IndexFunc(users, func(u U) bool { return nameOf(u) == name })
+	if i < 0 {
+		tb.Fatalf("testkit: no %s user %q in the fixtures", vendor, name)
+		return users[0] // for a TB whose Fatalf returns
+	}
+	return users[i]
 }

@@ -2,9 +2,11 @@ package testkit_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -243,5 +245,33 @@ func BenchmarkStart(b *testing.B) {
 			b.Fatalf("healthz: %v", err)
 		}
 		resp.Body.Close()
+	}
+}
+
+// fatalTB records a Fatalf and stops the goroutine, as testing.T does.
+type fatalTB struct{ msg string }
+
+func (f *fatalTB) Helper()        {}
+func (f *fatalTB) Cleanup(func()) {}
+func (f *fatalTB) Fatalf(format string, args ...any) {
+	f.msg = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+// A user the fixtures do not have fails the test with the vendor and name.
+func TestCredentialsForAnUnknownUser(t *testing.T) {
+	t.Parallel()
+	kit := testkit.Start(t)
+	for vendor, call := range map[string]func(testkit.TB){
+		"Brass":       func(tb testkit.TB) { kit.BrassUserJWT(tb, "nobody@example.test") },
+		"TeleTracker": func(tb testkit.TB) { kit.TeleTrackerLogin(tb, "nobody@example.test") },
+	} {
+		tb := &fatalTB{}
+		done := make(chan struct{})
+		go func() { defer close(done); call(tb) }()
+		<-done
+		if want := fmt.Sprintf("no %s user %q", vendor, "nobody@example.test"); !strings.Contains(tb.msg, want) {
+			t.Errorf("%s: Fatalf %q, want it to say %q", vendor, tb.msg, want)
+		}
 	}
 }
