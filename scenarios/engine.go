@@ -124,21 +124,9 @@ func (e *Engine) Apply(s Scenario, now time.Time, replace bool) error {
 // ApplyAll validates every scenario and makes them all active, or none of
 // them: a problem with one leaves the active scenarios as they were.
 func (e *Engine) ApplyAll(list []Scenario, now time.Time, replace bool) error {
-	compiled := make([]*active, 0, len(list))
-	seen := map[string]bool{}
-	for _, s := range list {
-		if err := e.cat.Validate(s); err != nil {
-			return err
-		}
-		if seen[s.Name] {
-			return &Error{Scenario: s.Name, Rule: -1, Field: "name", Msg: "the document names this scenario twice"}
-		}
-		seen[s.Name] = true
-		a, err := compile(s, now)
-		if err != nil {
-			return err
-		}
-		compiled = append(compiled, a)
+	compiled, err := e.compileAll(list, func(int) time.Time { return now })
+	if err != nil {
+		return err
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -174,6 +162,28 @@ func (e *Engine) ApplyAll(list []Scenario, now time.Time, replace bool) error {
 func IsDuplicate(err error) bool {
 	var se *Error
 	return errors.As(err, &se) && se.Field == "name" && strings.HasPrefix(se.Msg, ErrDuplicate.Error())
+}
+
+// compileAll validates and compiles list, scenario i applied at appliedAt(i);
+// a name given twice is an error.
+func (e *Engine) compileAll(list []Scenario, appliedAt func(i int) time.Time) ([]*active, error) {
+	compiled := make([]*active, 0, len(list))
+	seen := map[string]bool{}
+	for i, s := range list {
+		if err := e.cat.Validate(s); err != nil {
+			return nil, err
+		}
+		if seen[s.Name] {
+			return nil, &Error{Scenario: s.Name, Rule: -1, Field: "name", Msg: "the document names this scenario twice"}
+		}
+		seen[s.Name] = true
+		a, err := compile(s, appliedAt(i))
+		if err != nil {
+			return nil, err
+		}
+		compiled = append(compiled, a)
+	}
+	return compiled, nil
 }
 
 func compile(s Scenario, now time.Time) (*active, error) {
@@ -452,23 +462,23 @@ func (e *Engine) Save() []Saved {
 // Restore replaces the active scenarios with saved ones, counters included.
 // Every scenario is validated; a problem leaves the engine as it was.
 func (e *Engine) Restore(list []Saved) error {
-	compiled := make([]*active, 0, len(list))
-	for _, sv := range list {
-		if err := e.cat.Validate(sv.Scenario); err != nil {
-			return err
-		}
-		a, err := compile(sv.Scenario, sv.AppliedAt)
-		if err != nil {
-			return err
-		}
+	plain := make([]Scenario, len(list))
+	for i, sv := range list {
+		plain[i] = sv.Scenario
+	}
+	compiled, err := e.compileAll(plain, func(i int) time.Time { return list[i].AppliedAt })
+	if err != nil {
+		return err
+	}
+	for i, a := range compiled {
+		sv := list[i]
 		if len(sv.Rules) != len(a.rules) {
 			return &Error{Scenario: sv.Scenario.Name, Rule: -1, Field: "rules",
 				Msg: fmt.Sprintf("%d rule counters for %d rules", len(sv.Rules), len(a.rules))}
 		}
-		for i, r := range a.rules {
-			r.matched, r.fired, r.spent = sv.Rules[i].Matched, sv.Rules[i].Fired, sv.Rules[i].Spent
+		for j, r := range a.rules {
+			r.matched, r.fired, r.spent = sv.Rules[j].Matched, sv.Rules[j].Fired, sv.Rules[j].Spent
 		}
-		compiled = append(compiled, a)
 	}
 	if len(compiled) > MaxActive {
 		return fmt.Errorf("%d saved scenarios; the limit is %d", len(compiled), MaxActive)

@@ -449,3 +449,44 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// Saved scenarios come back with their counters, and a token rule keeps
+// matching by the token's SHA-256 without the token being saved.
+func TestSaveAndRestore(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	e := newEngine(t)
+	s := parseOne(t, "name: two\nrules:\n  - match: {vendor: passport, token: secret-token}\n    trigger: {first: 2}\n    action: {status: 503}\n")
+	if err := e.Apply(s, now, false); err != nil {
+		t.Fatal(err)
+	}
+	r := req("passport", "listAccounts", "GET", "/passport/v1/core/accounts")
+	r.Token = func() string { return "secret-token" }
+	if got := e.Evaluate(r, now); len(got) != 1 {
+		t.Fatalf("first match: %d firings", len(got))
+	}
+	saved := e.Save()
+	if b, _ := json.Marshal(saved); strings.Contains(string(b), "secret-token") || saved[0].Rules[0].Matched != 1 {
+		t.Fatalf("saved %s", b)
+	}
+
+	back := newEngine(t)
+	if err := back.Restore(saved); err != nil {
+		t.Fatal(err)
+	}
+	if got := back.Evaluate(r, now); len(got) != 1 {
+		t.Errorf("second match after restore: %d firings, want 1", len(got))
+	}
+	if got := back.Evaluate(r, now); len(got) != 0 {
+		t.Errorf("third match after restore: %d firings, want 0 (spent)", len(got))
+	}
+
+	bad := append(saved[:1:1], saved[0])
+	if err := back.Restore(bad); err == nil {
+		t.Error("a name saved twice restored")
+	}
+	short := []scenarios.Saved{{Scenario: saved[0].Scenario, AppliedAt: now}}
+	if err := back.Restore(short); err == nil || !strings.Contains(err.Error(), "rule counters") {
+		t.Errorf("counters missing: %v", err)
+	}
+}
