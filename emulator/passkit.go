@@ -286,20 +286,41 @@ func (p *passkit) userByKey(key string) *passkitUser {
 	return p.byKey[key]
 }
 
-// sign issues a JWT for u: header {"alg":"HS256","typ":"JWT"}, claims uid, iat, exp.
+// sign issues a JWT for u: header {"alg":"HS256","typ":"JWT"}, claims
+// exactly uid, iat, exp (SCHEMES.md A3/A12/A13). Like PassKit's, two JWTs for
+// one account in one second are the same string.
 func (p *passkit) sign(u *passkitUser, now time.Time, lifetime time.Duration) (string, time.Time, error) {
 	iat := now.Truncate(time.Second)
 	exp := iat.Add(lifetime)
-	// jti is the emulator's own: without it two logins in one second get the
-	// same JWT, and expiring or revoking one (admin plane, scenarios) would
-	// kill the other, which parallel test suites would meet as flaky failures.
 	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, passkitClaims{
-		UID: u.apiKey,
-		RegisteredClaims: jwt.RegisteredClaims{IssuedAt: jwt.NewNumericDate(iat), ExpiresAt: jwt.NewNumericDate(exp),
-			ID: newJTI()},
+		UID:              u.apiKey,
+		RegisteredClaims: jwt.RegisteredClaims{IssuedAt: jwt.NewNumericDate(iat), ExpiresAt: jwt.NewNumericDate(exp)},
 	})
 	s, err := tok.SignedString(u.apiSecret)
 	return s, exp, err
+}
+
+// maxIATBack bounds how far signLive moves iat back.
+const maxIATBack = 60
+
+// signLive signs a JWT for u that is not one the admin plane or a scenario
+// has expired or revoked. The JWT of this second is used when it is alive
+// (shared with any other login in the same second, as at PassKit); when it is
+// dead, iat moves back a second at a time, so that a login never hands out a
+// token that is refused at once. exp stays iat + lifetime.
+func (p *passkit) signLive(u *passkitUser, lifetime time.Duration) (string, time.Time, time.Time, error) {
+	now := p.e.clock.Now()
+	for back := range time.Duration(maxIATBack) {
+		iat := now.Add(-back * time.Second)
+		s, exp, err := p.sign(u, iat, lifetime)
+		if err != nil {
+			return "", time.Time{}, time.Time{}, fmt.Errorf("sign: %w", err)
+		}
+		if t, err := p.e.store.TokenByHash(HashSecret(s)); err != nil || t.StateAt(now) == StateActive {
+			return s, iat.Truncate(time.Second), exp, nil
+		}
+	}
+	return "", time.Time{}, time.Time{}, fmt.Errorf("passkit: the JWTs of the last %d seconds for %s are all expired or revoked", maxIATBack, u.username)
 }
 
 // withFreshToken puts a fresh 60-minute JWT for the caller in X-Passkit-Token,
@@ -312,9 +333,9 @@ func (p *passkit) withFreshToken(h handlerFunc) handlerFunc {
 		if u == nil {
 			return passkitUnauthorized("token_unknown", "the token's account no longer exists")
 		}
-		fresh, _, err := p.sign(u, p.e.clock.Now(), passkitJWTLifetime)
+		fresh, _, _, err := p.signLive(u, passkitJWTLifetime)
 		if err != nil {
-			return fmt.Errorf("sign: %w", err)
+			return err
 		}
 		w.Header().Set(passkitTokenHeader, fresh)
 		return h(w, r, rc)
@@ -325,14 +346,17 @@ func (p *passkit) withFreshToken(h handlerFunc) handlerFunc {
 
 // issueJWT makes and records a JWT for u (recorded, so that it can be revoked).
 func (p *passkit) issueJWT(u *passkitUser, lifetime time.Duration) (string, Token, error) {
-	now := p.e.clock.Now()
-	s, exp, err := p.sign(u, now, lifetime)
+	s, iat, exp, err := p.signLive(u, lifetime)
 	if err != nil {
-		return "", Token{}, fmt.Errorf("sign: %w", err)
+		return "", Token{}, err
 	}
 	t := Token{ID: uuid.NewString(), Vendor: passkitVendor, Kind: KindJWT, Hash: HashSecret(s),
-		Principal: u.username, AccountID: u.apiKey, IssuedAt: now.Truncate(time.Second), ExpiresAt: exp}
-	if err := p.e.store.PutToken(t); err != nil {
+		Principal: u.username, AccountID: u.apiKey, IssuedAt: iat, ExpiresAt: exp}
+	err = p.e.store.PutToken(t)
+	if errors.Is(err, ErrExists) { // the same account in the same second: the same, live, JWT
+		t, err = p.e.store.TokenByHash(t.Hash)
+	}
+	if err != nil {
 		return "", Token{}, fmt.Errorf("store token: %w", err)
 	}
 	return s, t, nil

@@ -2,6 +2,7 @@ package emulator_test
 
 import (
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -39,13 +40,12 @@ func TestPassKitJWTExpiry(t *testing.T) {
 		t.Fatalf("jwt.Parse with the API secret: %v", err)
 	}
 	claims := parsed.Claims.(jwt.MapClaims)
-	jti, _ := claims["jti"].(string)
-	if parsed.Header["typ"] != "JWT" || claims["uid"] != emulator.DefaultPassKitAPIKey || len(claims) != 4 || len(jti) != 22 {
-		t.Errorf("header %v claims %v: want typ JWT and exactly uid, iat, exp and the emulator's jti", parsed.Header, claims)
+	if parsed.Header["typ"] != "JWT" || claims["uid"] != emulator.DefaultPassKitAPIKey || len(claims) != 3 {
+		t.Errorf("header %v claims %v: want typ JWT and exactly uid, iat, exp", parsed.Header, claims)
 	}
-	// Two logins in one (frozen) second are two tokens: expiring one leaves the other.
-	if other := e.passkitLogin(false); other == tok {
-		t.Error("two logins in one second got the same JWT")
+	// Two logins in one (frozen) second get the same JWT, as at PassKit.
+	if other := e.passkitLogin(false); other != tok {
+		t.Error("two logins in one second got different JWTs")
 	}
 	if exp, iat := claims["exp"].(float64), claims["iat"].(float64); exp-iat != 3600 {
 		t.Errorf("exp - iat = %v, want 3600", exp-iat)
@@ -290,5 +290,49 @@ func TestPassKitBadInput(t *testing.T) {
 				t.Errorf("401 without a passkit Bearer challenge: %q", resp.Header.Get("WWW-Authenticate"))
 			}
 		})
+	}
+}
+
+// A login never hands out a JWT the admin plane has killed: when this
+// second's JWT is expired or revoked, iat moves back a second (still exactly
+// uid, iat, exp, with exp = iat + 3600), and so does X-Passkit-Token's.
+func TestPassKitLoginAfterTheSecondsJWTDied(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, emulator.Config{})
+	now := e.emu.Clock().Freeze().Truncate(time.Second)
+	first := e.passkitLogin(false)
+	if resp, body := e.admin("POST", "/tokens/expire", fmt.Sprintf(`{"token":%q}`, first)); resp.StatusCode != 200 {
+		t.Fatalf("expire: %d %s", resp.StatusCode, body)
+	}
+	second := e.passkitLogin(false)
+	if resp, body := e.admin("POST", "/tokens/revoke", fmt.Sprintf(`{"token":%q}`, second)); resp.StatusCode != 200 {
+		t.Fatalf("revoke: %d %s", resp.StatusCode, body)
+	}
+	third := e.passkitLogin(false)
+	for i, tok := range []string{first, second, third} {
+		claims := jwt.MapClaims{}
+		if _, _, err := jwt.NewParser().ParseUnverified(tok, claims); err != nil {
+			t.Fatal(err)
+		}
+		iat, exp := int64(claims["iat"].(float64)), int64(claims["exp"].(float64))
+		if len(claims) != 3 || iat != now.Unix()-int64(i) || exp != iat+3600 {
+			t.Errorf("login %d: claims %v, want uid, iat = now - %d s, exp = iat + 3600", i+1, claims, i)
+		}
+	}
+	for _, dead := range []string{first, second} {
+		if resp, _ := e.do("GET", "/passkit/user/profile", hdr("Authorization", dead), ""); resp.StatusCode != 401 {
+			t.Errorf("a killed JWT: %d, want 401", resp.StatusCode)
+		}
+	}
+	resp, _ := e.do("GET", "/passkit/user/profile", hdr("Authorization", third), "")
+	if resp.StatusCode != 200 {
+		t.Fatalf("the new login's JWT: %d, want 200", resp.StatusCode)
+	}
+	fresh := resp.Header.Get("X-Passkit-Token")
+	if fresh == first || fresh == second {
+		t.Error("X-Passkit-Token handed out a killed JWT")
+	}
+	if resp, _ := e.do("GET", "/passkit/user/profile", hdr("Authorization", fresh), ""); resp.StatusCode != 200 {
+		t.Errorf("X-Passkit-Token: %d, want 200", resp.StatusCode)
 	}
 }

@@ -42,10 +42,3 @@ func parseSecretHash(s string) (SecretHash, bool) {
 	_, err := hex.Decode(h[:], []byte(s))
 	return h, err == nil
 }
-
-// newJTI is a JWT ID: 128 random bits, base64url.
-func newJTI() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
