@@ -3,7 +3,6 @@ package emulator
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -79,7 +78,7 @@ func checkUTF8(r *http.Request, body []byte) error {
 	notUTF8 := func(where string) error {
 		return &httpError{status: http.StatusBadRequest, reason: "not_utf8", msg: where + " is not valid UTF-8"}
 	}
-	if q := r.URL.RawQuery; q != "" && needsDecodedCheck(q) && !valuesUTF8(q) {
+	if !urlEncodedUTF8(r.URL.RawQuery) {
 		return notUTF8("the query string")
 	}
 	if len(body) == 0 {
@@ -92,42 +91,70 @@ func checkUTF8(r *http.Request, body []byte) error {
 			return notUTF8("the request body")
 		}
 	case "application/x-www-form-urlencoded":
-		if needsDecodedCheck(string(body)) && !valuesUTF8(string(body)) {
+		if !urlEncodedUTF8(body) {
 			return notUTF8("the request body")
 		}
 	}
 	return nil
 }
 
-// needsDecodedCheck reports whether URL-encoded text may decode to bytes
-// that are not UTF-8: it has an escape or a byte beyond ASCII.
-func needsDecodedCheck(s string) bool {
+// urlEncodedUTF8 reports whether every key and value of URL-encoded text
+// decodes to UTF-8, as url.ParseQuery would decode them but without new
+// strings: each decoded byte beyond ASCII goes through a rune accumulator that
+// must be empty at every "&", "=" and at the end. Text url.ParseQuery refuses
+// (a malformed escape, a ";") is left to the validator, as before.
+func urlEncodedUTF8[T string | []byte](s T) bool {
 	for i := 0; i < len(s); i++ {
-		if s[i] == '%' || s[i] >= utf8.RuneSelf {
+		switch s[i] {
+		case ';':
 			return true
-		}
-	}
-	return false
-}
-
-// valuesUTF8 reports whether every key and value of URL-encoded text is
-// UTF-8. Text that does not parse is left to the validator.
-func valuesUTF8(s string) bool {
-	v, err := url.ParseQuery(s)
-	if err != nil {
-		return true
-	}
-	for k, vs := range v {
-		if !utf8.ValidString(k) {
-			return false
-		}
-		for _, x := range vs {
-			if !utf8.ValidString(x) {
-				return false
+		case '%':
+			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+				return true
 			}
 		}
 	}
-	return true
+	var pending [utf8.UTFMax]byte
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '&' || c == '=':
+			if n > 0 {
+				return false // a rune cut short
+			}
+			continue
+		case c == '%': // well formed: checked above
+			c = unhex(s[i+1])<<4 | unhex(s[i+2])
+			i += 2
+		}
+		if n == 0 && c < utf8.RuneSelf {
+			continue
+		}
+		pending[n] = c
+		n++
+		if utf8.FullRune(pending[:n]) {
+			if !utf8.Valid(pending[:n]) {
+				return false
+			}
+			n = 0
+		}
+	}
+	return n == 0
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c >= 'a':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
 }
 
 // headerBytes approximates the size of the request line and headers as they

@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 )
 
 // syncBuffer is a log sink safe for the server's goroutines.
@@ -145,4 +147,59 @@ func TestOversizedHeadersAreJournaled(t *testing.T) {
 	if len(got) != 1 || got[0].Reason != "headers_too_large" {
 		t.Errorf("journal: %+v, want the 431 with reason headers_too_large", got)
 	}
+}
+
+// urlEncodedUTF8 agrees with decoding through net/url on every key and value.
+func TestURLEncodedUTF8(t *testing.T) {
+	t.Parallel()
+	reference := func(s string) bool {
+		v, err := url.ParseQuery(s)
+		if err != nil {
+			return true // left to the validator
+		}
+		for k, vs := range v {
+			if !utf8.ValidString(k) {
+				return false
+			}
+			for _, x := range vs {
+				if !utf8.ValidString(x) {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	cases := []string{"", "a=b", "a=%C3%A9", "%C3%A9=x", "a=%C3", "a=%C3&b=%A9", "a=%C3%A9%E2%82%AC", "a=%FF",
+		"a=\xff", "a=é", "a=%C3;b", "a=%e2%82", "a=%e2%82%ac+x", "a=%zz", "a=%", "a=%C", "%C3=%A9", "a=%ED%A0%80",
+		"a=%F0%9F%98%80", "a=%F0%9F%98", "a=%C0%AF", "username=demo%40teletracker.test&password=x"}
+	for _, c := range cases {
+		if got, want := urlEncodedUTF8(c), reference(c); got != want {
+			t.Errorf("%q: %v, want %v", c, got, want)
+		}
+		if got, want := urlEncodedUTF8([]byte(c)), reference(c); got != want {
+			t.Errorf("%q as bytes: %v, want %v", c, got, want)
+		}
+	}
+}
+
+// FuzzURLEncodedUTF8: the allocation-free check agrees with net/url.
+func FuzzURLEncodedUTF8(f *testing.F) {
+	for _, s := range []string{"a=%C3%A9", "a=%C3&b=%A9", "%F0%9F%98%80", "x=\xff", "a=%zz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := url.ParseQuery(s)
+		want := true
+		if err == nil {
+			for k, vs := range v {
+				want = want && utf8.ValidString(k)
+				for _, x := range vs {
+					want = want && utf8.ValidString(x)
+				}
+			}
+		}
+		if got := urlEncodedUTF8(s); got != want {
+			t.Errorf("%q: %v, want %v", s, got, want)
+		}
+	})
 }
