@@ -15,19 +15,20 @@ import (
 	"unicode/utf8"
 )
 
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
+// SyncBuffer is a log sink safe for the server's goroutines. It is defined
+// in a test file of the package, so the external tests use it too.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
@@ -37,7 +38,7 @@ func (s *syncBuffer) String() string {
 // vendor's shape; the server goes on serving.
 func TestGuardRecoversPanics(t *testing.T) {
 	t.Parallel()
-	logs := &syncBuffer{}
+	logs := &SyncBuffer{}
 	e, err := New(Config{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/tokenemu/tokenemu/emulator"
@@ -23,24 +22,6 @@ type recorded struct {
 	freshToken string // X-Passkit-Token
 }
 
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestSecretsNeverLeak sends known secrets through every vendor's endpoints,
 // right and wrong, and searches every output for them: each response's
 // headers and body (but the one response that issues a token may hold that
@@ -48,7 +29,7 @@ func (s *syncBuffer) String() string {
 // scenarios. Wrong passwords and unknown tokens must never be echoed either.
 func TestSecretsNeverLeak(t *testing.T) {
 	t.Parallel()
-	logs := &syncBuffer{}
+	logs := &emulator.SyncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e := newEnv(t, emulator.Config{Logger: logger, AdminToken: "admin-secret-canary-0b7d"})
 	emu := e.emu
