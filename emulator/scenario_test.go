@@ -431,6 +431,11 @@ func TestScenarioAdmin(t *testing.T) {
 	if len(list.Builtins) != 13 || len(list.Active) != 0 {
 		t.Fatalf("list: %s", body)
 	}
+	for _, b := range list.Builtins {
+		if b.Name == "" || b.Description == "" {
+			t.Errorf("built-in without a name or description (it failed to load): %+v", b)
+		}
+	}
 	// A YAML document with two scenarios, then a JSON array.
 	e.apply("name: a\nrules: [{match: {vendor: brass}, action: {status: 500}}]\n---\nname: b\nrules: [{match: {vendor: passkit}, action: {status: 500}}]\n")
 	e.apply(`[{"name":"c","rules":[{"match":{"vendor":"passport"},"action":{"status":500}}]}]`)

@@ -15,27 +15,52 @@ var builtinFiles embed.FS
 // Builtins parses the embedded built-in scenarios, sorted by name. Each call
 // returns fresh values.
 func Builtins() ([]Scenario, error) {
+	names, err := builtinNames()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Scenario, 0, len(names))
+	for _, name := range names {
+		s, err := parseBuiltin(name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// builtinNames lists the built-ins by the names of their files, sorted.
+func builtinNames() ([]string, error) {
 	entries, err := fs.ReadDir(builtinFiles, "builtin")
 	if err != nil {
 		return nil, fmt.Errorf("built-in scenarios: %w", err)
 	}
-	var out []Scenario
+	names := make([]string, 0, len(entries))
 	for _, e := range entries {
-		b, err := builtinFiles.ReadFile("builtin/" + e.Name())
-		if err != nil {
-			return nil, fmt.Errorf("built-in scenario %s: %w", e.Name(), err)
+		if name, ok := strings.CutSuffix(e.Name(), ".yaml"); ok {
+			names = append(names, name)
 		}
-		list, err := Parse(b)
-		if err != nil {
-			return nil, fmt.Errorf("built-in scenario %s: %w", e.Name(), err)
-		}
-		if len(list) != 1 || list[0].Name+".yaml" != e.Name() {
-			return nil, fmt.Errorf("built-in scenario %s: want one scenario named after its file", e.Name())
-		}
-		out = append(out, list[0])
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	sort.Strings(names)
+	return names, nil
+}
+
+// parseBuiltin parses one built-in, which must hold one scenario named after
+// its file.
+func parseBuiltin(name string) (Scenario, error) {
+	b, err := builtinFiles.ReadFile("builtin/" + name + ".yaml")
+	if err != nil {
+		return Scenario{}, fmt.Errorf("built-in scenario %s: %w", name, err)
+	}
+	list, err := Parse(b)
+	if err != nil {
+		return Scenario{}, fmt.Errorf("built-in scenario %s: %w", name, err)
+	}
+	if len(list) != 1 || list[0].Name != name {
+		return Scenario{}, fmt.Errorf("built-in scenario %s: want one scenario named after its file", name)
+	}
+	return list[0], nil
 }
 
 // BuiltinSource returns the YAML text of a built-in scenario.
@@ -54,18 +79,18 @@ func BuiltinSource(name string) ([]byte, error) {
 // for every vendor ("*") are narrowed to it and rules for other vendors are
 // dropped; a built-in left with no rule is an error.
 func Builtin(name, vendor string) (Scenario, error) {
-	list, err := Builtins()
+	names, err := builtinNames()
 	if err != nil {
 		return Scenario{}, err
 	}
-	names := make([]string, 0, len(list))
-	for _, s := range list {
-		if s.Name == name {
-			return narrow(s, vendor)
-		}
-		names = append(names, s.Name)
+	if !slices.Contains(names, name) {
+		return Scenario{}, fmt.Errorf("%w: %q (built-ins: %s)", ErrUnknown, name, strings.Join(names, ", "))
 	}
-	return Scenario{}, fmt.Errorf("%w: %q (built-ins: %s)", ErrUnknown, name, strings.Join(names, ", "))
+	s, err := parseBuiltin(name)
+	if err != nil {
+		return Scenario{}, err
+	}
+	return narrow(s, vendor)
 }
 
 func narrow(s Scenario, vendor string) (Scenario, error) {
