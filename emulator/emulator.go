@@ -278,9 +278,13 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 			// One mux route per path, dispatching on the method here: gorilla/mux
 			// loses a method mismatch when a later route's path does not match,
 			// answering 404 where 405 is right.
+			// Paths without parameters are served from the map below and
+			// never reach mux: leaving them out of it spares a regular
+			// expression each at start (a third of building the router).
 			h := methodSwitch(byMethod, sub.MethodNotAllowedHandler)
-			sub.Handle(path, h)
-			if !strings.Contains(path, "{") {
+			if strings.Contains(path, "{") {
+				sub.Handle(path, h)
+			} else {
 				static[prefix+path] = h
 			}
 		}
