@@ -49,27 +49,38 @@ func (f JournalFilter) match(e *JournalEntry) bool {
 		(f.Since.IsZero() || !e.Time.Before(f.Since))
 }
 
-// journal is a bounded ring of requests, safe for concurrent use.
+// journal is a bounded ring of requests, safe for concurrent use. The ring
+// grows to its size as requests arrive instead of being allocated whole: the
+// default 10,000 entries are 2.5 MB, which most test emulators never fill.
 type journal struct {
 	mu      sync.Mutex
-	ring    []JournalEntry
-	next    int // index of the next write
+	size    int
+	ring    []JournalEntry // len(ring) == next until the ring is full
+	next    int            // index of the next write
 	full    bool
 	seq     int64
 	changed chan struct{} // made by a waiter, closed (and dropped) by the next append
 }
 
 func newJournal(size int) *journal {
-	return &journal{ring: make([]JournalEntry, size)}
+	return &journal{size: size, ring: make([]JournalEntry, 0, min(size, 64))}
 }
 
 func (j *journal) add(e JournalEntry) {
 	j.mu.Lock()
 	j.seq++
 	e.Seq = j.seq
+	if !j.full {
+		if len(j.ring) == cap(j.ring) {
+			grown := make([]JournalEntry, len(j.ring), min(2*cap(j.ring), j.size))
+			copy(grown, j.ring)
+			j.ring = grown
+		}
+		j.ring = j.ring[:j.next+1]
+	}
 	j.ring[j.next] = e
 	j.next++
-	if j.next == len(j.ring) {
+	if j.next == j.size {
 		j.next, j.full = 0, true
 	}
 	ch := j.changed
@@ -123,6 +134,7 @@ func (j *journal) clear() {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	clear(j.ring)
+	j.ring = j.ring[:0]
 	j.next, j.full = 0, false
 }
 

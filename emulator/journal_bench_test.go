@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// BenchmarkJournalAppend: one request's entry into a full journal, from two
+// BenchmarkJournalAppend: one request's entry into the journal (full after its first 10,000), from two
 // goroutines at once (the server's case).
 func BenchmarkJournalAppend(b *testing.B) {
 	j := newJournal(DefaultJournalSize)
