@@ -9,7 +9,7 @@ import (
 	"os"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // Fixtures are the emulator's users, clients and accounts, loaded from YAML or

@@ -19,7 +19,7 @@ import (
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // MaxDocumentBytes is the largest scenario document Parse accepts.
