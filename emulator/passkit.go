@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/brianvoe/gofakeit/v7"
@@ -45,6 +46,17 @@ type passkitUser struct {
 	apiKey                       string
 	apiSecret                    []byte // an HMAC key: kept as is, since JWTs are verified with it
 	created                      time.Time
+	signed                       atomic.Pointer[passkitSigned] // the last JWT signed for this account
+}
+
+// passkitSigned is a signed PassKit JWT. Its claims are only uid, iat (to the
+// second) and exp, so every login of an account in one second gets the same
+// JWT: it is signed and hashed once, not once a request.
+type passkitSigned struct {
+	iat      time.Time // to the second
+	lifetime time.Duration
+	value    string
+	hash     SecretHash
 }
 
 // passkitClaims are the documented claims: uid (the API key), iat, exp.
@@ -289,15 +301,22 @@ func (p *passkit) userByKey(key string) *passkitUser {
 // sign issues a JWT for u: header {"alg":"HS256","typ":"JWT"}, claims
 // exactly uid, iat, exp (SCHEMES.md A3/A12/A13). Like PassKit's, two JWTs for
 // one account in one second are the same string.
-func (p *passkit) sign(u *passkitUser, now time.Time, lifetime time.Duration) (string, time.Time, error) {
+func (p *passkit) sign(u *passkitUser, now time.Time, lifetime time.Duration) (*passkitSigned, error) {
 	iat := now.Truncate(time.Second)
-	exp := iat.Add(lifetime)
+	if c := u.signed.Load(); c != nil && c.iat.Equal(iat) && c.lifetime == lifetime {
+		return c, nil
+	}
 	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, passkitClaims{
 		UID:              u.apiKey,
-		RegisteredClaims: jwt.RegisteredClaims{IssuedAt: jwt.NewNumericDate(iat), ExpiresAt: jwt.NewNumericDate(exp)},
+		RegisteredClaims: jwt.RegisteredClaims{IssuedAt: jwt.NewNumericDate(iat), ExpiresAt: jwt.NewNumericDate(iat.Add(lifetime))},
 	})
-	s, err := tok.SignedString(u.apiSecret)
-	return s, exp, err
+	v, err := tok.SignedString(u.apiSecret)
+	if err != nil {
+		return nil, err
+	}
+	c := &passkitSigned{iat: iat, lifetime: lifetime, value: v, hash: HashSecret(v)}
+	u.signed.Store(c)
+	return c, nil
 }
 
 // maxIATBack bounds how far signLive moves iat back.
@@ -308,19 +327,18 @@ const maxIATBack = 60
 // (shared with any other login in the same second, as at PassKit); when it is
 // dead, iat moves back a second at a time, so that a login never hands out a
 // token that is refused at once. exp stays iat + lifetime.
-func (p *passkit) signLive(u *passkitUser, lifetime time.Duration) (string, time.Time, time.Time, error) {
+func (p *passkit) signLive(u *passkitUser, lifetime time.Duration) (*passkitSigned, error) {
 	now := p.e.clock.Now()
 	for back := range time.Duration(maxIATBack) {
-		iat := now.Add(-back * time.Second)
-		s, exp, err := p.sign(u, iat, lifetime)
+		c, err := p.sign(u, now.Add(-back*time.Second), lifetime)
 		if err != nil {
-			return "", time.Time{}, time.Time{}, fmt.Errorf("sign: %w", err)
+			return nil, fmt.Errorf("sign: %w", err)
 		}
-		if t, err := p.e.store.TokenByHash(HashSecret(s)); err != nil || t.StateAt(now) == StateActive {
-			return s, iat.Truncate(time.Second), exp, nil
+		if t, err := p.e.store.TokenByHash(c.hash); err != nil || t.StateAt(now) == StateActive {
+			return c, nil
 		}
 	}
-	return "", time.Time{}, time.Time{}, fmt.Errorf("passkit: the JWTs of the last %d seconds for %s are all expired or revoked", maxIATBack, u.username)
+	return nil, fmt.Errorf("passkit: the JWTs of the last %d seconds for %s are all expired or revoked", maxIATBack, u.username)
 }
 
 // withFreshToken puts a fresh 60-minute JWT for the caller in X-Passkit-Token,
@@ -333,11 +351,11 @@ func (p *passkit) withFreshToken(h handlerFunc) handlerFunc {
 		if u == nil {
 			return passkitUnauthorized("token_unknown", "the token's account no longer exists")
 		}
-		fresh, _, _, err := p.signLive(u, passkitJWTLifetime)
+		fresh, err := p.signLive(u, passkitJWTLifetime)
 		if err != nil {
 			return err
 		}
-		w.Header().Set(passkitTokenHeader, fresh)
+		w.Header().Set(passkitTokenHeader, fresh.value)
 		return h(w, r, rc)
 	}
 }
@@ -346,12 +364,12 @@ func (p *passkit) withFreshToken(h handlerFunc) handlerFunc {
 
 // issueJWT makes and records a JWT for u (recorded, so that it can be revoked).
 func (p *passkit) issueJWT(u *passkitUser, lifetime time.Duration) (string, Token, error) {
-	s, iat, exp, err := p.signLive(u, lifetime)
+	c, err := p.signLive(u, lifetime)
 	if err != nil {
 		return "", Token{}, err
 	}
-	t := Token{ID: uuid.NewString(), Vendor: passkitVendor, Kind: KindJWT, Hash: HashSecret(s),
-		Principal: u.username, AccountID: u.apiKey, IssuedAt: iat, ExpiresAt: exp}
+	t := Token{ID: uuid.NewString(), Vendor: passkitVendor, Kind: KindJWT, Hash: c.hash,
+		Principal: u.username, AccountID: u.apiKey, IssuedAt: c.iat, ExpiresAt: c.iat.Add(c.lifetime)}
 	err = p.e.store.PutToken(t)
 	if errors.Is(err, ErrExists) { // the same account in the same second: the same, live, JWT
 		t, err = p.e.store.TokenByHash(t.Hash)
@@ -359,7 +377,7 @@ func (p *passkit) issueJWT(u *passkitUser, lifetime time.Duration) (string, Toke
 	if err != nil {
 		return "", Token{}, fmt.Errorf("store token: %w", err)
 	}
-	return s, t, nil
+	return c.value, t, nil
 }
 
 // issueLongLived makes and records a permanent opaque token for u.

@@ -47,6 +47,13 @@ func TestPassKitJWTExpiry(t *testing.T) {
 	if other := e.passkitLogin(false); other != tok {
 		t.Error("two logins in one second got different JWTs")
 	}
+	// The next second, the next JWT (the signed one is remembered per second).
+	if _, err := e.emu.Clock().Advance(time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if next := e.passkitLogin(false); next == tok {
+		t.Error("a login a second later got the same JWT")
+	}
 	if exp, iat := claims["exp"].(float64), claims["iat"].(float64); exp-iat != 3600 {
 		t.Errorf("exp - iat = %v, want 3600", exp-iat)
 	}
