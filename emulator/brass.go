@@ -121,7 +121,7 @@ type brass struct {
 	mu       sync.Mutex
 	otps     map[string]*brassOTP // by temporary token id (jti)
 	lastOTP  map[string]string    // by email
-	pats     map[string]*brassPATMeta
+	pats     brassPATs
 	nextPAT  int64
 	rate     map[string]*brassWindow
 	idem     map[string]time.Time
@@ -151,11 +151,59 @@ type brassOTP struct {
 	attempts int
 }
 
+// brassPATs holds what Brass shows of each PAT beyond its token record: its
+// name, role, creation and last use, by PAT id. Nothing in it is a pointer
+// (the names are kept end to end in one byte slice), so however many PATs
+// there are, the garbage collector has nothing in it to mark.
+type brassPATs struct {
+	byID  map[int64]brassPATMeta
+	names []byte
+}
+
 type brassPATMeta struct {
-	name     string
-	role     *brassRole
-	created  time.Time
-	lastUsed time.Time
+	created, lastUsed int64  // unix nanoseconds; lastUsed is 0 until the PAT is used
+	nameAt, nameLen   uint32 // the name is names[nameAt:nameAt+nameLen]
+	role              uint8  // index in brassRoles
+}
+
+func newBrassPATs() brassPATs { return brassPATs{byID: map[int64]brassPATMeta{}} }
+
+func (p *brassPATs) add(id int64, name string, role *brassRole, created, lastUsed time.Time) error {
+	if len(p.names)+len(name) > math.MaxUint32 {
+		return errors.New("brass: the PATs' names fill 4 GiB; reset the emulator")
+	}
+	r := slices.IndexFunc(brassRoles, func(r brassRole) bool { return r.ID == role.ID })
+	if r < 0 {
+		return fmt.Errorf("brass: %q is not a role", role.ID)
+	}
+	m := brassPATMeta{created: nanos(created), lastUsed: nanos(lastUsed),
+		nameAt: uint32(len(p.names)), nameLen: uint32(len(name)), role: uint8(r)}
+	p.names = append(p.names, name...)
+	p.byID[id] = m
+	return nil
+}
+
+// get returns the metadata of the PAT whose token id is id.
+func (p *brassPATs) get(id string) (brassPATMeta, bool) {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		return brassPATMeta{}, false
+	}
+	m, ok := p.byID[n]
+	return m, ok
+}
+
+func (p *brassPATs) touch(id string, now time.Time) {
+	if n, err := strconv.ParseInt(id, 10, 64); err == nil {
+		if m, ok := p.byID[n]; ok {
+			m.lastUsed = nanos(now)
+			p.byID[n] = m
+		}
+	}
+}
+
+func (p *brassPATs) name(m brassPATMeta) string {
+	return string(p.names[m.nameAt : m.nameAt+m.nameLen])
 }
 
 type brassWindow struct {
@@ -235,7 +283,7 @@ func (b *brass) reset() error {
 	}
 	b.mu.Lock()
 	b.world.Store(w)
-	b.otps, b.lastOTP, b.pats = map[string]*brassOTP{}, map[string]string{}, map[string]*brassPATMeta{}
+	b.otps, b.lastOTP, b.pats = map[string]*brassOTP{}, map[string]string{}, newBrassPATs()
 	b.rate, b.idem, b.idemAdds = map[string]*brassWindow{}, map[string]time.Time{}, 0
 	b.nextPAT, b.payments = 0, payments
 	b.mu.Unlock()
@@ -410,9 +458,7 @@ func (b *brass) checkPAT(v string, now time.Time) *brassCred {
 		return &brassCred{err: brassUnauthorized("token_unknown", "the token's user no longer exists")}
 	}
 	b.mu.Lock()
-	if meta := b.pats[t.ID]; meta != nil {
-		meta.lastUsed = now
-	}
+	b.pats.touch(t.ID, now)
 	b.mu.Unlock()
 	return &brassCred{kind: brassPAT, user: u, token: t, perms: t.Scopes}
 }
@@ -716,12 +762,15 @@ type brassPATBody struct {
 	LastUsedAt  *string      `json:"last_used_at"`
 }
 
-func patBody(t Token, meta *brassPATMeta) brassPATBody {
+// patBody is a PAT as Brass shows it; the caller holds b.mu.
+func (b *brass) patBody(t Token, meta brassPATMeta) brassPATBody {
 	id, _ := strconv.ParseInt(t.ID, 10, 64)
-	out := brassPATBody{ID: id, Name: meta.name, Permissions: nonNil(t.Scopes), CreatedAt: meta.created.Format(time.RFC3339)}
-	out.Role.Data.ID, out.Role.Data.Name = meta.role.ID, meta.role.Name
-	if !meta.lastUsed.IsZero() {
-		s := meta.lastUsed.Format(time.RFC3339)
+	out := brassPATBody{ID: id, Name: b.pats.name(meta), Permissions: nonNil(t.Scopes),
+		CreatedAt: fromNanos(meta.created).Format(time.RFC3339)}
+	role := &brassRoles[meta.role]
+	out.Role.Data.ID, out.Role.Data.Name = role.ID, role.Name
+	if meta.lastUsed != 0 {
+		s := fromNanos(meta.lastUsed).Format(time.RFC3339)
 		out.LastUsedAt = &s
 	}
 	return out
@@ -743,11 +792,10 @@ func (b *brass) createPAT(w http.ResponseWriter, r *http.Request, rc *reqCtx) er
 			desc: "the name field must not be blank", source: map[string]string{"pointer": "/name"}}
 	}
 	c := rc.cred.(*brassCred)
-	token, t, meta, err := b.newPAT(c.user, body.Name, role, c.perms)
+	token, _, out, err := b.newPAT(c.user, body.Name, role, c.perms)
 	if err != nil {
 		return err
 	}
-	out := patBody(t, meta)
 	out.Token = token
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusCreated, map[string]any{"data": out})
@@ -756,22 +804,27 @@ func (b *brass) createPAT(w http.ResponseWriter, r *http.Request, rc *reqCtx) er
 
 // newPAT makes and records a PAT for u. Never more than the creator: its
 // permissions are the role's intersected with creatorPerms.
-func (b *brass) newPAT(u *brassUser, name string, role *brassRole, creatorPerms []string) (string, Token, *brassPATMeta, error) {
+// It returns the token, its record and the PAT as Brass shows it.
+func (b *brass) newPAT(u *brassUser, name string, role *brassRole, creatorPerms []string) (string, Token, brassPATBody, error) {
 	perms := intersect(role.Perms, creatorPerms)
 	now := b.e.clock.Now().Truncate(time.Second)
 	secret := "pat-" + randomBase62(40)
 	b.mu.Lock()
 	b.nextPAT++
-	id := strconv.FormatInt(b.nextPAT, 10)
-	meta := &brassPATMeta{name: name, role: role, created: now}
-	b.pats[id] = meta
-	b.mu.Unlock()
+	n := b.nextPAT
+	id := strconv.FormatInt(n, 10)
+	if err := b.pats.add(n, name, role, now, time.Time{}); err != nil {
+		b.mu.Unlock()
+		return "", Token{}, brassPATBody{}, err
+	}
 	t := Token{ID: id, Vendor: brassVendor, Kind: KindPAT, Hash: HashSecret(secret), Principal: u.email,
 		AccountID: b.world.Load().customer, Scopes: perms, Roles: []string{role.ID}, IssuedAt: now}
+	body := b.patBody(t, b.pats.byID[n])
+	b.mu.Unlock()
 	if err := b.e.store.PutToken(t); err != nil {
-		return "", Token{}, nil, fmt.Errorf("store PAT: %w", err)
+		return "", Token{}, brassPATBody{}, fmt.Errorf("store PAT: %w", err)
 	}
-	return id + "|" + secret, t, meta, nil
+	return id + "|" + secret, t, body, nil
 }
 
 // issueFor issues a user JWT (kind "" or "user", optional lifetime) or a PAT
@@ -806,8 +859,8 @@ func (b *brass) listPATs(w http.ResponseWriter, r *http.Request, rc *reqCtx) err
 	ts := b.e.store.Tokens(TokenFilter{Vendor: brassVendor, Kind: KindPAT, Principal: c.user.email})
 	b.mu.Lock()
 	for _, t := range ts {
-		if meta := b.pats[t.ID]; meta != nil && t.StateAt(now) == StateActive {
-			out = append(out, patBody(t, meta))
+		if meta, ok := b.pats.get(t.ID); ok && t.StateAt(now) == StateActive {
+			out = append(out, b.patBody(t, meta))
 		}
 	}
 	b.mu.Unlock()
@@ -948,8 +1001,9 @@ func (b *brass) save() savedBrass {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	out := savedBrass{Key: slices.Clone(w.key), NextPAT: b.nextPAT, Payments: slices.Clone(b.payments), PATs: []savedBrassPAT{}}
-	for id, m := range b.pats {
-		out.PATs = append(out.PATs, savedBrassPAT{TokenID: id, Name: m.name, Role: m.role.ID, Created: m.created, LastUsed: m.lastUsed})
+	for id, m := range b.pats.byID {
+		out.PATs = append(out.PATs, savedBrassPAT{TokenID: strconv.FormatInt(id, 10), Name: b.pats.name(m),
+			Role: brassRoles[m.role].ID, Created: fromNanos(m.created), LastUsed: fromNanos(m.lastUsed)})
 	}
 	slices.SortFunc(out.PATs, func(x, y savedBrassPAT) int { return strings.Compare(x.TokenID, y.TokenID) })
 	return out
@@ -960,13 +1014,19 @@ func (b *brass) restore(s savedBrass) error {
 	if len(s.Key) != 32 {
 		return fmt.Errorf("brass: the saved JWT key has %d bytes, want 32", len(s.Key))
 	}
-	pats := make(map[string]*brassPATMeta, len(s.PATs))
+	pats := newBrassPATs()
 	for _, p := range s.PATs {
 		role := brassRoleByName(p.Role)
 		if role == nil {
 			return fmt.Errorf("brass PAT %s: unknown role %q", p.TokenID, p.Role)
 		}
-		pats[p.TokenID] = &brassPATMeta{name: p.Name, role: role, created: p.Created, lastUsed: p.LastUsed}
+		id, err := strconv.ParseInt(p.TokenID, 10, 64)
+		if err != nil || id <= 0 {
+			return fmt.Errorf("brass PAT %q: the id is not a positive decimal number", p.TokenID)
+		}
+		if err := pats.add(id, p.Name, role, p.Created, p.LastUsed); err != nil {
+			return err
+		}
 	}
 	w := *b.world.Load()
 	w.key = slices.Clone(s.Key)
