@@ -49,9 +49,21 @@ const (
 type tokenLists struct{ scopes, roles []string }
 
 // session is a record's family and pair: only TeleTracker's tokens have them.
+// session links a TeleTracker access token and its refresh token. It holds
+// no pointer, like the records: the family and pair ids are UUIDs in 16
+// bytes (anything else goes to the string table), so the garbage collector
+// has nothing to mark in the session chunks however many logins there were.
 type session struct {
-	family, pair string
+	family, pair compactID
 	nextFamily   uint32
+}
+
+// compactID is a string kept the way a record keeps its id: a canonical UUID
+// or a decimal number in uid, anything else in the string table.
+type compactID struct {
+	uid  [16]byte
+	str  uint32 // index in strs, when form is idString
+	form uint8  // idString, idUUID or idNumber
 }
 
 type record struct {
@@ -204,31 +216,52 @@ func (s *memoryStore) internLists(scopes, roles []string) uint32 {
 	return i
 }
 
-func (s *memoryStore) idOf(r *record) string {
-	switch r.idForm {
-	case idUUID:
-		return uuid.UUID(r.uid).String()
-	case idNumber:
-		return strconv.FormatUint(binary.LittleEndian.Uint64(r.uid[:8]), 10)
+// compact keeps v as a compactID, interning it unless it is a canonical UUID
+// or a decimal number. Called with mu held for writing.
+func (s *memoryStore) compact(v string) compactID {
+	if u, err := uuid.Parse(v); err == nil && len(v) == 36 && u.String() == v {
+		return compactID{uid: u, form: idUUID}
 	}
-	return s.strs[r.id]
+	if n, ok := decimalID(v); ok {
+		c := compactID{form: idNumber}
+		binary.LittleEndian.PutUint64(c.uid[:8], n)
+		return c
+	}
+	return compactID{str: s.intern(v)}
 }
 
-// hasID reports whether r's id is id, without formatting it.
-func (s *memoryStore) hasID(r *record, id string) bool {
-	switch r.idForm {
+func (s *memoryStore) expand(c compactID) string {
+	switch c.form {
 	case idUUID:
-		if len(id) != 36 {
+		return uuid.UUID(c.uid).String()
+	case idNumber:
+		return strconv.FormatUint(binary.LittleEndian.Uint64(c.uid[:8]), 10)
+	}
+	return s.strs[c.str]
+}
+
+// is reports whether c holds v, without formatting it.
+func (s *memoryStore) is(c compactID, v string) bool {
+	switch c.form {
+	case idUUID:
+		if len(v) != 36 {
 			return false
 		}
-		u, err := uuid.Parse(id)
-		return err == nil && [16]byte(u) == r.uid && u.String() == id
+		u, err := uuid.Parse(v)
+		return err == nil && [16]byte(u) == c.uid && u.String() == v
 	case idNumber:
-		n, ok := decimalID(id)
-		return ok && n == binary.LittleEndian.Uint64(r.uid[:8])
+		n, ok := decimalID(v)
+		return ok && n == binary.LittleEndian.Uint64(c.uid[:8])
 	}
-	return s.strs[r.id] == id
+	return s.strs[c.str] == v
 }
+
+func (r *record) idc() compactID { return compactID{uid: r.uid, str: r.id, form: r.idForm} }
+
+func (s *memoryStore) idOf(r *record) string { return s.expand(r.idc()) }
+
+// hasID reports whether r's id is id, without formatting it.
+func (s *memoryStore) hasID(r *record, id string) bool { return s.is(r.idc(), id) }
 
 // token turns a record back into a Token. Called with mu held.
 func (s *memoryStore) token(r *record) Token {
@@ -237,7 +270,7 @@ func (s *memoryStore) token(r *record) Token {
 	return Token{
 		ID: s.idOf(r), Vendor: s.small[r.vendor], Kind: TokenKind(s.small[r.kind]), Hash: r.hash,
 		Principal: s.strs[r.principal], AccountID: s.strs[r.account], Scopes: l.scopes, Roles: l.roles,
-		Family: ses.family, PairID: ses.pair,
+		Family: s.expand(ses.family), PairID: s.expand(ses.pair),
 		IssuedAt: fromNanos(r.issued), ExpiresAt: fromNanos(r.expires), RevokedAt: fromNanos(r.revoked),
 		RevokeReason: s.small[r.reason],
 	}
@@ -296,19 +329,13 @@ func (s *memoryStore) PutToken(t Token) error {
 		issued: nanos(t.IssuedAt), expires: nanos(t.ExpiresAt), revoked: nanos(t.RevokedAt),
 		vendor: vendor, kind: kind, reason: reason,
 	}
-	if u, err := uuid.Parse(t.ID); err == nil && len(t.ID) == 36 && u.String() == t.ID {
-		r.uid, r.idForm = u, idUUID
-	} else if n, ok := decimalID(t.ID); ok {
-		binary.LittleEndian.PutUint64(r.uid[:8], n)
-		r.idForm = idNumber
-	} else {
-		r.id = s.intern(t.ID)
-	}
+	id := s.compact(t.ID)
+	r.uid, r.id, r.idForm = id.uid, id.str, id.form
 	hk, ik := hashKey(t.Hash), idHash(vendor, t.ID)
 	r.nextHash, r.nextID = s.byHash[hk], s.byID[ik]
 	var fk uint64
 	if t.Family != "" || t.PairID != "" {
-		ses := session{family: t.Family, pair: t.PairID}
+		ses := session{family: s.compact(t.Family), pair: s.compact(t.PairID)}
 		if t.Family != "" {
 			fk = idHash(vendor, t.Family)
 			ses.nextFamily = s.byFamily[fk]
@@ -414,7 +441,7 @@ func (s *memoryStore) RevokeFamily(vendor, family string, at time.Time, reason s
 	for n := s.byFamily[idHash(v, family)]; n != 0; {
 		r := s.rec(n)
 		ses := s.session(r.session)
-		if r.vendor == v && ses.family == family && r.revoked == 0 {
+		if r.vendor == v && s.is(ses.family, family) && r.revoked == 0 {
 			r.revoked, r.reason = nanos(at), ri
 			out = append(out, s.token(r))
 		}
