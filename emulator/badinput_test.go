@@ -470,3 +470,26 @@ func encodeQuery(q url.Values) string {
 	}
 	return "?" + q.Encode()
 }
+
+// A JSON body with anything after its value is refused in the vendor's
+// shape, as the vendors' own JSON parsers refuse it, rather than read up to
+// the end of the first value.
+func TestJSONBodyWithTrailingData(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, emulator.Config{})
+	ct := hdr("Content-Type", "application/json")
+	for _, c := range []struct{ path, body string }{
+		{"/passkit/login", `{"username":"demo@passkit.test","password":"passkit-demo"} trailing`},
+		{"/passport/v1/iam/oauth/tokens", `{"client_id":"demo-client","client_secret":"demo-secret","grant_type":"client_credentials"}{}`},
+		{"/teletracker/auth/login", `{"username":"demo@teletracker.test","password":"teletracker-demo"} 1`},
+	} {
+		resp, body := e.do("POST", c.path, ct, c.body)
+		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get(emulator.ReasonHeader) != "invalid_request" {
+			t.Errorf("POST %s with trailing data: %d %s %s", c.path, resp.StatusCode, resp.Header.Get(emulator.ReasonHeader), body)
+		}
+	}
+	resp, body := e.do("POST", "/brass/auth/login", jsonHdr(appKey), `{"username":"demo@brass.test","password":"brass-demo"} x`)
+	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get(emulator.ReasonHeader) != "invalid_request" {
+		t.Errorf("Brass login with trailing data: %d %s %s", resp.StatusCode, resp.Header.Get(emulator.ReasonHeader), body)
+	}
+}

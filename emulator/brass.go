@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"crypto/rand"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -652,7 +651,7 @@ func (b *brass) signJWT(u *brassUser, level int, lifetime time.Duration) (string
 }
 
 func decodeJSON(r *http.Request, v any) error {
-	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+	if err := requestJSON(r, v); err != nil {
 		return brassErr(http.StatusBadRequest, "invalid_request", "request body is not valid JSON")
 	}
 	return nil

@@ -8,6 +8,7 @@ package emulator
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -476,6 +477,16 @@ func (e *Emulator) limitBody(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	rc.body = body
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	return nil
+}
+
+// requestJSON decodes the request's JSON body from the copy limitBody read
+// into memory, without a second reader and buffer. Unlike a json.Decoder, it
+// refuses anything after the JSON value.
+func requestJSON(r *http.Request, v any) error {
+	if rc := reqCtxFrom(r.Context()); rc != nil && rc.body != nil {
+		return json.Unmarshal(rc.body, v)
+	}
+	return json.NewDecoder(r.Body).Decode(v)
 }
 
 // operationIDs lists "vendor.operationId" for every bound operation (for tests).

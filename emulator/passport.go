@@ -328,7 +328,7 @@ func (p *passport) readTokenParams(r *http.Request) (tokenParams, error) {
 			ClientID     *string `json:"client_id"`
 			ClientSecret *string `json:"client_secret"`
 		}
-		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		if err := requestJSON(r, &body); err != nil {
 			return tp, oauthError(http.StatusBadRequest, "invalid_request", "request body is not valid JSON", "el cuerpo de la solicitud no es JSON válido")
 		}
 		if body.GrantType != nil {

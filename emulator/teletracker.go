@@ -192,7 +192,7 @@ func ttParams(r *http.Request) (map[string]string, error) {
 	switch mt {
 	case "application/json":
 		var m map[string]json.RawMessage
-		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+		if err := requestJSON(r, &m); err != nil {
 			return out, err
 		}
 		for k, raw := range m {
