@@ -409,8 +409,9 @@ func methodSwitch(byMethod map[string]http.Handler, notAllowed http.Handler) htt
 }
 
 // serveOperation is the middleware every operation runs through: body limit,
-// OpenAPI request validation (which authenticates through the scheme), then the
-// handler. Every error goes to the scheme's writer.
+// scenarios, the operation's security requirements (authenticated by the
+// scheme), the rest of the OpenAPI request validation, then the handler. Every
+// error goes to the scheme's writer.
 func (e *Emulator) serveOperation(op *operation) http.Handler {
 	opts := &openapi3filter.Options{}
 	vendor := op.scheme.name()
