@@ -219,8 +219,10 @@ func (s *memoryStore) internLists(scopes, roles []string) uint32 {
 // compact keeps v as a compactID, interning it unless it is a canonical UUID
 // or a decimal number. Called with mu held for writing.
 func (s *memoryStore) compact(v string) compactID {
-	if u, err := uuid.Parse(v); err == nil && len(v) == 36 && u.String() == v {
-		return compactID{uid: u, form: idUUID}
+	if canonicalUUID(v) {
+		if u, err := uuid.Parse(v); err == nil {
+			return compactID{uid: u, form: idUUID}
+		}
 	}
 	if n, ok := decimalID(v); ok {
 		c := compactID{form: idNumber}
@@ -244,16 +246,40 @@ func (s *memoryStore) expand(c compactID) string {
 func (s *memoryStore) is(c compactID, v string) bool {
 	switch c.form {
 	case idUUID:
-		if len(v) != 36 {
+		if !canonicalUUID(v) {
 			return false
 		}
 		u, err := uuid.Parse(v)
-		return err == nil && [16]byte(u) == c.uid && u.String() == v
+		return err == nil && [16]byte(u) == c.uid
 	case idNumber:
 		n, ok := decimalID(v)
 		return ok && n == binary.LittleEndian.Uint64(c.uid[:8])
 	}
 	return s.strs[c.str] == v
+}
+
+// canonicalUUID reports whether v is a UUID written as uuid.UUID.String
+// writes one (lower-case hex, dashes after the 8th, 12th, 16th and 20th
+// digit), so that parsing it and writing it back gives v again. It spares
+// formatting the UUID to compare.
+func canonicalUUID(v string) bool {
+	if len(v) != 36 {
+		return false
+	}
+	for i := range len(v) {
+		c := v[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func (r *record) idc() compactID { return compactID{uid: r.uid, str: r.id, form: r.idForm} }
