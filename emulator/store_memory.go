@@ -49,9 +49,8 @@ const (
 type tokenLists struct{ scopes, roles []string }
 
 // session is a record's family and pair: only TeleTracker's tokens have them.
-// session links a TeleTracker access token and its refresh token. It holds
-// no pointer, like the records: the family and pair ids are UUIDs in 16
-// bytes (anything else goes to the string table), so the garbage collector
+// It holds no pointer, like the records: the family and pair ids are UUIDs in
+// 16 bytes (anything else goes to the string table), so the garbage collector
 // has nothing to mark in the session chunks however many logins there were.
 type session struct {
 	family, pair compactID
