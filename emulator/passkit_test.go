@@ -57,6 +57,20 @@ func TestPassKitJWTExpiry(t *testing.T) {
 	if exp, iat := claims["exp"].(float64), claims["iat"].(float64); exp-iat != 3600 {
 		t.Errorf("exp - iat = %v, want 3600", exp-iat)
 	}
+	// The same second, another lifetime (the admin plane's): another JWT, and
+	// the login after it still gets the 60-minute one.
+	next := e.passkitLogin(false)
+	short, err := e.emu.IssueToken(emulator.IssueRequest{Vendor: "passkit", Principal: emulator.DefaultPassKitUsername, Lifetime: 5 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if short.Token == next || short.Record.ExpiresAt.Sub(short.Record.IssuedAt) != 5*time.Minute {
+		t.Errorf("a 5-minute JWT in the same second as a login: same JWT %v, lifetime %v",
+			short.Token == next, short.Record.ExpiresAt.Sub(short.Record.IssuedAt))
+	}
+	if again := e.passkitLogin(false); again != next {
+		t.Error("a login after a 5-minute JWT in the same second got another JWT than the login before it")
+	}
 
 	// Raw Authorization (PassKit's quickstarts) and Bearer both work.
 	for _, h := range []string{tok, "Bearer " + tok} {

@@ -59,7 +59,9 @@ func testStore(t *testing.T, newStore func() Store) {
 			"9999999999999999999", "99999999999999999999", "3f2b6c1e-8d4a-4e2b-9c1f-5a6b7c8d9e0f",
 			"3F2B6C1E-8D4A-4E2B-9C1F-5A6B7C8D9E0F", "{3f2b6c1e-8d4a-4e2b-9c1f-5a6b7c8d9e0f}", "pat 7", ""}
 		for i, id := range ids {
-			if err := s.PutToken(tok("brass", id, fmt.Sprint("secret-", i), t0)); err != nil {
+			x := tok("brass", id, fmt.Sprint("secret-", i), t0)
+			x.Family, x.PairID = id, id // session ids are kept like ids
+			if err := s.PutToken(x); err != nil {
 				t.Fatalf("put %q: %v", id, err)
 			}
 		}
@@ -68,8 +70,18 @@ func testStore(t *testing.T, newStore func() Store) {
 			if err != nil || got.ID != id || got.Hash != HashSecret(fmt.Sprint("secret-", i)) {
 				t.Errorf("TokenByID(%q) = %q, %v", id, got.ID, err)
 			}
+			if got.Family != id || got.PairID != id {
+				t.Errorf("token %q: family %q and pair %q, want the id", id, got.Family, got.PairID)
+			}
 			if byHash, _ := s.TokenByHash(HashSecret(fmt.Sprint("secret-", i))); byHash.ID != id {
 				t.Errorf("TokenByHash of %q has id %q", id, byHash.ID)
+			}
+		}
+		// Each family is its own: "7", "07" and the upper-case UUID are not
+		// another's.
+		for _, id := range ids[:len(ids)-1] {
+			if got := s.RevokeFamily("brass", id, t0, RevokedByFamily); len(got) != 1 || got[0].ID != id {
+				t.Errorf("RevokeFamily(%q) revoked %v", id, got)
 			}
 		}
 		if _, err := s.TokenByID("brass", "8"); !errors.Is(err, ErrNotFound) {

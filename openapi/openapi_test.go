@@ -19,19 +19,16 @@ func TestDocumentsAreValid(t *testing.T) {
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			doc, err := openapi.Load(context.Background(), name)
+			// The document every emulator is served from.
+			doc, err := openapi.Shared(name)
 			if err != nil {
 				t.Fatal(err)
 			}
-			shared, err := openapi.Shared(name)
-			if err != nil {
-				t.Fatal(err)
+			if err := doc.Validate(context.Background()); err != nil {
+				t.Fatalf("%s does not validate: %v", name, err)
 			}
-			if err := shared.Validate(context.Background()); err != nil {
-				t.Fatalf("the shared document does not validate: %v", err)
-			}
-			if len(shared.Paths.Map()) != len(doc.Paths.Map()) || len(shared.Paths.Map()) == 0 {
-				t.Fatalf("shared document has %d paths, loaded one %d", len(shared.Paths.Map()), len(doc.Paths.Map()))
+			if len(doc.Paths.Map()) == 0 {
+				t.Fatalf("%s has no path", name)
 			}
 		})
 	}
