@@ -151,11 +151,12 @@ type brassOTP struct {
 }
 
 // brassPATs holds what Brass shows of each PAT beyond its token record: its
-// name, role, creation and last use, by PAT id. Nothing in it is a pointer
+// name, role, creation and last use, by PAT id (the token record's id, a
+// decimal number). Nothing in it is a pointer
 // (the names are kept end to end in one byte slice), so however many PATs
 // there are, the garbage collector has nothing in it to mark.
 type brassPATs struct {
-	byID  map[int64]brassPATMeta
+	byID  map[uint64]brassPATMeta
 	names []byte
 }
 
@@ -165,9 +166,9 @@ type brassPATMeta struct {
 	role              uint8  // index in brassRoles
 }
 
-func newBrassPATs() brassPATs { return brassPATs{byID: map[int64]brassPATMeta{}} }
+func newBrassPATs() brassPATs { return brassPATs{byID: map[uint64]brassPATMeta{}} }
 
-func (p *brassPATs) add(id int64, name string, role *brassRole, created, lastUsed time.Time) error {
+func (p *brassPATs) add(id uint64, name string, role *brassRole, created, lastUsed time.Time) error {
 	if len(p.names)+len(name) > math.MaxUint32 {
 		return errors.New("brass: the PATs' names fill 4 GiB; reset the emulator")
 	}
@@ -184,8 +185,8 @@ func (p *brassPATs) add(id int64, name string, role *brassRole, created, lastUse
 
 // get returns the metadata of the PAT whose token id is id.
 func (p *brassPATs) get(id string) (brassPATMeta, bool) {
-	n, err := strconv.ParseInt(id, 10, 64)
-	if err != nil {
+	n, ok := decimalID(id)
+	if !ok {
 		return brassPATMeta{}, false
 	}
 	m, ok := p.byID[n]
@@ -193,7 +194,7 @@ func (p *brassPATs) get(id string) (brassPATMeta, bool) {
 }
 
 func (p *brassPATs) touch(id string, now time.Time) {
-	if n, err := strconv.ParseInt(id, 10, 64); err == nil {
+	if n, ok := decimalID(id); ok {
 		if m, ok := p.byID[n]; ok {
 			m.lastUsed = nanos(now)
 			p.byID[n] = m
@@ -812,13 +813,13 @@ func (b *brass) newPAT(u *brassUser, name string, role *brassRole, creatorPerms 
 	b.nextPAT++
 	n := b.nextPAT
 	id := strconv.FormatInt(n, 10)
-	if err := b.pats.add(n, name, role, now, time.Time{}); err != nil {
+	if err := b.pats.add(uint64(n), name, role, now, time.Time{}); err != nil {
 		b.mu.Unlock()
 		return "", Token{}, brassPATBody{}, err
 	}
 	t := Token{ID: id, Vendor: brassVendor, Kind: KindPAT, Hash: HashSecret(secret), Principal: u.email,
 		AccountID: b.world.Load().customer, Scopes: perms, Roles: []string{role.ID}, IssuedAt: now}
-	body := b.patBody(t, b.pats.byID[n])
+	body := b.patBody(t, b.pats.byID[uint64(n)])
 	b.mu.Unlock()
 	if err := b.e.store.PutToken(t); err != nil {
 		return "", Token{}, brassPATBody{}, fmt.Errorf("store PAT: %w", err)
@@ -1001,7 +1002,7 @@ func (b *brass) save() savedBrass {
 	defer b.mu.Unlock()
 	out := savedBrass{Key: slices.Clone(w.key), NextPAT: b.nextPAT, Payments: slices.Clone(b.payments), PATs: []savedBrassPAT{}}
 	for id, m := range b.pats.byID {
-		out.PATs = append(out.PATs, savedBrassPAT{TokenID: strconv.FormatInt(id, 10), Name: b.pats.name(m),
+		out.PATs = append(out.PATs, savedBrassPAT{TokenID: strconv.FormatUint(id, 10), Name: b.pats.name(m),
 			Role: brassRoles[m.role].ID, Created: fromNanos(m.created), LastUsed: fromNanos(m.lastUsed)})
 	}
 	slices.SortFunc(out.PATs, func(x, y savedBrassPAT) int { return strings.Compare(x.TokenID, y.TokenID) })
@@ -1019,8 +1020,8 @@ func (b *brass) restore(s savedBrass) error {
 		if role == nil {
 			return fmt.Errorf("brass PAT %s: unknown role %q", p.TokenID, p.Role)
 		}
-		id, err := strconv.ParseInt(p.TokenID, 10, 64)
-		if err != nil || id <= 0 {
+		id, ok := decimalID(p.TokenID)
+		if !ok || id == 0 {
 			return fmt.Errorf("brass PAT %q: the id is not a positive decimal number", p.TokenID)
 		}
 		if err := pats.add(id, p.Name, role, p.Created, p.LastUsed); err != nil {

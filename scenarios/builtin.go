@@ -49,9 +49,9 @@ func builtinNames() ([]string, error) {
 // parseBuiltin parses one built-in, which must hold one scenario named after
 // its file.
 func parseBuiltin(name string) (Scenario, error) {
-	b, err := builtinFiles.ReadFile("builtin/" + name + ".yaml")
+	b, err := BuiltinSource(name)
 	if err != nil {
-		return Scenario{}, fmt.Errorf("built-in scenario %s: %w", name, err)
+		return Scenario{}, err
 	}
 	list, err := Parse(b)
 	if err != nil {
