@@ -1,6 +1,7 @@
 // Command tokenemu-bench is tokenemu's load benchmark: it builds and starts
-// the tokenemu binary and a bare net/http baseline (the same paths and JSON
-// shapes, no validation, no state) as separate processes on loopback, drives
+// the tokenemu binary and a bare net/http baseline (the same paths, answering
+// with the emulator's own answers byte for byte: no validation, no state, no
+// JSON work) as separate processes on loopback, drives
 // each with wrk, and prints one table with the ratio to the baseline measured
 // in the same run. Any non-2xx answer or socket error fails the run.
 //
