@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -24,15 +25,30 @@ func (e *httpError) Error() string { return e.msg }
 
 // writeJSON writes v as a JSON response.
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	writeJSONBytes(w, status, encodeJSON(v))
+}
+
+// encodeJSON returns v's JSON followed by the newline every answer ends with.
+func encodeJSON(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
 		// Every value written is built by this package from plain types.
 		b = []byte(`{}`)
 	}
+	return append(b, '\n')
+}
+
+// writeJSONBytes writes an encoded JSON answer (encodeJSON's). net/http
+// works out the Content-Length of an answer of up to 2 KB itself but chunks a
+// longer one unless told its length, so a longer one is given its length.
+func writeJSONBytes(w http.ResponseWriter, status int, b []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
+	if len(b) > 2048 {
+		h.Set("Content-Length", strconv.Itoa(len(b)))
+	}
 	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(b)
 }
 
 // ReasonHeader names the header that says why the emulator rejected a request.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -377,6 +378,67 @@ func TestTeleTrackerCallData(t *testing.T) {
 	tok = bearer(e.ttLogin("").Token)
 	if _, fut := e.ttCalls(tok, "?start_date=2025-03-05&end_date=2025-03-06"); len(fut.Data) != 0 {
 		t.Errorf("%d calls after the virtual now", len(fut.Data))
+	}
+}
+
+// The encoded call reports are cached; as the virtual clock moves within a
+// day, back as well as forward, each answer must still be what an emulator
+// that never answered before gives at the same time.
+func TestTeleTrackerCallDataFollowsTheClock(t *testing.T) {
+	t.Parallel()
+	const query = "?start_date=2025-03-03&end_date=2025-03-12"
+	report := func(e *env, at time.Time) (ttCalls, []byte) {
+		e.t.Helper()
+		e.emu.Clock().Set(at)
+		resp, body := e.do("GET", "/teletracker/reports/call-data"+query, bearer(e.ttLogin("").Token), "")
+		if resp.StatusCode != 200 {
+			t.Fatalf("call-data at %s: %d %s", at, resp.StatusCode, body)
+		}
+		if cl := resp.Header.Get("Content-Length"); cl != strconv.Itoa(len(body)) {
+			t.Errorf("Content-Length %q for %d bytes", cl, len(body))
+		}
+		return decode[ttCalls](t, body), body
+	}
+	e := newEnv(t, emulator.Config{})
+	// A day of the range with at least two calls: the clock stops between them.
+	all, _ := report(e, time.Date(2025, 3, 13, 0, 0, 0, 0, time.UTC))
+	byDay := map[string][]string{}
+	var day string
+	for _, c := range all.Data {
+		d := c.StartTime[:10]
+		byDay[d] = append(byDay[d], c.StartTime)
+		if len(byDay[d]) == 2 && day == "" {
+			day = d
+		}
+	}
+	if day == "" {
+		t.Fatalf("no day of %s has two calls: %d calls", query, len(all.Data))
+	}
+	first, err := time.Parse("2006-01-02T15:04:05-07:00", byDay[day][0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, _ := time.Parse("2006-01-02T15:04:05-07:00", byDay[day][1])
+	midnight := first.Truncate(24 * time.Hour)
+	times := []time.Time{
+		midnight.Add(time.Hour), // before the day's first call
+		first,                   // the first call has started (a call at now counts)
+		second.Add(-time.Second),
+		midnight.Add(23 * time.Hour), // every call of the day
+		first,                        // back again
+		midnight.Add(time.Hour),
+	}
+	counts := make([]int, len(times))
+	for i, at := range times {
+		got, body := report(e, at)
+		counts[i] = len(got.Data)
+		fresh, want := report(newEnv(t, emulator.Config{}), at)
+		if string(body) != string(want) {
+			t.Errorf("at %s: %d calls in %d bytes, a fresh emulator answers %d calls in %d bytes", at, len(got.Data), len(body), len(fresh.Data), len(want))
+		}
+	}
+	if counts[0] >= counts[1] || counts[1] != counts[2] || counts[2] >= counts[3] || counts[4] != counts[1] || counts[5] != counts[0] {
+		t.Errorf("calls at %v: %v; want fewer before the first call, one more from it, all by the end of the day, and the same again going back", times, counts)
 	}
 }
 
