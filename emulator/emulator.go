@@ -462,22 +462,50 @@ func (e *Emulator) limitBody(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil
 	}
-	tooLarge := &httpError{status: http.StatusRequestEntityTooLarge, reason: "body_too_large",
-		msg: fmt.Sprintf("request body is larger than %d bytes", e.cfg.MaxBodyBytes)}
-	if r.ContentLength > e.cfg.MaxBodyBytes {
-		return tooLarge
+	tooLarge := func() error {
+		return &httpError{status: http.StatusRequestEntityTooLarge, reason: "body_too_large",
+			msg: fmt.Sprintf("request body is larger than %d bytes", e.cfg.MaxBodyBytes)}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, e.cfg.MaxBodyBytes))
+	if r.ContentLength > e.cfg.MaxBodyBytes {
+		return tooLarge()
+	}
+	body, err := readBody(http.MaxBytesReader(w, r.Body, e.cfg.MaxBodyBytes), r.ContentLength)
 	_ = r.Body.Close()
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return tooLarge
+			return tooLarge()
 		}
 		return &httpError{status: http.StatusBadRequest, reason: "body_unreadable", msg: "request body could not be read"}
 	}
 	rc.body = body
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	return nil
+}
+
+// readBody reads a body whose length the request announced (-1 when it did
+// not) into a buffer of that size, one byte over so that the end is seen
+// without growing it; io.ReadAll would start at 512 bytes and grow.
+func readBody(rd io.Reader, length int64) ([]byte, error) {
+	if length < 0 || length >= 1<<20 {
+		return io.ReadAll(rd)
+	}
+	buf := make([]byte, 0, length+1)
+	for {
+		n, err := rd.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+		if len(buf) == cap(buf) {
+			// More than announced: net/http refuses that itself, but
+			// read the rest the general way rather than trust it.
+			rest, err := io.ReadAll(rd)
+			return append(buf, rest...), err
+		}
+	}
 }
 
 // requestJSON decodes the request's JSON body from the copy limitBody read
