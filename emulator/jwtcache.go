@@ -16,7 +16,7 @@ const jwtCacheSize = 8192
 // the full path, which gives the errors.
 type jwtCache[C jwt.Claims] struct {
 	validator *jwt.Validator
-	mu        sync.Mutex
+	mu        sync.RWMutex // readers do not wait for each other: a hit is the common case
 	m         map[SecretHash]jwtCacheEntry[C]
 }
 
@@ -31,9 +31,9 @@ func newJWTCache[C jwt.Claims](opts ...jwt.ParserOption) *jwtCache[C] {
 
 // get returns the cached claims of a token whose time claims still hold.
 func (c *jwtCache[C]) get(h SecretHash) (C, any, bool) {
-	c.mu.Lock()
+	c.mu.RLock()
 	e, ok := c.m[h]
-	c.mu.Unlock()
+	c.mu.RUnlock()
 	if !ok || c.validator.Validate(e.claims) != nil {
 		var zero C
 		return zero, nil, false
