@@ -57,8 +57,9 @@ type session struct {
 	nextFamily   uint32
 }
 
-// compactID is a string kept the way a record keeps its id: a canonical UUID
-// or a decimal number in uid, anything else in the string table.
+// compactID is how the store keeps an id (a record's, a session's family and
+// pair): a canonical UUID or a decimal number in uid, anything else in the
+// string table.
 type compactID struct {
 	uid  [16]byte
 	str  uint32 // index in strs, when form is idString
@@ -67,21 +68,19 @@ type compactID struct {
 
 type record struct {
 	hash      SecretHash
-	uid       [16]byte // the id, when it is a canonical UUID or decimal number (idForm)
-	id        uint32   // index in strs of the id, when it is neither
-	principal uint32   // index in strs
-	account   uint32   // index in strs
-	lists     uint32   // index in lists
-	session   uint32   // index in sessions
-	nextHash  uint32   // the next record whose hash has the same first 8 bytes
-	nextID    uint32   // the next record whose (vendor, id) has the same idHash
-	issued    int64    // Unix nanoseconds; 0 for the zero time
+	id        compactID
+	principal uint32 // index in strs
+	account   uint32 // index in strs
+	lists     uint32 // index in lists
+	session   uint32 // index in sessions
+	nextHash  uint32 // the next record whose hash has the same first 8 bytes
+	nextID    uint32 // the next record whose (vendor, id) has the same idHash
+	issued    int64  // Unix nanoseconds; 0 for the zero time
 	expires   int64
 	revoked   int64
 	vendor    uint8
 	kind      uint8
 	reason    uint8
-	idForm    uint8 // idString, idUUID or idNumber
 }
 
 // How a record keeps its id: most ids are UUIDs (Passport, PassKit,
@@ -281,12 +280,10 @@ func canonicalUUID(v string) bool {
 	return true
 }
 
-func (r *record) idc() compactID { return compactID{uid: r.uid, str: r.id, form: r.idForm} }
-
-func (s *memoryStore) idOf(r *record) string { return s.expand(r.idc()) }
+func (s *memoryStore) idOf(r *record) string { return s.expand(r.id) }
 
 // hasID reports whether r's id is id, without formatting it.
-func (s *memoryStore) hasID(r *record, id string) bool { return s.is(r.idc(), id) }
+func (s *memoryStore) hasID(r *record, id string) bool { return s.is(r.id, id) }
 
 // token turns a record back into a Token. Called with mu held.
 func (s *memoryStore) token(r *record) Token {
@@ -354,8 +351,7 @@ func (s *memoryStore) PutToken(t Token) error {
 		issued: nanos(t.IssuedAt), expires: nanos(t.ExpiresAt), revoked: nanos(t.RevokedAt),
 		vendor: vendor, kind: kind, reason: reason,
 	}
-	id := s.compact(t.ID)
-	r.uid, r.id, r.idForm = id.uid, id.str, id.form
+	r.id = s.compact(t.ID)
 	hk, ik := hashKey(t.Hash), idHash(vendor, t.ID)
 	r.nextHash, r.nextID = s.byHash[hk], s.byID[ik]
 	var fk uint64

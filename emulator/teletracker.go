@@ -570,26 +570,24 @@ func (tt *teletracker) getCallData(w http.ResponseWriter, r *http.Request, rc *r
 	case days > teletrackerMaxRangeDays:
 		return ttError(http.StatusBadRequest, "invalid_request", fmt.Sprintf("the date range is %d days; at most %d", days, teletrackerMaxRangeDays))
 	}
-	k := reportKey{account: account, start: start.Unix() / 86400, end: end.Unix() / 86400}
-	for day := start; !day.After(end); day = day.AddDate(0, 0, 1) {
-		for _, c := range tt.cachedCallsOn(account, day) {
-			if !c.start.After(now) {
-				k.started++
+	started := func(yield func(teletrackerCall) bool) { // the range's calls, up to now
+		for day := start; !day.After(end); day = day.AddDate(0, 0, 1) {
+			for _, c := range tt.cachedCallsOn(account, day) {
+				if !c.start.After(now) && !yield(c) {
+					return
+				}
 			}
 		}
+	}
+	k := reportKey{account: account, start: start.Unix() / 86400, end: end.Unix() / 86400}
+	for range started {
+		k.started++
 	}
 	tt.reportsMu.Lock()
 	b, ok := tt.reports[k]
 	tt.reportsMu.Unlock()
 	if !ok {
-		calls := make([]teletrackerCall, 0, k.started)
-		for day := start; !day.After(end); day = day.AddDate(0, 0, 1) {
-			for _, c := range tt.cachedCallsOn(account, day) {
-				if !c.start.After(now) {
-					calls = append(calls, c)
-				}
-			}
-		}
+		calls := slices.AppendSeq(make([]teletrackerCall, 0, k.started), started)
 		b = encodeJSON(struct {
 			Success   bool              `json:"success"`
 			AccountID int64             `json:"account_id"`

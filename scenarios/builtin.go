@@ -84,13 +84,18 @@ func Builtin(name, vendor string) (Scenario, error) {
 		return Scenario{}, err
 	}
 	if !slices.Contains(names, name) {
-		return Scenario{}, fmt.Errorf("%w: %q (built-ins: %s)", ErrUnknown, name, strings.Join(names, ", "))
+		return Scenario{}, unknownBuiltin(name, names)
 	}
 	s, err := parseBuiltin(name)
 	if err != nil {
 		return Scenario{}, err
 	}
 	return narrow(s, vendor)
+}
+
+// unknownBuiltin is the error for a built-in name that is none of names.
+func unknownBuiltin(name string, names []string) error {
+	return fmt.Errorf("%w: %q (built-ins: %s)", ErrUnknown, name, strings.Join(names, ", "))
 }
 
 func narrow(s Scenario, vendor string) (Scenario, error) {

@@ -126,17 +126,14 @@ func (e *Engine) Catalog() *Catalog { return e.cat }
 // it is set (see the package function Builtin).
 func (e *Engine) Builtin(name, vendor string) (Scenario, error) {
 	if !slices.Contains(e.order, name) {
-		return Scenario{}, fmt.Errorf("%w: %q (built-ins: %s)", ErrUnknown, name, strings.Join(e.order, ", "))
+		return Scenario{}, unknownBuiltin(name, e.order)
 	}
 	builtins, err := e.loadBuiltins()
 	if err != nil {
 		return Scenario{}, err
 	}
-	s, ok := builtins[name]
-	if !ok {
-		return Scenario{}, fmt.Errorf("%w: %q (built-ins: %s)", ErrUnknown, name, strings.Join(e.order, ", "))
-	}
-	return narrow(s, vendor)
+	// Every name in e.order is there: each file holds the scenario named after it.
+	return narrow(builtins[name], vendor)
 }
 
 // BuiltinNames lists the built-ins, sorted.

@@ -61,8 +61,11 @@ func TestBuiltinsAreValid(t *testing.T) {
 			t.Errorf("source of %s: %v", name, err)
 		}
 	}
-	if _, err := e.Builtin("nope", ""); !errors.Is(err, scenarios.ErrUnknown) {
-		t.Errorf("unknown built-in: %v", err)
+	if _, err := e.Builtin("nope", ""); !errors.Is(err, scenarios.ErrUnknown) || !strings.Contains(err.Error(), "slow-login") {
+		t.Errorf("unknown built-in: %v (want ErrUnknown, listing the built-ins)", err)
+	}
+	if _, err := scenarios.Builtin("nope", ""); !errors.Is(err, scenarios.ErrUnknown) || !strings.Contains(err.Error(), "slow-login") {
+		t.Errorf("unknown built-in, package function: %v (want ErrUnknown, listing the built-ins)", err)
 	}
 	if _, err := scenarios.BuiltinSource("../builtin/slow-login"); !errors.Is(err, scenarios.ErrUnknown) {
 		t.Errorf("path in built-in name: %v", err)
