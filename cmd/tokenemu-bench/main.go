@@ -46,6 +46,7 @@ type options struct {
 	threads          int
 	only             string
 	startups         int
+	procs            int
 }
 
 func run(args []string) int {
@@ -57,8 +58,13 @@ func run(args []string) int {
 	fs.IntVar(&o.connections, "connections", 32, "wrk connections")
 	fs.IntVar(&o.threads, "threads", 2, "wrk threads")
 	fs.StringVar(&o.only, "only", "", "run only the workloads whose name contains this (e.g. passport, W2)")
+	fs.IntVar(&o.procs, "procs", max(1, runtime.GOMAXPROCS(0)/2), "GOMAXPROCS of both servers (the default is tokenemu's own: half of the CPUs, at least 1)")
 	fs.IntVar(&o.startups, "startups", 21, "how many times to start the binary for the start-up time (the median is shown)")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if o.procs < 1 {
+		fmt.Fprintln(os.Stderr, "tokenemu-bench: -procs must be at least 1")
 		return 2
 	}
 	if *quick {
@@ -83,9 +89,11 @@ type server struct {
 
 var listeningRE = regexp.MustCompile(`listening on (http://[0-9.:]+)`)
 
-// start runs a server command and waits for its "listening on" line.
-func start(name string, args ...string) (*server, error) {
+// start runs a server command, with env added to the environment, and waits
+// for its "listening on" line.
+func start(env []string, name string, args ...string) (*server, error) {
 	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -316,7 +324,8 @@ func bench(o options) error {
 		return err
 	}
 
-	emu, err := start(bin, "-addr", "127.0.0.1:0", "-brass-rate-limit", "0", "-log-level", "error")
+	procs := strconv.Itoa(o.procs)
+	emu, err := start(nil, bin, "-addr", "127.0.0.1:0", "-brass-rate-limit", "0", "-log-level", "error", "-procs", procs)
 	if err != nil {
 		return err
 	}
@@ -340,7 +349,7 @@ func bench(o options) error {
 	} else if err := os.WriteFile(answersFile, b, 0o600); err != nil {
 		return err
 	}
-	base, err := start(self, "baseline", "-addr", "127.0.0.1:0", "-responses", answersFile)
+	base, err := start([]string{"GOMAXPROCS=" + procs}, self, "baseline", "-addr", "127.0.0.1:0", "-responses", answersFile)
 	if err != nil {
 		return err
 	}
@@ -394,9 +403,9 @@ func bench(o options) error {
 		rows = append(rows, r)
 	}
 
-	fmt.Printf("tokenemu load benchmark, %s: %s, %d CPUs, %s/%s, %s; wrk -t%d -c%d, %v per measurement after a %v warm-up\n\n",
+	fmt.Printf("tokenemu load benchmark, %s: %s, %d CPUs, %s/%s, %s; GOMAXPROCS %d for both servers; wrk -t%d -c%d, %v per measurement after a %v warm-up\n\n",
 		time.Now().UTC().Format("2006-01-02"), cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(),
-		o.threads, o.connections, o.duration, o.warmup)
+		o.procs, o.threads, o.connections, o.duration, o.warmup)
 	fmt.Println("| vendor | workload | tokenemu req/s | p50 | p99 | errors | baseline req/s | baseline p99 | ratio |")
 	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rows {

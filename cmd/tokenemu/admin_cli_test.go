@@ -38,7 +38,7 @@ func newQA(t *testing.T, cfg emulator.Config) *qa {
 func (q *qa) cli(args ...string) (int, string, string) {
 	q.t.Helper()
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), args, &out, &errOut, env(map[string]string{"TOKENEMU_URL": q.url}))
+	code := run(context.Background(), args, &out, &errOut, env(map[string]string{"TOKENEMU_URL": q.url}), keepProcs)
 	return code, out.String(), errOut.String()
 }
 
@@ -185,7 +185,7 @@ func TestCLIJournalFollow(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		var errOut bytes.Buffer
-		done <- run(ctx, []string{"journal", "-follow", "-vendor", "passkit"}, w, &errOut, env(map[string]string{"TOKENEMU_URL": q.url}))
+		done <- run(ctx, []string{"journal", "-follow", "-vendor", "passkit"}, w, &errOut, env(map[string]string{"TOKENEMU_URL": q.url}), keepProcs)
 	}()
 	// A login while the follower waits shows up in its output.
 	req, _ := http.NewRequest("POST", q.url+"/passkit/login", strings.NewReader(`{"username":"demo@passkit.test","password":"passkit-demo"}`))
@@ -215,7 +215,7 @@ func TestCLIOffline(t *testing.T) {
 	run0 := func(args ...string) int {
 		out.Reset()
 		errOut.Reset()
-		return run(context.Background(), args, &out, &errOut, env(nil))
+		return run(context.Background(), args, &out, &errOut, env(nil), keepProcs)
 	}
 	if run0("scenarios", "list") != exitOK || strings.Count(out.String(), "\n") != 13 || !strings.Contains(out.String(), "slow-login") {
 		t.Errorf("scenarios list:\n%s", out.String())
@@ -244,7 +244,7 @@ func TestCLIOffline(t *testing.T) {
 	for _, args := range [][]string{{"clock"}, {"tokens", "list"}, {"journal"}, {"scenario", "apply", "slow-login"}, {"reset"}} {
 		out.Reset()
 		errOut.Reset()
-		code := run(context.Background(), args, &out, &errOut, env(map[string]string{"TOKENEMU_URL": "http://" + closedAddr(t)}))
+		code := run(context.Background(), args, &out, &errOut, env(map[string]string{"TOKENEMU_URL": "http://" + closedAddr(t)}), keepProcs)
 		if code != exitFail || strings.Count(errOut.String(), "\n") != 1 || !strings.Contains(errOut.String(), "no emulator answering at") {
 			t.Errorf("%v against nothing: %d %q", args, code, errOut.String())
 		}
@@ -288,7 +288,7 @@ func TestServeScenarioFlag(t *testing.T) {
 	// An invalid scenario stops start-up with exit 2.
 	var errOut bytes.Buffer
 	bad := writeTemp(t, "name: bad\nrules:\n  - match: {vendor: brass, operation: nope}\n    action: {status: 500}\n")
-	if code := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-scenario", bad}, &bytes.Buffer{}, &errOut, env(nil)); code != exitUsage ||
+	if code := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-scenario", bad}, &bytes.Buffer{}, &errOut, env(nil), keepProcs); code != exitUsage ||
 		!strings.Contains(errOut.String(), `unknown operationId "nope"`) {
 		t.Errorf("invalid -scenario: %d %s", code, errOut.String())
 	}

@@ -52,14 +52,18 @@ Run "tokenemu serve -h" for the serve flags.
 `
 
 // run is the whole program, with its inputs made explicit for tests.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+// run is the whole command. setProcs is runtime.GOMAXPROCS in the binary; the
+// serve command calls it once to read and once to set how many CPUs run Go
+// code (tests pass a stand-in, so that serving in-process leaves the test
+// binary's setting alone).
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, setProcs func(int) int) int {
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
 	case "serve":
-		return runServe(ctx, args, stdout, stderr, getenv)
+		return runServe(ctx, args, stdout, stderr, getenv, setProcs)
 	case "healthcheck":
 		return runHealthcheck(ctx, args, stdout, stderr, getenv)
 	case "clock":
@@ -111,6 +115,7 @@ type serveOptions struct {
 	stateFile        string
 	stateInterval    time.Duration
 	stateFresh       bool
+	procs            int
 }
 
 // listFlag is a repeatable string flag; from the environment it takes a
@@ -195,6 +200,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	fs.DurationVar(&o.stateInterval, "state-interval", emulator.DefaultStateInterval, "how often -state is saved (when something was served since the last save)")
 	fs.BoolVar(&o.stateFresh, "state-fresh", false, "start with fresh state when the -state file cannot be restored (corrupt, another version, another -seed or -fixtures); it is overwritten")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file until shutdown")
+	fs.IntVar(&o.procs, "procs", 0, "how many CPUs run the emulator (GOMAXPROCS); 0: half of those available, at least 1, unless GOMAXPROCS is set in the environment")
 	fs.Var(listFlag{&o.scenarios}, "scenario", "activate a scenario at start: a YAML/JSON file or a built-in name (NAME or NAME:VENDOR); repeatable")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: tokenemu [serve] [flags]\n\nEach flag can be set as TOKENEMU_<NAME> in the environment.\n\n")
@@ -243,13 +249,16 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	if o.stateInterval <= 0 {
 		return o, fmt.Errorf("-state-interval %v: must be positive", o.stateInterval)
 	}
+	if o.procs < 0 || o.procs > 4096 {
+		return o, fmt.Errorf("-procs %d: want 1 to 4096, or 0 for half of the CPUs", o.procs)
+	}
 	if o.ttRefreshLife <= 0 {
 		return o, fmt.Errorf("-teletracker-refresh-lifetime %v: must be positive", o.ttRefreshLife)
 	}
 	return o, nil
 }
 
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, setProcs func(int) int) int {
 	o, err := parseServe(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
@@ -315,7 +324,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return exitFail
 	}
 	base := "http://" + ln.Addr().String()
-	printBanner(stdout, base, emu.Fixtures())
+	printBanner(stdout, base, applyProcs(o.procs, getenv, setProcs), emu.Fixtures())
 	if !o.isLoopback() && o.adminToken == "" {
 		cfg.Logger.Warn("listening on a non-loopback address without -admin-token: anyone who can reach it can control the emulator", "addr", o.addr)
 	}
@@ -353,6 +362,27 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	return exitOK
 }
 
+// applyProcs sets how many CPUs run Go code and returns that number. An emulator always shares its machine with
+// whatever drives it (a test suite, a load generator, a container runtime's
+// neighbours), so by default it takes half of the CPUs Go would use, at least
+// one: on two cores, a server that takes both fights its client for them and
+// every request waits its turn behind the other's time slices (README,
+// Performance). -procs N takes N; GOMAXPROCS in the environment, when -procs
+// is not given, is left as the runtime applied it.
+func applyProcs(flagProcs int, getenv func(string) string, setProcs func(int) int) int {
+	procs := setProcs(0) // reads: the runtime's default, or GOMAXPROCS from the environment
+	switch {
+	case flagProcs > 0:
+		procs = flagProcs
+	case getenv("GOMAXPROCS") != "":
+		return procs
+	default:
+		procs = max(1, procs/2)
+	}
+	setProcs(procs)
+	return procs
+}
+
 // brassRate maps the flag (0 = off) to the config (negative = off).
 func brassRate(flagValue int) int {
 	if flagValue == 0 {
@@ -380,10 +410,10 @@ func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
 
 // printBanner tells the user where each vendor is and how to log in. It writes
 // the banner in one Write so that it never interleaves with log lines.
-func printBanner(out io.Writer, base string, fx emulator.Fixtures) {
+func printBanner(out io.Writer, base string, procs int, fx emulator.Fixtures) {
 	w := &strings.Builder{}
 	defer func() { _, _ = io.WriteString(out, w.String()) }()
-	fmt.Fprintf(w, "tokenemu %s listening on %s\n\n", versionString(), base)
+	fmt.Fprintf(w, "tokenemu %s listening on %s (GOMAXPROCS %d)\n\n", versionString(), base, procs)
 	def := emulator.DefaultFixtures()
 	// Passwords and secrets are shown only where they are the documented defaults.
 	shown := func(value, defaultValue string) string {

@@ -21,6 +21,50 @@ func env(kv map[string]string) func(string) string {
 	return func(k string) string { return kv[k] }
 }
 
+// keepProcs stands in for runtime.GOMAXPROCS in tests that serve in-process:
+// it reports two CPUs and sets nothing, so the test binary keeps its own.
+func keepProcs(int) int { return 2 }
+
+func TestApplyProcs(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name        string
+		flag        int
+		envProcs    string
+		runtimeHas  int
+		want        int
+		wantSetting bool
+	}{
+		{name: "two CPUs: one", runtimeHas: 2, want: 1, wantSetting: true},
+		{name: "one CPU: one", runtimeHas: 1, want: 1, wantSetting: true},
+		{name: "eight CPUs: four", runtimeHas: 8, want: 4, wantSetting: true},
+		{name: "seven CPUs: three", runtimeHas: 7, want: 3, wantSetting: true},
+		{name: "flag", flag: 2, runtimeHas: 2, want: 2, wantSetting: true},
+		{name: "flag above the CPUs", flag: 6, runtimeHas: 2, want: 6, wantSetting: true},
+		{name: "GOMAXPROCS in the environment is kept", envProcs: "2", runtimeHas: 2, want: 2},
+		{name: "flag beats GOMAXPROCS", flag: 1, envProcs: "2", runtimeHas: 2, want: 1, wantSetting: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			var set []int
+			fake := func(n int) int {
+				if n > 0 {
+					set = append(set, n)
+				}
+				return c.runtimeHas
+			}
+			got := applyProcs(c.flag, env(map[string]string{"GOMAXPROCS": c.envProcs}), fake)
+			if got != c.want {
+				t.Errorf("applyProcs = %d, want %d", got, c.want)
+			}
+			if c.wantSetting && (len(set) != 1 || set[0] != c.want) || !c.wantSetting && len(set) != 0 {
+				t.Errorf("GOMAXPROCS set to %v, want %d set: %v", set, c.want, c.wantSetting)
+			}
+		})
+	}
+}
+
 func TestParseServe(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -34,8 +78,11 @@ func TestParseServe(t *testing.T) {
 			return o.addr == "127.0.0.1:8080" && o.seed != 0 && o.logFormat == "text" && o.logLevel == slog.LevelInfo &&
 				o.adminToken == "" && o.fixtures == "" && o.passportRevoke == 200 && o.passportScopeErr == 401 &&
 				o.passkitLeeway == 0 && o.ttRefreshLife == 29*24*time.Hour && !o.ttFamilyOnReuse && !o.ttAccessOnRefr &&
-				o.journalSize == 10_000
+				o.journalSize == 10_000 && o.procs == 0
 		}},
+		{name: "procs", args: []string{"-procs", "3"}, want: func(o serveOptions) bool { return o.procs == 3 }},
+		{name: "procs from environment", env: map[string]string{"TOKENEMU_PROCS": "2"}, want: func(o serveOptions) bool { return o.procs == 2 }},
+		{name: "negative procs", args: []string{"-procs", "-1"}, wantErr: "-procs -1"},
 		{name: "vendor options", args: []string{"-passkit-leeway", "30s", "-teletracker-refresh-lifetime", "48h", "-teletracker-revoke-family-on-reuse", "-teletracker-revoke-access-on-refresh"},
 			want: func(o serveOptions) bool {
 				return o.passkitLeeway == 30*time.Second && o.ttRefreshLife == 48*time.Hour && o.ttFamilyOnReuse && o.ttAccessOnRefr
@@ -133,7 +180,7 @@ func TestRunExitCodes(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			var out, errOut bytes.Buffer
-			code := run(context.Background(), c.args, &out, &errOut, env(nil))
+			code := run(context.Background(), c.args, &out, &errOut, env(nil), keepProcs)
 			if code != c.code {
 				t.Errorf("exit %d, want %d; stderr %q", code, c.code, errOut.String())
 			}
@@ -195,7 +242,7 @@ func TestServeHealthcheckShutdown(t *testing.T) {
 	var errOut bytes.Buffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "-addr", "127.0.0.1:0"}, out, &errOut, env(map[string]string{"TOKENEMU_ADMIN_TOKEN": "x"}))
+		done <- run(ctx, []string{"serve", "-addr", "127.0.0.1:0"}, out, &errOut, env(map[string]string{"TOKENEMU_ADMIN_TOKEN": "x"}), keepProcs)
 	}()
 	var base string
 	select {
@@ -205,16 +252,17 @@ func TestServeHealthcheckShutdown(t *testing.T) {
 	}
 	for _, want := range []string{"/passport", "demo-client", "demo-secret", "limited-client", "/_emulator",
 		"/passkit", "demo@passkit.test", "passkit-demo", "/teletracker", "demo@teletracker.test", "teletracker-demo", "integrator@teletracker.test",
-		"/brass", "lk_tokenemuDemoAppKey000000000000000000000000", "demo@brass.test", "payables@brass.test", "brass-demo"} {
+		"/brass", "lk_tokenemuDemoAppKey000000000000000000000000", "demo@brass.test", "payables@brass.test", "brass-demo",
+		"(GOMAXPROCS 1)"} { // keepProcs reports two CPUs; the default takes half
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, out.String())
 		}
 	}
 	var hcOut, hcErr bytes.Buffer
-	if code := run(context.Background(), []string{"healthcheck", "-url", base}, &hcOut, &hcErr, env(nil)); code != exitOK {
+	if code := run(context.Background(), []string{"healthcheck", "-url", base}, &hcOut, &hcErr, env(nil), keepProcs); code != exitOK {
 		t.Errorf("healthcheck: exit %d, %s", code, hcErr.String())
 	}
-	if code := run(context.Background(), []string{"healthcheck"}, &hcOut, &hcErr, env(map[string]string{"TOKENEMU_URL": base})); code != exitOK {
+	if code := run(context.Background(), []string{"healthcheck"}, &hcOut, &hcErr, env(map[string]string{"TOKENEMU_URL": base}), keepProcs); code != exitOK {
 		t.Errorf("healthcheck with TOKENEMU_URL: exit %d, %s", code, hcErr.String())
 	}
 	cancel()
@@ -239,7 +287,7 @@ func TestServeWarnsOnPublicAddressWithoutAdminToken(t *testing.T) {
 	out := &bannerWriter{url: make(chan string, 1)}
 	var errOut bytes.Buffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"serve", "-addr", "0.0.0.0:0"}, out, &errOut, env(nil)) }()
+	go func() { done <- run(ctx, []string{"serve", "-addr", "0.0.0.0:0"}, out, &errOut, env(nil), keepProcs) }()
 	select {
 	case <-out.url:
 	case code := <-done:
@@ -267,7 +315,7 @@ func TestServeShutdownLetsRequestsFinish(t *testing.T) {
 	var errOut bytes.Buffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "-addr", "127.0.0.1:0", "-scenario", file}, out, &errOut, env(nil))
+		done <- run(ctx, []string{"serve", "-addr", "127.0.0.1:0", "-scenario", file}, out, &errOut, env(nil), keepProcs)
 	}()
 	var base string
 	select {

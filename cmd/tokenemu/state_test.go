@@ -166,7 +166,7 @@ func TestStateSurvivesSIGKILL(t *testing.T) {
 		all = append(all, issued{c.vendor, v, c.path, c.scheme + v})
 	}
 	var out, errOut strings.Builder
-	if code := run(t.Context(), []string{"state", "save", "-url", p.base}, &out, &errOut, env(nil)); code != exitOK ||
+	if code := run(t.Context(), []string{"state", "save", "-url", p.base}, &out, &errOut, env(nil), keepProcs); code != exitOK ||
 		!strings.Contains(out.String(), "saved "+file) {
 		t.Fatalf("tokenemu state save: exit %d, %q %q", code, out.String(), errOut.String())
 	}
@@ -219,7 +219,7 @@ func TestServeRefusesABadStateFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out, errOut strings.Builder
-	code := run(t.Context(), []string{"serve", "-addr", "127.0.0.1:0", "-state", file}, &out, &errOut, env(nil))
+	code := run(t.Context(), []string{"serve", "-addr", "127.0.0.1:0", "-state", file}, &out, &errOut, env(nil), keepProcs)
 	if code != exitUsage || !strings.Contains(errOut.String(), file) || !strings.Contains(errOut.String(), "version 99") ||
 		!strings.Contains(errOut.String(), "-state-fresh") {
 		t.Errorf("exit %d, stderr %q; want 2 naming the file, the version and -state-fresh", code, errOut.String())
@@ -232,7 +232,7 @@ func TestServeRefusesABadStateFile(t *testing.T) {
 	q := startProcess(t)
 	out.Reset()
 	errOut.Reset()
-	if code := run(t.Context(), []string{"state", "save", "-url", q.base}, &out, &errOut, env(nil)); code != exitFail ||
+	if code := run(t.Context(), []string{"state", "save", "-url", q.base}, &out, &errOut, env(nil), keepProcs); code != exitFail ||
 		!strings.Contains(errOut.String(), "no state file") {
 		t.Errorf("state save without -state: exit %d, %q", code, errOut.String())
 	}
