@@ -136,6 +136,9 @@ type brassWorld struct {
 	byID     map[string]*brassUser
 	customer string
 	accounts []brassAccount
+	// accountsJSON is listAccounts' answer, encoded once: a world's accounts
+	// never change (a reset makes a new world).
+	accountsJSON []byte
 }
 
 type brassUser struct {
@@ -271,6 +274,7 @@ func (b *brass) reset() error {
 			Bank: brassBank{Data: brassBankData{Code: bank[0], Name: bank[1]}},
 		})
 	}
+	w.accountsJSON = encodeJSON(map[string]any{"data": w.accounts})
 	var payments []brassPayment
 	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range 10 {
@@ -924,7 +928,7 @@ type brassPayment struct {
 }
 
 func (b *brass) listAccounts(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	writeJSON(w, http.StatusOK, map[string]any{"data": b.world.Load().accounts})
+	writeJSONBytes(w, http.StatusOK, b.world.Load().accountsJSON)
 	return nil
 }
 

@@ -47,6 +47,7 @@ type passkitUser struct {
 	apiSecret                    []byte // an HMAC key: kept as is, since JWTs are verified with it
 	created                      time.Time
 	signed                       atomic.Pointer[passkitSigned] // the last JWT signed for this account
+	profile                      atomic.Pointer[[]byte]        // getProfile's answer, encoded when first asked
 }
 
 // passkitSigned is a signed PassKit JWT. Its claims are only uid, iat (to the
@@ -513,8 +514,14 @@ type passkitProfile struct {
 
 func (p *passkit) getProfile(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	u := p.user(rc.principal.Principal)
-	writeJSON(w, http.StatusOK, passkitProfile{ID: u.id, Username: u.username, EmailAddress: u.email,
-		CompanyName: u.company, Created: u.created.Format(time.RFC3339)})
+	b := u.profile.Load()
+	if b == nil { // a user's fields never change once made
+		enc := encodeJSON(passkitProfile{ID: u.id, Username: u.username, EmailAddress: u.email,
+			CompanyName: u.company, Created: u.created.Format(time.RFC3339)})
+		b = &enc
+		u.profile.Store(b)
+	}
+	writeJSONBytes(w, http.StatusOK, *b)
 	return nil
 }
 

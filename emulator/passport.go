@@ -56,6 +56,9 @@ type passportState struct {
 	clients     map[string]*passportClient
 	accounts    map[string][]passportAccount // by entity account id
 	accountByID map[string]*passportAccount
+	// accountsJSON is listAccounts' answer by entity account id, encoded
+	// once: a state's accounts never change (a reset makes a new state).
+	accountsJSON map[string][]byte
 }
 
 type passportClient struct {
@@ -87,9 +90,10 @@ func (p *passport) handlers() map[string]handlerFunc {
 func (p *passport) reset() error {
 	fx := p.e.cfg.Fixtures.Passport
 	st := &passportState{
-		clients:     make(map[string]*passportClient, len(fx.Clients)),
-		accounts:    make(map[string][]passportAccount),
-		accountByID: make(map[string]*passportAccount),
+		clients:      make(map[string]*passportClient, len(fx.Clients)),
+		accounts:     make(map[string][]passportAccount),
+		accountByID:  make(map[string]*passportAccount),
+		accountsJSON: make(map[string][]byte),
 	}
 	fake := gofakeit.New(uint64(p.e.cfg.Seed))
 	for _, c := range fx.Clients {
@@ -113,10 +117,11 @@ func (p *passport) reset() error {
 		}
 		st.accounts[c.AccountID] = accts
 	}
-	for _, accts := range st.accounts {
+	for entity, accts := range st.accounts {
 		for i := range accts {
 			st.accountByID[accts[i].AccountID] = &accts[i]
 		}
+		st.accountsJSON[entity] = encodePassportAccounts(accts)
 	}
 	p.state.Store(st)
 	return nil
@@ -686,11 +691,18 @@ func fakePassportAccount(f *gofakeit.Faker, entity string) passportAccount {
 }
 
 func (p *passport) listAccounts(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	accts := p.state.Load().accounts[rc.principal.AccountID]
-	writeJSON(w, http.StatusOK, struct {
+	b, ok := p.state.Load().accountsJSON[rc.principal.AccountID]
+	if !ok { // an entity with no accounts
+		b = encodePassportAccounts(nil)
+	}
+	writeJSONBytes(w, http.StatusOK, b)
+	return nil
+}
+
+func encodePassportAccounts(accts []passportAccount) []byte {
+	return encodeJSON(struct {
 		Accounts []passportAccount `json:"accounts"`
 	}{Accounts: nonNil(accts)})
-	return nil
 }
 
 func (p *passport) getAccount(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
