@@ -301,7 +301,12 @@ func (s *memoryStore) token(r *record) Token {
 // lookupHash finds the record of a hash. Called with mu held. TokenByHash
 // compares the whole hash again in constant time.
 func (s *memoryStore) lookupHash(h SecretHash) *record {
-	for n := s.byHash[hashKey(h)]; n != 0; {
+	return s.hashChain(s.byHash[hashKey(h)], h)
+}
+
+// hashChain returns the record with hash h in the byHash chain from record n.
+func (s *memoryStore) hashChain(n uint32, h SecretHash) *record {
+	for n != 0 {
 		r := s.rec(n)
 		if r.hash == h {
 			return r
@@ -317,7 +322,12 @@ func (s *memoryStore) find(vendor, id string) *record {
 	if !ok {
 		return nil
 	}
-	for n := s.byID[idHash(v, id)]; n != 0; {
+	return s.idChain(s.byID[idHash(v, id)], v, id)
+}
+
+// idChain returns the record of (vendor v, id) in the byID chain from record n.
+func (s *memoryStore) idChain(n uint32, v uint8, id string) *record {
+	for n != 0 {
 		r := s.rec(n)
 		if r.vendor == v && s.hasID(r, id) {
 			return r
@@ -330,12 +340,17 @@ func (s *memoryStore) find(vendor, id string) *record {
 func (s *memoryStore) PutToken(t Token) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.lookupHash(t.Hash) != nil || s.find(t.Vendor, t.ID) != nil {
-		return ErrExists
-	}
 	vendor, err := s.smallIndex(t.Vendor)
 	if err != nil {
 		return err
+	}
+	// Each map is read once: the chain heads serve both the duplicate check
+	// and the new record's links (with a store much larger than the CPU's
+	// caches, each first read of a map is a cache miss).
+	hk, ik := hashKey(t.Hash), idHash(vendor, t.ID)
+	headHash, headID := s.byHash[hk], s.byID[ik]
+	if s.hashChain(headHash, t.Hash) != nil || s.idChain(headID, vendor, t.ID) != nil {
+		return ErrExists
 	}
 	kind, err := s.smallIndex(string(t.Kind))
 	if err != nil {
@@ -352,8 +367,7 @@ func (s *memoryStore) PutToken(t Token) error {
 		vendor: vendor, kind: kind, reason: reason,
 	}
 	r.id = s.compact(t.ID)
-	hk, ik := hashKey(t.Hash), idHash(vendor, t.ID)
-	r.nextHash, r.nextID = s.byHash[hk], s.byID[ik]
+	r.nextHash, r.nextID = headHash, headID
 	var fk uint64
 	if t.Family != "" || t.PairID != "" {
 		ses := session{family: s.compact(t.Family), pair: s.compact(t.PairID)}
