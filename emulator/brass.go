@@ -274,7 +274,7 @@ func (b *brass) reset() error {
 			Bank: brassBank{Data: brassBankData{Code: bank[0], Name: bank[1]}},
 		})
 	}
-	w.accountsJSON = encodeJSON(map[string]any{"data": w.accounts})
+	w.accountsJSON = encodeJSON(brassData[[]brassAccount]{w.accounts})
 	var payments []brassPayment
 	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range 10 {
@@ -802,7 +802,7 @@ func (b *brass) createPAT(w http.ResponseWriter, r *http.Request, rc *reqCtx) er
 	}
 	out.Token = token
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusCreated, map[string]any{"data": out})
+	writeJSON(w, http.StatusCreated, brassData[brassPATBody]{out})
 	return nil
 }
 
@@ -868,7 +868,7 @@ func (b *brass) listPATs(w http.ResponseWriter, r *http.Request, rc *reqCtx) err
 		}
 	}
 	b.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"data": out})
+	writeJSON(w, http.StatusOK, brassData[[]brassPATBody]{out})
 	return nil
 }
 
@@ -900,6 +900,11 @@ type brassBankData struct {
 
 type brassBank struct {
 	Data brassBankData `json:"data"`
+}
+
+// brassData is Brass's envelope: every answer's payload is under "data".
+type brassData[T any] struct {
+	Data T `json:"data"`
 }
 
 type brassAccount struct {
@@ -936,7 +941,7 @@ func (b *brass) listPayments(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	b.mu.Lock()
 	out := slices.Clone(b.payments)
 	b.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"data": nonNil(out)})
+	writeJSON(w, http.StatusOK, brassData[[]brassPayment]{nonNil(out)})
 	return nil
 }
 
@@ -958,7 +963,7 @@ func (b *brass) createPayment(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	b.mu.Lock()
 	b.payments = append([]brassPayment{p}, b.payments...)
 	b.mu.Unlock()
-	writeJSON(w, http.StatusCreated, map[string]any{"data": p})
+	writeJSON(w, http.StatusCreated, brassData[brassPayment]{p})
 	return nil
 }
 
