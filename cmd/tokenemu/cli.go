@@ -51,11 +51,10 @@ Every flag can also be set through the environment as TOKENEMU_<NAME>
 Run "tokenemu serve -h" for the serve flags.
 `
 
-// run is the whole program, with its inputs made explicit for tests.
-// run is the whole command. setProcs is runtime.GOMAXPROCS in the binary; the
-// serve command calls it once to read and once to set how many CPUs run Go
-// code (tests pass a stand-in, so that serving in-process leaves the test
-// binary's setting alone).
+// run is the whole program, with its inputs made explicit for tests. setProcs
+// is runtime.GOMAXPROCS in the binary: serve reads and sets how many CPUs run
+// Go code through it, so that tests serving in-process can pass a stand-in
+// and leave the test binary's own setting alone.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, setProcs func(int) int) int {
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -324,7 +323,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return exitFail
 	}
 	base := "http://" + ln.Addr().String()
-	printBanner(stdout, base, applyProcs(o.procs, getenv, setProcs), emu.Fixtures())
+	procs := applyProcs(o.procs, getenv, setProcs)
+	printBanner(stdout, base, procs, emu.Fixtures())
 	if !o.isLoopback() && o.adminToken == "" {
 		cfg.Logger.Warn("listening on a non-loopback address without -admin-token: anyone who can reach it can control the emulator", "addr", o.addr)
 	}
@@ -362,13 +362,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	return exitOK
 }
 
-// applyProcs sets how many CPUs run Go code and returns that number. An emulator always shares its machine with
-// whatever drives it (a test suite, a load generator, a container runtime's
-// neighbours), so by default it takes half of the CPUs Go would use, at least
-// one: on two cores, a server that takes both fights its client for them and
-// every request waits its turn behind the other's time slices (README,
-// Performance). -procs N takes N; GOMAXPROCS in the environment, when -procs
-// is not given, is left as the runtime applied it.
+// applyProcs sets how many CPUs run Go code and returns that number. An
+// emulator always shares its machine with whatever drives it (a test suite, a
+// load generator, a container's neighbours), so by default it takes half of
+// the CPUs Go would use, at least one: on two cores, a server that takes both
+// takes turns on them with its client, and the turns become the latency tail
+// (README, Performance). -procs N takes N; GOMAXPROCS in the environment, when
+// -procs is not given, is left as the runtime applied it.
 func applyProcs(flagProcs int, getenv func(string) string, setProcs func(int) int) int {
 	procs := setProcs(0) // reads: the runtime's default, or GOMAXPROCS from the environment
 	switch {
