@@ -214,13 +214,14 @@ func (p *passkit) authenticate(r *http.Request, rc *reqCtx, securityScheme strin
 			challenge: `Bearer realm="passkit", error="invalid_request"`}
 	}
 	now := p.e.clock.Now()
+	h := HashSecret(value)
 	if strings.Count(value, ".") == 2 {
-		user, err := p.verifyJWT(value)
+		user, err := p.verifyJWT(value, h)
 		if err != nil {
 			return err
 		}
 		// A JWT the emulator issued may have been revoked or expired by the admin plane.
-		if t, err := p.e.store.TokenByHash(HashSecret(value)); err == nil && t.Vendor == passkitVendor {
+		if t, err := p.e.store.TokenByHash(h); err == nil && t.Vendor == passkitVendor {
 			if err := passkitState(t, now); err != nil {
 				return err
 			}
@@ -228,7 +229,7 @@ func (p *passkit) authenticate(r *http.Request, rc *reqCtx, securityScheme strin
 		rc.principal = &Token{Vendor: passkitVendor, Kind: KindJWT, Principal: user.username, AccountID: user.apiKey}
 		return nil
 	}
-	t, err := p.e.store.TokenByHash(HashSecret(value))
+	t, err := p.e.store.TokenByHash(h)
 	if err != nil || t.Vendor != passkitVendor || t.Kind != KindLongLived {
 		return passkitUnauthorized("token_unknown", "token is not a valid JWT or long-lived token")
 	}
@@ -253,9 +254,9 @@ func passkitState(t Token, now time.Time) error {
 }
 
 // verifyJWT checks a JWT's signature with the API secret of the account its uid
-// names, and its exp (required) and iat against the virtual clock.
-func (p *passkit) verifyJWT(value string) (*passkitUser, error) {
-	h := HashSecret(value)
+// names, and its exp (required) and iat against the virtual clock. h is the
+// JWT's SHA-256 (the verified-JWT cache's key; callers need it for the store).
+func (p *passkit) verifyJWT(value string, h SecretHash) (*passkitUser, error) {
 	if claims, key, ok := p.verified.get(h); ok {
 		if user := p.userByKey(claims.UID); user != nil && user == key {
 			return user, nil
@@ -426,7 +427,8 @@ func (p *passkit) adopt(value string) (Token, bool) {
 	if strings.Count(value, ".") != 2 {
 		return Token{}, false
 	}
-	u, err := p.verifyJWT(value)
+	h := HashSecret(value)
+	u, err := p.verifyJWT(value, h)
 	if err != nil {
 		return Token{}, false
 	}
@@ -434,7 +436,7 @@ func (p *passkit) adopt(value string) (Token, bool) {
 	if _, _, err := jwt.NewParser().ParseUnverified(value, claims); err != nil || claims.ExpiresAt == nil {
 		return Token{}, false
 	}
-	t := Token{ID: uuid.NewString(), Vendor: passkitVendor, Kind: KindJWT, Hash: HashSecret(value),
+	t := Token{ID: uuid.NewString(), Vendor: passkitVendor, Kind: KindJWT, Hash: h,
 		Principal: u.username, AccountID: u.apiKey, ExpiresAt: claims.ExpiresAt.Time}
 	if claims.IssuedAt != nil {
 		t.IssuedAt = claims.IssuedAt.Time
