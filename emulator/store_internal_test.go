@@ -7,8 +7,8 @@ import (
 	"github.com/google/uuid"
 )
 
-// canonicalUUID agrees with parsing the UUID and writing it back.
-func TestCanonicalUUID(t *testing.T) {
+// parseCanonicalUUID agrees with parsing the UUID and writing it back.
+func TestParseCanonicalUUID(t *testing.T) {
 	t.Parallel()
 	u := uuid.NewString()
 	cases := []string{
@@ -24,8 +24,9 @@ func TestCanonicalUUID(t *testing.T) {
 	for _, v := range cases {
 		p, err := uuid.Parse(v)
 		want := err == nil && p.String() == v
-		if got := canonicalUUID(v); got != want {
-			t.Errorf("canonicalUUID(%q) = %v, want %v", v, got, want)
+		got, ok := parseCanonicalUUID(v)
+		if ok != want || ok && got != p {
+			t.Errorf("parseCanonicalUUID(%q) = %x, %v; uuid.Parse gives %x, %v (canonical: %v)", v, got, ok, p, err, want)
 		}
 	}
 }

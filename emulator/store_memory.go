@@ -217,10 +217,8 @@ func (s *memoryStore) internLists(scopes, roles []string) uint32 {
 // compact keeps v as a compactID, interning it unless it is a canonical UUID
 // or a decimal number. Called with mu held for writing.
 func (s *memoryStore) compact(v string) compactID {
-	if canonicalUUID(v) {
-		if u, err := uuid.Parse(v); err == nil {
-			return compactID{uid: u, form: idUUID}
-		}
+	if u, ok := parseCanonicalUUID(v); ok {
+		return compactID{uid: u, form: idUUID}
 	}
 	if n, ok := decimalID(v); ok {
 		c := compactID{form: idNumber}
@@ -244,11 +242,8 @@ func (s *memoryStore) expand(c compactID) string {
 func (s *memoryStore) is(c compactID, v string) bool {
 	switch c.form {
 	case idUUID:
-		if !canonicalUUID(v) {
-			return false
-		}
-		u, err := uuid.Parse(v)
-		return err == nil && [16]byte(u) == c.uid
+		u, ok := parseCanonicalUUID(v)
+		return ok && u == c.uid
 	case idNumber:
 		n, ok := decimalID(v)
 		return ok && n == binary.LittleEndian.Uint64(c.uid[:8])
@@ -256,28 +251,36 @@ func (s *memoryStore) is(c compactID, v string) bool {
 	return s.strs[c.str] == v
 }
 
-// canonicalUUID reports whether v is a UUID written as uuid.UUID.String
+// parseCanonicalUUID decodes v if it is a UUID written as uuid.UUID.String
 // writes one (lower-case hex, dashes after the 8th, 12th, 16th and 20th
-// digit), so that parsing it and writing it back gives v again. It spares
-// formatting the UUID to compare.
-func canonicalUUID(v string) bool {
-	if len(v) != 36 {
-		return false
+// digit), so that writing the result back gives v again. It spares formatting
+// the UUID to compare, and reads v once (every id the emulator makes is one).
+func parseCanonicalUUID(v string) ([16]byte, bool) {
+	var u [16]byte
+	if len(v) != 36 || v[8] != '-' || v[13] != '-' || v[18] != '-' || v[23] != '-' {
+		return u, false
 	}
-	for i := range len(v) {
-		c := v[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-				return false
-			}
+	// Where each byte's two hex digits start.
+	starts := [16]uint8{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
+	for i, at := range starts {
+		hi, ok1 := lowerHex(v[at])
+		lo, ok2 := lowerHex(v[at+1])
+		if !ok1 || !ok2 {
+			return u, false
 		}
+		u[i] = hi<<4 | lo
 	}
-	return true
+	return u, true
+}
+
+func lowerHex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
 }
 
 func (s *memoryStore) idOf(r *record) string { return s.expand(r.id) }
