@@ -518,6 +518,18 @@ func requestJSON(r *http.Request, v any) error {
 	return json.NewDecoder(r.Body).Decode(v)
 }
 
+// requestBody returns the request's body: the copy limitBody read into
+// memory, or, outside an operation, what is left to read.
+func requestBody(r *http.Request) ([]byte, error) {
+	if rc := reqCtxFrom(r.Context()); rc != nil && rc.body != nil {
+		return rc.body, nil
+	}
+	if r.Body == nil {
+		return nil, nil
+	}
+	return io.ReadAll(r.Body)
+}
+
 // operationIDs lists "vendor.operationId" for every bound operation (for tests).
 func (e *Emulator) operationIDs() []string {
 	ids := make([]string, 0, len(e.ops))

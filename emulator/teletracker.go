@@ -9,6 +9,7 @@ import (
 	"hash/fnv"
 	"mime"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -229,14 +230,19 @@ func ttParams(r *http.Request) (map[string]string, error) {
 				out[k] = v[0]
 			}
 		}
-	default:
-		if err := r.ParseForm(); err != nil {
+	case "application/x-www-form-urlencoded":
+		// As r.ParseForm reads it, but from the copy limitBody keeps in
+		// memory, and without merging in the query string.
+		body, err := requestBody(r)
+		if err != nil {
 			return out, err
 		}
-		for k, v := range r.PostForm {
-			if len(v) > 0 {
-				out[k] = v[0]
-			}
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			return out, err
+		}
+		for k, v := range form {
+			out[k] = v[0] // ParseQuery adds a value with each key
 		}
 	}
 	return out, nil
