@@ -258,13 +258,6 @@ type reqCtx struct {
 	body      []byte // the request body, read into memory by limitBody
 }
 
-type reqCtxKey struct{}
-
-func reqCtxFrom(ctx context.Context) *reqCtx {
-	rc, _ := ctx.Value(reqCtxKey{}).(*reqCtx)
-	return rc
-}
-
 func (e *Emulator) buildRouter(ctx context.Context) error {
 	root := mux.NewRouter()
 	root.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -420,7 +413,6 @@ func (e *Emulator) serveOperation(op *operation) http.Handler {
 		w := recorderOf(rw)
 		rc := &reqCtx{op: op}
 		defer e.record(r, vendor, rc, w, start)
-		r = r.WithContext(context.WithValue(r.Context(), reqCtxKey{}, rc))
 		if err := e.limitBody(w, r, rc); err != nil {
 			op.scheme.writeError(w, r, rc, err)
 			return
@@ -511,8 +503,8 @@ func readBody(rd io.Reader, length int64) ([]byte, error) {
 // requestJSON decodes the request's JSON body from the copy limitBody read
 // into memory, without a second reader and buffer. Unlike a json.Decoder, it
 // refuses anything after the JSON value.
-func requestJSON(r *http.Request, v any) error {
-	if rc := reqCtxFrom(r.Context()); rc != nil && rc.body != nil {
+func requestJSON(rc *reqCtx, r *http.Request, v any) error {
+	if rc != nil && rc.body != nil {
 		return json.Unmarshal(rc.body, v)
 	}
 	return json.NewDecoder(r.Body).Decode(v)
@@ -520,8 +512,8 @@ func requestJSON(r *http.Request, v any) error {
 
 // requestBody returns the request's body: the copy limitBody read into
 // memory, or, outside an operation, what is left to read.
-func requestBody(r *http.Request) ([]byte, error) {
-	if rc := reqCtxFrom(r.Context()); rc != nil && rc.body != nil {
+func requestBody(rc *reqCtx, r *http.Request) ([]byte, error) {
+	if rc != nil && rc.body != nil {
 		return rc.body, nil
 	}
 	if r.Body == nil {

@@ -449,7 +449,7 @@ func (p *passkit) login(w http.ResponseWriter, r *http.Request, rc *reqCtx) erro
 		Username string `json:"username"`
 		Password string `json:"password"`
 	}
-	if err := requestJSON(r, &body); err != nil {
+	if err := requestJSON(rc, r, &body); err != nil {
 		return &passkitError{status: http.StatusBadRequest, reason: "invalid_request", msg: "request body is not valid JSON"}
 	}
 	u := p.user(body.Username)
@@ -481,7 +481,7 @@ func (p *passkit) createUser(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 		CompanyName  string `json:"companyName"`
 		EmailAddress string `json:"emailAddress"`
 	}
-	if err := requestJSON(r, &body); err != nil {
+	if err := requestJSON(rc, r, &body); err != nil {
 		return &passkitError{status: http.StatusBadRequest, reason: "invalid_request", msg: "request body is not valid JSON"}
 	}
 	secret := make([]byte, 32)

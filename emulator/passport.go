@@ -323,7 +323,7 @@ type tokenParams struct {
 	hasClientID, hasClientSecret      bool
 }
 
-func (p *passport) readTokenParams(r *http.Request) (tokenParams, error) {
+func (p *passport) readTokenParams(rc *reqCtx, r *http.Request) (tokenParams, error) {
 	var tp tokenParams
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mt {
@@ -333,7 +333,7 @@ func (p *passport) readTokenParams(r *http.Request) (tokenParams, error) {
 			ClientID     *string `json:"client_id"`
 			ClientSecret *string `json:"client_secret"`
 		}
-		if err := requestJSON(r, &body); err != nil {
+		if err := requestJSON(rc, r, &body); err != nil {
 			return tp, oauthError(http.StatusBadRequest, "invalid_request", "request body is not valid JSON", "el cuerpo de la solicitud no es JSON válido")
 		}
 		if body.GrantType != nil {
@@ -363,7 +363,7 @@ func (p *passport) readTokenParams(r *http.Request) (tokenParams, error) {
 }
 
 func (p *passport) createToken(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	tp, err := p.readTokenParams(r)
+	tp, err := p.readTokenParams(rc, r)
 	if err != nil {
 		return err
 	}

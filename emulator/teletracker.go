@@ -173,7 +173,7 @@ func (tt *teletracker) fromValidation(r *http.Request, rc *reqCtx, err error) *t
 	if re, ok := errors.AsType[*openapi3filter.RequestError](err); ok && re.RequestBody != nil && rc.op != nil {
 		se, isSchema := errors.AsType[*openapi3.SchemaError](re.Err)
 		if errors.Is(re.Err, openapi3filter.ErrInvalidRequired) || (isSchema && se.SchemaField == "required") {
-			if missing := tt.missingFields(r, rc.op); len(missing) > 0 {
+			if missing := tt.missingFields(rc, r); len(missing) > 0 {
 				return ttMissing(missing...)
 			}
 		}
@@ -183,8 +183,8 @@ func (tt *teletracker) fromValidation(r *http.Request, rc *reqCtx, err error) *t
 }
 
 // missingFields lists the operation's required body fields that the request lacks.
-func (tt *teletracker) missingFields(r *http.Request, op *operation) []string {
-	rb := op.route.Operation.RequestBody
+func (tt *teletracker) missingFields(rc *reqCtx, r *http.Request) []string {
+	rb := rc.op.route.Operation.RequestBody
 	if rb == nil || rb.Value == nil {
 		return nil
 	}
@@ -192,7 +192,7 @@ func (tt *teletracker) missingFields(r *http.Request, op *operation) []string {
 	if mt == nil || mt.Schema == nil || mt.Schema.Value == nil {
 		return nil
 	}
-	params, _ := ttParams(r)
+	params, _ := ttParams(rc, r)
 	var missing []string
 	for _, f := range mt.Schema.Value.Required {
 		if _, ok := params[f]; !ok {
@@ -204,13 +204,13 @@ func (tt *teletracker) missingFields(r *http.Request, op *operation) []string {
 
 // ttParams reads a body as JSON, form-urlencoded or multipart into field → value.
 // The body was already validated against the document, and is in memory.
-func ttParams(r *http.Request) (map[string]string, error) {
+func ttParams(rc *reqCtx, r *http.Request) (map[string]string, error) {
 	out := map[string]string{}
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mt {
 	case "application/json":
 		var m map[string]json.RawMessage
-		if err := requestJSON(r, &m); err != nil {
+		if err := requestJSON(rc, r, &m); err != nil {
 			return out, err
 		}
 		for k, raw := range m {
@@ -233,7 +233,7 @@ func ttParams(r *http.Request) (map[string]string, error) {
 	case "application/x-www-form-urlencoded":
 		// As r.ParseForm reads it, but from the copy limitBody keeps in
 		// memory, and without merging in the query string.
-		body, err := requestBody(r)
+		body, err := requestBody(rc, r)
 		if err != nil {
 			return out, err
 		}
@@ -248,8 +248,8 @@ func ttParams(r *http.Request) (map[string]string, error) {
 	return out, nil
 }
 
-func (tt *teletracker) params(r *http.Request) (map[string]string, error) {
-	p, err := ttParams(r)
+func (tt *teletracker) params(rc *reqCtx, r *http.Request) (map[string]string, error) {
+	p, err := ttParams(rc, r)
 	if err != nil {
 		return nil, ttError(http.StatusBadRequest, "invalid_request", "request body could not be parsed")
 	}
@@ -413,7 +413,7 @@ func (tt *teletracker) issueFor(req IssueRequest) (IssueResult, error) {
 }
 
 func (tt *teletracker) login(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	p, err := tt.params(r)
+	p, err := tt.params(rc, r)
 	if err != nil {
 		return err
 	}
@@ -441,7 +441,7 @@ func (tt *teletracker) login(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 }
 
 func (tt *teletracker) refresh(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	p, err := tt.params(r)
+	p, err := tt.params(rc, r)
 	if err != nil {
 		return err
 	}
@@ -485,7 +485,7 @@ func (tt *teletracker) refresh(w http.ResponseWriter, r *http.Request, rc *reqCt
 }
 
 func (tt *teletracker) masquerade(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	p, err := tt.params(r)
+	p, err := tt.params(rc, r)
 	if err != nil {
 		return err
 	}
