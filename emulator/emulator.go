@@ -500,14 +500,14 @@ func readBody(rd io.Reader, length int64) ([]byte, error) {
 	}
 }
 
-// requestJSON decodes the request's JSON body from the copy limitBody read
-// into memory, without a second reader and buffer. Unlike a json.Decoder, it
-// refuses anything after the JSON value.
+// requestJSON decodes the request's JSON body (requestBody's). Unlike a
+// json.Decoder, it refuses anything after the JSON value.
 func requestJSON(rc *reqCtx, r *http.Request, v any) error {
-	if rc != nil && rc.body != nil {
-		return json.Unmarshal(rc.body, v)
+	b, err := requestBody(rc, r)
+	if err != nil {
+		return err
 	}
-	return json.NewDecoder(r.Body).Decode(v)
+	return json.Unmarshal(b, v)
 }
 
 // requestBody returns the request's body: the copy limitBody read into

@@ -283,17 +283,12 @@ func lowerHex(c byte) (byte, bool) {
 	return 0, false
 }
 
-func (s *memoryStore) idOf(r *record) string { return s.expand(r.id) }
-
-// hasID reports whether r's id is id, without formatting it.
-func (s *memoryStore) hasID(r *record, id string) bool { return s.is(r.id, id) }
-
 // token turns a record back into a Token. Called with mu held.
 func (s *memoryStore) token(r *record) Token {
 	l := s.lists[r.lists]
 	ses := s.session(r.session)
 	return Token{
-		ID: s.idOf(r), Vendor: s.small[r.vendor], Kind: TokenKind(s.small[r.kind]), Hash: r.hash,
+		ID: s.expand(r.id), Vendor: s.small[r.vendor], Kind: TokenKind(s.small[r.kind]), Hash: r.hash,
 		Principal: s.strs[r.principal], AccountID: s.strs[r.account], Scopes: l.scopes, Roles: l.roles,
 		Family: s.expand(ses.family), PairID: s.expand(ses.pair),
 		IssuedAt: fromNanos(r.issued), ExpiresAt: fromNanos(r.expires), RevokedAt: fromNanos(r.revoked),
@@ -332,7 +327,7 @@ func (s *memoryStore) find(vendor, id string) *record {
 func (s *memoryStore) idChain(n uint32, v uint8, id string) *record {
 	for n != 0 {
 		r := s.rec(n)
-		if r.vendor == v && s.hasID(r, id) {
+		if r.vendor == v && s.is(r.id, id) {
 			return r
 		}
 		n = r.nextID

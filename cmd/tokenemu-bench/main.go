@@ -20,7 +20,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -63,8 +62,8 @@ func run(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if o.procs < 1 {
-		fmt.Fprintln(os.Stderr, "tokenemu-bench: -procs must be at least 1")
+	if o.procs < 1 || o.startups < 1 {
+		fmt.Fprintln(os.Stderr, "tokenemu-bench: -procs and -startups must be at least 1")
 		return 2
 	}
 	if *quick {
@@ -319,7 +318,7 @@ func bench(o options) error {
 	if err != nil {
 		return err
 	}
-	startTime, rss, err := startup(bin, max(o.startups, 1))
+	startTime, rss, err := startup(bin, o.startups)
 	if err != nil {
 		return err
 	}
@@ -413,7 +412,7 @@ func bench(o options) error {
 			r.emu.rps, ms(r.emu.p50), ms(r.emu.p99), r.emu.errors, r.base.rps, ms(r.base.p99), r.emu.rps/r.base.rps)
 	}
 	fmt.Printf("\nStart-up: binary exec to a 200 from /_emulator/healthz, median of %d: %.1f ms. Idle RSS after start and 10 requests: %.1f MiB.\n",
-		max(o.startups, 1), float64(startTime.Microseconds())/1000, float64(rss)/(1<<20))
+		o.startups, float64(startTime.Microseconds())/1000, float64(rss)/(1<<20))
 	if failed {
 		return errors.New("some requests failed (non-2xx answers or socket errors): see the errors column")
 	}
@@ -443,42 +442,16 @@ func startup(bin string, n int) (time.Duration, int64, error) {
 	var rss int64
 	client := &http.Client{Timeout: time.Second}
 	for i := range n {
-		port, err := freePort()
-		if err != nil {
-			return 0, 0, err
-		}
-		addr := "127.0.0.1:" + strconv.Itoa(port)
-		cmd := exec.Command(bin, "-addr", addr, "-log-level", "error")
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			return 0, 0, err
-		}
+		// start waits for the banner's first line (printed once the port is
+		// open) before the first request: polling a closed port every
+		// 200 µs took CPU from the start it was timing, on a 2-core machine.
 		begin := time.Now()
-		if err := cmd.Start(); err != nil {
+		s, err := start(nil, bin, "-addr", "127.0.0.1:0", "-log-level", "error")
+		if err != nil {
 			return 0, 0, err
-		}
-		// Wait for the banner's first line (printed once the port is
-		// open) before asking: polling a closed port every 200 µs took
-		// CPU from the start it was timing, on a 2-core machine.
-		banner := make(chan struct{})
-		go func() {
-			sc := bufio.NewScanner(stdout)
-			for sc.Scan() {
-				if strings.Contains(sc.Text(), " listening on ") {
-					close(banner)
-					break
-				}
-			}
-			_, _ = io.Copy(io.Discard, stdout)
-		}()
-		select {
-		case <-banner:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			return 0, 0, errors.New("the emulator printed no banner in 10 s")
 		}
 		for {
-			resp, err := client.Get("http://" + addr + "/_emulator/healthz")
+			resp, err := client.Get(s.base + "/_emulator/healthz")
 			if err == nil {
 				resp.Body.Close()
 				if resp.StatusCode == 200 {
@@ -486,7 +459,7 @@ func startup(bin string, n int) (time.Duration, int64, error) {
 				}
 			}
 			if time.Since(begin) > 10*time.Second {
-				_ = cmd.Process.Kill()
+				_ = s.cmd.Process.Kill()
 				return 0, 0, errors.New("the emulator did not become healthy in 10 s")
 			}
 			time.Sleep(200 * time.Microsecond)
@@ -494,27 +467,17 @@ func startup(bin string, n int) (time.Duration, int64, error) {
 		times = append(times, time.Since(begin))
 		if i == n-1 {
 			for range 10 {
-				if resp, err := client.Get("http://" + addr + "/passport/v1/core/accounts"); err == nil {
+				if resp, err := client.Get(s.base + "/passport/v1/core/accounts"); err == nil {
 					resp.Body.Close()
 				}
 			}
 			time.Sleep(time.Second)
-			rss = vmRSS(cmd.Process.Pid)
+			rss = vmRSS(s.cmd.Process.Pid)
 		}
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
+		s.stop()
 	}
 	slices.Sort(times)
 	return times[len(times)/2], rss, nil
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // vmRSS reads a process's resident set in bytes (Linux).
