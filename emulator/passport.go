@@ -54,7 +54,6 @@ type passport struct {
 // passportState is the fixture-derived state, rebuilt on reset and read without locks.
 type passportState struct {
 	clients     map[string]*passportClient
-	accounts    map[string][]passportAccount // by entity account id
 	accountByID map[string]*passportAccount
 	// accountsJSON is listAccounts' answer by entity account id, encoded
 	// once: a state's accounts never change (a reset makes a new state).
@@ -91,10 +90,10 @@ func (p *passport) reset() error {
 	fx := p.e.cfg.Fixtures.Passport
 	st := &passportState{
 		clients:      make(map[string]*passportClient, len(fx.Clients)),
-		accounts:     make(map[string][]passportAccount),
 		accountByID:  make(map[string]*passportAccount),
 		accountsJSON: make(map[string][]byte),
 	}
+	accounts := map[string][]passportAccount{} // by entity account id
 	fake := gofakeit.New(uint64(p.e.cfg.Seed))
 	for _, c := range fx.Clients {
 		st.clients[c.ClientID] = &passportClient{
@@ -104,7 +103,7 @@ func (p *passport) reset() error {
 			scopes:    slices.Clone(c.Scopes),
 			roles:     slices.Clone(c.Roles),
 		}
-		if _, done := st.accounts[c.AccountID]; done {
+		if _, done := accounts[c.AccountID]; done {
 			continue
 		}
 		n := c.Accounts
@@ -115,9 +114,9 @@ func (p *passport) reset() error {
 		for i := range accts {
 			accts[i] = fakePassportAccount(fake, c.AccountID)
 		}
-		st.accounts[c.AccountID] = accts
+		accounts[c.AccountID] = accts
 	}
-	for entity, accts := range st.accounts {
+	for entity, accts := range accounts {
 		for i := range accts {
 			st.accountByID[accts[i].AccountID] = &accts[i]
 		}
