@@ -15,6 +15,8 @@ import (
 type BuiltinInfo struct {
 	Name        string `json:"name"`
 	Description string `json:"description"`
+	// PerRequest says whether the X-Tokenemu-Scenario header accepts it.
+	PerRequest bool `json:"per_request"`
 }
 
 // BuiltinScenarios lists the built-in scenarios.
@@ -22,7 +24,7 @@ func (e *Emulator) BuiltinScenarios() []BuiltinInfo {
 	out := []BuiltinInfo{}
 	for _, name := range e.scenarios.BuiltinNames() {
 		s, _ := e.scenarios.Builtin(name, "")
-		out = append(out, BuiltinInfo{Name: s.Name, Description: s.Description})
+		out = append(out, BuiltinInfo{Name: s.Name, Description: s.Description, PerRequest: s.PerRequest() == nil})
 	}
 	return out
 }

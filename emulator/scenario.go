@@ -14,7 +14,9 @@ import (
 	"github.com/tokenemu/tokenemu/scenarios"
 )
 
-// ScenarioHeader applies a built-in scenario to the one request that carries it.
+// ScenarioHeader applies a built-in scenario to the one request that carries
+// it. Only built-ins whose every effect stays within that request are accepted
+// (scenarios.Scenario.PerRequest); the others are refused with a 400.
 const ScenarioHeader = "X-Tokenemu-Scenario"
 
 // faultSpec is a scenario's fault, for a scheme to turn into its own error.
@@ -206,6 +208,13 @@ func (e *Emulator) runScenarios(w *statusRecorder, r *http.Request, rc *reqCtx, 
 		sc, err := e.scenarios.Builtin(override, "")
 		if err != nil {
 			s.writeError(w, r, rc, s.fault(rc, faultSpec{status: http.StatusBadRequest, reason: "scenario_unknown",
+				msg: fmt.Sprintf("%s: %v", ScenarioHeader, err)}))
+			return true
+		}
+		// Anyone who can reach a vendor can send the header: it may act on
+		// its own request only, never on the clock or on others' tokens.
+		if err := sc.PerRequest(); err != nil {
+			s.writeError(w, r, rc, s.fault(rc, faultSpec{status: http.StatusBadRequest, reason: "scenario_not_per_request",
 				msg: fmt.Sprintf("%s: %v", ScenarioHeader, err)}))
 			return true
 		}

@@ -120,6 +120,36 @@ type Action struct {
 // Fault reports whether the action ends the request.
 func (a Action) Fault() bool { return a.Status != 0 || a.Drop }
 
+// GlobalEffect says what the action changes beyond the one request it fires
+// on, or "" when it changes nothing else: a fault, a delay, a dropped
+// connection and an effect on the request's own token (expire, revoke or
+// reject_refresh of "token") stay within the request; a clock skew and an
+// effect on a principal's tokens do not.
+func (a Action) GlobalEffect() string {
+	switch {
+	case a.Skew != 0:
+		return "skew moves the emulator's clock"
+	case a.Expire == "principal":
+		return "expire: principal expires every live token of the principal"
+	case a.Revoke == "principal":
+		return "revoke: principal revokes every live token of the principal"
+	}
+	return ""
+}
+
+// PerRequest reports whether the scenario can apply to one request alone (the
+// X-Tokenemu-Scenario header): none of its rules has a GlobalEffect. The
+// error names the first rule that has one.
+func (s Scenario) PerRequest() error {
+	for i, r := range s.Rules {
+		if g := r.Action.GlobalEffect(); g != "" {
+			return &Error{Scenario: s.Name, Rule: i, Field: "action",
+				Msg: g + ", which reaches beyond one request: apply the scenario through the admin plane instead"}
+		}
+	}
+	return nil
+}
+
 // Duration is a time.Duration written as a Go duration string ("3s", "61m").
 type Duration time.Duration
 

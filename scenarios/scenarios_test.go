@@ -493,3 +493,30 @@ func TestSaveAndRestore(t *testing.T) {
 		t.Errorf("counters missing: %v", err)
 	}
 }
+
+func TestPerRequest(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		action scenarios.Action
+		global bool
+	}{
+		{scenarios.Action{Status: 503}, false},
+		{scenarios.Action{Drop: true}, false},
+		{scenarios.Action{Delay: scenarios.Duration(time.Second)}, false},
+		{scenarios.Action{Expire: "token"}, false},
+		{scenarios.Action{Revoke: "token"}, false},
+		{scenarios.Action{RejectRefresh: "reused"}, false},
+		{scenarios.Action{Skew: scenarios.Duration(time.Minute)}, true},
+		{scenarios.Action{Expire: "principal"}, true},
+		{scenarios.Action{Revoke: "principal"}, true},
+	} {
+		s := scenarios.Scenario{Name: "x", Rules: []scenarios.Rule{{Match: scenarios.Match{Vendor: "*"}}, {Match: scenarios.Match{Vendor: "*"}, Action: tc.action}}}
+		err := s.PerRequest()
+		if got := err != nil; got != tc.global {
+			t.Errorf("%+v: PerRequest() = %v, want an error: %v", tc.action, err, tc.global)
+		}
+		if err != nil && !strings.Contains(err.Error(), "rule 1") {
+			t.Errorf("%+v: %v does not name the rule", tc.action, err)
+		}
+	}
+}
