@@ -1,7 +1,6 @@
 package emulator
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -118,8 +117,8 @@ func (a *admin) advanceClock(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 		Duration *string `json:"duration"`
 		Seconds  *int64  `json:"seconds"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		return badRequest("request body is not valid JSON")
+	if err := requestJSON(rc, r, &body); err != nil {
+		return err
 	}
 	var d time.Duration
 	switch {
@@ -149,8 +148,8 @@ func (a *admin) setClock(w http.ResponseWriter, r *http.Request, rc *reqCtx) err
 	var body struct {
 		Time string `json:"time"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		return badRequest("request body is not valid JSON")
+	if err := requestJSON(rc, r, &body); err != nil {
+		return err
 	}
 	t, err := time.Parse(time.RFC3339Nano, body.Time)
 	if err != nil {

@@ -1,10 +1,9 @@
 package emulator
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
+	json "github.com/go-json-experiment/json"
 	"mime"
 	"net/http"
 
@@ -59,9 +58,7 @@ func (a *admin) parseScenarioBody(r *http.Request, body []byte) ([]scenarios.Sce
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt == "application/json" {
 		var ref builtinRef
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.DisallowUnknownFields()
-		if dec.Decode(&ref) == nil && ref.Name != "" {
+		if decodeJSON(body, &ref, json.RejectUnknownMembers(true)) == nil && ref.Name != "" {
 			s, err := a.e.scenarios.Builtin(ref.Name, ref.Vendor)
 			if err != nil {
 				return nil, err

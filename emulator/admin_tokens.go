@@ -2,7 +2,6 @@ package emulator
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -159,10 +158,10 @@ func (e *Emulator) changeTokens(sel TokenSelector, change func(Token, time.Time)
 	return out, nil
 }
 
-func (a *admin) changeTokens(w http.ResponseWriter, r *http.Request, change func(TokenSelector) ([]TokenInfo, error)) error {
+func (a *admin) changeTokens(w http.ResponseWriter, r *http.Request, rc *reqCtx, change func(TokenSelector) ([]TokenInfo, error)) error {
 	var sel TokenSelector
-	if err := json.NewDecoder(r.Body).Decode(&sel); err != nil {
-		return badRequest("request body is not valid JSON")
+	if err := requestJSON(rc, r, &sel); err != nil {
+		return err
 	}
 	out, err := change(sel)
 	switch {
@@ -176,11 +175,11 @@ func (a *admin) changeTokens(w http.ResponseWriter, r *http.Request, change func
 }
 
 func (a *admin) expireTokens(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	return a.changeTokens(w, r, a.e.ExpireTokens)
+	return a.changeTokens(w, r, rc, a.e.ExpireTokens)
 }
 
 func (a *admin) revokeTokens(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	return a.changeTokens(w, r, a.e.RevokeTokens)
+	return a.changeTokens(w, r, rc, a.e.RevokeTokens)
 }
 
 // IssueToken issues a token for a principal without the login dance.
@@ -204,8 +203,8 @@ func (a *admin) issueToken(w http.ResponseWriter, r *http.Request, rc *reqCtx) e
 		IssueRequest
 		Lifetime string `json:"lifetime"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		return badRequest("request body is not valid JSON")
+	if err := requestJSON(rc, r, &body); err != nil {
+		return err
 	}
 	req := body.IssueRequest
 	if body.Lifetime != "" {

@@ -245,8 +245,34 @@ func (w *walker) body(send func(badCase), full string, query url.Values, ct stri
 			send(badCase{what: ct + " " + name + " not UTF-8", path: full, query: query, header: hdr, body: encode(m)})
 		}
 	}
+	// Keys are matched exactly and only once: a key in other case is an
+	// unknown key (so a required one is missing), and a repeated key is a 400
+	// whichever value comes first.
+	for _, name := range s.Required {
+		other := strings.ToUpper(name)
+		if other == name {
+			other = strings.ToLower(name)
+		}
+		m := maps.Clone(base)
+		m[other] = m[name]
+		delete(m, name)
+		send(badCase{what: ct + " with " + name + " spelt " + other, path: full, query: query, header: hdr, body: encode(m)})
+	}
+	if len(base) > 0 {
+		name := slices.Sorted(maps.Keys(base))[0]
+		first := encode(map[string]any{name: base[name]})
+		rest := encode(base)
+		var dup string
+		if ct == "application/json" {
+			dup = strings.TrimSuffix(first, "}") + "," + strings.TrimPrefix(rest, "{")
+		} else {
+			dup = first + "&" + rest
+		}
+		send(badCase{what: ct + " with " + name + " twice", path: full, query: query, header: hdr, body: dup, want: http.StatusBadRequest})
+	}
 	if ct == "application/json" {
 		send(badCase{what: "invalid JSON", path: full, query: query, header: hdr, body: `{"a":`})
+		send(badCase{what: "JSON with trailing data", path: full, query: query, header: hdr, body: encode(base) + ` {}`, want: http.StatusBadRequest})
 		send(badCase{what: "JSON array", path: full, query: query, header: hdr, body: `[]`})
 		if required {
 			send(badCase{what: "empty JSON body", path: full, query: query, header: hdr, body: ``})

@@ -1,37 +1,62 @@
 package emulator
 
 import (
-	"strings"
+	"net/http"
 	"testing"
-	"testing/iotest"
 )
 
-func TestReadBody(t *testing.T) {
-	t.Parallel()
-	const body = `{"client_id":"demo-client","client_secret":"demo-secret"}`
-	for _, c := range []struct {
-		name   string
-		length int64
-	}{
-		{"announced", int64(len(body))},
-		{"unknown length", -1},
-		{"announced short", 10},                    // more arrives than announced
-		{"announced long", int64(len(body) + 100)}, // less arrives
-		{"announced huge", 1 << 30},
+// FuzzBodyDecoder checks that the check made before the OpenAPI validator
+// (checkBody) and the decoder the handlers use (decodeJSON) accept the same
+// JSON bodies, and that an accepted body gives a field exactly the value of
+// the key spelt exactly as the field, however the body spells other keys.
+func FuzzBodyDecoder(f *testing.F) {
+	for _, seed := range []string{
+		`{"client_secret":"a"}`,
+		`{"client_secret":"a","CLIENT_SECRET":"b"}`,
+		`{"client_secret":"a","client_secret":"b"}`,
+		`{"Client_Secret":"b"}`,
+		`{"client_secret":"a"} {}`,
+		`{"a":{"b":1,"b":2}}`,
+		`[1,2,3]`,
+		`{"client_secret":"\ud800"}`,
+		"{\"client_secret\":\"\xff\"}",
+		`{"client_secret":1}`,
+		``,
+		`{`,
 	} {
-		for _, one := range []bool{false, true} {
-			rd := strings.NewReader(body)
-			var r = iotest.DataErrReader(rd)
-			if one {
-				r = iotest.OneByteReader(rd)
-			}
-			got, err := readBody(r, c.length)
-			if err != nil || string(got) != body {
-				t.Errorf("%s (one byte at a time %v): %q, %v", c.name, one, got, err)
+		f.Add([]byte(seed))
+	}
+	r, _ := http.NewRequest(http.MethodPost, "/", nil)
+	r.Header.Set("Content-Type", "application/json")
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var generic any
+		decodeErr := decodeJSON(body, &generic)
+		checkErr := checkBody(r, body)
+		if len(body) > 0 && (decodeErr == nil) != (checkErr == nil) {
+			t.Fatalf("%q: decodeJSON says %v, checkBody says %v", body, decodeErr, checkErr)
+		}
+		for _, err := range []error{decodeErr, checkErr} {
+			if err != nil && (err.(*httpError).status != http.StatusBadRequest || err.(*httpError).msg == "") {
+				t.Fatalf("%q: %#v is not a 400 with a message", body, err)
 			}
 		}
-	}
-	if _, err := readBody(iotest.ErrReader(iotest.ErrTimeout), 5); err != iotest.ErrTimeout {
-		t.Errorf("a failing reader: %v, want its error", err)
-	}
+		var typed struct {
+			Secret *string `json:"client_secret"`
+		}
+		if decodeErr != nil || decodeJSON(body, &typed) != nil {
+			return
+		}
+		m, ok := generic.(map[string]any)
+		if !ok {
+			return
+		}
+		v, has := m["client_secret"]
+		s, isString := v.(string)
+		switch {
+		case has && isString && (typed.Secret == nil || *typed.Secret != s):
+			t.Fatalf("%q: the field is %v, the key's value %q", body, typed.Secret, s)
+		case !has && typed.Secret != nil:
+			t.Fatalf("%q: the field is %q, yet no key is spelt client_secret", body, *typed.Secret)
+		}
+	})
 }

@@ -655,16 +655,12 @@ func (b *brass) signJWT(u *brassUser, level int, lifetime time.Duration) (string
 	return s, t, nil
 }
 
-func decodeJSON(rc *reqCtx, r *http.Request, v any) error {
-	if err := requestJSON(rc, r, v); err != nil {
-		return brassErr(http.StatusBadRequest, "invalid_request", "request body is not valid JSON")
-	}
-	return nil
-}
-
 func (b *brass) login(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	var body struct{ Username, Password string }
-	if err := decodeJSON(rc, r, &body); err != nil {
+	var body struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	if err := requestJSON(rc, r, &body); err != nil {
 		return err
 	}
 	u := b.world.Load().users[body.Username]
@@ -704,8 +700,10 @@ func (b *brass) OTP(email string) (string, bool) {
 }
 
 func (b *brass) authorise(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	var body struct{ OTP string }
-	if err := decodeJSON(rc, r, &body); err != nil {
+	var body struct {
+		OTP string `json:"otp"`
+	}
+	if err := requestJSON(rc, r, &body); err != nil {
 		return err
 	}
 	c := rc.cred.(*brassCred)
@@ -781,8 +779,11 @@ func (b *brass) patBody(t Token, meta brassPATMeta) brassPATBody {
 }
 
 func (b *brass) createPAT(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	var body struct{ Name, Role string }
-	if err := decodeJSON(rc, r, &body); err != nil {
+	var body struct {
+		Name string `json:"name"`
+		Role string `json:"role"`
+	}
+	if err := requestJSON(rc, r, &body); err != nil {
 		return err
 	}
 	role := brassRoleByName(body.Role)
@@ -952,7 +953,7 @@ func (b *brass) createPayment(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		Narration string         `json:"narration"`
 		Recipient brassRecipient `json:"recipient"`
 	}
-	if err := decodeJSON(rc, r, &body); err != nil {
+	if err := requestJSON(rc, r, &body); err != nil {
 		return err
 	}
 	if body.Currency == "" {

@@ -8,7 +8,6 @@ package emulator
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -421,6 +420,10 @@ func (e *Emulator) serveOperation(op *operation) http.Handler {
 			op.scheme.writeError(w, r, rc, err)
 			return
 		}
+		if err := checkBody(r, rc.body); err != nil {
+			op.scheme.writeError(w, r, rc, err)
+			return
+		}
 		if vendor != "admin" && e.runScenarios(w, r, rc, op.scheme) {
 			return
 		}
@@ -500,14 +503,14 @@ func readBody(rd io.Reader, length int64) ([]byte, error) {
 	}
 }
 
-// requestJSON decodes the request's JSON body (requestBody's). Unlike a
-// json.Decoder, it refuses anything after the JSON value.
+// requestJSON decodes the request's JSON body (requestBody's) with the one
+// body decoder, decodeJSON: exact keys, no repeated key, nothing after the value.
 func requestJSON(rc *reqCtx, r *http.Request, v any) error {
 	b, err := requestBody(rc, r)
 	if err != nil {
-		return err
+		return badBody("request body could not be read")
 	}
-	return json.Unmarshal(b, v)
+	return decodeJSON(b, v)
 }
 
 // requestBody returns the request's body: the copy limitBody read into

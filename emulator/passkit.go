@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -450,7 +449,7 @@ func (p *passkit) login(w http.ResponseWriter, r *http.Request, rc *reqCtx) erro
 		Password string `json:"password"`
 	}
 	if err := requestJSON(rc, r, &body); err != nil {
-		return &passkitError{status: http.StatusBadRequest, reason: "invalid_request", msg: "request body is not valid JSON"}
+		return err
 	}
 	u := p.user(body.Username)
 	want := SecretHash{}
@@ -482,7 +481,7 @@ func (p *passkit) createUser(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 		EmailAddress string `json:"emailAddress"`
 	}
 	if err := requestJSON(rc, r, &body); err != nil {
-		return &passkitError{status: http.StatusBadRequest, reason: "invalid_request", msg: "request body is not valid JSON"}
+		return err
 	}
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
@@ -551,8 +550,8 @@ type passkitMember struct {
 
 func (p *passkit) createMember(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	var m passkitMember
-	if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
-		return &passkitError{status: http.StatusBadRequest, reason: "invalid_request", msg: "request body is not valid JSON"}
+	if err := requestJSON(rc, r, &m); err != nil {
+		return err
 	}
 	m.ID = randomBase62(22)
 	m.Created = p.e.clock.Now().Format(time.RFC3339)

@@ -2,10 +2,8 @@ package emulator
 
 import (
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -333,7 +331,7 @@ func (p *passport) readTokenParams(rc *reqCtx, r *http.Request) (tokenParams, er
 			ClientSecret *string `json:"client_secret"`
 		}
 		if err := requestJSON(rc, r, &body); err != nil {
-			return tp, oauthError(http.StatusBadRequest, "invalid_request", "request body is not valid JSON", "el cuerpo de la solicitud no es JSON válido")
+			return tp, err
 		}
 		if body.GrantType != nil {
 			tp.grantType = *body.GrantType
@@ -345,18 +343,13 @@ func (p *passport) readTokenParams(rc *reqCtx, r *http.Request) (tokenParams, er
 			tp.clientSecret, tp.hasClientSecret = *body.ClientSecret, true
 		}
 	default: // application/x-www-form-urlencoded: the validator admits nothing else
-		if err := r.ParseForm(); err != nil {
-			return tp, oauthError(http.StatusBadRequest, "invalid_request", "request body is not a valid form", "el cuerpo de la solicitud no es un formulario válido")
+		form, err := requestForm(rc, r)
+		if err != nil {
+			return tp, err
 		}
-		for _, k := range []string{"grant_type", "client_id", "client_secret"} {
-			if len(r.PostForm[k]) > 1 {
-				return tp, oauthError(http.StatusBadRequest, "invalid_request",
-					fmt.Sprintf("parameter %s is repeated", k), fmt.Sprintf("el parámetro %s está repetido", k))
-			}
-		}
-		tp.grantType = r.PostForm.Get("grant_type")
-		tp.clientID, tp.hasClientID = r.PostForm.Get("client_id"), r.PostForm.Has("client_id")
-		tp.clientSecret, tp.hasClientSecret = r.PostForm.Get("client_secret"), r.PostForm.Has("client_secret")
+		tp.grantType = form.Get("grant_type")
+		tp.clientID, tp.hasClientID = form.Get("client_id"), form.Has("client_id")
+		tp.clientSecret, tp.hasClientSecret = form.Get("client_secret"), form.Has("client_secret")
 	}
 	return tp, nil
 }
@@ -608,9 +601,8 @@ func (p *passport) revokeToken(w http.ResponseWriter, r *http.Request, rc *reqCt
 		var body struct {
 			TokenID *string `json:"token_id"`
 		}
-		if err := json.NewDecoder(r.Body).Decode(&body); err != nil && !errors.Is(err, io.EOF) {
-			return &passportError{status: http.StatusBadRequest, code: grpcInvalidArgument, reason: "invalid_request",
-				en: "request body is not valid JSON", es: "el cuerpo de la solicitud no es JSON válido"}
+		if err := requestJSON(rc, r, &body); err != nil && len(rc.body) > 0 {
+			return err
 		}
 		if body.TokenID != nil && !strings.EqualFold(*body.TokenID, id) {
 			return &passportError{status: http.StatusBadRequest, code: grpcInvalidArgument, reason: "invalid_request",

@@ -1,7 +1,6 @@
 package emulator
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
@@ -175,7 +174,7 @@ func bodyFields(r *http.Request, body []byte) map[string]string {
 	switch mt {
 	case "application/json":
 		var m map[string]any
-		if json.Unmarshal(body, &m) == nil {
+		if decodeJSON(body, &m) == nil {
 			for k, v := range m {
 				if s, ok := v.(string); ok {
 					out[k] = s

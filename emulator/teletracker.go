@@ -3,13 +3,13 @@ package emulator
 import (
 	"cmp"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
+	json "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"hash/fnv"
 	"mime"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -209,13 +209,13 @@ func ttParams(rc *reqCtx, r *http.Request) (map[string]string, error) {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mt {
 	case "application/json":
-		var m map[string]json.RawMessage
+		var m map[string]jsontext.Value
 		if err := requestJSON(rc, r, &m); err != nil {
 			return out, err
 		}
 		for k, raw := range m {
 			var s string
-			if json.Unmarshal(raw, &s) == nil {
+			if raw.Kind() == '"' && json.Unmarshal(raw, &s) == nil {
 				out[k] = s
 			} else {
 				out[k] = string(raw)
@@ -231,13 +231,7 @@ func ttParams(rc *reqCtx, r *http.Request) (map[string]string, error) {
 			}
 		}
 	case "application/x-www-form-urlencoded":
-		// As r.ParseForm reads it, but from the copy limitBody keeps in
-		// memory, and without merging in the query string.
-		body, err := requestBody(rc, r)
-		if err != nil {
-			return out, err
-		}
-		form, err := url.ParseQuery(string(body))
+		form, err := requestForm(rc, r)
 		if err != nil {
 			return out, err
 		}
