@@ -18,7 +18,7 @@ type clockResp struct {
 func (e *env) clock(method, path, body string) (int, clockResp) {
 	e.t.Helper()
 	h := http.Header{}
-	if body != "" {
+	if method != http.MethodGet { // every change says JSON
 		h.Set("Content-Type", "application/json")
 	}
 	resp, b := e.do(method, "/_emulator"+path, h, body)
@@ -110,7 +110,7 @@ func TestAdminReset(t *testing.T) {
 	tok := e.demoToken()
 	e.clock("POST", "/clock/freeze", "")
 	e.clock("POST", "/clock/set", `{"time":"2040-01-01T00:00:00Z"}`)
-	resp, body := e.do("POST", "/_emulator/reset", nil, "")
+	resp, body := e.do("POST", "/_emulator/reset", hdr("Content-Type", "application/json"), "")
 	if resp.StatusCode != 200 || !strings.Contains(string(body), `"reset"`) {
 		t.Fatalf("reset: %d %s", resp.StatusCode, body)
 	}

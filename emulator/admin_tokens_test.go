@@ -22,7 +22,7 @@ type journalResp struct {
 func (e *env) admin(method, path, body string) (*http.Response, []byte) {
 	e.t.Helper()
 	h := http.Header{}
-	if body != "" {
+	if method != http.MethodGet { // every change says JSON
 		h.Set("Content-Type", "application/json")
 	}
 	return e.do(method, "/_emulator"+path, h, body)

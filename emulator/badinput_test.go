@@ -37,7 +37,7 @@ func TestSpecGeneratedBadInput(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, emulator.Config{Brass: emulator.BrassConfig{RateLimit: -1}})
+			e := newEnv(t, emulator.Config{Brass: emulator.BrassConfig{RateLimit: -1}, AllowedHosts: emulator.LoopbackHosts})
 			w := &walker{t: t, e: e, doc: doc, vendor: name, prefix: doc.Servers[0].URL}
 			for _, path := range doc.Paths.InMatchingOrder() {
 				item := doc.Paths.Value(path)
@@ -178,6 +178,20 @@ func (w *walker) operation(method, path string, op *openapi3.Operation, shared o
 	}
 	send(badCase{what: "body of 1 MiB + 1", path: full, query: query, header: http.Header{"Content-Type": {"application/json"}},
 		body: strings.Repeat(" ", int(emulator.DefaultMaxBodyBytes)+1), want: http.StatusRequestEntityTooLarge})
+	// What a web page in the user's browser could send: its own name in Host
+	// (DNS rebinding) anywhere, and a cross-site request to the admin plane.
+	send(badCase{what: "a foreign Host", path: full, query: query,
+		header: http.Header{"Host": {"attacker.example:8080"}}, want: http.StatusForbidden})
+	if w.vendor == "admin" {
+		send(badCase{what: "a cross-origin Origin", path: full, query: query,
+			header: http.Header{"Origin": {"https://evil.example"}}, want: http.StatusForbidden})
+		send(badCase{what: "Sec-Fetch-Site: cross-site", path: full, query: query,
+			header: http.Header{"Sec-Fetch-Site": {"cross-site"}}, want: http.StatusForbidden})
+		if method != http.MethodGet {
+			send(badCase{what: "a change without a JSON content type", path: full, query: query,
+				header: http.Header{"Content-Type": {"text/plain"}}, want: http.StatusUnsupportedMediaType})
+		}
+	}
 	send(badCase{what: "headers over 64 KiB", path: full, query: query,
 		header: http.Header{"X-Padding": {strings.Repeat("p", emulator.DefaultMaxHeaderBytes)}}, want: http.StatusRequestHeaderFieldsTooLarge})
 

@@ -27,6 +27,12 @@ type Config struct {
 	// AdminToken, when set, protects /_emulator/* (except healthz): requests must
 	// carry Authorization: Bearer <AdminToken>.
 	AdminToken string
+	// AllowedHosts, when not empty, are the only names the Host header may
+	// carry (with any port); any other gets a 403 in the vendor's shape. A
+	// server bound to loopback sets LoopbackHosts (and any name it is also
+	// reached by), so that a web page whose name resolves to 127.0.0.1 (DNS
+	// rebinding) cannot drive it. Empty allows every Host, as in a container.
+	AllowedHosts []string
 	// Logger receives the emulator's logs. Nil discards them.
 	Logger *slog.Logger
 	// Clock is the virtual clock. Nil means a new clock at real now.

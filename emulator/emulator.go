@@ -32,20 +32,21 @@ import (
 
 // Emulator is one emulated world: its clock, its tokens and its HTTP surface.
 type Emulator struct {
-	cfg       Config
-	clock     *Clock
-	store     Store
-	log       *slog.Logger
-	schemes   []scheme
-	passkit   *passkit
-	brass     *brass
-	journal   *journal
-	scenarios *scenarios.Engine
-	ops       map[string]*operation            // "vendor.operationId"
-	prefixes  []prefixed                       // each scheme's path prefix, for errors outside an operation
-	staticOps map[string]map[string]*operation // path without parameters → method → operation
-	handler   http.Handler
-	internal  atomic.Int64 // requests answered 500 by a bug (see InternalErrors)
+	cfg         Config
+	clock       *Clock
+	store       Store
+	log         *slog.Logger
+	schemes     []scheme
+	passkit     *passkit
+	brass       *brass
+	journal     *journal
+	scenarios   *scenarios.Engine
+	ops         map[string]*operation            // "vendor.operationId"
+	prefixes    []prefixed                       // each scheme's path prefix, for errors outside an operation
+	adminPrefix string                           // the admin plane's path prefix
+	staticOps   map[string]map[string]*operation // path without parameters → method → operation
+	handler     http.Handler
+	internal    atomic.Int64 // requests answered 500 by a bug (see InternalErrors)
 
 	// Durable state (state.go). stateMu is held for reading by every handler
 	// (but the journal's long poll) and for writing by a snapshot or a
@@ -192,6 +193,7 @@ type operation struct {
 	checks   [][]securityCheck // security, with each requirement's names sorted
 	handle   handlerFunc
 	locks    bool // holds the state lock for reading while it runs
+	admin    bool // an operation of the admin plane
 }
 
 type securityCheck struct {
@@ -280,6 +282,9 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 		}
 		prefix := doc.Servers[0].URL
 		e.prefixes = append(e.prefixes, prefixed{prefix: prefix, scheme: s})
+		if _, ok := s.(*admin); ok {
+			e.adminPrefix = prefix
+		}
 		sub := root.PathPrefix(prefix).Subrouter()
 		sc := s
 		sub.NotFoundHandler = e.recorded(sc.name(), func(w http.ResponseWriter, r *http.Request) {
@@ -320,6 +325,7 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 						PathItem: item, Method: method, Operation: &unsecured,
 					},
 					handle: h,
+					admin:  e.adminPrefix == prefix,
 					// The journal's long poll may wait for minutes: it
 					// only reads, and must not hold up a snapshot.
 					// Saving takes the lock itself.
@@ -434,6 +440,12 @@ func (e *Emulator) serveOperation(op *operation) http.Handler {
 		if err := op.authenticate(r, rc); err != nil {
 			op.scheme.writeError(w, r, rc, err)
 			return
+		}
+		if op.admin {
+			if err := changeNeedsJSON(r); err != nil {
+				op.scheme.writeError(w, r, rc, err)
+				return
+			}
 		}
 		in := &openapi3filter.RequestValidationInput{
 			Request:    r,

@@ -2,7 +2,10 @@ package emulator
 
 import (
 	"fmt"
+	"mime"
+	"net"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -48,8 +51,71 @@ func (e *Emulator) guard(next http.Handler) http.Handler {
 			e.record(r, vendor, nil, w, start)
 			return
 		}
+		if err := e.refuseForeign(r); err != nil {
+			start := time.Now()
+			vendor := e.writeErrorFor(w, r, err)
+			e.record(r, vendor, nil, w, start)
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// LoopbackHosts are the Host names a server bound to loopback answers by
+// default (Config.AllowedHosts): any other name reaching it is a DNS
+// rebinding, a web page's name pointed at 127.0.0.1.
+var LoopbackHosts = []string{"localhost", "127.0.0.1", "::1"}
+
+// refuseForeign refuses what a web page in the user's browser could send: a
+// request whose Host is not allowed (DNS rebinding) and, on the admin plane,
+// a cross-origin request (changeNeedsJSON refuses the rest). No answer
+// carries a CORS header, so a browser never lets another origin read one.
+func (e *Emulator) refuseForeign(r *http.Request) *httpError {
+	if len(e.cfg.AllowedHosts) > 0 && !hostAllowed(r.Host, e.cfg.AllowedHosts) {
+		return &httpError{status: http.StatusForbidden, reason: "host_not_allowed",
+			msg: fmt.Sprintf("Host %q is not served here; allowed: %s (add a name with -allowed-hosts)", r.Host, strings.Join(e.cfg.AllowedHosts, ", "))}
+	}
+	if r.URL.Path != e.adminPrefix && !strings.HasPrefix(r.URL.Path, e.adminPrefix+"/") {
+		return nil
+	}
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+		return &httpError{status: http.StatusForbidden, reason: "cross_origin",
+			msg: fmt.Sprintf("the admin plane refuses cross-origin browser requests (Sec-Fetch-Site: %s)", site)}
+	}
+	if origin := r.Header.Get("Origin"); origin != "" && !sameOrigin(origin, r) {
+		return &httpError{status: http.StatusForbidden, reason: "cross_origin",
+			msg: fmt.Sprintf("the admin plane refuses cross-origin browser requests (Origin %q)", origin)}
+	}
+	return nil
+}
+
+// hostAllowed reports whether the Host header names one of allowed, with any port.
+func hostAllowed(host string, allowed []string) bool {
+	name := host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		name = h
+	}
+	name = strings.TrimSuffix(strings.TrimPrefix(name, "["), "]")
+	for _, a := range allowed {
+		if strings.EqualFold(name, a) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameOrigin reports whether an Origin header names the origin the request
+// was sent to: its scheme, and the host and port of its Host header.
+func sameOrigin(origin string, r *http.Request) bool {
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" || u.Path != "" {
+		return false // "null" (a sandboxed frame, a file) among others
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return u.Scheme == scheme && strings.EqualFold(u.Host, r.Host)
 }
 
 // InternalErrors is the number of requests answered 500 because of a bug in
@@ -173,4 +239,22 @@ func headerBytes(r *http.Request) int {
 type prefixed struct {
 	prefix string
 	scheme scheme
+}
+
+// changeNeedsJSON refuses an admin call that changes state (any method but
+// GET and HEAD) unless it says its body is JSON (or YAML, for a scenario
+// document). An HTML form or a no-CORS fetch from another site can send only
+// text/plain, a form or multipart; a browser sends any other type across
+// origins only after a CORS preflight, which is never granted.
+func changeNeedsJSON(r *http.Request) error {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return nil
+	}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch mt {
+	case "application/json", "application/yaml", "application/x-yaml", "text/yaml":
+		return nil
+	}
+	return &httpError{status: http.StatusUnsupportedMediaType, reason: "unsupported_media_type",
+		msg: fmt.Sprintf("admin calls that change state need Content-Type: application/json (got %q)", r.Header.Get("Content-Type"))}
 }

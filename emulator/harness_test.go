@@ -150,6 +150,10 @@ func (e *env) do(method, path string, header http.Header, body string) (*http.Re
 		e.t.Fatalf("new request: %v", err)
 	}
 	for k, vs := range header {
+		if k == "Host" { // net/http sends req.Host, never a Host header
+			req.Host = vs[0]
+			continue
+		}
 		for _, v := range vs {
 			req.Header.Add(k, v)
 		}

@@ -374,7 +374,7 @@ func (s *soak) admin(rng *rand.Rand) {
 			`{"name":"soak-quiet","rules":[{"match":{"vendor":"*","header":{"X-Soak-Never":"1"}},"action":{"status":503}}]}`)
 		s.expect("scenario apply", st, 201, b)
 	case 2:
-		st, b := s.call("DELETE", "/_emulator/scenarios", nil, "")
+		st, b := s.call("DELETE", "/_emulator/scenarios", jsonH(""), "")
 		s.expect("scenarios clear", st, 200, b)
 	default:
 		st, b := s.call("GET", "/_emulator/journal?status=401", nil, "")
@@ -394,7 +394,7 @@ func (s *soak) reset(rng *rand.Rand) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, b := s.call("POST", "/_emulator/reset", nil, "")
+	st, b := s.call("POST", "/_emulator/reset", jsonH(""), "")
 	s.expect("reset", st, 200, b)
 	s.resets.Add(1)
 	s.model.Lock()

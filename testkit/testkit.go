@@ -74,6 +74,9 @@ func Start(tb TB, opts ...Option) *Kit {
 		}
 		cfg.Clock.Set(s.ClockAt)
 	}
+	if cfg.AllowedHosts == nil {
+		cfg.AllowedHosts = emulator.LoopbackHosts // it listens on 127.0.0.1
+	}
 	emu, err := emulator.New(cfg)
 	if err != nil {
 		tb.Fatalf("testkit: start emulator: %v", err)
@@ -163,7 +166,9 @@ func (k *Kit) call(ctx context.Context, method, path string, body any) ([]byte, 
 	if err != nil {
 		return nil, err
 	}
-	if body != nil {
+	if body != nil || method != http.MethodGet {
+		// The admin plane takes a change only when it says JSON (a
+		// defence against cross-site requests), body or not.
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if k.token != "" {

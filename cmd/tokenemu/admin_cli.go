@@ -82,6 +82,9 @@ func (c *adminClient) call(ctx context.Context, method, path, ctype string, body
 	if err != nil {
 		return nil, &cliError{fmt.Sprintf("bad -url %q: %v", c.base, err)}
 	}
+	if ctype == "" && method != http.MethodGet {
+		ctype = "application/json" // the admin plane takes a change only when it says JSON
+	}
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
 	}

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"time"
 
@@ -94,6 +95,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 // serveOptions are the serve command's settings.
 type serveOptions struct {
 	addr             string
+	allowedHosts     []string
 	seed             int64
 	fixtures         string
 	logFormat        string
@@ -185,6 +187,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&o.adminToken, "admin-token", "", "when set, /_emulator/* (except healthz) needs Authorization: Bearer <token>")
+	fs.Var(listFlag{&o.allowedHosts}, "allowed-hosts", "while listening on loopback, a Host name answered besides localhost, 127.0.0.1 and ::1 (any other gets 403: DNS rebinding); repeatable or comma-separated")
 	fs.IntVar(&o.passportRevoke, "passport-revoke-status", 200, "Passport: success status of DELETE /v1/iam/oauth/tokens/{id}, 200 or 204")
 	fs.IntVar(&o.passportScopeErr, "passport-scope-status", 401, "Passport: status for a token that lacks a scope, 401 (as documented) or 403")
 	fs.DurationVar(&o.passkitLeeway, "passkit-leeway", 0, "PassKit: clock skew allowed on a JWT's exp, nbf and iat (e.g. 30s)")
@@ -267,14 +270,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return exitUsage
 	}
 	cfg := emulator.Config{
-		Seed:        o.seed,
-		AdminToken:  o.adminToken,
-		JournalSize: o.journalSize,
-		State:       emulator.StateConfig{File: o.stateFile, Interval: o.stateInterval, Fresh: o.stateFresh},
-		Logger:      newLogger(stderr, o.logFormat, o.logLevel),
-		Passport:    emulator.PassportConfig{RevokeStatus: o.passportRevoke, ScopeErrorStatus: o.passportScopeErr},
-		PassKit:     emulator.PassKitConfig{Leeway: o.passkitLeeway},
-		Brass:       emulator.BrassConfig{TemporaryTokenLifetime: o.brassTempLife, RateLimit: brassRate(o.brassRateLimit)},
+		AllowedHosts: o.hostsAllowed(),
+		Seed:         o.seed,
+		AdminToken:   o.adminToken,
+		JournalSize:  o.journalSize,
+		State:        emulator.StateConfig{File: o.stateFile, Interval: o.stateInterval, Fresh: o.stateFresh},
+		Logger:       newLogger(stderr, o.logFormat, o.logLevel),
+		Passport:     emulator.PassportConfig{RevokeStatus: o.passportRevoke, ScopeErrorStatus: o.passportScopeErr},
+		PassKit:      emulator.PassKitConfig{Leeway: o.passkitLeeway},
+		Brass:        emulator.BrassConfig{TemporaryTokenLifetime: o.brassTempLife, RateLimit: brassRate(o.brassRateLimit)},
 		TeleTracker: emulator.TeleTrackerConfig{
 			RefreshLifetime:       o.ttRefreshLife,
 			RevokeFamilyOnReuse:   o.ttFamilyOnReuse,
@@ -389,6 +393,15 @@ func brassRate(flagValue int) int {
 		return -1
 	}
 	return flagValue
+}
+
+// hostsAllowed is Config.AllowedHosts: on loopback, the loopback names and
+// -allowed-hosts; elsewhere (a container, a LAN) nil, every name.
+func (o serveOptions) hostsAllowed() []string {
+	if !o.isLoopback() {
+		return nil
+	}
+	return append(slices.Clone(emulator.LoopbackHosts), o.allowedHosts...)
 }
 
 func (o serveOptions) isLoopback() bool {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -360,5 +361,28 @@ func TestServeShutdownLetsRequestsFinish(t *testing.T) {
 	}
 	if code := <-done; code != exitOK {
 		t.Errorf("serve after cancel: exit %d, stderr %s", code, errOut.String())
+	}
+}
+
+// On loopback the emulator answers only its own names and -allowed-hosts
+// (DNS rebinding); elsewhere every name.
+func TestAllowedHosts(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{nil, []string{"localhost", "127.0.0.1", "::1"}},
+		{[]string{"-addr", "localhost:0", "-allowed-hosts", "emu.test,other.test"}, []string{"localhost", "127.0.0.1", "::1", "emu.test", "other.test"}},
+		{[]string{"-addr", "[::1]:0", "-allowed-hosts", "a.test", "-allowed-hosts", "b.test"}, []string{"localhost", "127.0.0.1", "::1", "a.test", "b.test"}},
+		{[]string{"-addr", "0.0.0.0:8080", "-admin-token", "x"}, nil},
+	} {
+		o, err := parseServe(c.args, env(nil), io.Discard)
+		if err != nil {
+			t.Fatalf("%v: %v", c.args, err)
+		}
+		if got := o.hostsAllowed(); !slices.Equal(got, c.want) {
+			t.Errorf("%v: got %v, want %v", c.args, got, c.want)
+		}
 	}
 }
