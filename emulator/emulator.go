@@ -44,6 +44,7 @@ type Emulator struct {
 	ops         map[string]*operation            // "vendor.operationId"
 	prefixes    []prefixed                       // each scheme's path prefix, for errors outside an operation
 	adminPrefix string                           // the admin plane's path prefix
+	secrets     map[SecretHash]struct{}          // the fixtures' secrets and the admin token, for redaction
 	staticOps   map[string]map[string]*operation // path without parameters → method → operation
 	handler     http.Handler
 	internal    atomic.Int64 // requests answered 500 by a bug (see InternalErrors)
@@ -67,7 +68,8 @@ func New(cfg Config) (*Emulator, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Emulator{cfg: cfg, clock: cfg.Clock, store: cfg.Store, log: cfg.Logger, journal: newJournal(cfg.JournalSize)}
+	e := &Emulator{cfg: cfg, clock: cfg.Clock, store: cfg.Store, log: cfg.Logger, journal: newJournal(cfg.JournalSize),
+		secrets: knownSecrets(cfg.Fixtures, cfg.AdminToken)}
 	e.passkit, e.brass = newPassKit(e), newBrass(e)
 	e.schemes = []scheme{
 		newAdmin(e),
@@ -193,7 +195,10 @@ type operation struct {
 	checks   [][]securityCheck // security, with each requirement's names sorted
 	handle   handlerFunc
 	locks    bool // holds the state lock for reading while it runs
-	admin    bool // an operation of the admin plane
+	// paramSegments are the indexes, in the request path split at "/", of
+	// the segments that hold path parameters (the journal redacts them).
+	paramSegments []int
+	admin         bool // an operation of the admin plane
 }
 
 type securityCheck struct {
@@ -324,8 +329,9 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 						Spec: doc, Server: doc.Servers[0], Path: path,
 						PathItem: item, Method: method, Operation: &unsecured,
 					},
-					handle: h,
-					admin:  e.adminPrefix == prefix,
+					handle:        h,
+					admin:         e.adminPrefix == prefix,
+					paramSegments: paramSegments(prefix + path),
 					// The journal's long poll may wait for minutes: it
 					// only reads, and must not hold up a snapshot.
 					// Saving takes the lock itself.
@@ -535,6 +541,17 @@ func requestBody(rc *reqCtx, r *http.Request) ([]byte, error) {
 		return nil, nil
 	}
 	return io.ReadAll(r.Body)
+}
+
+// paramSegments lists the indexes of a path template's segments that hold a parameter.
+func paramSegments(template string) []int {
+	var out []int
+	for i, seg := range strings.Split(template, "/") {
+		if strings.Contains(seg, "{") {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // operationIDs lists "vendor.operationId" for every bound operation (for tests).

@@ -34,7 +34,7 @@ func (e *Emulator) guard(next http.Handler) http.Handler {
 				panic(p) // a deliberate abort (a scenario's dropped connection)
 			}
 			e.internal.Add(1)
-			e.log.Error("handler panicked; answered 500", "method", r.Method, "path", r.URL.Path,
+			e.log.Error("handler panicked; answered 500", "method", r.Method, "path", e.journalPath(r, nil),
 				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			if w.status != 0 {
 				// Part of an answer is out: the only honest thing left is to

@@ -185,7 +185,7 @@ func (e *Emulator) record(r *http.Request, vendor string, rc *reqCtx, rec *statu
 		RealTime: start.UTC(),
 		Vendor:   vendor,
 		Method:   r.Method,
-		Path:     r.URL.Path,
+		Path:     e.journalPath(r, rc),
 		Status:   rec.status,
 		Reason:   rec.Header().Get(ReasonHeader),
 	}

@@ -8,9 +8,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tokenemu/tokenemu/emulator"
 )
@@ -31,7 +34,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 	t.Parallel()
 	logs := &emulator.SyncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e := newEnv(t, emulator.Config{Logger: logger, AdminToken: "admin-secret-canary-0b7d"})
+	stateFile := filepath.Join(t.TempDir(), "state.json")
+	e := newEnv(t, emulator.Config{Logger: logger, AdminToken: "admin-secret-canary-0b7d",
+		State: emulator.StateConfig{File: stateFile, Interval: time.Hour}})
 	emu := e.emu
 	// Every answer is kept (and, through the harness, checked against its
 	// OpenAPI document).
@@ -53,11 +58,13 @@ func TestSecretsNeverLeak(t *testing.T) {
 	const (
 		wrongPassword = "canary-wrong-password-51c2"
 		unknownToken  = "canaryUnknownToken9d4e0a"
+		// A token of the usual length that no vendor issued, pasted into paths.
+		unknownOpaque = "canaryUnknownOpaqueTokenOf43Chars0123456789"
 		wrongOTP      = "918273"
 	)
 	// secrets: value → the index of the response allowed to hold it (-1: none).
 	secrets := map[string]int{
-		wrongPassword: -1, unknownToken: -1, wrongOTP: -1, "admin-secret-canary-0b7d": -1,
+		wrongPassword: -1, unknownToken: -1, unknownOpaque: -1, wrongOTP: -1, "admin-secret-canary-0b7d": -1,
 		emulator.DefaultPassportClientSecret: -1, emulator.DefaultPassKitPassword: -1,
 		emulator.DefaultBrassPassword: -1, emulator.DefaultBrassAppKey: -1, emulator.DefaultTeleTrackerPassword: -1,
 	}
@@ -178,6 +185,22 @@ func TestSecretsNeverLeak(t *testing.T) {
 	do("POST", "/_emulator/tokens/revoke", js(""), fmt.Sprintf(`{"token":%q}`, unknownToken))
 	do("POST", "/_emulator/scenarios", js(""), fmt.Sprintf(`{"name":"one-token","rules":[{"match":{"vendor":"passkit","token":%q},"action":{"status":401}}]}`, pk))
 	do("GET", "/passkit/user/profile", js(pk), "")
+	// A scenario keyed on a credential header keeps only its SHA-256.
+	do("POST", "/_emulator/scenarios", js(""), fmt.Sprintf(`{"name":"one-header","rules":[{"match":{"vendor":"passport","header":{"authorization":"Bearer %s"}},"action":{"status":503}}]}`, pp))
+	// Secrets pasted into paths: a vendor's path parameter, paths no route
+	// matches, the admin plane's parameters. The answers may say the path
+	// back to its sender; the journal, the log and the listings must not.
+	echoFrom := len(out)
+	for _, secret := range []string{pp, pk, pkLong, pat, tt, ttRefresh, unknownOpaque, "admin-secret-canary-0b7d",
+		emulator.DefaultPassportClientSecret, emulator.DefaultBrassAppKey, emulator.DefaultTeleTrackerPassword} {
+		do("GET", "/passport/v1/iam/oauth/tokens/"+url.PathEscape(secret), js("Bearer "+pp), "")
+		do("GET", "/passport/v1/core/accounts/"+url.PathEscape(secret), js("Bearer "+pp), "")
+		do("GET", "/teletracker/no/such/route/"+url.PathEscape(secret), nil, "")
+		do("DELETE", "/brass/auth/personal-access-tokens/"+url.PathEscape(secret), js("Bearer "+user), "")
+		do("GET", "/nowhere/"+url.PathEscape(secret), nil, "")
+		do("DELETE", "/_emulator/scenarios/"+url.PathEscape(secret), js(""), "")
+	}
+	echoTo := len(out)
 	do("GET", "/_emulator/scenarios", nil, "")
 	do("GET", "/_emulator/tokens", nil, "")
 	do("GET", "/_emulator/journal", nil, "")
@@ -185,6 +208,16 @@ func TestSecretsNeverLeak(t *testing.T) {
 	issued(field(b, "token"), at)
 	issued(field(b, "refresh_token"), at)
 
+	if _, err := emu.SaveState(); err != nil {
+		t.Fatal(err)
+	}
+	state, err := os.ReadFile(stateFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(state), "one-header") {
+		t.Fatalf("the state file has no scenario: %s", state)
+	}
 	logText := logs.String()
 	if !strings.Contains(logText, `"msg":"request"`) {
 		t.Fatalf("the debug log has no request lines: %s", logText)
@@ -192,7 +225,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	for secret, allowedAt := range secrets {
 		found := leakFinder(secret)
 		for i, r := range out {
-			if i != allowedAt && found(r.text) {
+			if i != allowedAt && (i < echoFrom || i >= echoTo) && found(r.text) {
 				t.Errorf("secret %.12s… appears in the answer to %s (response %d):\n%s", secret, r.what, i, r.text)
 			}
 			if secret != pk && found(r.freshToken) {
@@ -201,6 +234,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 		}
 		if found(logText) {
 			t.Errorf("secret %.12s… appears in the log", secret)
+		}
+		if found(string(state)) {
+			t.Errorf("secret %.12s… appears in the state file", secret)
 		}
 	}
 	if len(out) < 40 {

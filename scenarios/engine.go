@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/textproto"
@@ -71,7 +72,34 @@ type active struct {
 	rules   []*rule
 }
 
-type headerMatch struct{ name, value string }
+// headerMatch is one header a rule matches. A credential header's value is
+// kept only as its SHA-256 (hashed), as a token is.
+type headerMatch struct {
+	name, value string
+	hash        [sha256.Size]byte
+	hashed      bool
+}
+
+// HashedPrefix starts a header match value given as the hex SHA-256 of the
+// value, as saved state writes the value of a credential header.
+const HashedPrefix = "sha256:"
+
+// CredentialHeader reports whether a header carries credentials, so that a
+// rule's match on its value is kept, listed and saved only as a SHA-256:
+// Authorization, Proxy-Authorization, TeleTracker's Authentication, Cookie,
+// and any header whose name says token, key, secret, password, auth or session.
+func CredentialHeader(name string) bool {
+	l := strings.ToLower(name)
+	if l == "cookie" {
+		return true
+	}
+	for _, w := range []string{"auth", "token", "key", "secret", "password", "session"} {
+		if strings.Contains(l, w) {
+			return true
+		}
+	}
+	return false
+}
 
 type rule struct {
 	Rule
@@ -210,7 +238,11 @@ func (e *Engine) compileAll(list []Scenario, appliedAt func(i int) time.Time) ([
 	return compiled, nil
 }
 
+// compile makes s active from now. The active scenario keeps no secret a
+// rule names: a token, and the value of a credential header, are kept as
+// their SHA-256 (in the rule, and in the scenario it lists and saves).
 func compile(s Scenario, now time.Time) (*active, error) {
+	s.Rules = slices.Clone(s.Rules) // hashed below: the caller's copy stays as it was
 	a := &active{s: s, applied: now}
 	for i, r := range s.Rules {
 		cr := &rule{Rule: r, index: i}
@@ -221,9 +253,31 @@ func compile(s Scenario, now time.Time) (*active, error) {
 			copy(cr.token[:], b)
 			cr.hasToken = true
 		}
-		for name, value := range r.Match.Header {
-			cr.headers = append(cr.headers, headerMatch{textproto.CanonicalMIMEHeaderKey(name), value})
+		m := &s.Rules[i].Match
+		if cr.hasToken {
+			m.Token, m.TokenSHA256 = "", hex.EncodeToString(cr.token[:])
 		}
+		if len(r.Match.Header) > 0 {
+			m.Header = make(map[string]string, len(r.Match.Header))
+		}
+		for name, value := range r.Match.Header {
+			hm := headerMatch{name: textproto.CanonicalMIMEHeaderKey(name), value: value}
+			if value != "*" && CredentialHeader(name) {
+				if h, ok := strings.CutPrefix(value, HashedPrefix); ok {
+					if b, err := hex.DecodeString(h); err == nil && len(b) == sha256.Size {
+						copy(hm.hash[:], b)
+						hm.hashed = true
+					}
+				}
+				if !hm.hashed {
+					hm.hash, hm.hashed = sha256.Sum256([]byte(value)), true
+				}
+				hm.value = HashedPrefix + hex.EncodeToString(hm.hash[:])
+			}
+			m.Header[name] = hm.value
+			cr.headers = append(cr.headers, hm)
+		}
+		cr.Rule = s.Rules[i]
 		var err error
 		if cr.from, err = parseWhen(r.Trigger.From, now); err != nil {
 			return nil, &Error{Scenario: s.Name, Rule: i, Field: "trigger.from", Msg: err.Error()}
@@ -296,8 +350,16 @@ func (e *Engine) Active() []Status {
 		for _, r := range a.rules {
 			rs := RuleStatus{Index: r.index, Match: r.Match, Trigger: r.Trigger, Action: r.Action,
 				Matched: r.matched, Fired: r.fired, Spent: r.spent}
-			if r.Match.Token != "" {
-				rs.Match.Token = "(redacted)"
+			if r.hasToken {
+				rs.Match.Token, rs.Match.TokenSHA256 = "(redacted)", ""
+			}
+			if len(r.Match.Header) > 0 {
+				rs.Match.Header = maps.Clone(r.Match.Header)
+				for name, v := range rs.Match.Header {
+					if strings.HasPrefix(v, HashedPrefix) && CredentialHeader(name) {
+						rs.Match.Header[name] = "(redacted)"
+					}
+				}
 			}
 			var n int64 = -1
 			switch {
@@ -398,7 +460,14 @@ func (r *rule) matches(req *Request) bool {
 	}
 	for _, h := range r.headers {
 		got := req.Header[h.name]
-		if len(got) == 0 || (h.value != "*" && !contains(got, h.value)) {
+		switch {
+		case len(got) == 0:
+			return false
+		case h.hashed:
+			if !containsHash(got, h.hash) {
+				return false
+			}
+		case h.value != "*" && !contains(got, h.value):
 			return false
 		}
 	}
@@ -418,6 +487,16 @@ func (r *rule) matches(req *Request) bool {
 		}
 	}
 	return true
+}
+
+func containsHash(list []string, want [sha256.Size]byte) bool {
+	for _, v := range list {
+		got := sha256.Sum256([]byte(v))
+		if subtle.ConstantTimeCompare(got[:], want[:]) == 1 {
+			return true
+		}
+	}
+	return false
 }
 
 func contains(list []string, s string) bool {
@@ -461,23 +540,17 @@ type SavedRule struct {
 }
 
 // Save returns the active scenarios with their counters, in the order applied.
-// Token values are replaced by their SHA-256 so that no secret is written.
+// Tokens and credential header values are there as their SHA-256 (compile
+// kept nothing else), so that no secret is written.
 func (e *Engine) Save() []Saved {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	out := make([]Saved, 0, len(e.active))
 	for _, a := range e.active {
-		s := a.s
-		s.Rules = slices.Clone(s.Rules)
-		sv := Saved{AppliedAt: a.applied}
-		for i, r := range a.rules {
-			if s.Rules[i].Match.Token != "" {
-				s.Rules[i].Match.Token = ""
-				s.Rules[i].Match.TokenSHA256 = hex.EncodeToString(r.token[:])
-			}
+		sv := Saved{Scenario: a.s, AppliedAt: a.applied}
+		for _, r := range a.rules {
 			sv.Rules = append(sv.Rules, SavedRule{Matched: r.matched, Fired: r.fired, Spent: r.spent})
 		}
-		sv.Scenario = s
 		out = append(out, sv)
 	}
 	return out

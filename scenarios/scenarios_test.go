@@ -520,3 +520,48 @@ func TestPerRequest(t *testing.T) {
 		}
 	}
 }
+
+// A credential header's value is kept, listed and saved only as its SHA-256,
+// and still matches after a restore; other headers stay readable.
+func TestCredentialHeadersAreHashed(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	e := newEngine(t)
+	s := parseOne(t, "name: h\nrules:\n  - match: {vendor: passport, header: {authorization: Bearer s3cret-value, X-Client: mobile}}\n    action: {status: 503}\n")
+	if err := e.Apply(s, now, false); err != nil {
+		t.Fatal(err)
+	}
+	if s.Rules[0].Match.Header["authorization"] != "Bearer s3cret-value" {
+		t.Error("Apply changed the caller's scenario")
+	}
+	r := req("passport", "listAccounts", "GET", "/passport/v1/core/accounts")
+	r.Header = http.Header{"Authorization": {"Bearer s3cret-value"}, "X-Client": {"mobile"}}
+	wrong := req("passport", "listAccounts", "GET", "/passport/v1/core/accounts")
+	wrong.Header = http.Header{"Authorization": {"Bearer other"}, "X-Client": {"mobile"}}
+	if got := e.Evaluate(r, now); len(got) != 1 {
+		t.Fatalf("the right header: %d firings", len(got))
+	}
+	if got := e.Evaluate(wrong, now); len(got) != 0 {
+		t.Fatalf("another value: %d firings", len(got))
+	}
+	listed, _ := json.Marshal(e.Active())
+	saved, _ := json.Marshal(e.Save())
+	for what, b := range map[string][]byte{"listing": listed, "saved state": saved} {
+		if strings.Contains(string(b), "s3cret") || !strings.Contains(string(b), "mobile") {
+			t.Errorf("%s: %s", what, b)
+		}
+	}
+	if !strings.Contains(string(listed), `"(redacted)"`) || !strings.Contains(string(saved), scenarios.HashedPrefix) {
+		t.Errorf("listing %s\nsaved %s", listed, saved)
+	}
+	back := newEngine(t)
+	if err := back.Restore(e.Save()); err != nil {
+		t.Fatal(err)
+	}
+	if got := back.Evaluate(r, now); len(got) != 1 {
+		t.Errorf("after restore: %d firings", len(got))
+	}
+	if got := back.Evaluate(wrong, now); len(got) != 0 {
+		t.Errorf("after restore, another value: %d firings", len(got))
+	}
+}

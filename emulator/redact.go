@@ -1,0 +1,136 @@
+package emulator
+
+import (
+	"net/http"
+	"strings"
+)
+
+// What the journal and the log keep of a request's path. A path can carry a
+// secret (a token pasted into a path parameter, or into a URL no route
+// matches), and neither may keep one: each path segment that could hold
+// one is replaced by "{secret:<fingerprint>}", the fingerprint the token
+// listing shows, so that the entry still says which token it was.
+
+// MaxJournalPath is the longest path the journal keeps, in bytes; a longer
+// one is cut and ends in journalCut.
+const MaxJournalPath = 512
+
+const journalCut = "…(cut)"
+
+// minSecretSegment is the shortest path segment checked against the known
+// secrets; unknownSecretSegment the shortest one taken for an unknown
+// secret when it is no UUID (opaque tokens are 43 characters, PATs and JWTs
+// longer; ids are UUIDs, numbers or shorter).
+const (
+	minSecretSegment     = 8
+	unknownSecretSegment = 32
+)
+
+// knownSecrets collects the hashes of the fixtures' secrets (passwords,
+// client secrets, app keys, API secrets, TOTP secrets) and of the admin token.
+func knownSecrets(f *Fixtures, adminToken string) map[SecretHash]struct{} {
+	m := map[SecretHash]struct{}{}
+	add := func(s string) {
+		if len(s) >= minSecretSegment {
+			m[HashSecret(s)] = struct{}{}
+		}
+	}
+	add(adminToken)
+	for _, c := range f.Passport.Clients {
+		add(c.ClientSecret)
+	}
+	for _, u := range f.PassKit.Users {
+		add(u.Password)
+		add(u.APISecret)
+	}
+	for _, k := range f.Brass.AppKeys {
+		add(k)
+	}
+	for _, u := range f.Brass.Users {
+		add(u.Password)
+		add(u.TOTPSecret)
+	}
+	for _, u := range f.TeleTracker.Users {
+		add(u.Password)
+	}
+	return m
+}
+
+// journalPath is r's path as the journal and the log keep it: segments that
+// are, or look like, secrets replaced, and cut to MaxJournalPath. For an
+// operation only its parameters' segments are looked at (the rest is the
+// document's own text); for a path no operation matched, every segment.
+func (e *Emulator) journalPath(r *http.Request, rc *reqCtx) string {
+	p := r.URL.Path
+	var params []int
+	all := rc == nil || rc.op == nil
+	if !all {
+		if params = rc.op.paramSegments; len(params) == 0 {
+			return cutPath(p)
+		}
+	}
+	var b strings.Builder
+	changed := false
+	i := 0
+	for seg := range strings.SplitSeq(p, "/") {
+		if i > 0 {
+			b.WriteByte('/')
+		}
+		if (all || containsInt(params, i)) && e.secretLike(seg) {
+			b.WriteString("{secret:")
+			b.WriteString(Fingerprint(HashSecret(seg)))
+			b.WriteByte('}')
+			changed = true
+		} else {
+			b.WriteString(seg)
+		}
+		i++
+		if b.Len() > MaxJournalPath {
+			break
+		}
+	}
+	if !changed {
+		return cutPath(p)
+	}
+	return cutPath(b.String())
+}
+
+// secretLike reports whether a path segment is a secret the emulator knows
+// (a stored token, a fixture's secret, the admin token) or long enough, and
+// no UUID, to be one it does not (another emulator's token, a self-minted JWT).
+func (e *Emulator) secretLike(seg string) bool {
+	if len(seg) < minSecretSegment {
+		return false
+	}
+	h := HashSecret(seg)
+	if _, ok := e.secrets[h]; ok {
+		return true
+	}
+	if _, err := e.store.TokenByHash(h); err == nil {
+		return true
+	}
+	_, isUUID := parseCanonicalUUID(seg)
+	return len(seg) >= unknownSecretSegment && !isUUID
+}
+
+func cutPath(p string) string {
+	if len(p) <= MaxJournalPath {
+		return p
+	}
+	n := MaxJournalPath - len(journalCut)
+	for n > 0 && !utf8RuneStart(p[n]) {
+		n--
+	}
+	return p[:n] + journalCut
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+func containsInt(list []int, v int) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
