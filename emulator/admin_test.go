@@ -172,8 +172,8 @@ func TestUnknownRoutes(t *testing.T) {
 		{"GET", "/", 404, ""},
 		{"GET", "/nope", 404, ""},
 		{"GET", "/_emulator/nope", 404, ""},
-		{"DELETE", "/_emulator/clock", 405, "GET"},
-		{"PATCH", "/passport/v1/iam/oauth/tokens", 405, "GET, POST"},
+		{"DELETE", "/_emulator/clock", 405, "GET, HEAD"},
+		{"PATCH", "/passport/v1/iam/oauth/tokens", 405, "GET, HEAD, POST"},
 		{"GET", "/passport", 404, ""},
 	}
 	for _, c := range cases {

@@ -74,7 +74,8 @@ type badCase struct {
 	query  url.Values
 	header http.Header
 	body   string
-	want   int // 0: any 4xx
+	want   int    // 0: any 4xx
+	reason string // X-Tokenemu-Reason, when set
 }
 
 func (w *walker) operation(method, path string, op *openapi3.Operation, shared openapi3.Parameters) {
@@ -117,6 +118,9 @@ func (w *walker) operation(method, path string, op *openapi3.Operation, shared o
 		}
 		resp, body := w.e.do(method, u, h, c.body)
 		w.check(label+": "+c.what, resp, body, c.want)
+		if c.reason != "" && resp.Header.Get(emulator.ReasonHeader) != c.reason {
+			w.t.Errorf("%s: %s: reason %q, want %q", label, c.what, resp.Header.Get(emulator.ReasonHeader), c.reason)
+		}
 	}
 
 	// Path parameters of a type or format the value breaks.
@@ -194,6 +198,34 @@ func (w *walker) operation(method, path string, op *openapi3.Operation, shared o
 	}
 	send(badCase{what: "headers over 64 KiB", path: full, query: query,
 		header: http.Header{"X-Padding": {strings.Repeat("p", emulator.DefaultMaxHeaderBytes)}}, want: http.StatusRequestHeaderFieldsTooLarge})
+
+	// Wire details: a credentials header sent twice is a 400; a body in an
+	// encoding or a charset the emulator does not read is a 415; HEAD gets
+	// GET's answer without its body.
+	{
+		h := w.credentials(op)
+		if len(h["Authorization"]) == 0 {
+			h["Authorization"] = []string{"Bearer x"}
+		}
+		h["Authorization"] = append(h["Authorization"], h["Authorization"][0])
+		send(badCase{what: "Authorization twice", path: full, query: query, header: h, want: http.StatusBadRequest})
+	}
+	if op.RequestBody != nil {
+		send(badCase{what: "gzip body", path: full, query: query, header: http.Header{"Content-Type": {"application/json"},
+			"Content-Encoding": {"gzip"}}, body: "\x1f\x8b\x08\x00", reason: "unsupported_media_type"})
+		send(badCase{what: "UTF-16 body", path: full, query: query, header: http.Header{"Content-Type": {"application/json; charset=utf-16"}},
+			body: "\xff\xfe{\x00}\x00", reason: "unsupported_media_type"})
+	}
+	if method == http.MethodGet {
+		w.cases++
+		get, getBody := w.e.do(method, full+encodeQuery(query), w.credentials(op), "")
+		w.cases++
+		head, headBody := w.e.do(http.MethodHead, full+encodeQuery(query), w.credentials(op), "")
+		if head.StatusCode != get.StatusCode || len(headBody) != 0 || head.Header.Get("Content-Type") != get.Header.Get("Content-Type") {
+			w.t.Errorf("%s: HEAD got %d %q with %d bytes, GET %d %q %s", label, head.StatusCode, head.Header.Get("Content-Type"),
+				len(headBody), get.StatusCode, get.Header.Get("Content-Type"), getBody)
+		}
+	}
 
 	// An unknown query parameter changes nothing: the same request with and
 	// without it gets the same status (with fresh credentials each time).

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strings"
 
 	json "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -98,6 +99,36 @@ func requestForm(rc *reqCtx, r *http.Request) (url.Values, error) {
 		}
 	}
 	return form, nil
+}
+
+// checkEncoding refuses a body the emulator would misread: compressed
+// (Content-Encoding) or in a charset other than UTF-8 (or its subset
+// US-ASCII). Both are a 415.
+func checkEncoding(r *http.Request) error {
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return &httpError{status: http.StatusUnsupportedMediaType, reason: "unsupported_media_type",
+			msg: fmt.Sprintf("Content-Encoding %q is not supported: send the body as it is", ce)}
+	}
+	_, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "us-ascii") {
+		return &httpError{status: http.StatusUnsupportedMediaType, reason: "unsupported_media_type",
+			msg: fmt.Sprintf("charset %q is not supported: send UTF-8", cs)}
+	}
+	return nil
+}
+
+// checkCredentialHeaders refuses a request that sends a credentials header
+// more than once: which one counts would be anybody's guess (the first, for
+// net/http's Header.Get), so it is a 400 invalid_request, as RFC 6750 §3.1
+// has it for a request with more than one way of sending a token.
+func checkCredentialHeaders(r *http.Request) error {
+	for _, name := range []string{"Authorization", "Authentication"} {
+		if len(r.Header[name]) > 1 {
+			return &httpError{status: http.StatusBadRequest, reason: "invalid_request",
+				msg: fmt.Sprintf("the request has %d %s headers; send one", len(r.Header[name]), name)}
+		}
+	}
+	return nil
 }
 
 // checkBody refuses, before the validator reads it, a JSON body that

@@ -396,6 +396,12 @@ func (e *Emulator) recorded(vendor string, h http.HandlerFunc) http.Handler {
 // methodSwitch serves each method with its operation and answers any other
 // method with notAllowed, after setting Allow.
 func methodSwitch(byMethod map[string]http.Handler, notAllowed http.Handler) http.Handler {
+	if get, ok := byMethod[http.MethodGet]; ok && byMethod[http.MethodHead] == nil {
+		// HEAD wherever GET, as net/http's FileServer and ServeMux do: the
+		// same answer, whose body net/http leaves out.
+		byMethod = maps.Clone(byMethod)
+		byMethod[http.MethodHead] = get
+	}
 	methods := make([]string, 0, len(byMethod))
 	for m := range byMethod {
 		methods = append(methods, m)
@@ -433,6 +439,10 @@ func (e *Emulator) serveOperation(op *operation) http.Handler {
 			return
 		}
 		if err := checkBody(r, rc.body); err != nil {
+			op.scheme.writeError(w, r, rc, err)
+			return
+		}
+		if err := checkCredentialHeaders(r); err != nil {
 			op.scheme.writeError(w, r, rc, err)
 			return
 		}
@@ -481,6 +491,9 @@ func (e *Emulator) limitBody(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	}
 	if r.ContentLength > e.cfg.MaxBodyBytes {
 		return tooLarge()
+	}
+	if err := checkEncoding(r); err != nil {
+		return err
 	}
 	body, err := readBody(http.MaxBytesReader(w, r.Body, e.cfg.MaxBodyBytes), r.ContentLength)
 	_ = r.Body.Close()

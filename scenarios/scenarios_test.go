@@ -141,6 +141,9 @@ func TestValidateErrors(t *testing.T) {
 	cases := []struct{ name, doc, want string }{
 		{"bad name", "name: Bad Name\nrules: [{match: {vendor: brass}, action: {status: 500}}]\n", `scenario "Bad Name": name:`},
 		{"no rules", "name: s\nrules: []\n", "at least one rule"},
+		{"framing header", rule("{vendor: brass}", "{}", "{status: 500, headers: {transfer-encoding: chunked}}"), "frames the message"},
+		{"content length", rule("{vendor: brass}", "{}", "{status: 500, headers: {Content-Length: '5'}}"), "frames the message"},
+		{"hop-by-hop header", rule("{vendor: brass}", "{}", "{status: 500, headers: {Connection: close}}"), "frames the message"},
 		{"no vendor", rule("{operation: login}", "{}", "{status: 500}"), `scenario "s": rule 0: match.vendor: required`},
 		{"unknown vendor", rule("{vendor: acme}", "{}", "{status: 500}"), `match.vendor: unknown vendor "acme"`},
 		{"unknown operation", rule("{vendor: passport, operation: login}", "{}", "{status: 500}"), `match.operation: unknown operationId "login" for passport (known: `},

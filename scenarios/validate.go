@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"net/textproto"
 	"path"
 	"regexp"
 	"slices"
@@ -21,6 +22,12 @@ import (
 
 // Vendors are the vendors a rule can match, in the order the emulator lists them.
 var vendorNames = []string{"passport", "passkit", "brass", "teletracker"}
+
+// framingHeaders are the headers a rule may not set: they frame the message
+// (Content-Length, Transfer-Encoding, Trailer) or are hop-by-hop (RFC 9110
+// §7.6.1), and a wrong one corrupts the connection for the next request.
+var framingHeaders = []string{"Connection", "Content-Length", "Keep-Alive", "Proxy-Connection", "Te",
+	"Trailer", "Transfer-Encoding", "Upgrade", "Proxy-Authenticate", "Proxy-Authorization"}
 
 // vendorKinds are the kinds of token each vendor presents.
 var vendorKinds = map[string][]string{
@@ -334,6 +341,9 @@ func validateAction(m Match, a Action) *fieldErr {
 		}
 		if v := a.Headers[name]; strings.ContainsAny(v, "\r\n") {
 			return ferr("headers", "the value of %s holds a line break", name)
+		}
+		if slices.Contains(framingHeaders, textproto.CanonicalMIMEHeaderKey(name)) {
+			return ferr("headers", "%s frames the message or the connection, which the server sets itself", name)
 		}
 	}
 	if a.RetryAfter < 0 || (a.RetryAfter > 0 && a.RetryAfter.D() < time.Second) {

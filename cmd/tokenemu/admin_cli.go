@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -20,6 +21,16 @@ import (
 	"github.com/tokenemu/tokenemu/emulator"
 	"github.com/tokenemu/tokenemu/scenarios"
 )
+
+// maxAnswer is the largest admin answer the CLI reads; a larger one is an
+// error, never a cut answer printed as if whole.
+const maxAnswer = 64 << 20
+
+// timedOut reports whether a request failed because its time ran out.
+func timedOut(ctx context.Context, err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil || (errors.As(err, &ne) && ne.Timeout())
+}
 
 // errNotRunning is an admin command's error when nothing answers at -url.
 var errNotRunning = errors.New("no emulator answering")
@@ -93,12 +104,21 @@ func (c *adminClient) call(ctx context.Context, method, path, ctype string, body
 	}
 	resp, err := c.client.Do(req)
 	if err != nil {
+		if timedOut(ctx, err) {
+			return nil, &cliError{fmt.Sprintf("%s %s timed out after %v without an answer from %s (-timeout sets the wait)", method, path, c.timeout, base)}
+		}
 		return nil, fmt.Errorf("%w at %s (start one with: tokenemu serve)", errNotRunning, base)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
 	if err != nil {
+		if timedOut(ctx, err) {
+			return nil, &cliError{fmt.Sprintf("%s %s timed out after %v reading the answer from %s (-timeout sets the wait)", method, path, c.timeout, base)}
+		}
 		return nil, fmt.Errorf("read answer from %s: %w", base, err)
+	}
+	if len(b) > maxAnswer {
+		return nil, &cliError{fmt.Sprintf("%s %s: the answer is larger than %d MiB; narrow it (filters, -limit)", method, path, maxAnswer>>20)}
 	}
 	if resp.StatusCode/100 != 2 {
 		var e struct{ Error, Message string }

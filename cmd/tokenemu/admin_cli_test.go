@@ -326,3 +326,43 @@ func (w *notifyWriter) String() string {
 	defer w.mu.Unlock()
 	return w.buf.String()
 }
+
+// A server that never answers is a timeout, said as one; an answer too large
+// to read whole is an error, never printed cut with exit 0.
+func TestCLITimeoutAndOversizedAnswer(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(slow.Close)
+	t.Cleanup(func() { close(release) })
+	huge := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"tokens":[`))
+		chunk := bytes.Repeat([]byte(`{"id":"x"},`), 1<<16)
+		for written := 0; written <= maxAnswer; written += len(chunk) {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+		_, _ = w.Write([]byte(`{}]}`))
+	}))
+	t.Cleanup(huge.Close)
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"tokens", "list", "-json", "-timeout", "200ms"}, &out, &errOut,
+		env(map[string]string{"TOKENEMU_URL": slow.URL}), keepProcs)
+	if code != exitFail || !strings.Contains(errOut.String(), "timed out after 200ms") || strings.Contains(errOut.String(), "no emulator answering") {
+		t.Errorf("slow server: exit %d, %q", code, errOut.String())
+	}
+	out.Reset()
+	errOut.Reset()
+	code = run(context.Background(), []string{"tokens", "list", "-json"}, &out, &errOut,
+		env(map[string]string{"TOKENEMU_URL": huge.URL}), keepProcs)
+	if code != exitFail || !strings.Contains(errOut.String(), "larger than 64 MiB") || out.Len() != 0 {
+		t.Errorf("huge answer: exit %d, %d bytes out, %q", code, out.Len(), errOut.String())
+	}
+}
