@@ -48,6 +48,7 @@ func (a *admin) handlers() map[string]handlerFunc {
 		"removeScenario":     a.removeScenario,
 		"clearScenarios":     a.clearScenarios,
 		"saveState":          a.saveState,
+		"getState":           a.getState,
 	}
 }
 
@@ -206,6 +207,22 @@ func (a *admin) getBrassOTP(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 
 func (a *admin) fault(rc *reqCtx, f faultSpec) error {
 	return &adminError{status: f.status, code: f.reason, msg: f.message()}
+}
+
+// Status is what GET /_emulator/state answers: how the emulator's bounded
+// resources stand.
+type Status struct {
+	Journal JournalStats `json:"journal"`
+}
+
+// Status reports how the emulator's bounded resources stand.
+func (e *Emulator) Status() Status {
+	return Status{Journal: e.journal.stats()}
+}
+
+func (a *admin) getState(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	writeJSON(w, http.StatusOK, a.e.Status())
+	return nil
 }
 
 func (a *admin) saveState(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -229,20 +230,38 @@ func (a *admin) issueToken(w http.ResponseWriter, r *http.Request, rc *reqCtx) e
 
 // Requests returns the journal entries that match f, oldest first.
 func (e *Emulator) Requests(f JournalFilter) []JournalEntry {
-	es, _ := e.journal.entries(f)
-	return es
+	return e.journal.entries(f)
 }
 
 // WaitForRequests returns once at least min journal entries match f, or when
 // ctx ends, with what there is then.
 func (e *Emulator) WaitForRequests(ctx context.Context, f JournalFilter, min int) []JournalEntry {
-	return e.journal.wait(ctx, f, min)
+	p, err := e.journal.wait(ctx, f, min, math.MaxInt)
+	if err != nil {
+		// Past the cap of concurrent waits: look once, without waiting.
+		return e.journal.entries(f)
+	}
+	return p.Entries
 }
+
+// EndWaits makes every journal long poll return at once with what it has,
+// now and from then on: call it when the server starts shutting down
+// (http.Server.RegisterOnShutdown), so that an idle long poll does not hold
+// the shutdown up.
+func (e *Emulator) EndWaits() { e.journal.end() }
 
 // ClearJournal empties the journal.
 func (e *Emulator) ClearJournal() { e.journal.clear() }
 
 const maxJournalWait = 60 * time.Second
+
+// journalAnswer is GET /_emulator/journal's answer: a page of entries, and
+// the cursor (since) for the next page.
+type journalAnswer struct {
+	Entries []JournalEntry `json:"entries"`
+	Next    int64          `json:"next"`
+	More    bool           `json:"more"`
+}
 
 func (a *admin) getJournal(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	q := r.URL.Query()
@@ -250,7 +269,11 @@ func (a *admin) getJournal(w http.ResponseWriter, r *http.Request, rc *reqCtx) e
 	if err != nil {
 		return err
 	}
-	var entries []JournalEntry
+	limit := DefaultJournalPage
+	if s := q.Get("limit"); s != "" {
+		limit, _ = strconv.Atoi(s) // validated as 1 to MaxJournalPage
+	}
+	var page journalPage
 	if s := q.Get("wait"); s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil || d < 0 || d > maxJournalWait {
@@ -258,15 +281,23 @@ func (a *admin) getJournal(w http.ResponseWriter, r *http.Request, rc *reqCtx) e
 		}
 		min := 1
 		if m := q.Get("min"); m != "" {
-			min, _ = strconv.Atoi(m) // validated as 1 to 10000
+			min, _ = strconv.Atoi(m) // validated as 1 to MaxJournalPage
+		}
+		if min > limit {
+			return badRequest(fmt.Sprintf("min %d is more than limit %d", min, limit))
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), d)
-		entries = a.e.journal.wait(ctx, f, min)
+		page, err = a.e.journal.wait(ctx, f, min, limit)
 		cancel()
+		if errors.Is(err, errTooManyWaiters) {
+			w.Header().Set("Retry-After", "1")
+			return &adminError{status: http.StatusTooManyRequests, code: "too_many_waiters",
+				msg: fmt.Sprintf("%d journal long polls are waiting already, the most this emulator allows (-journal-waiters)", a.e.cfg.JournalWaiters)}
+		}
 	} else {
-		entries, _ = a.e.journal.entries(f)
+		page = a.e.journal.page(f, limit)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": entries})
+	writeJSON(w, http.StatusOK, journalAnswer{Entries: page.Entries, Next: page.Next, More: page.More})
 	return nil
 }
 

@@ -18,7 +18,7 @@ func TestBodyKeysAreExact(t *testing.T) {
 	e := newEnv(t, emulator.Config{Brass: emulator.BrassConfig{RateLimit: -1}})
 	brassApp := "Bearer " + emulator.DefaultBrassAppKey
 	cases := []struct {
-		name, path, auth string
+		name, path, auth             string
 		good, caseVariant, duplicate string
 	}{
 		{"passport", tokenPath, "",

@@ -49,6 +49,13 @@ type Config struct {
 	Scenarios []scenarios.Scenario
 	// JournalSize is how many requests the journal keeps. Zero means DefaultJournalSize.
 	JournalSize int
+	// JournalBytes bounds the memory the journal's entries take (paths and
+	// fields are cut at MaxJournalPath and MaxJournalField); the oldest go
+	// first. Zero means DefaultJournalBytes.
+	JournalBytes int64
+	// JournalWaiters is how many journal long polls may wait at once; one
+	// more is answered 429. Zero means DefaultJournalWaiters.
+	JournalWaiters int
 	// State makes the state durable in a file (StateConfig).
 	State StateConfig
 	// Passport tunes the Passport emulation.
@@ -148,6 +155,18 @@ func (c Config) normalize() (Config, error) {
 		c.JournalSize = DefaultJournalSize
 	case c.JournalSize < 0:
 		return c, fmt.Errorf("config: JournalSize %d is negative", c.JournalSize)
+	}
+	switch {
+	case c.JournalBytes == 0:
+		c.JournalBytes = DefaultJournalBytes
+	case c.JournalBytes < 0:
+		return c, fmt.Errorf("config: JournalBytes %d is negative", c.JournalBytes)
+	}
+	switch {
+	case c.JournalWaiters == 0:
+		c.JournalWaiters = DefaultJournalWaiters
+	case c.JournalWaiters < 0:
+		return c, fmt.Errorf("config: JournalWaiters %d is negative", c.JournalWaiters)
 	}
 	switch {
 	case c.PassKit.Leeway < 0:

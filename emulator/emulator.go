@@ -68,7 +68,7 @@ func New(cfg Config) (*Emulator, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Emulator{cfg: cfg, clock: cfg.Clock, store: cfg.Store, log: cfg.Logger, journal: newJournal(cfg.JournalSize),
+	e := &Emulator{cfg: cfg, clock: cfg.Clock, store: cfg.Store, log: cfg.Logger, journal: newJournal(cfg.JournalSize, cfg.JournalBytes, cfg.JournalWaiters),
 		secrets: knownSecrets(cfg.Fixtures, cfg.AdminToken)}
 	e.passkit, e.brass = newPassKit(e), newBrass(e)
 	e.schemes = []scheme{

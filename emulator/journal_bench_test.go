@@ -8,7 +8,7 @@ import (
 // BenchmarkJournalAppend: one request's entry into the journal (full after its first 10,000), from two
 // goroutines at once (the server's case).
 func BenchmarkJournalAppend(b *testing.B) {
-	j := newJournal(DefaultJournalSize)
+	j := newJournal(DefaultJournalSize, DefaultJournalBytes, DefaultJournalWaiters)
 	entry := JournalEntry{RealTime: time.Now(), Time: time.Now(), Vendor: "passport", Operation: "listAccounts",
 		Method: "GET", Path: "/passport/v1/core/accounts", Status: 200, Principal: "demo-client"}
 	b.ReportAllocs()

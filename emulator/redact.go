@@ -66,7 +66,7 @@ func (e *Emulator) journalPath(r *http.Request, rc *reqCtx) string {
 	all := rc == nil || rc.op == nil
 	if !all {
 		if params = rc.op.paramSegments; len(params) == 0 {
-			return cutPath(p)
+			return ownPath(r, p)
 		}
 	}
 	var b strings.Builder
@@ -90,9 +90,22 @@ func (e *Emulator) journalPath(r *http.Request, rc *reqCtx) string {
 		}
 	}
 	if !changed {
-		return cutPath(p)
+		return ownPath(r, p)
 	}
 	return cutPath(b.String())
+}
+
+// ownPath is cutPath(p), in memory of its own when p may be part of a much
+// longer request line (a long query string), which an entry would otherwise
+// keep alive.
+func ownPath(r *http.Request, p string) string {
+	if len(p) > MaxJournalPath {
+		return strings.Clone(cutPath(p))
+	}
+	if len(r.RequestURI) > 2*len(p)+64 {
+		return strings.Clone(p)
+	}
+	return p
 }
 
 // secretLike reports whether a path segment is a secret the emulator knows

@@ -86,6 +86,7 @@ func Start(tb TB, opts ...Option) *Kit {
 		tb.Fatalf("testkit: listen: %v", err)
 	}
 	srv := emulator.NewHTTPServer(emu.Handler())
+	srv.RegisterOnShutdown(emu.EndWaits)
 	go func() { _ = srv.Serve(ln) }()
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -387,14 +388,26 @@ func (f Filter) query() url.Values {
 
 type journalBody struct {
 	Entries []emulator.JournalEntry `json:"entries"`
+	Next    int64                   `json:"next"`
+	More    bool                    `json:"more"`
 }
 
-// Requests returns the journal entries that match f, oldest first.
+// Requests returns the journal entries that match f, oldest first (every
+// page of them).
 func (k *Kit) Requests(f Filter) []emulator.JournalEntry {
 	k.tb.Helper()
-	var out journalBody
-	k.must("GET", "/journal?"+f.query().Encode(), nil, &out)
-	return out.Entries
+	q := f.query()
+	q.Set("limit", strconv.Itoa(emulator.MaxJournalPage))
+	var all []emulator.JournalEntry
+	for {
+		var page journalBody
+		k.must("GET", "/journal?"+q.Encode(), nil, &page)
+		all = append(all, page.Entries...)
+		if !page.More {
+			return all
+		}
+		q.Set("since", strconv.FormatInt(page.Next, 10))
+	}
 }
 
 // WaitForRequest returns the first journal entry that matches f, waiting for

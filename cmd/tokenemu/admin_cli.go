@@ -589,14 +589,17 @@ func printTokens(w io.Writer, ts []emulator.TokenInfo) {
 // ---- journal ----
 
 func runJournal(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	const u = "tokenemu journal [-vendor V] [-operation ID] [-status N] [-follow] [flags]"
-	var vendor, operation string
+	const u = "tokenemu journal [-vendor V] [-operation ID] [-status N] [-principal P] [-reason R] [-scenario S] [-follow] [flags]"
+	var vendor, operation, principal, reason, scenario string
 	var status int
 	var follow bool
 	extra := func(fs *flag.FlagSet) {
 		fs.StringVar(&vendor, "vendor", "", "only this vendor (or admin)")
 		fs.StringVar(&operation, "operation", "", "only this operationId")
 		fs.IntVar(&status, "status", 0, "only this status")
+		fs.StringVar(&principal, "principal", "", "only requests made by this client id, username or email")
+		fs.StringVar(&reason, "reason", "", "only this X-Tokenemu-Reason (token_expired, scenario:NAME, …)")
+		fs.StringVar(&scenario, "scenario", "", "only requests a rule of this scenario acted on")
 		fs.BoolVar(&follow, "follow", false, "keep printing new requests until interrupted")
 	}
 	return adminCommand(ctx, "journal", u, args, stdout, stderr, getenv, extra, func(ctx context.Context, c *adminClient, pos []string) error {
@@ -613,8 +616,17 @@ func runJournal(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 		if status != 0 {
 			q.Set("status", strconv.Itoa(status))
 		}
+		for k, v := range map[string]string{"principal": principal, "reason": reason, "scenario": scenario} {
+			if v != "" {
+				q.Set(k, v)
+			}
+		}
+		// Page by page, each printed as it arrives: the journal answers at
+		// most 1000 entries at a time, and -follow waits for the next ones.
+		q.Set("limit", strconv.Itoa(emulator.MaxJournalPage))
 		var since int64
 		header := !c.json
+		printed := false
 		for {
 			if since > 0 {
 				q.Set("since", strconv.FormatInt(since, 10))
@@ -632,16 +644,19 @@ func runJournal(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 			}
 			var out struct {
 				Entries []json.RawMessage `json:"entries"`
+				Next    int64             `json:"next"`
+				More    bool              `json:"more"`
 			}
 			if err := json.Unmarshal(b, &out); err != nil {
 				return err
 			}
+			since = max(since, out.Next)
 			for _, raw := range out.Entries {
 				var en emulator.JournalEntry
 				if err := json.Unmarshal(raw, &en); err != nil {
 					return err
 				}
-				since = max(since, en.Seq)
+				printed = true
 				if c.json {
 					fmt.Fprintf(c.stdout, "%s\n", raw) // one entry per line
 					continue
@@ -653,8 +668,11 @@ func runJournal(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 				}
 				fmt.Fprintln(c.stdout, journalLine(en))
 			}
+			if !follow && out.More {
+				continue
+			}
 			if !follow {
-				if header && len(out.Entries) == 0 {
+				if !c.json && !printed {
 					fmt.Fprintln(c.stdout, "no requests")
 				}
 				return nil

@@ -110,6 +110,8 @@ type serveOptions struct {
 	brassTempLife    time.Duration
 	brassRateLimit   int
 	journalSize      int
+	journalBytes     int64
+	journalWaiters   int
 	scenarios        []string
 	clockAt          time.Time
 	cpuProfile       string
@@ -197,6 +199,8 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	fs.DurationVar(&o.brassTempLife, "brass-temporary-lifetime", 10*time.Minute, "Brass: lifetime of the temporary JWT from login")
 	fs.IntVar(&o.brassRateLimit, "brass-rate-limit", 60, "Brass: requests a user may make a minute; 0 switches the limit off")
 	fs.IntVar(&o.journalSize, "journal-size", emulator.DefaultJournalSize, "requests the journal keeps (GET /_emulator/journal); the oldest go first")
+	fs.Int64Var(&o.journalBytes, "journal-bytes", emulator.DefaultJournalBytes, "memory the journal's entries may take, in bytes; the oldest go first")
+	fs.IntVar(&o.journalWaiters, "journal-waiters", emulator.DefaultJournalWaiters, "journal long polls (wait=) that may wait at once; one more gets 429")
 	clockAt := fs.String("clock", "", "start the virtual clock at this RFC 3339 time (it runs from there; a reset puts it back to real now)")
 	fs.StringVar(&o.stateFile, "state", "", "keep the state (tokens, PATs, refresh tokens, accounts made through the APIs, scenarios, clock) in this file: restored at start, saved atomically every -state-interval and at shutdown")
 	fs.DurationVar(&o.stateInterval, "state-interval", emulator.DefaultStateInterval, "how often -state is saved (when something was served since the last save)")
@@ -248,6 +252,12 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	if o.journalSize < 1 || o.journalSize > 10_000_000 {
 		return o, fmt.Errorf("-journal-size %d: want 1 to 10000000", o.journalSize)
 	}
+	if o.journalBytes < 64<<10 || o.journalBytes > 16<<30 {
+		return o, fmt.Errorf("-journal-bytes %d: want 65536 (64 KiB) to 17179869184 (16 GiB)", o.journalBytes)
+	}
+	if o.journalWaiters < 1 || o.journalWaiters > 10_000 {
+		return o, fmt.Errorf("-journal-waiters %d: want 1 to 10000", o.journalWaiters)
+	}
 	if o.stateInterval <= 0 {
 		return o, fmt.Errorf("-state-interval %v: must be positive", o.stateInterval)
 	}
@@ -270,15 +280,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return exitUsage
 	}
 	cfg := emulator.Config{
-		AllowedHosts: o.hostsAllowed(),
-		Seed:         o.seed,
-		AdminToken:   o.adminToken,
-		JournalSize:  o.journalSize,
-		State:        emulator.StateConfig{File: o.stateFile, Interval: o.stateInterval, Fresh: o.stateFresh},
-		Logger:       newLogger(stderr, o.logFormat, o.logLevel),
-		Passport:     emulator.PassportConfig{RevokeStatus: o.passportRevoke, ScopeErrorStatus: o.passportScopeErr},
-		PassKit:      emulator.PassKitConfig{Leeway: o.passkitLeeway},
-		Brass:        emulator.BrassConfig{TemporaryTokenLifetime: o.brassTempLife, RateLimit: brassRate(o.brassRateLimit)},
+		AllowedHosts:   o.hostsAllowed(),
+		Seed:           o.seed,
+		AdminToken:     o.adminToken,
+		JournalSize:    o.journalSize,
+		JournalBytes:   o.journalBytes,
+		JournalWaiters: o.journalWaiters,
+		State:          emulator.StateConfig{File: o.stateFile, Interval: o.stateInterval, Fresh: o.stateFresh},
+		Logger:         newLogger(stderr, o.logFormat, o.logLevel),
+		Passport:       emulator.PassportConfig{RevokeStatus: o.passportRevoke, ScopeErrorStatus: o.passportScopeErr},
+		PassKit:        emulator.PassKitConfig{Leeway: o.passkitLeeway},
+		Brass:          emulator.BrassConfig{TemporaryTokenLifetime: o.brassTempLife, RateLimit: brassRate(o.brassRateLimit)},
 		TeleTracker: emulator.TeleTrackerConfig{
 			RefreshLifetime:       o.ttRefreshLife,
 			RevokeFamilyOnReuse:   o.ttFamilyOnReuse,
@@ -347,6 +359,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		defer pprof.StopCPUProfile()
 	}
 	srv := emulator.NewHTTPServer(emu.Handler())
+	srv.RegisterOnShutdown(emu.EndWaits) // an idle long poll must not hold the shutdown up
 	srv.ErrorLog = slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

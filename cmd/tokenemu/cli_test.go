@@ -386,3 +386,51 @@ func TestAllowedHosts(t *testing.T) {
 		}
 	}
 }
+
+// A journal long poll waiting when shutdown begins returns at once, and the
+// server exits 0: before, it held the shutdown for its 10 s and exited 1.
+func TestServeShutdownEndsLongPolls(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &bannerWriter{url: make(chan string, 1)}
+	var errOut bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "-addr", "127.0.0.1:0"}, out, &errOut, env(nil), keepProcs)
+	}()
+	var base string
+	select {
+	case base = <-out.url:
+	case code := <-done:
+		t.Fatalf("serve exited early with %d: %s", code, errOut.String())
+	}
+	polled := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(base + "/_emulator/journal?vendor=brass&wait=60s")
+		if err == nil {
+			_, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+		}
+		polled <- err
+	}()
+	// The poll is waiting once the state says so.
+	for {
+		resp, err := http.Get(base + "/_emulator/state")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(b), `"waiters":1`) {
+			break
+		}
+		runtime.Gosched()
+	}
+	cancel()
+	if err := <-polled; err != nil {
+		t.Errorf("the long poll: %v", err)
+	}
+	if code := <-done; code != exitOK {
+		t.Errorf("serve after cancel: exit %d, stderr %s", code, errOut.String())
+	}
+}
