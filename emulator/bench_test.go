@@ -93,15 +93,28 @@ func BenchmarkValidationReject(b *testing.B) {
 }
 
 // BenchmarkScenarios: an authenticated GET with 0 and 50 active rules that do not match it.
+//
+// rules=max is the most rules the emulator holds active, each matching the
+// request's vendor, operation and path (a pattern whose every segment but
+// the literals needs the automaton), and failing only on the principal: the
+// most work a request of W2 can be made to do.
 func BenchmarkScenarios(b *testing.B) {
-	for _, n := range []int{0, 50} {
-		b.Run(fmt.Sprintf("rules=%d", n), func(b *testing.B) {
+	for _, n := range []int{0, 1, 25, scenarios.MaxActiveRules} {
+		name := fmt.Sprintf("rules=%d", n)
+		if n == scenarios.MaxActiveRules {
+			name = "rules=max"
+		}
+		b.Run(name, func(b *testing.B) {
 			emu := newBenchEmulator(b, emulator.Config{})
-			if n > 0 {
+			for first := 0; first < n; first += 100 {
 				var doc strings.Builder
-				doc.WriteString("name: many\nrules:\n")
-				for i := range n {
-					fmt.Fprintf(&doc, "  - match: {vendor: passport, operation: listAccounts, header: {X-Run: \"%d\"}}\n    action: {status: 500}\n", i)
+				fmt.Fprintf(&doc, "name: many-%d\nrules:\n", first)
+				for i := first; i < min(n, first+100); i++ {
+					if n != scenarios.MaxActiveRules {
+						fmt.Fprintf(&doc, "  - match: {vendor: passport, operation: listAccounts, header: {X-Run: \"%d\"}}\n    action: {status: 500}\n", i)
+						continue
+					}
+					fmt.Fprintf(&doc, "  - match: {vendor: passport, operation: listAccounts, path: \"/passport/v?/c*e/a*c*s\", principal: nobody-%d}\n    action: {status: 500}\n", i)
 				}
 				list, err := scenarios.Parse([]byte(doc.String()))
 				if err != nil {

@@ -10,7 +10,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/textproto"
-	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -20,6 +19,10 @@ import (
 
 // MaxActive bounds how many scenarios an engine holds at once.
 const MaxActive = 100
+
+// MaxActiveRules bounds how many rules the active scenarios hold together:
+// every request is checked against its vendor's share of them.
+const MaxActiveRules = 32
 
 // ErrDuplicate is wrapped by Apply's error when a scenario of that name is active.
 var ErrDuplicate = errors.New("a scenario with this name is already active")
@@ -41,6 +44,8 @@ type Request struct {
 	Kind func() string
 	// Token returns the token value the request presents ("" when none).
 	Token func() string
+
+	segments []string // Path split at "/", once, when a rule with a path first asks
 }
 
 // Firing is one rule that fired on a request.
@@ -60,10 +65,51 @@ type Engine struct {
 	builtins     map[string]Scenario
 	builtinsErr  error
 
-	live   atomic.Int32 // number of active scenarios: the fast path reads only this
-	mu     sync.Mutex
-	active []*active
-	rng    *rand.Rand
+	// set is the active scenarios, replaced whole (never changed in place)
+	// by Apply, Remove, Clear and Restore, which mu serialises. Requests read
+	// it without a lock, and count their matches in the rules' atomics.
+	set   atomic.Pointer[activeSet]
+	mu    sync.Mutex
+	rngMu sync.Mutex // the seeded randomness, drawn only by rules with a probability
+	rng   *rand.Rand
+}
+
+// activeSet is the active scenarios in the order applied, and for each
+// vendor the rules that can match its requests, in evaluation order.
+type activeSet struct {
+	list     []*active
+	byVendor map[string][]ruleRef
+	rules    int
+}
+
+type ruleRef struct {
+	a *active
+	r *rule
+}
+
+func newActiveSet(list []*active) *activeSet {
+	s := &activeSet{list: list, byVendor: map[string][]ruleRef{}}
+	for _, v := range vendorNames {
+		for _, a := range list {
+			for _, r := range a.rules {
+				if r.Match.Vendor == "*" || r.Match.Vendor == v {
+					s.byVendor[v] = append(s.byVendor[v], ruleRef{a, r})
+				}
+			}
+		}
+	}
+	for _, a := range list {
+		s.rules += len(a.rules)
+	}
+	return s
+}
+
+// active returns the active scenarios (nil when none).
+func (e *Engine) activeList() []*active {
+	if s := e.set.Load(); s != nil {
+		return s.list
+	}
+	return nil
 }
 
 type active struct {
@@ -107,10 +153,11 @@ type rule struct {
 	token    [sha256.Size]byte
 	hasToken bool
 	headers  []headerMatch // canonical names, for lookups without canonicalising per request
+	path     *glob         // match.path compiled; nil when the rule has none
 	from, to time.Time
-	matched  int64
-	fired    int64
-	spent    bool
+	matched  atomic.Int64
+	fired    atomic.Int64
+	spent    atomic.Bool
 }
 
 // NewEngine returns an engine with no active scenario. The built-ins are
@@ -182,8 +229,9 @@ func (e *Engine) ApplyAll(list []Scenario, now time.Time, replace bool) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	next := slices.Clone(e.activeList())
 	index := map[string]int{}
-	for i, a := range e.active {
+	for i, a := range next {
 		index[a.s.Name] = i
 	}
 	added := 0
@@ -196,17 +244,31 @@ func (e *Engine) ApplyAll(list []Scenario, now time.Time, replace bool) error {
 			added++
 		}
 	}
-	if len(e.active)+added > MaxActive {
-		return &Error{Scenario: compiled[0].s.Name, Rule: -1, Msg: fmt.Sprintf("%d scenarios would be active; the limit is %d", len(e.active)+added, MaxActive)}
+	if len(next)+added > MaxActive {
+		return &Error{Scenario: compiled[0].s.Name, Rule: -1, Msg: fmt.Sprintf("%d scenarios would be active; the limit is %d", len(next)+added, MaxActive)}
 	}
 	for _, a := range compiled {
 		if i, dup := index[a.s.Name]; dup {
-			e.active[i] = a
+			next[i] = a
 		} else {
-			e.active = append(e.active, a)
+			next = append(next, a)
 		}
 	}
-	e.live.Store(int32(len(e.active)))
+	return e.publish(compiled[0].s.Name, next)
+}
+
+// publish makes list the active scenarios, unless their rules would pass
+// MaxActiveRules. The caller holds mu.
+func (e *Engine) publish(name string, list []*active) error {
+	set := newActiveSet(list)
+	if set.rules > MaxActiveRules {
+		return &Error{Scenario: name, Rule: -1, Field: "rules",
+			Msg: fmt.Sprintf("%d rules would be active; the limit is %d in all scenarios together", set.rules, MaxActiveRules)}
+	}
+	if len(list) == 0 {
+		set = nil
+	}
+	e.set.Store(set)
 	return nil
 }
 
@@ -277,6 +339,13 @@ func compile(s Scenario, now time.Time) (*active, error) {
 			m.Header[name] = hm.value
 			cr.headers = append(cr.headers, hm)
 		}
+		if r.Match.Path != "" {
+			g, err := compileGlob(r.Match.Path)
+			if err != nil {
+				return nil, &Error{Scenario: s.Name, Rule: i, Field: "match.path", Msg: err.Error()}
+			}
+			cr.path = g
+		}
 		cr.Rule = s.Rules[i]
 		var err error
 		if cr.from, err = parseWhen(r.Trigger.From, now); err != nil {
@@ -297,10 +366,10 @@ func compile(s Scenario, now time.Time) (*active, error) {
 func (e *Engine) Remove(name string) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for i, a := range e.active {
+	list := e.activeList()
+	for i, a := range list {
 		if a.s.Name == name {
-			e.active = append(e.active[:i], e.active[i+1:]...)
-			e.live.Store(int32(len(e.active)))
+			_ = e.publish(name, slices.Delete(slices.Clone(list), i, i+1)) // fewer rules: never over the limit
 			return true
 		}
 	}
@@ -311,12 +380,11 @@ func (e *Engine) Remove(name string) bool {
 func (e *Engine) Clear() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.active = nil
-	e.live.Store(0)
+	e.set.Store(nil)
 }
 
 // Empty reports whether no scenario is active (without taking the lock).
-func (e *Engine) Empty() bool { return e.live.Load() == 0 }
+func (e *Engine) Empty() bool { return e.set.Load() == nil }
 
 // Status is an active scenario with its counters.
 type Status struct {
@@ -342,14 +410,13 @@ type RuleStatus struct {
 
 // Active lists the active scenarios, in the order they were applied.
 func (e *Engine) Active() []Status {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	out := make([]Status, 0, len(e.active))
-	for _, a := range e.active {
+	list := e.activeList()
+	out := make([]Status, 0, len(list))
+	for _, a := range list {
 		st := Status{Name: a.s.Name, Description: a.s.Description, AppliedAt: a.applied.Format(time.RFC3339Nano)}
 		for _, r := range a.rules {
 			rs := RuleStatus{Index: r.index, Match: r.Match, Trigger: r.Trigger, Action: r.Action,
-				Matched: r.matched, Fired: r.fired, Spent: r.spent}
+				Matched: r.matched.Load(), Fired: r.fired.Load(), Spent: r.spent.Load()}
 			if r.hasToken {
 				rs.Match.Token, rs.Match.TokenSHA256 = "(redacted)", ""
 			}
@@ -364,9 +431,9 @@ func (e *Engine) Active() []Status {
 			var n int64 = -1
 			switch {
 			case r.Trigger.First > 0:
-				n = max(0, int64(r.Trigger.First)-r.matched)
+				n = max(0, int64(r.Trigger.First)-rs.Matched)
 			case r.Trigger.Nth > 0:
-				n = max(0, int64(r.Trigger.Nth)-r.matched)
+				n = max(0, int64(r.Trigger.Nth)-rs.Matched)
 			}
 			if n >= 0 {
 				rs.Remaining = &n
@@ -378,17 +445,18 @@ func (e *Engine) Active() []Status {
 	return out
 }
 
-// Evaluate counts req against every active rule and returns the rules that
-// fire, in order (scenarios in the order applied, rules in file order).
+// Evaluate counts req against every active rule of its vendor and returns
+// the rules that fire, in order (scenarios in the order applied, rules in
+// file order). It takes no lock: the active set is read whole, and each
+// rule's counters are atomics.
 func (e *Engine) Evaluate(req *Request, now time.Time) []Firing {
-	if e.Empty() {
+	set := e.set.Load()
+	if set == nil {
 		return nil
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	var out []Firing
-	for _, a := range e.active {
-		out = e.evaluate(a, req, now, out)
+	for _, ref := range set.byVendor[req.Vendor] {
+		out = e.evaluate(ref.a, ref.r, req, now, out)
 	}
 	return out
 }
@@ -400,52 +468,57 @@ func (e *Engine) Once(s Scenario, req *Request, now time.Time) []Firing {
 	if err != nil {
 		return nil
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.evaluate(a, req, now, nil)
+	var out []Firing
+	for _, r := range a.rules {
+		out = e.evaluate(a, r, req, now, out)
+	}
+	return out
 }
 
-func (e *Engine) evaluate(a *active, req *Request, now time.Time, out []Firing) []Firing {
-	for _, r := range a.rules {
-		if r.spent {
-			continue
+func (e *Engine) evaluate(a *active, r *rule, req *Request, now time.Time, out []Firing) []Firing {
+	if r.spent.Load() {
+		return out
+	}
+	if !r.to.IsZero() && !now.Before(r.to) {
+		r.spent.Store(true)
+		return out
+	}
+	if !r.from.IsZero() && now.Before(r.from) {
+		return out
+	}
+	if !r.matches(req) {
+		return out
+	}
+	m, t := r.matched.Add(1), r.Trigger
+	fire := true
+	switch {
+	case t.First > 0:
+		fire = m <= int64(t.First)
+		if m >= int64(t.First) {
+			r.spent.Store(true)
 		}
-		if !r.to.IsZero() && !now.Before(r.to) {
-			r.spent = true
-			continue
+	case t.After > 0:
+		fire = m > int64(t.After)
+	case t.Nth > 0:
+		fire = m == int64(t.Nth)
+		if m >= int64(t.Nth) {
+			r.spent.Store(true)
 		}
-		if !r.from.IsZero() && now.Before(r.from) {
-			continue
-		}
-		if !r.matches(req) {
-			continue
-		}
-		r.matched++
-		m, t := r.matched, r.Trigger
-		fire := true
-		switch {
-		case t.First > 0:
-			fire = m <= int64(t.First)
-			r.spent = m >= int64(t.First)
-		case t.After > 0:
-			fire = m > int64(t.After)
-		case t.Nth > 0:
-			fire = m == int64(t.Nth)
-			r.spent = m >= int64(t.Nth)
-		}
-		if fire && t.Probability != nil {
-			fire = e.rng.Float64() < *t.Probability
-		}
-		if fire {
-			r.fired++
-			out = append(out, Firing{Scenario: a.s.Name, Rule: r.index, Action: r.Action})
-		}
+	}
+	if fire && t.Probability != nil {
+		e.rngMu.Lock()
+		fire = e.rng.Float64() < *t.Probability
+		e.rngMu.Unlock()
+	}
+	if fire {
+		r.fired.Add(1)
+		out = append(out, Firing{Scenario: a.s.Name, Rule: r.index, Action: r.Action})
 	}
 	return out
 }
 
 func (r *rule) matches(req *Request) bool {
-	m := r.Match
+	m := &r.Match // not copied: a rule is checked on every request of its vendor
 	if m.Vendor != "*" && m.Vendor != req.Vendor {
 		return false
 	}
@@ -455,8 +528,13 @@ func (r *rule) matches(req *Request) bool {
 	if m.Method != "" && m.Method != req.Method {
 		return false
 	}
-	if m.Path != "" && !pathMatches(m.Path, req.Path) {
-		return false
+	if r.path != nil {
+		if req.segments == nil {
+			req.segments = strings.Split(req.Path, "/")
+		}
+		if !r.path.matchSegments(req.segments) {
+			return false
+		}
 	}
 	for _, h := range r.headers {
 		got := req.Header[h.name]
@@ -508,21 +586,6 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// pathMatches matches a request path against a rule's pattern; a trailing
-// "/**" matches the base and everything below it.
-func pathMatches(pattern, p string) bool {
-	if base, ok := strings.CutSuffix(pattern, "/**"); ok {
-		bs, ps := strings.Split(base, "/"), strings.Split(p, "/")
-		if len(ps) < len(bs) {
-			return false
-		}
-		ok, _ := path.Match(base, strings.Join(ps[:len(bs)], "/"))
-		return ok
-	}
-	ok, _ := path.Match(pattern, p)
-	return ok
-}
-
 // Saved is an active scenario as saved state keeps it: the scenario (with
 // any token replaced by its SHA-256), when it was applied, and its rules'
 // counters.
@@ -543,13 +606,12 @@ type SavedRule struct {
 // Tokens and credential header values are there as their SHA-256 (compile
 // kept nothing else), so that no secret is written.
 func (e *Engine) Save() []Saved {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	out := make([]Saved, 0, len(e.active))
-	for _, a := range e.active {
+	list := e.activeList()
+	out := make([]Saved, 0, len(list))
+	for _, a := range list {
 		sv := Saved{Scenario: a.s, AppliedAt: a.applied}
 		for _, r := range a.rules {
-			sv.Rules = append(sv.Rules, SavedRule{Matched: r.matched, Fired: r.fired, Spent: r.spent})
+			sv.Rules = append(sv.Rules, SavedRule{Matched: r.matched.Load(), Fired: r.fired.Load(), Spent: r.spent.Load()})
 		}
 		out = append(out, sv)
 	}
@@ -574,7 +636,9 @@ func (e *Engine) Restore(list []Saved) error {
 				Msg: fmt.Sprintf("%d rule counters for %d rules", len(sv.Rules), len(a.rules))}
 		}
 		for j, r := range a.rules {
-			r.matched, r.fired, r.spent = sv.Rules[j].Matched, sv.Rules[j].Fired, sv.Rules[j].Spent
+			r.matched.Store(sv.Rules[j].Matched)
+			r.fired.Store(sv.Rules[j].Fired)
+			r.spent.Store(sv.Rules[j].Spent)
 		}
 	}
 	if len(compiled) > MaxActive {
@@ -582,7 +646,5 @@ func (e *Engine) Restore(list []Saved) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.active = compiled
-	e.live.Store(int32(len(e.active)))
-	return nil
+	return e.publish("(saved state)", compiled)
 }

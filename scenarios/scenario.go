@@ -25,6 +25,36 @@ import (
 // MaxDocumentBytes is the largest scenario document Parse accepts.
 const MaxDocumentBytes = 256 << 10
 
+// MaxExpandedBytes is the most a scenario document may hold once its YAML
+// aliases are expanded (each node counted as its text and 16 bytes more).
+const MaxExpandedBytes = 1 << 20
+
+// expandedSize is what n would take with every alias expanded, each node
+// counted once per place it appears; memo keeps the size of each node seen.
+// It stops counting past MaxExpandedBytes, so that it ends fast however
+// deep the aliases nest.
+func expandedSize(n *yaml.Node, memo map[*yaml.Node]int) int {
+	if n == nil {
+		return 0
+	}
+	if v, ok := memo[n]; ok {
+		return v
+	}
+	memo[n] = MaxExpandedBytes + 1 // an alias to a node being counted: a cycle
+	size := 16 + len(n.Value)
+	if n.Kind == yaml.AliasNode {
+		size += expandedSize(n.Alias, memo)
+	}
+	for _, c := range n.Content {
+		if size += expandedSize(c, memo); size > MaxExpandedBytes {
+			break
+		}
+	}
+	size = min(size, MaxExpandedBytes+1)
+	memo[n] = size
+	return size
+}
+
 // Scenario is a named list of rules.
 type Scenario struct {
 	Name        string `json:"name" yaml:"name"`
@@ -234,16 +264,27 @@ func Parse(data []byte) ([]Scenario, error) {
 		}
 		return list, nil
 	}
+	// Each document is read as a tree first: an alias is a reference to an
+	// anchored node there, and the size it would expand to is counted before
+	// anything is expanded (a 48 KB document of nested aliases expanded to
+	// about 50 MB).
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
 	var out []Scenario
+	expanded := 0
 	for {
-		var s Scenario
-		err := dec.Decode(&s)
+		var n yaml.Node
+		err := dec.Decode(&n)
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
+			return nil, fmt.Errorf("parse scenario %d: %w", len(out)+1, err)
+		}
+		if expanded += expandedSize(&n, map[*yaml.Node]int{}); expanded > MaxExpandedBytes {
+			return nil, fmt.Errorf("scenario document expands to more than %d bytes through its aliases; the limit is %d", expanded, MaxExpandedBytes)
+		}
+		var s Scenario
+		if err := n.Load(&s, yaml.WithKnownFields()); err != nil {
 			return nil, fmt.Errorf("parse scenario %d: %w", len(out)+1, err)
 		}
 		out = append(out, s)

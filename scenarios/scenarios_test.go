@@ -568,3 +568,64 @@ func TestCredentialHeadersAreHashed(t *testing.T) {
 		t.Errorf("after restore, another value: %d firings", len(got))
 	}
 }
+
+// YAML aliases cannot make a small document large: the expanded size is
+// counted on the tree, before anything is expanded.
+func TestParseRefusesAliasBombs(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("name: bomb\ndescription: x\nx0: &a0 \"" + strings.Repeat("y", 1000) + "\"\n")
+	for i := 1; i < 12; i++ {
+		fmt.Fprintf(&b, "x%d: &a%d [", i, i)
+		for j := range 10 {
+			if j > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, "*a%d", i-1)
+		}
+		b.WriteString("]\n")
+	}
+	b.WriteString("rules: [{match: {vendor: brass}, action: {status: 503}}]\n")
+	if b.Len() > 48<<10 {
+		t.Fatalf("the document is %d bytes", b.Len())
+	}
+	_, err := scenarios.Parse([]byte(b.String()))
+	if err == nil || !strings.Contains(err.Error(), "expands to more than") {
+		t.Errorf("alias bomb of %d bytes: %v", b.Len(), err)
+	}
+	// A few aliases in an ordinary document are fine.
+	ok := "name: fine\nrules:\n  - match: &m {vendor: brass}\n    action: {status: 503}\n  - match: *m\n    action: {status: 500}\n"
+	if list, err := scenarios.Parse([]byte(ok)); err != nil || len(list[0].Rules) != 2 || list[0].Rules[1].Match.Vendor != "brass" {
+		t.Errorf("ordinary aliases: %v %v", list, err)
+	}
+}
+
+// The active scenarios hold at most MaxActiveRules rules together; the one
+// that would pass it is refused whole.
+func TestMaxActiveRules(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t)
+	now := time.Now()
+	many := func(name string, n int) scenarios.Scenario {
+		s := scenarios.Scenario{Name: name}
+		for range n {
+			s.Rules = append(s.Rules, scenarios.Rule{Match: scenarios.Match{Vendor: "brass"}, Action: scenarios.Action{Status: 503}})
+		}
+		return s
+	}
+	const each = 8
+	for i := range scenarios.MaxActiveRules / each {
+		if err := e.Apply(many(fmt.Sprintf("s%d", i), each), now, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Apply(many("last", 1), now, false); err == nil || !strings.Contains(err.Error(), "rules would be active") {
+		t.Errorf("one rule too many: %v", err)
+	}
+	if err := e.Apply(many("s0", each), now, true); err != nil {
+		t.Errorf("replacing a scenario by one as large: %v", err)
+	}
+	if n := len(e.Active()); n != scenarios.MaxActiveRules/each {
+		t.Errorf("%d active", n)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"net/textproto"
-	"path"
 	"regexp"
 	"slices"
 	"sort"
@@ -105,7 +104,7 @@ var (
 )
 
 // maxRules bounds a scenario's rules.
-const maxRules = 100
+const maxRules = MaxActiveRules
 
 // Validate checks a scenario against the catalog and returns the first
 // problem as an *Error that names the rule and field.
@@ -181,8 +180,8 @@ func (c *Catalog) validateMatch(m Match) *fieldErr {
 		if !strings.HasPrefix(m.Path, "/") {
 			return ferr("path", "%q must start with /", m.Path)
 		}
-		if _, err := path.Match(strings.TrimSuffix(m.Path, "/**"), ""); err != nil {
-			return ferr("path", "bad pattern %q: %v", m.Path, err)
+		if _, err := compileGlob(m.Path); err != nil {
+			return ferr("path", "bad pattern %.64q: %v", m.Path, err)
 		}
 		// The pattern must be able to match one of the routes it could reach.
 		var templates []opInfo
@@ -241,7 +240,7 @@ func patternCanMatch(pattern, template string) bool {
 		if strings.HasPrefix(ts[i], "{") {
 			continue
 		}
-		if ok, _ := path.Match(ps[i], ts[i]); !ok {
+		if seg, err := compileSeg(ps[i]); err != nil || !seg.match(ts[i]) {
 			return false
 		}
 	}

@@ -1,0 +1,96 @@
+package scenarios
+
+import (
+	"path"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestGlob(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		pattern, path string
+		want          bool
+	}{
+		{"/passport/v1/core/accounts/*", "/passport/v1/core/accounts/abc", true},
+		{"/passport/v1/core/accounts/*", "/passport/v1/core/accounts/", true},
+		{"/passport/v1/core/accounts/*", "/passport/v1/core/accounts/a/b", false},
+		{"/passport/v1/core/accounts/*", "/passport/v1/core/accounts", false},
+		{"/passport/**", "/passport", true},
+		{"/passport/**", "/passport/v1/core", true},
+		{"/passport/**", "/passkit/login", false},
+		{"/p*t/v?/[a-c]ore/[^x]*", "/passport/v1/core/accounts", true},
+		{"/p*t/v?/[a-c]ore/[^a]*", "/passport/v1/core/accounts", false},
+		{"/brass/\\*", "/brass/*", true},
+		{"/brass/\\*", "/brass/x", false},
+		{"/x/?", "/x/é", true},
+		{"/x/??", "/x/é", false},
+		{"/x/[é-ë]", "/x/ê", true},
+		{"/x/*é*", "/x/caféine", true},
+	} {
+		g, err := compileGlob(c.pattern)
+		if err != nil {
+			t.Fatalf("%q: %v", c.pattern, err)
+		}
+		if got := g.match(c.path); got != c.want {
+			t.Errorf("%q against %q: %v, want %v", c.pattern, c.path, got, c.want)
+		}
+	}
+	for _, bad := range []string{"/x/[", "/x/[]", "/x/[z-a]", "/x/\\", "/" + strings.Repeat("a", MaxPathPattern), "/" + strings.Repeat("a?", 40)} {
+		if _, err := compileGlob(bad); err == nil {
+			t.Errorf("%.40q compiled", bad)
+		}
+	}
+}
+
+// The pattern that made path.Match backtrack for seconds is matched in one
+// pass: every step of the automaton is one character of the path.
+func TestGlobIsLinear(t *testing.T) {
+	t.Parallel()
+	g, err := compileGlob("/passport/" + strings.Repeat("*a", 31) + "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := "/passport/" + strings.Repeat("a", 60<<10)
+	start := time.Now()
+	if g.match(p) {
+		t.Fatal("matched")
+	}
+	t.Logf("one 60 KB path against 31 stars: %v", time.Since(start))
+}
+
+// FuzzGlob checks the automaton against path.Match on patterns without a
+// class (a class of path.Match may match "/", which a segment never holds)
+// and short paths (path.Match backtracks).
+func FuzzGlob(f *testing.F) {
+	for _, s := range [][2]string{
+		{"/a/*", "/a/b"}, {"/a/*b*c", "/a/xbyc"}, {"/*/?", "/x/y"}, {"/a/\\*", "/a/*"}, {"/**", "/a/b"},
+		{"*", ""}, {"a*", "a/b"}, {"/é?", "/éé"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, pattern, p string) {
+		if len(p) > 64 || strings.Contains(pattern, "[") {
+			return
+		}
+		g, err := compileGlob(pattern)
+		if err != nil {
+			return
+		}
+		want, perr := path.Match(pattern, p)
+		if base, ok := strings.CutSuffix(pattern, "/**"); ok {
+			bs, ps := strings.Split(base, "/"), strings.Split(p, "/")
+			want, perr = false, nil
+			if len(ps) >= len(bs) {
+				want, perr = path.Match(base, strings.Join(ps[:len(bs)], "/"))
+			}
+		}
+		if perr != nil {
+			return
+		}
+		if got := g.match(p); got != want {
+			t.Fatalf("%q against %q: %v, path.Match says %v", pattern, p, got, want)
+		}
+	})
+}
