@@ -118,7 +118,10 @@ type Store interface {
 	// expires earlier, and returns it as it now is. Unknown: ErrNotFound.
 	ExpireToken(vendor, id string, at time.Time) (Token, error)
 	// RevokeFamily revokes every token of a family that is not revoked yet and
-	// returns them.
+	// returns them. The family stays revoked: a token of it put afterwards is
+	// stored revoked (at the family's time, for its reason), so that a refresh
+	// that rotates a family and a revocation of that family are atomic with
+	// respect to each other, whichever reaches the store first.
 	RevokeFamily(vendor, family string, at time.Time, reason string) []Token
 	// Reset forgets every token.
 	Reset()

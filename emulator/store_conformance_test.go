@@ -226,8 +226,29 @@ func testStore(t *testing.T, newStore func() Store) {
 		if got := s.Tokens(TokenFilter{Family: "f1"}); len(got) != 3 {
 			t.Errorf("family filter: %v", ids(got))
 		}
+		if got := s.Tokens(TokenFilter{Vendor: "teletracker", Family: "f1"}); len(got) != 3 {
+			t.Errorf("vendor and family filter: %v", ids(got))
+		}
 		if got := s.RevokeFamily("teletracker", "none", t0, RevokedByFamily); len(got) != 0 {
 			t.Errorf("unknown family: %v", ids(got))
+		}
+		// A revoked family stays revoked: a token put in it afterwards (a
+		// rotation that lost the race) is stored revoked.
+		late := tok("teletracker", "4", "s4", t0.Add(2*time.Minute))
+		late.Family = "f1"
+		if err := s.PutToken(late); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.TokenByID("teletracker", "4"); got.StateAt(t0.Add(3*time.Minute)) != StateRevoked || got.RevokeReason != RevokedByFamily {
+			t.Errorf("a token put in a revoked family: %+v", got)
+		}
+		other := tok("passport", "5", "s5", t0)
+		other.Family = "f1" // the same family name at another vendor is another family
+		if err := s.PutToken(other); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.TokenByID("passport", "5"); !got.RevokedAt.IsZero() {
+			t.Error("another vendor's family f1 was revoked")
 		}
 	})
 

@@ -38,6 +38,19 @@ type memoryStore struct {
 	listIx   map[string]uint32
 	sessions [][]session // in chunks, like the records; session 0 is "no session"
 	nSession uint32
+	// revokedFamilies are the families RevokeFamily revoked: a token put in
+	// one later is stored revoked.
+	revokedFamilies map[familyKey]familyRevocation
+}
+
+type familyKey struct {
+	vendor uint8
+	family compactID
+}
+
+type familyRevocation struct {
+	at     int64
+	reason uint8
 }
 
 const (
@@ -369,6 +382,11 @@ func (s *memoryStore) PutToken(t Token) error {
 	var fk uint64
 	if t.Family != "" || t.PairID != "" {
 		ses := session{family: s.compact(t.Family), pair: s.compact(t.PairID)}
+		if rv, ok := s.revokedFamilies[familyKey{vendor, ses.family}]; ok && t.Family != "" && r.revoked == 0 {
+			// A rotation that lost the race with its family's revocation
+			// issues into a revoked family: its tokens are born revoked.
+			r.revoked, r.reason = rv.at, rv.reason
+		}
 		if t.Family != "" {
 			fk = idHash(vendor, t.Family)
 			ses.nextFamily = s.byFamily[fk]
@@ -413,9 +431,20 @@ func (s *memoryStore) TokenByID(vendor, id string) (Token, error) {
 func (s *memoryStore) Tokens(f TokenFilter) []Token {
 	s.mu.RLock()
 	out := make([]Token, 0)
-	for n := uint32(1); n <= s.count; n++ {
-		if t := s.token(s.rec(n)); f.match(&t) {
-			out = append(out, t)
+	if v, ok := s.smallIx[f.Vendor]; ok && f.Vendor != "" && f.Family != "" {
+		// A session's tokens: its family chain, not the whole store.
+		for n := s.byFamily[idHash(v, f.Family)]; n != 0; {
+			r := s.rec(n)
+			if t := s.token(r); f.match(&t) {
+				out = append(out, t)
+			}
+			n = s.session(r.session).nextFamily
+		}
+	} else {
+		for n := uint32(1); n <= s.count; n++ {
+			if t := s.token(s.rec(n)); f.match(&t) {
+				out = append(out, t)
+			}
 		}
 	}
 	s.mu.RUnlock()
@@ -470,6 +499,9 @@ func (s *memoryStore) RevokeFamily(vendor, family string, at time.Time, reason s
 	if err != nil {
 		return nil
 	}
+	if fam := s.compact(family); s.revokedFamilies[familyKey{v, fam}] == (familyRevocation{}) {
+		s.revokedFamilies[familyKey{v, fam}] = familyRevocation{at: nanos(at), reason: ri}
+	}
 	var out []Token
 	for n := s.byFamily[idHash(v, family)]; n != 0; {
 		r := s.rec(n)
@@ -500,4 +532,5 @@ func (s *memoryStore) Reset() {
 	s.listIx = map[string]uint32{}
 	s.sessions, s.nSession = nil, 0
 	s.addSession(session{})
+	s.revokedFamilies = map[familyKey]familyRevocation{}
 }
