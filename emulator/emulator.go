@@ -183,6 +183,13 @@ type scheme interface {
 	fault(rc *reqCtx, f faultSpec) error
 }
 
+// requestPreparer is a scheme that reads a request's parameters from more
+// places than the OpenAPI document can say, and moves them where the
+// document says, before anything else reads them.
+type requestPreparer interface {
+	prepare(r *http.Request, rc *reqCtx) error
+}
+
 // handlerFunc serves one operation; a returned error is rendered by the scheme.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error
 
@@ -445,6 +452,12 @@ func (e *Emulator) serveOperation(op *operation) http.Handler {
 		if err := checkCredentialHeaders(r); err != nil {
 			op.scheme.writeError(w, r, rc, err)
 			return
+		}
+		if p, ok := op.scheme.(requestPreparer); ok {
+			if err := p.prepare(r, rc); err != nil {
+				op.scheme.writeError(w, r, rc, err)
+				return
+			}
 		}
 		if vendor != "admin" && e.runScenarios(w, r, rc, op.scheme) {
 			return

@@ -242,6 +242,29 @@ func ttParams(rc *reqCtx, r *http.Request) (map[string]string, error) {
 	return out, nil
 }
 
+// prepare moves a GET's or DELETE's body parameters into its query string,
+// where the document (and the validator, and the handlers) look for them:
+// TeleTracker takes them from a body as well (SCHEMES.md D2). A parameter
+// given in both places is a 400.
+func (tt *teletracker) prepare(r *http.Request, rc *reqCtx) error {
+	if (r.Method != http.MethodGet && r.Method != http.MethodDelete && r.Method != http.MethodHead) || len(rc.body) == 0 {
+		return nil
+	}
+	body, err := tt.params(rc, r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	for k, v := range body {
+		if q.Has(k) {
+			return ttError(http.StatusBadRequest, "invalid_request", fmt.Sprintf("%s is given both in the query string and in the body", k))
+		}
+		q.Set(k, v)
+	}
+	r.URL.RawQuery = q.Encode()
+	return nil
+}
+
 func (tt *teletracker) params(rc *reqCtx, r *http.Request) (map[string]string, error) {
 	p, err := ttParams(rc, r)
 	if err != nil {

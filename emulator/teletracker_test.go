@@ -507,3 +507,37 @@ func TestTeleTrackerBadInput(t *testing.T) {
 		})
 	}
 }
+
+// GET and DELETE take their parameters from a body as well as from the query
+// string (SCHEMES.md D2): form, JSON or multipart. Before, a form body's
+// account_id was ignored and the user's first account answered.
+func TestTeleTrackerGetTakesBodyParameters(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, emulator.Config{})
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("demo@teletracker.test:teletracker-demo"))
+	for _, c := range []struct{ ct, body string }{
+		{ttForm, "account_id=1002"},
+		{"application/json", `{"account_id":1002}`},
+		{"application/json", `{"account_id":"1002"}`},
+	} {
+		resp, body := e.do("GET", "/teletracker/reports/call-data", hdr("Authorization", basic, "Content-Type", c.ct), c.body)
+		if resp.StatusCode != 200 || decode[ttCalls](t, body).AccountID != 1002 {
+			t.Errorf("%s %s: %d %s, want account 1002's calls", c.ct, c.body, resp.StatusCode, body)
+		}
+	}
+	// The body's parameters are validated as the query's are.
+	resp, body := e.do("GET", "/teletracker/reports/call-data", hdr("Authorization", basic, "Content-Type", ttForm), "account_id=x")
+	if resp.StatusCode != 400 {
+		t.Errorf("account_id=x in the body: %d %s", resp.StatusCode, body)
+	}
+	// One parameter in both places is refused.
+	resp, body = e.do("GET", "/teletracker/reports/call-data?account_id=1001", hdr("Authorization", basic, "Content-Type", ttForm), "account_id=1002")
+	if resp.StatusCode != 400 || !strings.Contains(string(body), "both in the query string and in the body") {
+		t.Errorf("account_id in both: %d %s", resp.StatusCode, body)
+	}
+	// An account the user cannot use is refused from the body as from the query.
+	resp, _ = e.do("GET", "/teletracker/reports/call-data", hdr("Authorization", basic, "Content-Type", ttForm), "account_id=9999")
+	if resp.StatusCode != 403 {
+		t.Errorf("account_id=9999 in the body: %d", resp.StatusCode)
+	}
+}
