@@ -537,26 +537,38 @@ func (b *brass) authenticate(r *http.Request, rc *reqCtx, securityScheme string,
 	return nil
 }
 
-// guard runs the per-user checks every Brass operation shares: the rate limit,
-// the idempotency key, and the permission the operation needs (if any).
+// admit accounts for every authenticated Brass request before its body is
+// validated, as Brass does (B27, B28): the user's rate limit, whose 429 wins
+// over a bad body and whose headers every answer carries, and the
+// idempotency key, used up by the first request that carries it whether that
+// one succeeds or fails.
+func (b *brass) admit(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	c, ok := rc.cred.(*brassCred) // set by authenticate: every operation is authenticated
+	if !ok {
+		return nil
+	}
+	now := b.e.clock.Now()
+	if c.user != nil {
+		if err := b.rateLimit(w, c.user.email, now); err != nil {
+			return err
+		}
+	}
+	if key := r.Header.Get("x-idempotency-key"); key != "" && r.Method == http.MethodPost {
+		owner := "app"
+		if c.user != nil {
+			owner = c.user.email
+		}
+		if err := b.idempotency(owner+"\x00"+key, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// guard checks the permission an operation needs (if any).
 func (b *brass) guard(perm string, h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 		c := rc.cred.(*brassCred) // set by authenticate: every operation is authenticated
-		now := b.e.clock.Now()
-		if c.user != nil {
-			if err := b.rateLimit(w, c.user.email, now); err != nil {
-				return err
-			}
-		}
-		if key := r.Header.Get("x-idempotency-key"); key != "" && r.Method == http.MethodPost {
-			owner := "app"
-			if c.user != nil {
-				owner = c.user.email
-			}
-			if err := b.idempotency(owner+"\x00"+key, now); err != nil {
-				return err
-			}
-		}
 		if perm != "" && !slices.Contains(c.perms, perm) {
 			return &brassError{status: http.StatusForbidden, reason: "insufficient_permission",
 				desc: fmt.Sprintf("this %s lacks the %s permission", c.kind, perm)}

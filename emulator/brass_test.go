@@ -440,3 +440,35 @@ func TestBrassBadInput(t *testing.T) {
 		t.Errorf("otp for an unknown user: %d, want 404", resp.StatusCode)
 	}
 }
+
+// Brass accounts for a request after authenticating it and before validating
+// its body (B27, B28): a key first used by a request the validator refused is
+// used up, a request in the cool-down gets 429 whatever its body, and refused
+// requests count against the limit and carry its headers.
+func TestBrassAccountsBeforeValidation(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, emulator.Config{})
+	e.emu.Clock().Freeze()
+	user := e.brassUser(emulator.DefaultBrassUsername) // authorise counted 1
+	h := jsonHdr(user)
+	h.Set("x-idempotency-key", "bad-first")
+	resp, body := e.do("POST", "/brass/banking/payments", h, `{"amount":"lots"}`) // 2
+	if resp.StatusCode != 422 || resp.Header.Get("X-RateLimit-Remaining") != "58" {
+		t.Fatalf("invalid body: %d remaining %q %s", resp.StatusCode, resp.Header.Get("X-RateLimit-Remaining"), body)
+	}
+	pay := `{"amount":100,"recipient":{"account_number":"0123456789","bank_code":"058"}}`
+	if resp, body = e.do("POST", "/brass/banking/payments", h, pay); resp.StatusCode != 409 { // 3
+		t.Errorf("the key of a request refused by validation, reused: %d %s, want 409", resp.StatusCode, body)
+	}
+	for i := 4; i <= 60; i++ {
+		if resp, body = e.do("POST", "/brass/banking/payments", jsonHdr(user), `{}`); resp.StatusCode != 422 {
+			t.Fatalf("request %d: %d %s", i, resp.StatusCode, body)
+		}
+	}
+	for _, b := range []string{`{}`, pay} {
+		resp, body = e.do("POST", "/brass/banking/payments", jsonHdr(user), b)
+		if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" || resp.Header.Get("X-RateLimit-Remaining") != "0" {
+			t.Errorf("in the cool-down, body %s: %d %s", b, resp.StatusCode, body)
+		}
+	}
+}

@@ -190,6 +190,13 @@ type requestPreparer interface {
 	prepare(r *http.Request, rc *reqCtx) error
 }
 
+// admitter is a scheme that accounts for each authenticated request before
+// its parameters and body are validated (a rate limit, an idempotency key),
+// so that a request the validator refuses is counted too.
+type admitter interface {
+	admit(w http.ResponseWriter, r *http.Request, rc *reqCtx) error
+}
+
 // handlerFunc serves one operation; a returned error is rendered by the scheme.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error
 
@@ -472,6 +479,12 @@ func (e *Emulator) serveOperation(op *operation) http.Handler {
 		}
 		if op.admin {
 			if err := changeNeedsJSON(r); err != nil {
+				op.scheme.writeError(w, r, rc, err)
+				return
+			}
+		}
+		if a, ok := op.scheme.(admitter); ok {
+			if err := a.admit(w, r, rc); err != nil {
 				op.scheme.writeError(w, r, rc, err)
 				return
 			}
