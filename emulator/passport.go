@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -47,6 +48,7 @@ type passport struct {
 	e     *Emulator
 	langs language.Matcher
 	state atomic.Pointer[passportState]
+	mu    sync.Mutex // serialises changes to state (passport_clients.go)
 }
 
 // passportState is the fixture-derived state, rebuilt on reset and read without locks.
@@ -54,8 +56,12 @@ type passportState struct {
 	clients     map[string]*passportClient
 	accountByID map[string]*passportAccount
 	// accountsJSON is listAccounts' answer by entity account id, encoded
-	// once: a state's accounts never change (a reset makes a new state).
+	// once: a state's accounts never change (a change makes a new state).
 	accountsJSON map[string][]byte
+	// changed are the clients the admin plane added or re-keyed (saved
+	// state keeps them); added counts those it added.
+	changed map[string]bool
+	added   int
 }
 
 type passportClient struct {
@@ -90,6 +96,7 @@ func (p *passport) reset() error {
 		clients:      make(map[string]*passportClient, len(fx.Clients)),
 		accountByID:  make(map[string]*passportAccount),
 		accountsJSON: make(map[string][]byte),
+		changed:      map[string]bool{},
 	}
 	accounts := map[string][]passportAccount{} // by entity account id
 	fake := gofakeit.New(uint64(p.e.cfg.Seed))

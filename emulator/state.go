@@ -52,6 +52,7 @@ type savedState struct {
 	Config    string            `json:"config"`   // fingerprint of the seed and fixtures
 	Clock     savedClock        `json:"clock"`
 	Tokens    []savedToken      `json:"tokens"`
+	Passport  savedPassport     `json:"passport"`
 	PassKit   savedPassKit      `json:"passkit"`
 	Brass     savedBrass        `json:"brass"`
 	Scenarios []scenarios.Saved `json:"scenarios"`
@@ -149,6 +150,7 @@ func (e *Emulator) snapshot() (*savedState, int64) {
 			IssuedAt: t.IssuedAt, ExpiresAt: t.ExpiresAt, RevokedAt: t.RevokedAt, RevokeReason: t.RevokeReason,
 		})
 	}
+	st.Passport = e.passportScheme().save()
 	st.PassKit = e.passkit.save()
 	st.Brass = e.brass.save()
 	st.Scenarios = e.scenarios.Save()
@@ -185,6 +187,9 @@ func (e *Emulator) restore(st *savedState) error {
 		if err := e.store.PutToken(t); err != nil {
 			return fmt.Errorf("token %s %s: %w", t.Vendor, t.ID, err)
 		}
+	}
+	if err := e.passportScheme().restore(st.Passport); err != nil {
+		return err
 	}
 	if err := e.passkit.restore(st.PassKit); err != nil {
 		return err

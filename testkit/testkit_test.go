@@ -275,3 +275,29 @@ func TestCredentialsForAnUnknownUser(t *testing.T) {
 		}
 	}
 }
+
+// A test adds a Passport client, logs in with it, rotates its secret and
+// sees the old secret refused while the old token still works.
+func TestKitPassportClients(t *testing.T) {
+	t.Parallel()
+	kit := testkit.Start(t)
+	c := kit.CreatePassportClient(emulator.PassportClientSpec{})
+	tok, err := kit.PassportClient(c).Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := kit.RotatePassportSecret(c.ClientID)
+	if fresh == "" || fresh == c.ClientSecret {
+		t.Fatalf("rotated secret %q", fresh)
+	}
+	if _, err := kit.PassportClient(c).Token(context.Background()); err == nil {
+		t.Error("the old secret still works")
+	}
+	c.ClientSecret = fresh
+	if _, err := kit.PassportClient(c).Token(context.Background()); err != nil {
+		t.Errorf("the new secret: %v", err)
+	}
+	if code, _ := status(t, "GET", kit.URL(testkit.Passport)+"/v1/core/accounts", http.Header{"Authorization": {"Bearer " + tok.AccessToken}}); code != 200 {
+		t.Errorf("the token issued before the rotation: %d", code)
+	}
+}

@@ -285,6 +285,55 @@ func runState(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	})
 }
 
+// ---- passport clients ----
+
+func runPassport(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	const u = "tokenemu passport clients [list | create [-client-id ID] [-secret S] [-account-id UUID] [-scopes A,B] | rotate CLIENT_ID [-secret S]] [flags]"
+	var id, secret, account string
+	var scopes []string
+	extra := func(fs *flag.FlagSet) {
+		fs.StringVar(&id, "client-id", "", "create: the client_id (default random)")
+		fs.StringVar(&secret, "secret", "", "create, rotate: the client_secret (default random; printed once)")
+		fs.StringVar(&account, "account-id", "", "create: the entity account id, a UUID (default a new entity)")
+		fs.Var(listFlag{&scopes}, "scopes", "create: scopes, comma-separated (default every Passport scope)")
+	}
+	return adminCommand(ctx, "passport", u, args, stdout, stderr, getenv, extra, func(ctx context.Context, c *adminClient, pos []string) error {
+		if len(pos) == 0 || pos[0] != "clients" {
+			return usagef("usage: %s", u)
+		}
+		pos = pos[1:]
+		printClient := func(cl emulator.PassportClientInfo) {
+			fmt.Fprintf(c.stdout, "client_id %s  account %s  scopes %s\n", cl.ClientID, cl.AccountID, strings.Join(cl.Scopes, " "))
+			if cl.ClientSecret != "" {
+				fmt.Fprintf(c.stdout, "client_secret %s  (shown this once)\n", cl.ClientSecret)
+			}
+		}
+		switch {
+		case len(pos) == 0 || (len(pos) == 1 && pos[0] == "list"):
+			b, err := c.call(ctx, "GET", "/passport/clients", "", nil)
+			return answer(c, b, err, func(out struct {
+				Clients []emulator.PassportClientInfo `json:"clients"`
+			}) {
+				for _, cl := range out.Clients {
+					printClient(cl)
+				}
+			})
+		case len(pos) == 1 && pos[0] == "create":
+			b, err := c.callJSON(ctx, "POST", "/passport/clients", emulator.PassportClientSpec{
+				ClientID: id, ClientSecret: secret, AccountID: account, Scopes: scopes})
+			return answer(c, b, err, printClient)
+		case len(pos) == 2 && pos[0] == "rotate":
+			body := map[string]string{}
+			if secret != "" {
+				body["client_secret"] = secret
+			}
+			b, err := c.callJSON(ctx, "POST", "/passport/clients/"+url.PathEscape(pos[1])+"/secret", body)
+			return answer(c, b, err, printClient)
+		}
+		return usagef("usage: %s", u)
+	})
+}
+
 // ---- scenario (against a running emulator) ----
 
 // scenarioArg reads a scenario argument: a file, or a built-in name with an

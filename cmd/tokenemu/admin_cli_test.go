@@ -366,3 +366,27 @@ func TestCLITimeoutAndOversizedAnswer(t *testing.T) {
 		t.Errorf("huge answer: exit %d, %d bytes out, %q", code, out.Len(), errOut.String())
 	}
 }
+
+// QA adds a Passport client and rotates its secret from the CLI.
+func TestCLIPassportClients(t *testing.T) {
+	t.Parallel()
+	q := newQA(t, emulator.Config{})
+	out := q.must("passport", "clients", "create", "-client-id", "qa-client", "-secret", "qa-secret-1", "-scopes", "paas.core.accounts.list.get")
+	if !strings.Contains(out, "client_id qa-client") || !strings.Contains(out, "client_secret qa-secret-1") {
+		t.Errorf("create:\n%s", out)
+	}
+	out = q.must("passport", "clients", "rotate", "qa-client", "-json")
+	var rotated emulator.PassportClientInfo
+	if err := json.Unmarshal([]byte(out), &rotated); err != nil || rotated.ClientSecret == "" || rotated.ClientSecret == "qa-secret-1" {
+		t.Errorf("rotate: %v %s", err, out)
+	}
+	if out = q.must("passport", "clients", "list"); !strings.Contains(out, "qa-client") || strings.Contains(out, rotated.ClientSecret) {
+		t.Errorf("list:\n%s", out)
+	}
+	if code, _, errOut := q.cli("passport", "clients", "rotate", "nobody"); code != exitFail || !strings.Contains(errOut, "no Passport client") {
+		t.Errorf("rotate an unknown client: %d %s", code, errOut)
+	}
+	if code, _, _ := q.cli("passport", "frobnicate"); code != exitUsage {
+		t.Errorf("passport frobnicate: exit %d", code)
+	}
+}

@@ -44,6 +44,7 @@ Against a running emulator (-url, -admin-token, -json):
   tokenemu scenario [list|apply NAME[:VENDOR]|FILE|clear [NAME]]
   tokenemu tokens [list|expire TOKEN|revoke TOKEN|issue] [-vendor V -principal P]
   tokenemu journal [-vendor V] [-operation ID] [-status N] [-follow]
+  tokenemu passport clients [list|create|rotate CLIENT_ID]
   tokenemu reset
   tokenemu state save                     save the -state file now
 
@@ -80,6 +81,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return runTokens(ctx, args, stdout, stderr, getenv)
 	case "journal":
 		return runJournal(ctx, args, stdout, stderr, getenv)
+	case "passport":
+		return runPassport(ctx, args, stdout, stderr, getenv)
 	case "version":
 		fmt.Fprintln(stdout, versionString())
 		return exitOK
