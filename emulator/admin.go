@@ -159,7 +159,9 @@ func (a *admin) setClock(w http.ResponseWriter, r *http.Request, rc *reqCtx) err
 	if err != nil {
 		return badRequest(fmt.Sprintf("time %q is not RFC 3339", body.Time))
 	}
-	a.e.clock.Set(t)
+	if _, err := a.e.clock.Set(t); err != nil {
+		return badRequest(err.Error())
+	}
 	a.writeClock(w)
 	return nil
 }

@@ -190,8 +190,8 @@ func (e *Emulator) IssueToken(req IssueRequest) (IssueResult, error) {
 	if !ok {
 		return IssueResult{}, fmt.Errorf("unknown vendor %q", req.Vendor)
 	}
-	if req.Lifetime < 0 {
-		return IssueResult{}, errors.New("lifetime must not be negative")
+	if req.Lifetime < 0 || req.Lifetime > MaxLifetime {
+		return IssueResult{}, fmt.Errorf("lifetime %v: want 0 (the vendor's own) to %v (100 years)", req.Lifetime, MaxLifetime)
 	}
 	if req.Lifetime > 0 && (req.Kind == "longlived" || req.Kind == "pat") {
 		return IssueResult{}, fmt.Errorf("a %s token never expires: leave out lifetime", req.Kind)

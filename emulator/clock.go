@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -53,6 +54,34 @@ func (c *Clock) nowLocked() time.Time {
 	return c.base.Add(c.real().Sub(c.anchor))
 }
 
+// The clock's range: the virtual clock shows only times from MinTime to
+// MaxTime, and every lifetime, skew and Retry-After is at most MaxLifetime,
+// so that every time the emulator computes (an expiry at most MaxLifetime
+// after the clock) stays within what Go's nanosecond times, the store and
+// JSON can hold (years 1678 to 2262). Setting or moving the clock outside
+// the range, or a longer lifetime, is an error that names the limit.
+const (
+	minClockUnix = 946684800  // 2000-01-01T00:00:00Z
+	maxClockUnix = 4102444800 // 2100-01-01T00:00:00Z
+	MaxLifetime  = 100 * 365 * 24 * time.Hour
+)
+
+// MinTime and MaxTime return the bounds of the clock's range.
+func MinTime() time.Time { return time.Unix(minClockUnix, 0).UTC() }
+
+// MaxTime is the latest time the clock may show.
+func MaxTime() time.Time { return time.Unix(maxClockUnix, 0).UTC() }
+
+// ErrClockRange is wrapped by Set and Advance for a time outside the clock's range.
+var ErrClockRange = errors.New("clock: outside the clock's range, 2000-01-01T00:00:00Z to 2100-01-01T00:00:00Z")
+
+func inClockRange(t time.Time) error {
+	if t.Before(MinTime()) || t.After(MaxTime()) {
+		return fmt.Errorf("%w: %s", ErrClockRange, t.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
 // ErrNegativeAdvance is returned by Advance for a negative duration: moving time
 // backwards is done with Set, so that it is always deliberate.
 var ErrNegativeAdvance = errors.New("clock: cannot advance by a negative duration; use set")
@@ -64,16 +93,24 @@ func (c *Clock) Advance(d time.Duration) (time.Time, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.rebaseLocked(c.nowLocked().Add(d))
+	now := c.nowLocked()
+	if d > MaxTime().Sub(now) {
+		return time.Time{}, fmt.Errorf("%w: advancing %v from %s", ErrClockRange, d, now.Format(time.RFC3339))
+	}
+	c.rebaseLocked(now.Add(d))
 	return c.base, nil
 }
 
-// Set moves the virtual clock to t, forwards or backwards.
-func (c *Clock) Set(t time.Time) time.Time {
+// Set moves the virtual clock to t, forwards or backwards, within the
+// clock's range (ErrClockRange).
+func (c *Clock) Set(t time.Time) (time.Time, error) {
+	if err := inClockRange(t); err != nil {
+		return time.Time{}, err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.rebaseLocked(t.UTC())
-	return c.base
+	return c.base, nil
 }
 
 func (c *Clock) rebaseLocked(t time.Time) {

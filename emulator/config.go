@@ -168,6 +168,12 @@ func (c Config) normalize() (Config, error) {
 	case c.JournalWaiters < 0:
 		return c, fmt.Errorf("config: JournalWaiters %d is negative", c.JournalWaiters)
 	}
+	for name, d := range map[string]time.Duration{"PassKit.Leeway": c.PassKit.Leeway, "TeleTracker.RefreshLifetime": c.TeleTracker.RefreshLifetime,
+		"Brass.TemporaryTokenLifetime": c.Brass.TemporaryTokenLifetime, "State.Interval": c.State.Interval} {
+		if d > MaxLifetime {
+			return c, fmt.Errorf("config: %s %v is more than MaxLifetime (%v, 100 years)", name, d, MaxLifetime)
+		}
+	}
 	switch {
 	case c.PassKit.Leeway < 0:
 		return c, fmt.Errorf("config: PassKit.Leeway %v is negative", c.PassKit.Leeway)

@@ -315,7 +315,15 @@ func (e *Emulator) applyEffects(sr *scenarioRequest, a scenarios.Action) {
 		change("token", expire)
 	}
 	if a.Skew != 0 {
-		e.clock.Set(e.clock.Now().Add(a.Skew.D()))
+		// A skew (at most MaxLifetime, by validation) stops at the edge of
+		// the clock's range.
+		to := e.clock.Now().Add(a.Skew.D())
+		if to.Before(MinTime()) {
+			to = MinTime()
+		} else if to.After(MaxTime()) {
+			to = MaxTime()
+		}
+		_, _ = e.clock.Set(to)
 	}
 }
 

@@ -202,12 +202,16 @@ func (e *Emulator) restore(st *savedState) error {
 	}
 	if st.Clock.Frozen {
 		e.clock.Freeze()
-		e.clock.Set(st.Clock.Now)
+		if _, err := e.clock.Set(st.Clock.Now); err != nil {
+			return fmt.Errorf("clock: %w", err)
+		}
 	} else {
 		// The clock kept running while the emulator was down: tokens expire
 		// in a restarted emulator when they would have in one left running.
 		e.clock.Resume()
-		e.clock.Set(e.clock.real().Add(time.Duration(st.Clock.Offset)))
+		if _, err := e.clock.Set(e.clock.real().Add(time.Duration(st.Clock.Offset))); err != nil {
+			return fmt.Errorf("clock: %w", err)
+		}
 	}
 	return nil
 }

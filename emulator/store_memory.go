@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"errors"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -141,9 +142,19 @@ func idHash(vendor uint8, id string) uint64 {
 	return h
 }
 
+// nanos is t in Unix nanoseconds, 0 for the zero time. A time beyond what
+// they hold (before 1678 or after 2262: a JWT a client minted itself may say
+// anything) is kept as the nearest one they hold; the emulator's own times
+// lie within the clock's range.
 func nanos(t time.Time) int64 {
-	if t.IsZero() {
+	const edge = math.MaxInt64 / int64(time.Second) // 2262-04-11, in seconds either way
+	switch s := t.Unix(); {
+	case t.IsZero():
 		return 0
+	case s <= -edge:
+		return -edge * int64(time.Second)
+	case s >= edge:
+		return edge * int64(time.Second)
 	}
 	return t.UnixNano()
 }

@@ -103,6 +103,11 @@ var (
 	methodRE = regexp.MustCompile(`^[A-Z]{3,7}$`)
 )
 
+// MaxDuration bounds a rule's skew, retry_after and relative trigger times:
+// 100 years, the emulator's MaxLifetime, so that every time computed from the
+// clock stays within what Go's nanosecond times can hold.
+const MaxDuration = 100 * 365 * 24 * time.Hour
+
 // maxRules bounds a scenario's rules.
 const maxRules = MaxActiveRules
 
@@ -295,8 +300,8 @@ func parseWhen(s string, base time.Time) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	if d, err := time.ParseDuration(s); err == nil {
-		if d < 0 {
-			return time.Time{}, fmt.Errorf("%q is negative", s)
+		if d < 0 || d > MaxDuration {
+			return time.Time{}, fmt.Errorf("%q: want 0s to %v (100 years)", s, MaxDuration)
 		}
 		return base.Add(d), nil
 	}
@@ -345,8 +350,8 @@ func validateAction(m Match, a Action) *fieldErr {
 			return ferr("headers", "%s frames the message or the connection, which the server sets itself", name)
 		}
 	}
-	if a.RetryAfter < 0 || (a.RetryAfter > 0 && a.RetryAfter.D() < time.Second) {
-		return ferr("retry_after", "%v: want at least 1s", a.RetryAfter)
+	if a.RetryAfter < 0 || (a.RetryAfter > 0 && a.RetryAfter.D() < time.Second) || a.RetryAfter.D() > MaxDuration {
+		return ferr("retry_after", "%v: want 1s to %v (100 years)", a.RetryAfter, MaxDuration)
 	}
 	if a.Delay < 0 || a.Delay.D() > MaxDelay {
 		return ferr("delay", "%v: want 0 to %v", a.Delay, MaxDelay)
@@ -370,8 +375,8 @@ func validateAction(m Match, a Action) *fieldErr {
 			return ferr("reject_refresh", "matches nothing: only a rule matching vendor teletracker, operation refresh sees a refresh token")
 		}
 	}
-	if a.Skew.D().Abs() > 100*365*24*time.Hour {
-		return ferr("skew", "%v is more than a century", a.Skew)
+	if a.Skew.D().Abs() > MaxDuration {
+		return ferr("skew", "%v: at most %v either way (100 years)", a.Skew, MaxDuration)
 	}
 	return nil
 }

@@ -72,7 +72,9 @@ func Start(tb TB, opts ...Option) *Kit {
 		if cfg.Clock == nil {
 			cfg.Clock = emulator.NewClock(nil)
 		}
-		cfg.Clock.Set(s.ClockAt)
+		if _, err := cfg.Clock.Set(s.ClockAt); err != nil {
+			tb.Fatalf("testkit: WithClockAt: %v", err)
+		}
 	}
 	if cfg.AllowedHosts == nil {
 		cfg.AllowedHosts = emulator.LoopbackHosts // it listens on 127.0.0.1

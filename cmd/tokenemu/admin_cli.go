@@ -46,6 +46,12 @@ func (e *cliError) Error() string { return e.msg }
 func parseArgs(fs *flag.FlagSet, args []string, getenv func(string) string) ([]string, error) {
 	var pos []string
 	for {
+		// A base64url token may start with "-": an argument that names no
+		// flag and is as long as a token is the token, not a mistyped flag.
+		if len(args) > 0 && looksLikeToken(fs, args[0]) {
+			pos, args = append(pos, args[0]), args[1:]
+			continue
+		}
 		if err := fs.Parse(args); err != nil {
 			return nil, err
 		}
@@ -56,6 +62,13 @@ func parseArgs(fs *flag.FlagSet, args []string, getenv func(string) string) ([]s
 		args = fs.Args()[1:]
 	}
 	return pos, fillFromEnv(fs, getenv)
+}
+
+func looksLikeToken(fs *flag.FlagSet, arg string) bool {
+	if len(arg) < 20 || !strings.HasPrefix(arg, "-") || strings.ContainsAny(arg, "= ") {
+		return false
+	}
+	return fs.Lookup(strings.TrimLeft(arg, "-")) == nil
 }
 
 // adminClient talks to a running emulator's /_emulator plane.

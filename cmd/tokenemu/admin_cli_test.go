@@ -390,3 +390,24 @@ func TestCLIPassportClients(t *testing.T) {
 		t.Errorf("passport frobnicate: exit %d", code)
 	}
 }
+
+// An opaque token is base64url and may start with "-": it is the token, not
+// a flag. (One in 64 did, which made the CLI tests flaky.)
+func TestCLITokenStartingWithADash(t *testing.T) {
+	t.Parallel()
+	q := newQA(t, emulator.Config{})
+	for range 5000 { // each starts with "-" at 1 in 64: all 5,000 missing it is 1 in 10^34
+		res, err := q.emu.IssueToken(emulator.IssueRequest{Vendor: "passport", Principal: emulator.DefaultPassportClientID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(res.Token, "-") {
+			continue
+		}
+		if out := q.must("tokens", "expire", res.Token); !strings.Contains(out, "expired") {
+			t.Errorf("expire %s: %s", res.Token, out)
+		}
+		return
+	}
+	t.Fatal("no token of 5,000 started with a dash")
+}

@@ -310,7 +310,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	if !o.clockAt.IsZero() {
 		cfg.Clock = emulator.NewClock(nil)
-		cfg.Clock.Set(o.clockAt)
+		if _, err := cfg.Clock.Set(o.clockAt); err != nil {
+			fmt.Fprintf(stderr, "tokenemu: -clock: %v\n", err)
+			return exitUsage
+		}
 	}
 	if cfg.Scenarios, err = loadScenarios(o.scenarios); err != nil {
 		fmt.Fprintf(stderr, "tokenemu: %v\n", err)
