@@ -92,7 +92,14 @@ func (a *admin) authenticate(r *http.Request, rc *reqCtx, securityScheme string,
 	return nil
 }
 
+// health answers 200 ok, or 503 degraded with the error while the last save
+// of the state file failed: what the emulator serves would be lost.
 func (a *admin) health(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	if st := a.e.StateStatus(); st.LastError != "" {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "degraded",
+			"error": "saving the state file failed: " + st.LastError})
+		return nil
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	return nil
 }
@@ -218,11 +225,18 @@ func (a *admin) fault(rc *reqCtx, f faultSpec) error {
 // resources stand.
 type Status struct {
 	Journal JournalStats `json:"journal"`
+	// StateFile is how saving the state file fares; nil without one.
+	StateFile *StateStatus `json:"state_file"`
 }
 
 // Status reports how the emulator's bounded resources stand.
 func (e *Emulator) Status() Status {
-	return Status{Journal: e.journal.stats()}
+	st := Status{Journal: e.journal.stats()}
+	if e.cfg.State.File != "" {
+		ss := e.StateStatus()
+		st.StateFile = &ss
+	}
+	return st
 }
 
 func (a *admin) getState(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
@@ -239,7 +253,7 @@ func (a *admin) saveState(w http.ResponseWriter, r *http.Request, rc *reqCtx) er
 	if err != nil {
 		return &adminError{status: http.StatusInternalServerError, code: "save_failed", msg: err.Error()}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"file": a.e.cfg.State.File, "bytes": n,
+	writeJSON(w, http.StatusOK, map[string]any{"file": a.e.stateFile, "bytes": n,
 		"saved_at": time.Now().UTC().Format(time.RFC3339Nano)})
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -52,14 +53,18 @@ type Emulator struct {
 	// Durable state (state.go). stateMu is held for reading by every handler
 	// (but the journal's long poll) and for writing by a snapshot or a
 	// restore, so that neither sees a request half-handled.
-	stateMu   sync.RWMutex
-	saveMu    sync.Mutex   // one save at a time
-	requests  atomic.Int64 // requests served (journaled), the change counter for saves
-	saved     atomic.Int64 // requests when last saved
-	stopSave  chan struct{}
-	saveDone  chan struct{}
-	closeOnce sync.Once
-	closeErr  error
+	stateMu     sync.RWMutex
+	saveMu      sync.Mutex   // one save at a time
+	requests    atomic.Int64 // requests served (journaled), the change counter for saves
+	saved       atomic.Int64 // requests when last saved
+	stopSave    chan struct{}
+	saveDone    chan struct{}
+	stateFile   string   // State.File with its symlinks resolved
+	stateLock   *os.File // held for the emulator's life (statefile_lock_*.go)
+	statusMu    sync.Mutex
+	stateStatus StateStatus
+	closeOnce   sync.Once
+	closeErr    error
 }
 
 // New builds an Emulator from cfg (the zero Config is a working default).
@@ -88,8 +93,13 @@ func New(cfg Config) (*Emulator, error) {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	if cfg.State.File != "" {
+		if err := e.prepareStateFile(); err != nil {
+			return nil, err
+		}
+		e.stateStatus.File = e.stateFile
 		if err := e.loadStateFile(); err != nil {
 			if !cfg.State.Fresh {
+				e.releaseStateFile()
 				return nil, err
 			}
 			e.log.Warn("starting with fresh state; the state file will be overwritten at the next save", "err", err)
@@ -97,9 +107,11 @@ func New(cfg Config) (*Emulator, error) {
 			// the tokens, schemes and scenarios go back to fresh.
 			e.store.Reset()
 			if err := e.resetSchemes(); err != nil {
+				e.releaseStateFile()
 				return nil, err
 			}
 			if err := e.applyStartScenarios(); err != nil {
+				e.releaseStateFile()
 				return nil, fmt.Errorf("config: %w", err)
 			}
 		}
@@ -137,8 +149,17 @@ func (e *Emulator) Close() error {
 		close(e.stopSave)
 		<-e.saveDone
 		_, e.closeErr = e.SaveState()
+		e.releaseStateFile()
 	})
 	return e.closeErr
+}
+
+// releaseStateFile lets another process take the state file.
+func (e *Emulator) releaseStateFile() {
+	if e.stateLock != nil {
+		_ = e.stateLock.Close() // closing the file drops its lock
+		e.stateLock = nil
+	}
 }
 
 // Reset forgets every token, reloads the fixtures, puts the clock back to real

@@ -39,6 +39,57 @@ const StateVersion = 1
 
 const stateFormat = "tokenemu-state"
 
+// ErrStateLocked is wrapped by New's error when another process keeps the
+// same state file.
+var ErrStateLocked = errors.New("state file locked")
+
+// StateStatus is how the state file fares: GET /_emulator/state shows it,
+// and healthz answers 503 "degraded" while the last save failed.
+type StateStatus struct {
+	File        string    `json:"file"`
+	Saves       int64     `json:"saves"`
+	Failures    int64     `json:"failures"`
+	LastSavedAt time.Time `json:"last_saved_at,omitzero"` // real time
+	LastBytes   int64     `json:"last_bytes"`
+	LastError   string    `json:"last_error,omitempty"` // the last save's error; empty once a save succeeds
+}
+
+// prepareStateFile resolves a symlinked state path to the file it names (so
+// that saves replace the target, not the link), checks that its directory
+// takes new files, and locks it.
+func (e *Emulator) prepareStateFile() error {
+	file := e.cfg.State.File
+	if target, err := filepath.EvalSymlinks(file); err == nil {
+		file = target
+	} else if dir, err := filepath.EvalSymlinks(filepath.Dir(file)); err == nil {
+		file = filepath.Join(dir, filepath.Base(file)) // a link to a file not made yet is followed at the first save
+		if target, err := os.Readlink(e.cfg.State.File); err == nil {
+			if !filepath.IsAbs(target) {
+				target = filepath.Join(dir, target)
+			}
+			file = target
+		}
+	}
+	e.stateFile = file
+	if _, err := writeFileAtomic(file+".check", func(w io.Writer) error { _, err := io.WriteString(w, "tokenemu\n"); return err }); err != nil {
+		return fmt.Errorf("state: %s cannot be written (%v); -state needs a directory this process can write", file, err)
+	}
+	_ = os.Remove(file + ".check")
+	lock, err := lockStateFile(file)
+	if err != nil {
+		return err
+	}
+	e.stateLock = lock
+	return nil
+}
+
+// StateStatus reports how the state file fares (zero without one).
+func (e *Emulator) StateStatus() StateStatus {
+	e.statusMu.Lock()
+	defer e.statusMu.Unlock()
+	return e.stateStatus
+}
+
 // ErrStateMismatch is wrapped by a restore that refuses a state file because
 // it is of another format or version, or was saved with other fixtures or seed.
 var ErrStateMismatch = errors.New("state file does not fit this emulator")
@@ -247,17 +298,23 @@ func (e *Emulator) SaveState() (int64, error) {
 	e.saveMu.Lock()
 	defer e.saveMu.Unlock()
 	st, served := e.snapshot()
-	n, err := writeFileAtomic(file, func(w io.Writer) error { return json.NewEncoder(w).Encode(st) })
+	n, err := writeFileAtomic(e.stateFile, func(w io.Writer) error { return json.NewEncoder(w).Encode(st) })
+	e.statusMu.Lock()
+	defer e.statusMu.Unlock()
 	if err != nil {
+		e.stateStatus.Failures++
+		e.stateStatus.LastError = err.Error()
 		return 0, fmt.Errorf("save state: %w", err)
 	}
+	e.stateStatus.Saves++
+	e.stateStatus.LastSavedAt, e.stateStatus.LastBytes, e.stateStatus.LastError = time.Now().UTC(), n, ""
 	e.saved.Store(served)
 	return n, nil
 }
 
 // loadStateFile restores the configured file, if it exists.
 func (e *Emulator) loadStateFile() error {
-	file := e.cfg.State.File
+	file := e.stateFile
 	removeStaleTemps(file)
 	f, err := os.Open(file)
 	if errors.Is(err, os.ErrNotExist) {

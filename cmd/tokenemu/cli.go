@@ -273,7 +273,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	return o, nil
 }
 
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, setProcs func(int) int) int {
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, setProcs func(int) int) (code int) {
 	o, err := parseServe(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
@@ -334,8 +334,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	defer func() {
 		// Close saves the state one last time, after the server has drained.
+		// If that save fails, what was served is lost: the exit says so.
 		if err := emu.Close(); err != nil {
-			fmt.Fprintf(stderr, "tokenemu: %v\n", err)
+			fmt.Fprintf(stderr, "tokenemu: the final save failed; the state since the last good save is lost: %v\n", err)
+			if code == exitOK {
+				code = exitFail
+			}
 		}
 	}()
 

@@ -237,3 +237,114 @@ func TestServeRefusesABadStateFile(t *testing.T) {
 		t.Errorf("state save without -state: exit %d, %q", code, errOut.String())
 	}
 }
+
+// mountTmpfs mounts a tmpfs of the given size with the given options on a
+// new directory, and unmounts it when the test ends. Mounting needs root; CI
+// runs as root, so there a failure to mount fails the test.
+func mountTmpfs(t *testing.T, opts string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", opts, "tmpfs", dir).CombinedOutput(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("mount tmpfs (%s): %v %s", opts, err, out)
+		}
+		t.Skipf("a small filesystem cannot be mounted here (mount needs root): %v %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", dir).Run() })
+	return dir
+}
+
+// A full disk: the save fails, healthz says degraded, the state endpoint
+// counts the failure, and a stop whose final save fails exits non-zero.
+// Before, healthz stayed 200 and the process exited 0, losing the tokens.
+func TestStateOnAFullDisk(t *testing.T) {
+	t.Parallel()
+	dir := mountTmpfs(t, "size=64k")
+	file := filepath.Join(dir, "state.json")
+	p := startProcess(t, "-state", file, "-state-interval", "1h")
+	if st, m := p.call(t, "POST", "/_emulator/state/save", "", "application/json", ""); st != 200 {
+		t.Fatalf("first save: %d %v", st, m)
+	}
+	for range 400 { // about 200 KB of state: more than the disk holds
+		p.passport(t)
+	}
+	if st, m := p.call(t, "POST", "/_emulator/state/save", "", "application/json", ""); st != 500 || m["error"] != "save_failed" {
+		t.Errorf("save on a full disk: %d %v, want 500 save_failed", st, m)
+	}
+	if st, m := p.call(t, "GET", "/_emulator/healthz", "", "", ""); st != 503 || m["status"] != "degraded" || !strings.Contains(fmt.Sprint(m["error"]), "no space") {
+		t.Errorf("healthz after a failed save: %d %v, want 503 degraded", st, m)
+	}
+	if st, m := p.call(t, "GET", "/_emulator/state", "", "", ""); st != 200 {
+		t.Errorf("state: %d %v", st, m)
+	} else if sf := m["state_file"].(map[string]any); sf["failures"].(float64) < 1 || sf["saves"].(float64) != 1 || sf["last_error"] == nil {
+		t.Errorf("state_file: %v", sf)
+	}
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := p.cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitFail {
+		t.Errorf("stop with a failing final save: %v, want exit %d", err, exitFail)
+	}
+	if matches, _ := filepath.Glob(file + ".tmp-*"); len(matches) > 0 {
+		t.Errorf("temporary files left: %v", matches)
+	}
+}
+
+// A directory that takes no file stops the start, before anything is
+// served: the first save would fail.
+func TestStateInAReadOnlyDirectory(t *testing.T) {
+	t.Parallel()
+	dir := mountTmpfs(t, "size=64k,ro")
+	var out, errOut strings.Builder
+	code := run(t.Context(), []string{"serve", "-addr", "127.0.0.1:0", "-state", filepath.Join(dir, "state.json")}, &out, &errOut, env(nil), keepProcs)
+	if code != exitUsage || !strings.Contains(errOut.String(), "cannot be written") {
+		t.Errorf("exit %d, %q; want 2 saying the directory cannot be written", code, errOut.String())
+	}
+}
+
+// Two processes on one state file: the second is refused at start with exit
+// 2. Before, they overwrote each other (50 tokens became 3).
+func TestStateFileIsLocked(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "state.json")
+	p := startProcess(t, "-state", file)
+	var out, errOut strings.Builder
+	code := run(t.Context(), []string{"serve", "-addr", "127.0.0.1:0", "-state", file}, &out, &errOut, env(nil), keepProcs)
+	if code != exitUsage || !strings.Contains(errOut.String(), "in use by another tokenemu") {
+		t.Errorf("second instance: exit %d, %q", code, errOut.String())
+	}
+	// Once the first stops, the file is free.
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	q := startProcess(t, "-state", file)
+	if st, _ := q.call(t, "GET", "/_emulator/healthz", "", "", ""); st != 200 {
+		t.Errorf("after the first stopped: healthz %d", st)
+	}
+}
+
+// A symlinked -state path stays a link: the saves replace the file it names.
+func TestStateFollowsASymlink(t *testing.T) {
+	t.Parallel()
+	real, links := t.TempDir(), t.TempDir()
+	target := filepath.Join(real, "state.json")
+	link := filepath.Join(links, "state.json")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	p := startProcess(t, "-state", link)
+	tok := p.passport(t)
+	if st, m := p.call(t, "POST", "/_emulator/state/save", "", "application/json", ""); st != 200 || m["file"] != target {
+		t.Errorf("save: %d %v, want the link's target", st, m)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the -state path is no longer a link: %v %v", fi, err)
+	}
+	if !savedHashes(t, target)[sha(tok.value)] {
+		t.Error("the link's target does not hold the token")
+	}
+}
