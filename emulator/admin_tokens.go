@@ -1,12 +1,16 @@
 package emulator
 
 import (
+	"cmp"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -64,16 +68,76 @@ func (e *Emulator) Tokens(f TokenFilter) []TokenInfo {
 	return out
 }
 
+// Token listing pages: GET /_emulator/tokens answers at most this many tokens
+// (limit), DefaultTokenPage when no limit is given.
+const (
+	DefaultTokenPage = 100
+	MaxTokenPage     = 1000
+)
+
+// tokenPage is GET /_emulator/tokens's answer: a page, oldest first, the
+// number of tokens that match in all, and the cursor of the next page.
+type tokenPage struct {
+	Tokens []TokenInfo `json:"tokens"`
+	Total  int         `json:"total"`
+	Next   string      `json:"next,omitempty"`
+}
+
+// tokenCursor is where a page of tokens ends: the last token's issue time
+// and id, which the tokens are ordered by.
+func tokenCursor(t Token) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(t.IssuedAt.UnixNano(), 10) + ":" + t.ID))
+}
+
+func parseTokenCursor(s string) (int64, string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		if at, id, ok := strings.Cut(string(b), ":"); ok {
+			if n, err := strconv.ParseInt(at, 10, 64); err == nil {
+				return n, id, nil
+			}
+		}
+	}
+	return 0, "", badRequest("after: not a cursor this listing gave (its next)")
+}
+
 func (a *admin) listTokens(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	q := r.URL.Query()
 	now := a.e.clock.Now()
-	out := []TokenInfo{}
+	limit := DefaultTokenPage
+	if s := q.Get("limit"); s != "" {
+		limit, _ = strconv.Atoi(s) // validated as 1 to MaxTokenPage
+	}
+	// Filtered by vendor (and principal), the store walks its index of them:
+	// the cost grows with what matches, not with the store.
+	var match []Token
 	for _, t := range a.e.store.Tokens(TokenFilter{Vendor: q.Get("vendor"), Principal: q.Get("principal"), Kind: TokenKind(q.Get("kind"))}) {
 		if st := q.Get("state"); st == "" || string(t.StateAt(now)) == st {
-			out = append(out, tokenInfo(t, now))
+			match = append(match, t)
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"tokens": out})
+	start := 0
+	if s := q.Get("after"); s != "" {
+		at, id, err := parseTokenCursor(s)
+		if err != nil {
+			return err
+		}
+		start, _ = slices.BinarySearchFunc(match, at, func(t Token, at int64) int {
+			if c := cmp.Compare(t.IssuedAt.UnixNano(), at); c != 0 {
+				return c
+			}
+			return cmp.Compare(t.ID, id+"\x00") // after the cursor's own token
+		})
+	}
+	page := tokenPage{Tokens: []TokenInfo{}, Total: len(match)}
+	end := min(start+limit, len(match))
+	for _, t := range match[start:end] {
+		page.Tokens = append(page.Tokens, tokenInfo(t, now))
+	}
+	if end < len(match) {
+		page.Next = tokenCursor(match[end-1])
+	}
+	writeJSON(w, http.StatusOK, page)
 	return nil
 }
 

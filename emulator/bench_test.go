@@ -170,3 +170,27 @@ func BenchmarkLiveTokens(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// BenchmarkListingAmongUnrelatedTokens: Passport's token list and the admin
+// listing of one principal, with 10 tokens of that principal, beside no other
+// token and beside 1,000,000 of another client. Before, both walked the whole
+// store (100 Passport listings took 40 s among 221,000 tokens).
+func BenchmarkListingAmongUnrelatedTokens(b *testing.B) {
+	for _, unrelated := range []int{0, 1_000_000} {
+		emu := newBenchEmulator(b, emulator.Config{JournalSize: 1})
+		var tok string
+		for range 10 {
+			tok = issueToken(b, emu, "passport", emulator.DefaultPassportClientID, "")
+		}
+		for range unrelated {
+			issueToken(b, emu, "passport", emulator.LimitedPassportClientID, "")
+		}
+		h := emu.Handler()
+		b.Run(fmt.Sprintf("passport/unrelated=%d", unrelated), func(b *testing.B) {
+			benchRequest(b, h, "GET", "/passport/v1/iam/oauth/tokens", http.Header{"Authorization": {"Bearer " + tok}}, "", 200)
+		})
+		b.Run(fmt.Sprintf("admin/unrelated=%d", unrelated), func(b *testing.B) {
+			benchRequest(b, h, "GET", "/_emulator/tokens?vendor=passport&principal="+emulator.DefaultPassportClientID, nil, "", 200)
+		})
+	}
+}

@@ -289,6 +289,7 @@ func (b *brass) reset() error {
 	b.world.Store(w)
 	b.otps, b.lastOTP, b.pats = map[string]*brassOTP{}, map[string]string{}, newBrassPATs()
 	b.rate, b.idem, b.idemAdds = map[string]*brassWindow{}, map[string]time.Time{}, 0
+	slices.Reverse(payments) // kept oldest first: a new one is appended
 	b.nextPAT, b.payments = 0, payments
 	b.mu.Unlock()
 	return nil
@@ -954,9 +955,14 @@ func (b *brass) listPayments(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	b.mu.Lock()
 	out := slices.Clone(b.payments)
 	b.mu.Unlock()
+	slices.Reverse(out) // newest first
 	writeJSON(w, http.StatusOK, brassData[[]brassPayment]{nonNil(out)})
 	return nil
 }
+
+// MaxBrassPayments bounds the payments the emulator keeps (its fake ones and
+// those made through POST /banking/payments); one more is a 403.
+const MaxBrassPayments = 10_000
 
 func (b *brass) createPayment(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	var body struct {
@@ -974,7 +980,12 @@ func (b *brass) createPayment(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	p := brassPayment{ID: "pay_" + randomBase62(22), Amount: body.Amount, Currency: body.Currency, Narration: body.Narration,
 		Status: "pending", Recipient: body.Recipient, CreatedAt: b.e.clock.Now().Format(time.RFC3339)}
 	b.mu.Lock()
-	b.payments = append([]brassPayment{p}, b.payments...)
+	if len(b.payments) >= MaxBrassPayments {
+		b.mu.Unlock()
+		return brassErr(http.StatusForbidden, "limit_reached",
+			fmt.Sprintf("the emulator holds %d payments, the most it keeps; reset it (POST /_emulator/reset) to make more", MaxBrassPayments))
+	}
+	b.payments = append(b.payments, p)
 	b.mu.Unlock()
 	writeJSON(w, http.StatusCreated, brassData[brassPayment]{p})
 	return nil
@@ -1023,6 +1034,7 @@ func (b *brass) save() savedBrass {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	out := savedBrass{Key: slices.Clone(w.key), NextPAT: b.nextPAT, Payments: slices.Clone(b.payments), PATs: []savedBrassPAT{}}
+	slices.Reverse(out.Payments) // the file keeps them newest first
 	for id, m := range b.pats.byID {
 		out.PATs = append(out.PATs, savedBrassPAT{TokenID: strconv.FormatUint(id, 10), Name: b.pats.name(m),
 			Role: brassRoles[m.role].ID, Created: fromNanos(m.created), LastUsed: fromNanos(m.lastUsed)})
@@ -1058,6 +1070,7 @@ func (b *brass) restore(s savedBrass) error {
 	b.pats, b.nextPAT = pats, s.NextPAT
 	if s.Payments != nil {
 		b.payments = slices.Clone(s.Payments)
+		slices.Reverse(b.payments)
 	}
 	return nil
 }

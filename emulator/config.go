@@ -14,6 +14,12 @@ import (
 // without a seed produces the same data.
 const DefaultSeed int64 = 20240601
 
+// DefaultPassKitMaxUsers is how many accounts /user/new may make by default.
+const DefaultPassKitMaxUsers = 1000
+
+// DefaultRetention is how long a revoked or expired token is kept: 7 days.
+const DefaultRetention = 7 * 24 * time.Hour
+
 // DefaultMaxBodyBytes is the largest request body the emulator reads: 1 MiB.
 const DefaultMaxBodyBytes int64 = 1 << 20
 
@@ -47,6 +53,11 @@ type Config struct {
 	// Scenarios are active from the start, and again (with fresh counters)
 	// after every Reset.
 	Scenarios []scenarios.Scenario
+	// Retention is how long a revoked or expired token is kept after it was
+	// revoked or expired, on the virtual clock, so that it is refused as
+	// revoked or expired (with the vendor's own answer) rather than unknown;
+	// then it is swept. Zero means DefaultRetention; at most MaxLifetime.
+	Retention time.Duration
 	// JournalSize is how many requests the journal keeps. Zero means DefaultJournalSize.
 	JournalSize int
 	// JournalBytes bounds the memory the journal's entries take (paths and
@@ -80,6 +91,9 @@ type BrassConfig struct {
 
 // PassKitConfig tunes the PassKit emulation.
 type PassKitConfig struct {
+	// MaxUsers bounds the accounts POST /user/new may make (one more is a
+	// 403 limit_reached). Zero means DefaultPassKitMaxUsers.
+	MaxUsers int
 	// Leeway is the clock skew allowed when checking a JWT's exp, nbf and iat
 	// (golang-jwt's leeway). Zero: a JWT issued one second in the future is refused.
 	Leeway time.Duration
@@ -155,6 +169,18 @@ func (c Config) normalize() (Config, error) {
 		c.JournalSize = DefaultJournalSize
 	case c.JournalSize < 0:
 		return c, fmt.Errorf("config: JournalSize %d is negative", c.JournalSize)
+	}
+	switch {
+	case c.PassKit.MaxUsers == 0:
+		c.PassKit.MaxUsers = DefaultPassKitMaxUsers
+	case c.PassKit.MaxUsers < 0:
+		return c, fmt.Errorf("config: PassKit.MaxUsers %d is negative", c.PassKit.MaxUsers)
+	}
+	switch {
+	case c.Retention == 0:
+		c.Retention = DefaultRetention
+	case c.Retention < 0 || c.Retention > MaxLifetime:
+		return c, fmt.Errorf("config: Retention %v: want 1ns to %v (100 years)", c.Retention, MaxLifetime)
 	}
 	switch {
 	case c.JournalBytes == 0:

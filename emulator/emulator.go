@@ -75,6 +75,7 @@ func New(cfg Config) (*Emulator, error) {
 	}
 	e := &Emulator{cfg: cfg, clock: cfg.Clock, store: cfg.Store, log: cfg.Logger, journal: newJournal(cfg.JournalSize, cfg.JournalBytes, cfg.JournalWaiters),
 		secrets: knownSecrets(cfg.Fixtures, cfg.AdminToken)}
+	e.setSweep(true)
 	e.passkit, e.brass = newPassKit(e), newBrass(e)
 	e.schemes = []scheme{
 		newAdmin(e),
@@ -119,6 +120,21 @@ func New(cfg Config) (*Emulator, error) {
 		go e.saveLoop(e.stopSave, e.saveDone)
 	}
 	return e, nil
+}
+
+// setSweep switches the memory store's sweep on (tokens revoked or expired
+// more than Retention ago, on the virtual clock, go) or off (while a restore
+// puts old tokens back before it sets the clock).
+func (e *Emulator) setSweep(on bool) {
+	ms, ok := e.store.(*memoryStore)
+	if !ok {
+		return
+	}
+	if !on {
+		ms.setSweep(nil)
+		return
+	}
+	ms.setSweep(func() time.Time { return e.clock.Now().Add(-e.cfg.Retention) })
 }
 
 // Handler returns the emulator's HTTP handler: every vendor under its prefix and

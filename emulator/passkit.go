@@ -495,6 +495,11 @@ func (p *passkit) createUser(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 		p.mu.Unlock()
 		return &passkitError{status: http.StatusConflict, reason: "already_exists", msg: "a user with this username already exists"}
 	}
+	if made := len(p.users) - len(p.e.cfg.Fixtures.PassKit.Users); made >= p.e.cfg.PassKit.MaxUsers {
+		p.mu.Unlock()
+		return &passkitError{status: http.StatusForbidden, reason: "limit_reached",
+			msg: fmt.Sprintf("%d accounts have been made through /user/new, the most this emulator allows (-passkit-max-users)", made)}
+	}
 	p.users[u.username], p.byKey[u.apiKey] = u, u
 	p.mu.Unlock()
 	value, _, err := p.issueJWT(u, passkitJWTLifetime)
@@ -548,6 +553,9 @@ type passkitMember struct {
 	owner     string
 }
 
+// MaxPassKitMembers bounds the members the emulator keeps; one more is a 403.
+const MaxPassKitMembers = 10_000
+
 func (p *passkit) createMember(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	var m passkitMember
 	if err := requestJSON(rc, r, &m); err != nil {
@@ -557,6 +565,11 @@ func (p *passkit) createMember(w http.ResponseWriter, r *http.Request, rc *reqCt
 	m.Created = p.e.clock.Now().Format(time.RFC3339)
 	m.owner = rc.principal.Principal
 	p.mu.Lock()
+	if len(p.members) >= MaxPassKitMembers {
+		p.mu.Unlock()
+		return &passkitError{status: http.StatusForbidden, reason: "limit_reached",
+			msg: fmt.Sprintf("the emulator holds %d members, the most it keeps; reset it (POST /_emulator/reset) to make more", MaxPassKitMembers)}
+	}
 	p.members[m.ID] = m
 	p.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]string{"id": m.ID})

@@ -2,10 +2,13 @@ package emulator
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseSecretHash(t *testing.T) {
@@ -44,6 +47,31 @@ func TestRemoveStaleTemps(t *testing.T) {
 	for _, n := range gone {
 		if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
 			t.Errorf("%s left", n)
+		}
+	}
+}
+
+// The hand-written token encoder writes what encoding/json writes.
+func TestAppendSavedTokenMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2031, 2, 3, 4, 5, 6, 789, time.UTC)
+	for _, tk := range []Token{
+		{ID: "1", Vendor: "passport", Kind: KindAccess, Hash: HashSecret("x"), Principal: "p", IssuedAt: t0},
+		{ID: "é\"\\<>&\u2028", Vendor: "teletracker", Kind: KindRefresh, Hash: HashSecret("y"), Principal: "a\x01b",
+			AccountID: "1001", Scopes: []string{"a", "b\""}, Roles: []string{"r"}, Family: "f", PairID: "p2",
+			IssuedAt: t0, ExpiresAt: t0.Add(time.Hour), RevokedAt: t0.Add(time.Minute), RevokeReason: RevokedByFamily},
+	} {
+		want, err := json.Marshal(toSaved(tk))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a, b any
+		if err := json.Unmarshal(appendSavedToken(nil, tk), &a); err != nil {
+			t.Fatalf("%s: %v", appendSavedToken(nil, tk), err)
+		}
+		_ = json.Unmarshal(want, &b)
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("hand-written %s\nencoding/json %s", appendSavedToken(nil, tk), want)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"errors"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -26,10 +27,28 @@ type memoryStore struct {
 
 	chunks [][]record // record n (1-based) is chunks[(n-1)>>chunkBits][(n-1)&chunkMask]
 	count  uint32
+	// recShared and sesShared say which chunks a clone shares: the store
+	// copies such a chunk before it writes to it.
+	recShared, sesShared []bool
 
 	byHash   map[uint64]uint32 // first 8 bytes of the hash → newest record; chained by nextHash
 	byID     map[uint64]uint32 // idHash(vendor, id) → newest record; chained by nextID
 	byFamily map[uint64]uint32 // idHash(vendor, family) → newest record; chained by sessions[].nextFamily
+	// byPrincipal: idHash(vendor, principal) → the principal's oldest and
+	// newest records, doubly linked by prevP and nextP, so that a listing
+	// of one principal's tokens walks them alone and a sweep unlinks one
+	// without a search.
+	byPrincipal map[uint64]principalChain
+	// principals are each vendor's principals (indexes in strs) with how
+	// many records each has: a listing of one vendor walks their chains.
+	principals map[uint8]map[uint32]int
+	live        int      // records in use
+	free        []uint32 // records swept, reused by add
+	freeSess    []uint32 // sessions swept, reused by addSession
+	sweepAt     uint32   // the next record the incremental sweep looks at
+	// sweepBefore, when set, gives the time before which a revoked or
+	// expired token may go: each PutToken sweeps a few records (setSweep).
+	sweepBefore func() time.Time
 
 	small    []string // interned vendor, kind and reason names; index 0 is ""
 	smallIx  map[string]uint8
@@ -62,6 +81,8 @@ const (
 
 type tokenLists struct{ scopes, roles []string }
 
+type principalChain struct{ head, tail uint32 }
+
 // session is a record's family and pair: only TeleTracker's tokens have them.
 // It holds no pointer, like the records: the family and pair ids are UUIDs in
 // 16 bytes (anything else goes to the string table), so the garbage collector
@@ -89,12 +110,15 @@ type record struct {
 	session   uint32 // index in sessions
 	nextHash  uint32 // the next record whose hash has the same first 8 bytes
 	nextID    uint32 // the next record whose (vendor, id) has the same idHash
+	prevP     uint32 // the principal's previous and next records (byPrincipal)
+	nextP     uint32
 	issued    int64  // Unix nanoseconds; 0 for the zero time
 	expires   int64
 	revoked   int64
 	vendor    uint8
 	kind      uint8
 	reason    uint8
+	inUse     bool // false for a record swept and not reused yet
 }
 
 // How a record keeps its id: most ids are UUIDs (Passport, PassKit,
@@ -177,24 +201,62 @@ func (s *memoryStore) session(n uint32) *session {
 	return &s.sessions[n>>chunkBits][n&chunkMask]
 }
 
+// recW and sessionW are rec and session for a write: a chunk a clone still
+// shares is copied first (copy on write), so that a clone costs a copy of
+// the chunk list, not of the records. Called with mu held for writing.
+func (s *memoryStore) recW(n uint32) *record {
+	i := (n - 1) >> chunkBits
+	if s.recShared[i] {
+		s.chunks[i] = slices.Clone(s.chunks[i])
+		s.recShared[i] = false
+	}
+	return s.rec(n)
+}
+
+func (s *memoryStore) sessionW(n uint32) *session {
+	i := n >> chunkBits
+	if s.sesShared[i] {
+		s.sessions[i] = slices.Clone(s.sessions[i])
+		s.sesShared[i] = false
+	}
+	return s.session(n)
+}
+
 // addSession appends ses and returns its number. Called with mu held for writing.
 func (s *memoryStore) addSession(ses session) uint32 {
+	if n := len(s.freeSess); n > 0 {
+		i := s.freeSess[n-1]
+		s.freeSess = s.freeSess[:n-1]
+		*s.sessionW(i) = ses
+		return i
+	}
 	if s.nSession&chunkMask == 0 {
 		s.sessions = append(s.sessions, make([]session, chunkSize))
+		s.sesShared = append(s.sesShared, false)
 	}
 	n := s.nSession
-	*s.session(n) = ses
+	*s.sessionW(n) = ses
 	s.nSession++
 	return n
 }
 
-// add appends r and returns its number. Called with mu held for writing.
+// add stores r in a swept record or a new one and returns its number.
+// Called with mu held for writing.
 func (s *memoryStore) add(r record) uint32 {
+	r.inUse = true
+	s.live++
+	if n := len(s.free); n > 0 {
+		i := s.free[n-1]
+		s.free = s.free[:n-1]
+		*s.recW(i) = r
+		return i
+	}
 	if s.count&chunkMask == 0 {
 		s.chunks = append(s.chunks, make([]record, chunkSize))
+		s.recShared = append(s.recShared, false)
 	}
-	s.chunks[s.count>>chunkBits][s.count&chunkMask] = r
 	s.count++
+	*s.recW(s.count) = r
 	return s.count
 }
 
@@ -338,25 +400,27 @@ func (s *memoryStore) hashChain(n uint32, h SecretHash) *record {
 	return nil
 }
 
-// find returns the record of (vendor, id). Called with mu held.
-func (s *memoryStore) find(vendor, id string) *record {
+// find returns the number of the record of (vendor, id), 0 for none.
+// Called with mu held.
+func (s *memoryStore) find(vendor, id string) uint32 {
 	v, ok := s.smallIx[vendor]
 	if !ok {
-		return nil
+		return 0
 	}
 	return s.idChain(s.byID[idHash(v, id)], v, id)
 }
 
-// idChain returns the record of (vendor v, id) in the byID chain from record n.
-func (s *memoryStore) idChain(n uint32, v uint8, id string) *record {
+// idChain returns the number of the record of (vendor v, id) in the byID
+// chain from record n, 0 for none.
+func (s *memoryStore) idChain(n uint32, v uint8, id string) uint32 {
 	for n != 0 {
 		r := s.rec(n)
 		if r.vendor == v && s.is(r.id, id) {
-			return r
+			return n
 		}
 		n = r.nextID
 	}
-	return nil
+	return 0
 }
 
 func (s *memoryStore) PutToken(t Token) error {
@@ -371,7 +435,7 @@ func (s *memoryStore) PutToken(t Token) error {
 	// caches, each first read of a map is a cache miss).
 	hk, ik := hashKey(t.Hash), idHash(vendor, t.ID)
 	headHash, headID := s.byHash[hk], s.byID[ik]
-	if s.hashChain(headHash, t.Hash) != nil || s.idChain(headID, vendor, t.ID) != nil {
+	if s.hashChain(headHash, t.Hash) != nil || s.idChain(headID, vendor, t.ID) != 0 {
 		return ErrExists
 	}
 	kind, err := s.smallIndex(string(t.Kind))
@@ -404,13 +468,191 @@ func (s *memoryStore) PutToken(t Token) error {
 		}
 		r.session = s.addSession(ses)
 	}
+	pk := idHash(vendor, t.Principal)
+	pc := s.byPrincipal[pk]
+	r.prevP = pc.tail
 	n := s.add(r)
+	if pc.tail != 0 {
+		s.recW(pc.tail).nextP = n
+	} else {
+		pc.head = n
+	}
+	pc.tail = n
+	s.byPrincipal[pk] = pc
+	if s.principals[vendor] == nil {
+		s.principals[vendor] = map[uint32]int{}
+	}
+	s.principals[vendor][r.principal]++
 	s.byHash[hk] = n
 	s.byID[ik] = n
 	if t.Family != "" {
 		s.byFamily[fk] = n
 	}
+	if s.sweepBefore != nil {
+		s.sweepSome(s.sweepBefore(), sweepPerPut)
+	}
 	return nil
+}
+
+// sweepPerPut is how many records each PutToken looks at for sweeping: more
+// than one, so that the sweep outruns the inserts and a store whose tokens
+// keep expiring stays the same size.
+const sweepPerPut = 4
+
+// setSweep makes each PutToken sweep a few records, with before() giving
+// the time before which a revoked or expired token may go (the emulator's
+// clock less its retention).
+func (s *memoryStore) setSweep(before func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sweepBefore = before
+}
+
+// Sweep forgets every token revoked, or expired, before the given time, and
+// every family revoked before it, and returns how many tokens went.
+func (s *memoryStore) Sweep(before time.Time) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sweepSome(before, int(s.count))
+}
+
+// sweepSome looks at up to visits records from the sweep cursor on and
+// forgets those revoked, or expired, before the given time. Called with mu
+// held for writing.
+func (s *memoryStore) sweepSome(before time.Time, visits int) int {
+	if s.count == 0 {
+		return 0
+	}
+	limit := nanos(before)
+	gone := 0
+	for range min(visits, int(s.count)) {
+		if s.sweepAt == 0 || s.sweepAt > s.count {
+			s.sweepAt = 1
+			s.sweepFamilies(limit)
+		}
+		n := s.sweepAt
+		s.sweepAt++
+		r := s.rec(n)
+		if !r.inUse {
+			continue
+		}
+		if (r.revoked != 0 && r.revoked < limit) || (r.expires != 0 && r.expires < limit) {
+			s.remove(n)
+			gone++
+		}
+	}
+	return gone
+}
+
+// sweepFamilies forgets the family revocations made before limit, once a
+// sweep pass: the families' tokens go with the same limit.
+func (s *memoryStore) sweepFamilies(limit int64) {
+	for k, rv := range s.revokedFamilies {
+		if rv.at < limit {
+			delete(s.revokedFamilies, k)
+		}
+	}
+}
+
+// remove unlinks record n from every index and frees it (and its session).
+// Called with mu held for writing.
+func (s *memoryStore) remove(n uint32) {
+	r := s.recW(n)
+	unlink := func(m map[uint64]uint32, key uint64, next func(uint32) *uint32) {
+		if m[key] == n {
+			if nx := *next(n); nx != 0 {
+				m[key] = nx
+			} else {
+				delete(m, key)
+			}
+			return
+		}
+		for p := m[key]; p != 0; p = *next(p) {
+			if *next(p) == n {
+				*next(p) = *next(n)
+				return
+			}
+		}
+	}
+	unlink(s.byHash, hashKey(r.hash), func(i uint32) *uint32 { return &s.recW(i).nextHash })
+	unlink(s.byID, idHash(r.vendor, s.expand(r.id)), func(i uint32) *uint32 { return &s.recW(i).nextID })
+	r = s.rec(n) // the chunk may have been copied by the unlinks
+	if r.session != 0 {
+		ses := s.sessionW(r.session)
+		if fam := s.expand(ses.family); fam != "" {
+			unlink(s.byFamily, idHash(r.vendor, fam), func(i uint32) *uint32 { return &s.sessionW(s.rec(i).session).nextFamily })
+		}
+		ses = s.sessionW(r.session)
+		*ses = session{}
+		s.freeSess = append(s.freeSess, r.session)
+	}
+	pk := idHash(r.vendor, s.strs[r.principal])
+	pc := s.byPrincipal[pk]
+	if r.prevP != 0 {
+		s.recW(r.prevP).nextP = r.nextP
+	} else {
+		pc.head = r.nextP
+	}
+	if r.nextP != 0 {
+		s.recW(r.nextP).prevP = r.prevP
+	} else {
+		pc.tail = r.prevP
+	}
+	if pc.head == 0 {
+		delete(s.byPrincipal, pk)
+	} else {
+		s.byPrincipal[pk] = pc
+	}
+	if ps := s.principals[r.vendor]; ps[r.principal] <= 1 {
+		delete(ps, r.principal)
+	} else {
+		ps[r.principal]--
+	}
+	*r = record{}
+	s.free = append(s.free, n)
+	s.live--
+}
+
+// clone returns a copy of the store that a reader may list without a lock
+// while the store goes on changing. It costs a copy of the chunk lists: the
+// chunks are shared and copied by the store before it next writes to one,
+// and the interned tables, which only ever grow, are shared up to their
+// length now.
+// It has no indexes: only Tokens with an empty filter is meant for it.
+func (s *memoryStore) clone() *memoryStore {
+	s.mu.Lock() // it marks the chunks shared
+	defer s.mu.Unlock()
+	c := &memoryStore{count: s.count, nSession: s.nSession, small: s.small[:len(s.small):len(s.small)],
+		strs: s.strs[:len(s.strs):len(s.strs)], lists: s.lists[:len(s.lists):len(s.lists)], smallIx: maps.Clone(s.smallIx)}
+	// The clone shares every chunk; the store copies one before it writes
+	// to it (recW, sessionW).
+	c.chunks, c.sessions = slices.Clone(s.chunks), slices.Clone(s.sessions)
+	for i := range s.recShared {
+		s.recShared[i] = true
+	}
+	for i := range s.sesShared {
+		s.sesShared[i] = true
+	}
+	return c
+}
+
+// all yields every token, in no particular order, without a lock: it is for
+// a clone, which nothing else changes.
+func (s *memoryStore) all() func(yield func(Token) bool) {
+	return func(yield func(Token) bool) {
+		for n := uint32(1); n <= s.count; n++ {
+			if r := s.rec(n); r.inUse && !yield(s.token(r)) {
+				return
+			}
+		}
+	}
+}
+
+// Len is how many tokens the store holds.
+func (s *memoryStore) Len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.live
 }
 
 func (s *memoryStore) TokenByHash(h SecretHash) (Token, error) {
@@ -432,17 +674,42 @@ func (s *memoryStore) TokenByHash(h SecretHash) (Token, error) {
 func (s *memoryStore) TokenByID(vendor, id string) (Token, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	r := s.find(vendor, id)
-	if r == nil {
+	n := s.find(vendor, id)
+	if n == 0 {
 		return Token{}, ErrNotFound
 	}
-	return s.token(r), nil
+	return s.token(s.rec(n)), nil
 }
 
 func (s *memoryStore) Tokens(f TokenFilter) []Token {
 	s.mu.RLock()
 	out := make([]Token, 0)
-	if v, ok := s.smallIx[f.Vendor]; ok && f.Vendor != "" && f.Family != "" {
+	v, known := s.smallIx[f.Vendor]
+	if f.Vendor != "" && !known {
+		s.mu.RUnlock()
+		return out // a vendor no token was ever stored for
+	}
+	if f.Vendor != "" && f.Principal != "" {
+		// A principal's tokens: its chain, not the whole store.
+		for n := s.byPrincipal[idHash(v, f.Principal)].head; n != 0; {
+			r := s.rec(n)
+			if t := s.token(r); f.match(&t) {
+				out = append(out, t)
+			}
+			n = r.nextP
+		}
+	} else if f.Vendor != "" && f.Family == "" {
+		// A vendor's tokens: its principals' chains.
+		for p := range s.principals[v] {
+			for n := s.byPrincipal[idHash(v, s.strs[p])].head; n != 0; {
+				r := s.rec(n)
+				if t := s.token(r); f.match(&t) {
+					out = append(out, t)
+				}
+				n = r.nextP
+			}
+		}
+	} else if f.Vendor != "" {
 		// A session's tokens: its family chain, not the whole store.
 		for n := s.byFamily[idHash(v, f.Family)]; n != 0; {
 			r := s.rec(n)
@@ -453,8 +720,10 @@ func (s *memoryStore) Tokens(f TokenFilter) []Token {
 		}
 	} else {
 		for n := uint32(1); n <= s.count; n++ {
-			if t := s.token(s.rec(n)); f.match(&t) {
-				out = append(out, t)
+			if r := s.rec(n); r.inUse {
+				if t := s.token(r); f.match(&t) {
+					out = append(out, t)
+				}
 			}
 		}
 	}
@@ -471,17 +740,18 @@ func (s *memoryStore) Tokens(f TokenFilter) []Token {
 func (s *memoryStore) RevokeToken(vendor, id string, at time.Time, reason string) (Token, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := s.find(vendor, id)
-	if r == nil {
+	n := s.find(vendor, id)
+	if n == 0 {
 		return Token{}, ErrNotFound
 	}
-	if r.revoked != 0 {
+	if r := s.rec(n); r.revoked != 0 {
 		return s.token(r), ErrRevoked
 	}
 	ri, err := s.smallIndex(reason)
 	if err != nil {
 		return Token{}, err
 	}
+	r := s.recW(n)
 	r.revoked, r.reason = nanos(at), ri
 	return s.token(r), nil
 }
@@ -489,12 +759,13 @@ func (s *memoryStore) RevokeToken(vendor, id string, at time.Time, reason string
 func (s *memoryStore) ExpireToken(vendor, id string, at time.Time) (Token, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := s.find(vendor, id)
-	if r == nil {
+	n := s.find(vendor, id)
+	if n == 0 {
 		return Token{}, ErrNotFound
 	}
-	if n := nanos(at); r.expires == 0 || n < r.expires {
-		r.expires = n
+	r := s.recW(n)
+	if at := nanos(at); r.expires == 0 || at < r.expires {
+		r.expires = at
 	}
 	return s.token(r), nil
 }
@@ -518,6 +789,7 @@ func (s *memoryStore) RevokeFamily(vendor, family string, at time.Time, reason s
 		r := s.rec(n)
 		ses := s.session(r.session)
 		if r.vendor == v && s.is(ses.family, family) && r.revoked == 0 {
+			r = s.recW(n)
 			r.revoked, r.reason = nanos(at), ri
 			out = append(out, s.token(r))
 		}
@@ -531,17 +803,20 @@ func (s *memoryStore) RevokeFamily(vendor, family string, at time.Time, reason s
 func (s *memoryStore) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.chunks, s.count = nil, 0
+	s.chunks, s.count, s.recShared = nil, 0, nil
 	s.byHash = make(map[uint64]uint32)
 	s.byID = make(map[uint64]uint32)
 	s.byFamily = make(map[uint64]uint32)
+	s.byPrincipal = make(map[uint64]principalChain)
+	s.principals = make(map[uint8]map[uint32]int)
+	s.live, s.free, s.freeSess, s.sweepAt = 0, nil, nil, 0
 	s.small = []string{""}
 	s.smallIx = map[string]uint8{"": 0}
 	s.strs = []string{""}
 	s.strIx = map[string]uint32{"": 0}
 	s.lists = []tokenLists{{}}
 	s.listIx = map[string]uint32{}
-	s.sessions, s.nSession = nil, 0
+	s.sessions, s.nSession, s.sesShared = nil, 0, nil
 	s.addSession(session{})
 	s.revokedFamilies = map[familyKey]familyRevocation{}
 }

@@ -249,6 +249,7 @@ func (c *Clock) Resume() time.Time { c.k.tb.Helper(); return c.do("POST", "/resu
 
 type tokenList struct {
 	Tokens []emulator.TokenInfo `json:"tokens"`
+	Next   string               `json:"next"`
 }
 
 // Expire makes a token expire now; the next use is answered 401 token_expired.
@@ -274,9 +275,17 @@ func (k *Kit) Tokens(vendor, principal string) []emulator.TokenInfo {
 	if principal != "" {
 		q.Set("principal", principal)
 	}
-	var out tokenList
-	k.must("GET", "/tokens?"+q.Encode(), nil, &out)
-	return out.Tokens
+	q.Set("limit", strconv.Itoa(emulator.MaxTokenPage))
+	var all []emulator.TokenInfo
+	for {
+		var page tokenList
+		k.must("GET", "/tokens?"+q.Encode(), nil, &page)
+		all = append(all, page.Tokens...)
+		if page.Next == "" {
+			return all
+		}
+		q.Set("after", page.Next)
+	}
 }
 
 // Issued is a token issued without the login dance.

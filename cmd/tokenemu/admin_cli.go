@@ -582,7 +582,7 @@ func runTokens(ctx context.Context, args []string, stdout, stderr io.Writer, get
 					q.Set(k, v)
 				}
 			}
-			b, err = c.call(ctx, "GET", "/tokens?"+q.Encode(), "", nil)
+			return listTokenPages(ctx, c, q)
 		case (pos[0] == "expire" || pos[0] == "revoke") && len(pos) <= 2:
 			sel := emulator.TokenSelector{Vendor: vendor, Principal: principal}
 			if len(pos) == 2 {
@@ -626,6 +626,44 @@ func runTokens(ctx context.Context, args []string, stdout, stderr io.Writer, get
 			printTokens(c.stdout, out.Tokens)
 		})
 	})
+}
+
+// listTokenPages prints the tokens page by page as they arrive, however many
+// there are: with -json one token a line (JSON Lines), else a table a page.
+func listTokenPages(ctx context.Context, c *adminClient, q url.Values) error {
+	q.Set("limit", strconv.Itoa(emulator.MaxTokenPage))
+	printed := 0
+	for {
+		b, err := c.call(ctx, "GET", "/tokens?"+q.Encode(), "", nil)
+		if err != nil {
+			return err
+		}
+		var page struct {
+			Tokens []json.RawMessage `json:"tokens"`
+			Next   string            `json:"next"`
+		}
+		if err := json.Unmarshal(b, &page); err != nil {
+			return fmt.Errorf("unexpected answer from the emulator: %w", err)
+		}
+		if c.json {
+			for _, raw := range page.Tokens {
+				fmt.Fprintf(c.stdout, "%s\n", raw)
+			}
+		} else if len(page.Tokens) > 0 || printed == 0 {
+			infos := make([]emulator.TokenInfo, len(page.Tokens))
+			for i, raw := range page.Tokens {
+				if err := json.Unmarshal(raw, &infos[i]); err != nil {
+					return fmt.Errorf("unexpected answer from the emulator: %w", err)
+				}
+			}
+			printTokens(c.stdout, infos)
+		}
+		printed += len(page.Tokens)
+		if page.Next == "" {
+			return nil
+		}
+		q.Set("after", page.Next)
+	}
 }
 
 func printTokens(w io.Writer, ts []emulator.TokenInfo) {

@@ -161,11 +161,32 @@ func TestCLITokensAndJournalJSON(t *testing.T) {
 	if out := q.must("tokens", "revoke", "-vendor", "teletracker", "-principal", "demo@teletracker.test"); !strings.Contains(out, "revoked 2 token(s)") {
 		t.Errorf("revoke principal: %s", out)
 	}
-	var list struct {
-		Tokens []emulator.TokenInfo `json:"tokens"`
+	// tokens list -json prints one token per line, page after page.
+	jsonLines := strings.Split(strings.TrimSpace(q.must("tokens", "list", "-state", "revoked", "-json")), "\n")
+	for _, l := range jsonLines {
+		var ti emulator.TokenInfo
+		if err := json.Unmarshal([]byte(l), &ti); err != nil || ti.State != "revoked" {
+			t.Errorf("list -json line %q: %v", l, err)
+		}
 	}
-	if err := json.Unmarshal([]byte(q.must("tokens", "list", "-state", "revoked", "-json")), &list); err != nil || len(list.Tokens) != 2 {
-		t.Errorf("list -json: %v %+v", err, list)
+	if len(jsonLines) != 2 {
+		t.Errorf("list -json: %d lines, want 2", len(jsonLines))
+	}
+	for range 2500 {
+		if _, err := q.emu.IssueToken(emulator.IssueRequest{Vendor: "passport", Principal: emulator.DefaultPassportClientID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[string]bool{}
+	for _, l := range strings.Split(strings.TrimSpace(q.must("tokens", "list", "-vendor", "passport", "-json")), "\n") {
+		var ti emulator.TokenInfo
+		if err := json.Unmarshal([]byte(l), &ti); err != nil || seen[ti.ID] {
+			t.Fatalf("list -json over three pages: %v, or %s twice", err, ti.ID)
+		}
+		seen[ti.ID] = true
+	}
+	if len(seen) < 2500 {
+		t.Errorf("list -json over three pages: %d tokens, want at least 2500", len(seen))
 	}
 	// journal -json prints one entry per line.
 	q.must("clock")

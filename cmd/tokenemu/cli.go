@@ -113,6 +113,8 @@ type serveOptions struct {
 	brassTempLife    time.Duration
 	brassRateLimit   int
 	journalSize      int
+	passkitMaxUsers  int
+	retention        time.Duration
 	journalBytes     int64
 	journalWaiters   int
 	scenarios        []string
@@ -196,6 +198,8 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	fs.IntVar(&o.passportRevoke, "passport-revoke-status", 200, "Passport: success status of DELETE /v1/iam/oauth/tokens/{id}, 200 or 204")
 	fs.IntVar(&o.passportScopeErr, "passport-scope-status", 401, "Passport: status for a token that lacks a scope, 401 (as documented) or 403")
 	fs.DurationVar(&o.passkitLeeway, "passkit-leeway", 0, "PassKit: clock skew allowed on a JWT's exp, nbf and iat (e.g. 30s)")
+	fs.IntVar(&o.passkitMaxUsers, "passkit-max-users", emulator.DefaultPassKitMaxUsers, "PassKit: accounts POST /user/new may make; one more gets 403")
+	fs.DurationVar(&o.retention, "retention", emulator.DefaultRetention, "how long a revoked or expired token is kept (and refused as such, not as unknown) before it is swept, on the virtual clock")
 	fs.DurationVar(&o.ttRefreshLife, "teletracker-refresh-lifetime", 29*24*time.Hour, "TeleTracker: how long a refresh token outlives its access token")
 	fs.BoolVar(&o.ttFamilyOnReuse, "teletracker-revoke-family-on-reuse", false, "TeleTracker: revoke the whole session when a used refresh token is presented again (RFC 9700 §4.14.2)")
 	fs.BoolVar(&o.ttAccessOnRefr, "teletracker-revoke-access-on-refresh", false, "TeleTracker: revoke the old access token when its refresh token is used")
@@ -235,6 +239,12 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	}
 	if o.passportScopeErr != 401 && o.passportScopeErr != 403 {
 		return o, fmt.Errorf("-passport-scope-status %d: want 401 or 403", o.passportScopeErr)
+	}
+	if o.passkitMaxUsers < 1 || o.passkitMaxUsers > 1_000_000 {
+		return o, fmt.Errorf("-passkit-max-users %d: want 1 to 1000000", o.passkitMaxUsers)
+	}
+	if o.retention <= 0 || o.retention > emulator.MaxLifetime {
+		return o, fmt.Errorf("-retention %v: want 1s to %v (100 years)", o.retention, emulator.MaxLifetime)
 	}
 	if o.passkitLeeway < 0 {
 		return o, fmt.Errorf("-passkit-leeway %v: must not be negative", o.passkitLeeway)
@@ -292,7 +302,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		State:          emulator.StateConfig{File: o.stateFile, Interval: o.stateInterval, Fresh: o.stateFresh},
 		Logger:         newLogger(stderr, o.logFormat, o.logLevel),
 		Passport:       emulator.PassportConfig{RevokeStatus: o.passportRevoke, ScopeErrorStatus: o.passportScopeErr},
-		PassKit:        emulator.PassKitConfig{Leeway: o.passkitLeeway},
+		PassKit:        emulator.PassKitConfig{Leeway: o.passkitLeeway, MaxUsers: o.passkitMaxUsers},
+		Retention:      o.retention,
 		Brass:          emulator.BrassConfig{TemporaryTokenLifetime: o.brassTempLife, RateLimit: brassRate(o.brassRateLimit)},
 		TeleTracker: emulator.TeleTrackerConfig{
 			RefreshLifetime:       o.ttRefreshLife,
