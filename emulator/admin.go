@@ -224,6 +224,12 @@ func (a *admin) fault(rc *reqCtx, f faultSpec) error {
 // Status is what GET /_emulator/state answers: how the emulator's bounded
 // resources stand.
 type Status struct {
+	// Tokens is how many tokens the store holds (live, and revoked or
+	// expired within the retention window), and Records how many it has
+	// room for without growing: the high-water mark, as swept records are
+	// reused. Records is -1 for a store that does not say.
+	Tokens  int          `json:"tokens"`
+	Records int          `json:"records"`
 	Journal JournalStats `json:"journal"`
 	// StateFile is how saving the state file fares; nil without one.
 	StateFile *StateStatus `json:"state_file"`
@@ -231,7 +237,12 @@ type Status struct {
 
 // Status reports how the emulator's bounded resources stand.
 func (e *Emulator) Status() Status {
-	st := Status{Journal: e.journal.stats()}
+	st := Status{Journal: e.journal.stats(), Records: -1}
+	if ms, ok := e.store.(*memoryStore); ok {
+		st.Tokens, st.Records = ms.stats()
+	} else {
+		st.Tokens = len(e.store.Tokens(TokenFilter{}))
+	}
 	if e.cfg.State.File != "" {
 		ss := e.StateStatus()
 		st.StateFile = &ss

@@ -648,6 +648,13 @@ func (s *memoryStore) all() func(yield func(Token) bool) {
 	}
 }
 
+// stats reports how many tokens the store holds and how many records it has.
+func (s *memoryStore) stats() (tokens, records int) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.live, int(s.count)
+}
+
 // Len is how many tokens the store holds.
 func (s *memoryStore) Len() int {
 	s.mu.RLock()
