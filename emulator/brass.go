@@ -555,6 +555,11 @@ func (b *brass) admit(w http.ResponseWriter, r *http.Request, rc *reqCtx) error 
 		}
 	}
 	if key := r.Header.Get("x-idempotency-key"); key != "" && r.Method == http.MethodPost {
+		if len(key) > brassMaxIdempotencyKey {
+			return &brassError{status: http.StatusUnprocessableEntity, reason: "invalid_request",
+				desc:   fmt.Sprintf("x-idempotency-key is %d bytes; at most %d", len(key), brassMaxIdempotencyKey),
+				source: map[string]string{"header": "x-idempotency-key"}}
+		}
 		owner := "app"
 		if c.user != nil {
 			owner = c.user.email
@@ -616,14 +621,23 @@ func (b *brass) idempotency(key string, now time.Time) error {
 		return &brassError{status: http.StatusConflict, reason: "idempotency_key_reused",
 			desc: "this x-idempotency-key has already been used", source: map[string]string{"header": "x-idempotency-key"}}
 	}
-	b.idem[key] = now
-	if b.idemAdds++; b.idemAdds%1024 == 0 { // purge keys older than 7 days now and then
+	purge := func() {
 		for k, at := range b.idem {
 			if !now.Before(at.Add(brassIdempotencyTTL)) {
 				delete(b.idem, k)
 			}
 		}
 	}
+	if b.idemAdds++; b.idemAdds%1024 == 0 { // purge keys older than 7 days now and then
+		purge()
+	}
+	if len(b.idem) >= brassMaxIdempotencyKeys {
+		if purge(); len(b.idem) >= brassMaxIdempotencyKeys {
+			return &brassError{status: http.StatusConflict, reason: "limit_reached",
+				desc: fmt.Sprintf("the emulator holds %d idempotency keys of the last 7 days, the most it keeps; reset it (POST /_emulator/reset) or advance the clock", brassMaxIdempotencyKeys)}
+		}
+	}
+	b.idem[key] = now
 	return nil
 }
 
@@ -661,7 +675,7 @@ func (b *brass) signJWT(u *brassUser, level int, lifetime time.Duration) (string
 		kind = KindTemporary
 	}
 	t := Token{ID: jti, Vendor: brassVendor, Kind: kind, Hash: HashSecret(s), Principal: u.email,
-		AccountID: w.customer, Scopes: u.role.Perms, Roles: []string{u.role.ID}, IssuedAt: now, ExpiresAt: now.Add(lifetime)}
+		AccountID: w.customer, Scopes: u.role.Perms, Roles: []string{u.role.ID}, IssuedAt: now, ExpiresAt: now.Add(lifetime), OwnExpiresAt: now.Add(lifetime)}
 	if err := b.e.store.PutToken(t); err != nil {
 		return "", Token{}, fmt.Errorf("store token: %w", err)
 	}
@@ -960,8 +974,16 @@ func (b *brass) listPayments(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	return nil
 }
 
+// Idempotency keys: at most 255 bytes each (422 beyond), and at most
+// 100,000 of the last 7 days held (409 limit_reached beyond).
+const (
+	brassMaxIdempotencyKey  = 255
+	brassMaxIdempotencyKeys = 100_000
+)
+
 // MaxBrassPayments bounds the payments the emulator keeps (its fake ones and
-// those made through POST /banking/payments); one more is a 403.
+// those made through POST /banking/payments); one more is a 409
+// limit_reached (a 403 at Brass means a permission the token lacks).
 const MaxBrassPayments = 10_000
 
 func (b *brass) createPayment(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
@@ -982,7 +1004,7 @@ func (b *brass) createPayment(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	b.mu.Lock()
 	if len(b.payments) >= MaxBrassPayments {
 		b.mu.Unlock()
-		return brassErr(http.StatusForbidden, "limit_reached",
+		return brassErr(http.StatusConflict, "limit_reached",
 			fmt.Sprintf("the emulator holds %d payments, the most it keeps; reset it (POST /_emulator/reset) to make more", MaxBrassPayments))
 	}
 	b.payments = append(b.payments, p)

@@ -92,7 +92,7 @@ type BrassConfig struct {
 // PassKitConfig tunes the PassKit emulation.
 type PassKitConfig struct {
 	// MaxUsers bounds the accounts POST /user/new may make (one more is a
-	// 403 limit_reached). Zero means DefaultPassKitMaxUsers.
+	// 409 limit_reached). Zero means DefaultPassKitMaxUsers.
 	MaxUsers int
 	// Leeway is the clock skew allowed when checking a JWT's exp, nbf and iat
 	// (golang-jwt's leeway). Zero: a JWT issued one second in the future is refused.

@@ -370,7 +370,7 @@ func (p *passkit) issueJWT(u *passkitUser, lifetime time.Duration) (string, Toke
 		return "", Token{}, err
 	}
 	t := Token{ID: uuid.NewString(), Vendor: passkitVendor, Kind: KindJWT, Hash: c.hash,
-		Principal: u.username, AccountID: u.apiKey, IssuedAt: c.iat, ExpiresAt: c.iat.Add(c.lifetime)}
+		Principal: u.username, AccountID: u.apiKey, IssuedAt: c.iat, ExpiresAt: c.iat.Add(c.lifetime), OwnExpiresAt: c.iat.Add(c.lifetime)}
 	err = p.e.store.PutToken(t)
 	if errors.Is(err, ErrExists) { // the same account in the same second: the same, live, JWT
 		t, err = p.e.store.TokenByHash(t.Hash)
@@ -436,7 +436,7 @@ func (p *passkit) adopt(value string) (Token, bool) {
 		return Token{}, false
 	}
 	t := Token{ID: uuid.NewString(), Vendor: passkitVendor, Kind: KindJWT, Hash: h,
-		Principal: u.username, AccountID: u.apiKey, ExpiresAt: claims.ExpiresAt.Time}
+		Principal: u.username, AccountID: u.apiKey, ExpiresAt: claims.ExpiresAt.Time, OwnExpiresAt: claims.ExpiresAt.Time}
 	if claims.IssuedAt != nil {
 		t.IssuedAt = claims.IssuedAt.Time
 	}
@@ -497,7 +497,7 @@ func (p *passkit) createUser(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	}
 	if made := len(p.users) - len(p.e.cfg.Fixtures.PassKit.Users); made >= p.e.cfg.PassKit.MaxUsers {
 		p.mu.Unlock()
-		return &passkitError{status: http.StatusForbidden, reason: "limit_reached",
+		return &passkitError{status: http.StatusConflict, reason: "limit_reached",
 			msg: fmt.Sprintf("%d accounts have been made through /user/new, the most this emulator allows (-passkit-max-users)", made)}
 	}
 	p.users[u.username], p.byKey[u.apiKey] = u, u
@@ -553,7 +553,8 @@ type passkitMember struct {
 	owner     string
 }
 
-// MaxPassKitMembers bounds the members the emulator keeps; one more is a 403.
+// MaxPassKitMembers bounds the members the emulator keeps; one more is a 409
+// limit_reached.
 const MaxPassKitMembers = 10_000
 
 func (p *passkit) createMember(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
@@ -567,7 +568,7 @@ func (p *passkit) createMember(w http.ResponseWriter, r *http.Request, rc *reqCt
 	p.mu.Lock()
 	if len(p.members) >= MaxPassKitMembers {
 		p.mu.Unlock()
-		return &passkitError{status: http.StatusForbidden, reason: "limit_reached",
+		return &passkitError{status: http.StatusConflict, reason: "limit_reached",
 			msg: fmt.Sprintf("the emulator holds %d members, the most it keeps; reset it (POST /_emulator/reset) to make more", MaxPassKitMembers)}
 	}
 	p.members[m.ID] = m

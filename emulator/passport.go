@@ -574,7 +574,7 @@ func (p *passport) listTokens(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		},
 		Tokens: []passportTokenInfo{},
 	}
-	if start := (page - 1) * size; start < len(live) {
+	if start := (page - 1) * size; page <= len(live) && start < len(live) { // page*size may overflow: compare page first
 		for _, t := range live[start:min(start+size, len(live))] {
 			out.Tokens = append(out.Tokens, passportInfo(t))
 		}

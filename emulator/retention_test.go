@@ -59,7 +59,7 @@ func TestVendorResourcesAreBounded(t *testing.T) {
 		if i < 3 && resp.StatusCode != 200 {
 			t.Fatalf("user %d: %d %s", i, resp.StatusCode, body)
 		}
-		if i == 3 && (resp.StatusCode != 403 || reason(resp) != "limit_reached" || !strings.Contains(string(body), "-passkit-max-users")) {
+		if i == 3 && (resp.StatusCode != 409 || reason(resp) != "limit_reached" || !strings.Contains(string(body), "-passkit-max-users")) {
 			t.Errorf("one user too many: %d %s %s", resp.StatusCode, reason(resp), body)
 		}
 	}
@@ -89,10 +89,62 @@ func TestVendorResourcesAreBounded(t *testing.T) {
 			}
 			// The fixtures' own members and payments count too: the bound
 			// is reached a few requests early.
-			if w.Code != http.StatusForbidden || w.Header().Get(emulator.ReasonHeader) != "limit_reached" || i < c.max-20 {
+			if w.Code != http.StatusConflict || w.Header().Get(emulator.ReasonHeader) != "limit_reached" || i < c.max-20 {
 				t.Errorf("%s after %d made: %d %s", c.path, i, w.Code, w.Body)
 			}
 			break
 		}
+	}
+}
+
+// A revoked or expired JWT keeps its record past the retention window while
+// its own exp has not passed it: without the record, the JWT would verify
+// (by its signature) and work again.
+func TestSweepKeepsRevokedJWTsRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, emulator.Config{Retention: time.Hour})
+	e.emu.Clock().Freeze()
+	for _, v := range []struct{ vendor, principal, path, scheme string }{
+		{"passkit", emulator.DefaultPassKitUsername, "/passkit/user/profile", ""},
+		{"brass", emulator.DefaultBrassUsername, "/brass/banking/accounts", "Bearer "},
+	} {
+		res, err := e.emu.IssueToken(emulator.IssueRequest{Vendor: v.vendor, Principal: v.principal, Lifetime: 30 * 24 * time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.admin("POST", "/tokens/revoke", fmt.Sprintf(`{"token":%q}`, res.Token))
+		if _, err := e.emu.Clock().Advance(8 * 24 * time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		for range 20 { // issuing sweeps
+			e.emu.IssueToken(emulator.IssueRequest{Vendor: "passport", Principal: emulator.DefaultPassportClientID})
+		}
+		if resp, body := e.do("GET", v.path, hdr("Authorization", v.scheme+res.Token), ""); resp.StatusCode != 401 {
+			t.Errorf("%s: a JWT revoked 8 days ago (retention 1 h, exp in 22 days): %d %s, want 401", v.vendor, resp.StatusCode, body)
+		}
+	}
+}
+
+// A page past the end is empty, however large its number: (page-1)*size
+// overflowed and panicked (500).
+func TestPassportListPageOverflow(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, emulator.Config{})
+	tok := e.demoToken().AccessToken
+	for _, q := range []string{"page_params.page_number=9223372036854775807", "page_params.page_number=922337203685477580&page_params.page_size=100"} {
+		resp, body := e.do("GET", "/passport/v1/iam/oauth/tokens?"+q, bearer(tok), "")
+		if resp.StatusCode != 200 || !strings.Contains(string(body), `"tokens":[]`) {
+			t.Errorf("%s: %d %s", q, resp.StatusCode, body)
+		}
+	}
+}
+
+// Brass idempotency keys are bounded in length.
+func TestBrassIdempotencyKeyLength(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, emulator.Config{})
+	h := hdr("Content-Type", "application/json", "Authorization", "Bearer "+emulator.DefaultBrassAppKey, "x-idempotency-key", strings.Repeat("k", 256))
+	if resp, body := e.do("POST", "/brass/auth/login", h, `{}`); resp.StatusCode != 422 || !strings.Contains(string(body), "at most 255") {
+		t.Errorf("a 256-byte key: %d %s", resp.StatusCode, body)
 	}
 }

@@ -134,6 +134,7 @@ type savedToken struct {
 	PairID       string    `json:"pair_id,omitempty"`
 	IssuedAt     time.Time `json:"issued_at"`
 	ExpiresAt    time.Time `json:"expires_at,omitzero"`
+	OwnExpires   time.Time `json:"own_expires_at,omitzero"` // a JWT's own expiry, which an admin expire does not move
 	RevokedAt    time.Time `json:"revoked_at,omitzero"`
 	RevokeReason string    `json:"revoke_reason,omitempty"`
 }
@@ -286,6 +287,7 @@ func appendSavedToken(b []byte, t Token) []byte {
 	b = str(b, "pair_id", t.PairID, true)
 	b = tm(b, "issued_at", t.IssuedAt, false)
 	b = tm(b, "expires_at", t.ExpiresAt, true)
+	b = tm(b, "own_expires_at", ownExpiry(t), true)
 	b = tm(b, "revoked_at", t.RevokedAt, true)
 	b = str(b, "revoke_reason", t.RevokeReason, true)
 	return append(b, '}')
@@ -295,9 +297,13 @@ func toSaved(t Token) savedToken {
 	return savedToken{
 		ID: t.ID, Vendor: t.Vendor, Kind: t.Kind, SHA256: hex.EncodeToString(t.Hash[:]), Principal: t.Principal,
 		AccountID: t.AccountID, Scopes: t.Scopes, Roles: t.Roles, Family: t.Family, PairID: t.PairID,
-		IssuedAt: t.IssuedAt, ExpiresAt: t.ExpiresAt, RevokedAt: t.RevokedAt, RevokeReason: t.RevokeReason,
+		IssuedAt: t.IssuedAt, ExpiresAt: t.ExpiresAt, OwnExpires: ownExpiry(t), RevokedAt: t.RevokedAt, RevokeReason: t.RevokeReason,
 	}
 }
+
+// ownExpiry is what the state file keeps of t.OwnExpiresAt (zero for an
+// opaque token): a restored JWT's record is swept no sooner than before.
+func ownExpiry(t Token) time.Time { return t.OwnExpiresAt }
 
 // writeState writes st as JSON. The tokens of a memory store's copy are
 // written one at a time as they are read from it, so that a save of many
@@ -362,7 +368,7 @@ func (e *Emulator) restore(st *savedState) error {
 		}
 		tokens = append(tokens, Token{ID: s.ID, Vendor: s.Vendor, Kind: s.Kind, Hash: h, Principal: s.Principal,
 			AccountID: s.AccountID, Scopes: s.Scopes, Roles: s.Roles, Family: s.Family, PairID: s.PairID,
-			IssuedAt: s.IssuedAt, ExpiresAt: s.ExpiresAt, RevokedAt: s.RevokedAt, RevokeReason: s.RevokeReason})
+			IssuedAt: s.IssuedAt, ExpiresAt: s.ExpiresAt, OwnExpiresAt: s.OwnExpires, RevokedAt: s.RevokedAt, RevokeReason: s.RevokeReason})
 	}
 	e.stateMu.Lock()
 	defer e.stateMu.Unlock()

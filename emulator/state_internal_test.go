@@ -59,7 +59,7 @@ func TestAppendSavedTokenMatchesEncodingJSON(t *testing.T) {
 		{ID: "1", Vendor: "passport", Kind: KindAccess, Hash: HashSecret("x"), Principal: "p", IssuedAt: t0},
 		{ID: "é\"\\<>&\u2028", Vendor: "teletracker", Kind: KindRefresh, Hash: HashSecret("y"), Principal: "a\x01b",
 			AccountID: "1001", Scopes: []string{"a", "b\""}, Roles: []string{"r"}, Family: "f", PairID: "p2",
-			IssuedAt: t0, ExpiresAt: t0.Add(time.Hour), RevokedAt: t0.Add(time.Minute), RevokeReason: RevokedByFamily},
+			IssuedAt: t0, ExpiresAt: t0.Add(time.Hour), OwnExpiresAt: t0.Add(2 * time.Hour), RevokedAt: t0.Add(time.Minute), RevokeReason: RevokedByFamily},
 	} {
 		want, err := json.Marshal(toSaved(tk))
 		if err != nil {

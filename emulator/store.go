@@ -46,6 +46,12 @@ type Token struct {
 	PairID       string
 	IssuedAt     time.Time
 	ExpiresAt    time.Time // zero: never expires
+	// OwnExpiresAt, for a token that proves itself (a JWT, which verifies by
+	// its signature), is when it says it expires, which ExpireToken does not
+	// move. A sweep keeps such a record until this too is past the retention
+	// window: without its record, a revoked JWT would verify again. Zero for
+	// an opaque token, which is unknown once its record goes.
+	OwnExpiresAt time.Time
 	RevokedAt    time.Time // zero: not revoked
 	RevokeReason string    // one of the RevokedBy* values when revoked
 }

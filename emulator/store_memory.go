@@ -89,7 +89,8 @@ type principalChain struct{ head, tail uint32 }
 // has nothing to mark in the session chunks however many logins there were.
 type session struct {
 	family, pair compactID
-	nextFamily   uint32
+	nextFamily   uint32 // the family's next older record
+	prevFamily   uint32 // and its next newer one: a sweep unlinks without a walk
 }
 
 // compactID is how the store keeps an id (a record's, a session's family and
@@ -114,6 +115,7 @@ type record struct {
 	nextP     uint32
 	issued    int64  // Unix nanoseconds; 0 for the zero time
 	expires   int64
+	own       int64 // OwnExpiresAt
 	revoked   int64
 	vendor    uint8
 	kind      uint8
@@ -377,7 +379,7 @@ func (s *memoryStore) token(r *record) Token {
 		ID: s.expand(r.id), Vendor: s.small[r.vendor], Kind: TokenKind(s.small[r.kind]), Hash: r.hash,
 		Principal: s.strs[r.principal], AccountID: s.strs[r.account], Scopes: l.scopes, Roles: l.roles,
 		Family: s.expand(ses.family), PairID: s.expand(ses.pair),
-		IssuedAt: fromNanos(r.issued), ExpiresAt: fromNanos(r.expires), RevokedAt: fromNanos(r.revoked),
+		IssuedAt: fromNanos(r.issued), ExpiresAt: fromNanos(r.expires), OwnExpiresAt: fromNanos(r.own), RevokedAt: fromNanos(r.revoked),
 		RevokeReason: s.small[r.reason],
 	}
 }
@@ -449,7 +451,7 @@ func (s *memoryStore) PutToken(t Token) error {
 	r := record{
 		hash: t.Hash, principal: s.intern(t.Principal), account: s.intern(t.AccountID),
 		lists:  s.internLists(t.Scopes, t.Roles),
-		issued: nanos(t.IssuedAt), expires: nanos(t.ExpiresAt), revoked: nanos(t.RevokedAt),
+		issued: nanos(t.IssuedAt), expires: nanos(t.ExpiresAt), own: nanos(t.OwnExpiresAt), revoked: nanos(t.RevokedAt),
 		vendor: vendor, kind: kind, reason: reason,
 	}
 	r.id = s.compact(t.ID)
@@ -467,6 +469,10 @@ func (s *memoryStore) PutToken(t Token) error {
 			ses.nextFamily = s.byFamily[fk]
 		}
 		r.session = s.addSession(ses)
+	}
+	oldFamilyHead := uint32(0)
+	if t.Family != "" {
+		oldFamilyHead = s.byFamily[fk]
 	}
 	pk := idHash(vendor, t.Principal)
 	pc := s.byPrincipal[pk]
@@ -486,6 +492,9 @@ func (s *memoryStore) PutToken(t Token) error {
 	s.byHash[hk] = n
 	s.byID[ik] = n
 	if t.Family != "" {
+		if oldFamilyHead != 0 {
+			s.sessionW(s.rec(oldFamilyHead).session).prevFamily = n
+		}
 		s.byFamily[fk] = n
 	}
 	if s.sweepBefore != nil {
@@ -536,7 +545,10 @@ func (s *memoryStore) sweepSome(before time.Time, visits int) int {
 		if !r.inUse {
 			continue
 		}
-		if (r.revoked != 0 && r.revoked < limit) || (r.expires != 0 && r.expires < limit) {
+		dead := (r.revoked != 0 && r.revoked < limit) || (r.expires != 0 && r.expires < limit)
+		// A token with an expiry of its own (a JWT) stays until that is past
+		// the window too: without its record it would verify again.
+		if dead && (r.own == 0 || r.own < limit) {
 			s.remove(n)
 			gone++
 		}
@@ -580,7 +592,17 @@ func (s *memoryStore) remove(n uint32) {
 	if r.session != 0 {
 		ses := s.sessionW(r.session)
 		if fam := s.expand(ses.family); fam != "" {
-			unlink(s.byFamily, idHash(r.vendor, fam), func(i uint32) *uint32 { return &s.sessionW(s.rec(i).session).nextFamily })
+			prev, next := ses.prevFamily, ses.nextFamily
+			if prev != 0 {
+				s.sessionW(s.rec(prev).session).nextFamily = next
+			} else if next != 0 {
+				s.byFamily[idHash(r.vendor, fam)] = next
+			} else {
+				delete(s.byFamily, idHash(r.vendor, fam))
+			}
+			if next != 0 {
+				s.sessionW(s.rec(next).session).prevFamily = prev
+			}
 		}
 		ses = s.sessionW(r.session)
 		*ses = session{}

@@ -198,7 +198,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	fs.IntVar(&o.passportRevoke, "passport-revoke-status", 200, "Passport: success status of DELETE /v1/iam/oauth/tokens/{id}, 200 or 204")
 	fs.IntVar(&o.passportScopeErr, "passport-scope-status", 401, "Passport: status for a token that lacks a scope, 401 (as documented) or 403")
 	fs.DurationVar(&o.passkitLeeway, "passkit-leeway", 0, "PassKit: clock skew allowed on a JWT's exp, nbf and iat (e.g. 30s)")
-	fs.IntVar(&o.passkitMaxUsers, "passkit-max-users", emulator.DefaultPassKitMaxUsers, "PassKit: accounts POST /user/new may make; one more gets 403")
+	fs.IntVar(&o.passkitMaxUsers, "passkit-max-users", emulator.DefaultPassKitMaxUsers, "PassKit: accounts POST /user/new may make; one more gets 409")
 	fs.DurationVar(&o.retention, "retention", emulator.DefaultRetention, "how long a revoked or expired token is kept (and refused as such, not as unknown) before it is swept, on the virtual clock")
 	fs.DurationVar(&o.ttRefreshLife, "teletracker-refresh-lifetime", 29*24*time.Hour, "TeleTracker: how long a refresh token outlives its access token")
 	fs.BoolVar(&o.ttFamilyOnReuse, "teletracker-revoke-family-on-reuse", false, "TeleTracker: revoke the whole session when a used refresh token is presented again (RFC 9700 §4.14.2)")
