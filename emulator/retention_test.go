@@ -68,8 +68,8 @@ func TestVendorResourcesAreBounded(t *testing.T) {
 	br := issueToken(t, e.emu, "brass", emulator.DefaultBrassUsername, "")
 	for _, c := range []struct {
 		path, auth, body string
-		max               int
-		ok                int
+		max              int
+		ok               int
 	}{
 		{"/passkit/members/member", pk, `{"programId":"p","tierId":"t"}`, emulator.MaxPassKitMembers, 200},
 		{"/brass/banking/payments", "Bearer " + br, `{"amount":100,"recipient":{"account_number":"0123456789","bank_code":"058"}}`, emulator.MaxBrassPayments, 201},

@@ -43,9 +43,9 @@ type Token struct {
 	// Family groups the tokens of one session (a login and its refreshes).
 	Family string
 	// PairID is, for a refresh token, the ID of the access token issued with it.
-	PairID       string
-	IssuedAt     time.Time
-	ExpiresAt    time.Time // zero: never expires
+	PairID    string
+	IssuedAt  time.Time
+	ExpiresAt time.Time // zero: never expires
 	// OwnExpiresAt, for a token that proves itself (a JWT, which verifies by
 	// its signature), is when it says it expires, which ExpireToken does not
 	// move. A sweep keeps such a record until this too is past the retention

@@ -42,10 +42,10 @@ type memoryStore struct {
 	// principals are each vendor's principals (indexes in strs) with how
 	// many records each has: a listing of one vendor walks their chains.
 	principals map[uint8]map[uint32]int
-	live        int      // records in use
-	free        []uint32 // records swept, reused by add
-	freeSess    []uint32 // sessions swept, reused by addSession
-	sweepAt     uint32   // the next record the incremental sweep looks at
+	live       int      // records in use
+	free       []uint32 // records swept, reused by add
+	freeSess   []uint32 // sessions swept, reused by addSession
+	sweepAt    uint32   // the next record the incremental sweep looks at
 	// sweepBefore, when set, gives the time before which a revoked or
 	// expired token may go: each PutToken sweeps a few records (setSweep).
 	sweepBefore func() time.Time
@@ -113,7 +113,7 @@ type record struct {
 	nextID    uint32 // the next record whose (vendor, id) has the same idHash
 	prevP     uint32 // the principal's previous and next records (byPrincipal)
 	nextP     uint32
-	issued    int64  // Unix nanoseconds; 0 for the zero time
+	issued    int64 // Unix nanoseconds; 0 for the zero time
 	expires   int64
 	own       int64 // OwnExpiresAt
 	revoked   int64
