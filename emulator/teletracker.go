@@ -226,6 +226,9 @@ func ttParams(rc *reqCtx, r *http.Request) (map[string]string, error) {
 			return out, err
 		}
 		for k, v := range r.MultipartForm.Value {
+			if len(v) > 1 {
+				return out, badBody(fmt.Sprintf("request body: parameter %q appears more than once", k))
+			}
 			if len(v) > 0 {
 				out[k] = v[0]
 			}
@@ -268,6 +271,9 @@ func (tt *teletracker) prepare(r *http.Request, rc *reqCtx) error {
 func (tt *teletracker) params(rc *reqCtx, r *http.Request) (map[string]string, error) {
 	p, err := ttParams(rc, r)
 	if err != nil {
+		if he, ok := errors.AsType[*httpError](err); ok {
+			return nil, ttError(he.status, he.reason, he.msg)
+		}
 		return nil, ttError(http.StatusBadRequest, "invalid_request", "request body could not be parsed")
 	}
 	return p, nil

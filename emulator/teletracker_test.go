@@ -541,3 +541,20 @@ func TestTeleTrackerGetTakesBodyParameters(t *testing.T) {
 		t.Errorf("account_id=9999 in the body: %d", resp.StatusCode)
 	}
 }
+
+// A multipart body refuses a repeated key, as JSON and form bodies do: the
+// first value won, so a right password followed by a wrong one logged in.
+func TestTeleTrackerMultipartRepeatedKey(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, emulator.Config{})
+	var b strings.Builder
+	mw := multipart.NewWriter(&b)
+	for _, kv := range [][2]string{{"username", emulator.DefaultTeleTrackerUsername}, {"password", emulator.DefaultTeleTrackerPassword}, {"password", "wrong"}} {
+		_ = mw.WriteField(kv[0], kv[1])
+	}
+	_ = mw.Close()
+	resp, body := e.do("POST", "/teletracker/auth/login", hdr("Content-Type", mw.FormDataContentType()), b.String())
+	if resp.StatusCode != 400 || !strings.Contains(string(body), "more than once") {
+		t.Errorf("multipart with password twice: %d %s", resp.StatusCode, body)
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -253,10 +254,10 @@ func Parse(data []byte) ([]Scenario, error) {
 		return nil, errors.New("scenario document is empty")
 	}
 	if trimmed[0] == '[' {
+		// JSON v2, as for every request body: keys match exactly, a key
+		// given twice and anything after the list are errors.
 		var list []Scenario
-		dec := json.NewDecoder(bytes.NewReader(trimmed))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&list); err != nil {
+		if err := jsonv2.Unmarshal(trimmed, &list, jsonv2.RejectUnknownMembers(true)); err != nil {
 			return nil, fmt.Errorf("parse scenarios: %w", err)
 		}
 		if len(list) == 0 {

@@ -115,7 +115,7 @@ func TestParseErrors(t *testing.T) {
 		{"number duration", "name: a\nrules:\n  - match: {vendor: brass}\n    action: {delay: 3}\n", "want a duration string"},
 		{"bad duration", "name: a\nrules:\n  - match: {vendor: brass}\n    action: {delay: 3 parsecs}\n", `bad duration "3 parsecs"`},
 		{"too large", "name: a\n" + strings.Repeat("#", scenarios.MaxDocumentBytes), "the limit is"},
-		{"json unknown field", `[{"name":"a","oops":1}]`, "unknown field"},
+		{"json unknown field", `[{"name":"a","oops":1}]`, "unknown object member"},
 		{"empty list", `[]`, "empty list"},
 	}
 	for _, c := range cases {
@@ -144,6 +144,7 @@ func TestValidateErrors(t *testing.T) {
 		{"framing header", rule("{vendor: brass}", "{}", "{status: 500, headers: {transfer-encoding: chunked}}"), "frames the message"},
 		{"content length", rule("{vendor: brass}", "{}", "{status: 500, headers: {Content-Length: '5'}}"), "frames the message"},
 		{"hop-by-hop header", rule("{vendor: brass}", "{}", "{status: 500, headers: {Connection: close}}"), "frames the message"},
+		{"CORS header", rule("{vendor: brass}", "{}", "{status: 500, headers: {Access-Control-Allow-Origin: '*'}}"), "CORS header"},
 		{"no vendor", rule("{operation: login}", "{}", "{status: 500}"), `scenario "s": rule 0: match.vendor: required`},
 		{"unknown vendor", rule("{vendor: acme}", "{}", "{status: 500}"), `match.vendor: unknown vendor "acme"`},
 		{"unknown operation", rule("{vendor: passport, operation: login}", "{}", "{status: 500}"), `match.operation: unknown operationId "login" for passport (known: `},
@@ -627,5 +628,20 @@ func TestMaxActiveRules(t *testing.T) {
 	}
 	if n := len(e.Active()); n != scenarios.MaxActiveRules/each {
 		t.Errorf("%d active", n)
+	}
+}
+
+// A JSON list of scenarios is read as every JSON body is: a key in other
+// case is unknown, a key given twice is an error.
+func TestParseJSONKeysAreExact(t *testing.T) {
+	t.Parallel()
+	for _, doc := range []string{
+		`[{"name":"a","NAME":"b","rules":[{"match":{"vendor":"brass"},"action":{"status":503}}]}]`,
+		`[{"name":"a","name":"b","rules":[{"match":{"vendor":"brass"},"action":{"status":503}}]}]`,
+		`[{"name":"a","rules":[{"match":{"vendor":"brass"},"action":{"status":503}}]}] []`,
+	} {
+		if list, err := scenarios.Parse([]byte(doc)); err == nil {
+			t.Errorf("%s: parsed as %+v", doc, list)
+		}
 	}
 }

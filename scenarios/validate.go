@@ -349,6 +349,9 @@ func validateAction(m Match, a Action) *fieldErr {
 		if slices.Contains(framingHeaders, textproto.CanonicalMIMEHeaderKey(name)) {
 			return ferr("headers", "%s frames the message or the connection, which the server sets itself", name)
 		}
+		if strings.HasPrefix(strings.ToLower(name), "access-control-") {
+			return ferr("headers", "%s is a CORS header: the emulator grants no origin anything", name)
+		}
 	}
 	if a.RetryAfter < 0 || (a.RetryAfter > 0 && a.RetryAfter.D() < time.Second) || a.RetryAfter.D() > MaxDuration {
 		return ferr("retry_after", "%v: want 1s to %v (100 years)", a.RetryAfter, MaxDuration)
