@@ -1,6 +1,7 @@
 package emulator_test
 
 import (
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -88,4 +89,44 @@ func TestNoCORS(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A listener of n holds n connections; the next is accepted once one closes.
+func TestLimitListener(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lim := emulator.LimitListener(ln, 2)
+	defer lim.Close()
+	accepted := make(chan net.Conn, 3)
+	go func() {
+		for {
+			c, err := lim.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	var clients []net.Conn
+	for range 3 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		clients = append(clients, c)
+	}
+	first, second := <-accepted, <-accepted
+	select {
+	case <-accepted:
+		t.Fatal("a third connection was accepted while two were open")
+	default:
+	}
+	_ = first.Close()
+	third := <-accepted // accepted once a slot is free
+	_ = second.Close()
+	_ = third.Close()
 }

@@ -575,7 +575,9 @@ func (e *Emulator) limitBody(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 // not) into a buffer of that size, one byte over so that the end is seen
 // without growing it; io.ReadAll would start at 512 bytes and grow.
 func readBody(rd io.Reader, length int64) ([]byte, error) {
-	if length < 0 || length >= 1<<20 {
+	if length < 0 || length >= 64<<10 {
+		// A large announced length is not trusted with memory up front:
+		// a client may announce 1 MB, send 60 KB and stall.
 		return io.ReadAll(rd)
 	}
 	buf := make([]byte, 0, length+1)

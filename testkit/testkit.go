@@ -89,7 +89,7 @@ func Start(tb TB, opts ...Option) *Kit {
 	}
 	srv := emulator.NewHTTPServer(emu.Handler())
 	srv.RegisterOnShutdown(emu.EndWaits)
-	go func() { _ = srv.Serve(ln) }()
+	go func() { _ = srv.Serve(emulator.LimitListener(ln, emulator.DefaultMaxConnections)) }()
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

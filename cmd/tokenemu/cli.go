@@ -113,6 +113,7 @@ type serveOptions struct {
 	brassTempLife    time.Duration
 	brassRateLimit   int
 	journalSize      int
+	maxConns         int
 	passkitMaxUsers  int
 	retention        time.Duration
 	journalBytes     int64
@@ -205,6 +206,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	fs.BoolVar(&o.ttAccessOnRefr, "teletracker-revoke-access-on-refresh", false, "TeleTracker: revoke the old access token when its refresh token is used")
 	fs.DurationVar(&o.brassTempLife, "brass-temporary-lifetime", 10*time.Minute, "Brass: lifetime of the temporary JWT from login")
 	fs.IntVar(&o.brassRateLimit, "brass-rate-limit", 60, "Brass: requests a user may make a minute; 0 switches the limit off")
+	fs.IntVar(&o.maxConns, "max-connections", emulator.DefaultMaxConnections, "connections held open at once (each may hold a request body of up to 1 MiB); more wait to be accepted")
 	fs.IntVar(&o.journalSize, "journal-size", emulator.DefaultJournalSize, "requests the journal keeps (GET /_emulator/journal); the oldest go first")
 	fs.Int64Var(&o.journalBytes, "journal-bytes", emulator.DefaultJournalBytes, "memory the journal's entries may take, in bytes; the oldest go first")
 	fs.IntVar(&o.journalWaiters, "journal-waiters", emulator.DefaultJournalWaiters, "journal long polls (wait=) that may wait at once; one more gets 429")
@@ -239,6 +241,9 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	}
 	if o.passportScopeErr != 401 && o.passportScopeErr != 403 {
 		return o, fmt.Errorf("-passport-scope-status %d: want 401 or 403", o.passportScopeErr)
+	}
+	if o.maxConns < 1 || o.maxConns > 1_000_000 {
+		return o, fmt.Errorf("-max-connections %d: want 1 to 1000000", o.maxConns)
 	}
 	if o.passkitMaxUsers < 1 || o.passkitMaxUsers > 1_000_000 {
 		return o, fmt.Errorf("-passkit-max-users %d: want 1 to 1000000", o.passkitMaxUsers)
@@ -383,7 +388,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	srv.RegisterOnShutdown(emu.EndWaits) // an idle long poll must not hold the shutdown up
 	srv.ErrorLog = slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- srv.Serve(emulator.LimitListener(ln, o.maxConns)) }()
 	select {
 	case err := <-serveErr:
 		fmt.Fprintf(stderr, "tokenemu: serve: %v\n", err)
