@@ -101,6 +101,17 @@ func requestForm(rc *reqCtx, r *http.Request) (url.Values, error) {
 	return form, nil
 }
 
+// checkBodyEncoding runs checkEncoding, checkUTF8 and checkBody in turn.
+func checkBodyEncoding(r *http.Request, body []byte) error {
+	if err := checkEncoding(r); err != nil {
+		return err
+	}
+	if err := checkUTF8(r, body); err != nil {
+		return err
+	}
+	return checkBody(r, body)
+}
+
 // checkEncoding refuses a body the emulator would misread: compressed
 // (Content-Encoding) or in a charset other than UTF-8 (or its subset
 // US-ASCII). Both are a 415.

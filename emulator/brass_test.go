@@ -472,3 +472,30 @@ func TestBrassAccountsBeforeValidation(t *testing.T) {
 		}
 	}
 }
+
+// A body refused before validation (malformed JSON, a repeated key, not
+// UTF-8) still uses up its idempotency key and counts against the limit.
+func TestBrassAccountsMalformedBodies(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, emulator.Config{})
+	e.emu.Clock().Freeze()
+	user := e.brassUser(emulator.DefaultBrassUsername) // authorise counted 1
+	h := jsonHdr(user)
+	h.Set("x-idempotency-key", "malformed-first")
+	resp, _ := e.do("POST", "/brass/banking/payments", h, `{"amount":1,}`) // 2
+	if resp.StatusCode != 400 || resp.Header.Get("X-RateLimit-Remaining") != "58" {
+		t.Fatalf("malformed body: %d remaining %q", resp.StatusCode, resp.Header.Get("X-RateLimit-Remaining"))
+	}
+	pay := `{"amount":100,"recipient":{"account_number":"0123456789","bank_code":"058"}}`
+	if resp, body := e.do("POST", "/brass/banking/payments", h, pay); resp.StatusCode != 409 { // 3
+		t.Errorf("the key of a malformed request, reused: %d %s", resp.StatusCode, body)
+	}
+	for i := 4; i <= 60; i++ {
+		if resp, _ := e.do("POST", "/brass/banking/payments", jsonHdr(user), `{"a":1,"a":2}`); resp.StatusCode != 400 {
+			t.Fatalf("request %d: %d", i, resp.StatusCode)
+		}
+	}
+	if resp, _ := e.do("POST", "/brass/banking/payments", jsonHdr(user), `{"a":`); resp.StatusCode != 429 {
+		t.Errorf("malformed in the cool-down: %d, want 429", resp.StatusCode)
+	}
+}

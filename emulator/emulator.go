@@ -485,14 +485,6 @@ func (e *Emulator) serveOperation(op *operation) http.Handler {
 			op.scheme.writeError(w, r, rc, err)
 			return
 		}
-		if err := checkUTF8(r, rc.body); err != nil {
-			op.scheme.writeError(w, r, rc, err)
-			return
-		}
-		if err := checkBody(r, rc.body); err != nil {
-			op.scheme.writeError(w, r, rc, err)
-			return
-		}
 		if err := checkCredentialHeaders(r); err != nil {
 			op.scheme.writeError(w, r, rc, err)
 			return
@@ -526,6 +518,13 @@ func (e *Emulator) serveOperation(op *operation) http.Handler {
 				return
 			}
 		}
+		// The body is judged after the request is authenticated and
+		// admitted, so that a vendor's per-user accounting (Brass's rate
+		// limit and idempotency keys) counts a request with a bad body too.
+		if err := checkBodyEncoding(r, rc.body); err != nil {
+			op.scheme.writeError(w, r, rc, err)
+			return
+		}
 		in := &openapi3filter.RequestValidationInput{
 			Request:    r,
 			PathParams: mux.Vars(r),
@@ -555,9 +554,7 @@ func (e *Emulator) limitBody(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	if r.ContentLength > e.cfg.MaxBodyBytes {
 		return tooLarge()
 	}
-	if err := checkEncoding(r); err != nil {
-		return err
-	}
+
 	body, err := readBody(http.MaxBytesReader(w, r.Body, e.cfg.MaxBodyBytes), r.ContentLength)
 	_ = r.Body.Close()
 	if err != nil {
