@@ -3,6 +3,7 @@ package scenarios
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -46,6 +47,16 @@ type globSeg struct {
 	class    *[utf8.RuneSelf]uint8
 	masks    []uint64
 	items    []globItem
+	// Beyond ASCII: the items that accept a character no range names
+	// (other), and for the characters the ranges do name, the masks of the
+	// sorted intervals between their edges (a binary search a character).
+	other uint64
+	wide  []wideInterval
+}
+
+type wideInterval struct {
+	lo, hi rune
+	mask   uint64
 }
 
 type globItem struct {
@@ -143,6 +154,7 @@ func compileSeg(s string) (globSeg, error) {
 	}
 	g.end = 1 << len(g.items)
 	g.anything = g.stars == g.end-1
+	g.compileWide()
 	g.class = new([utf8.RuneSelf]uint8)
 	index := map[uint64]uint8{}
 	for c, m := range ascii {
@@ -155,6 +167,54 @@ func compileSeg(s string) (globSeg, error) {
 		g.class[c] = i
 	}
 	return g, nil
+}
+
+// compileWide splits the non-ASCII characters the items' ranges name into
+// intervals that every item accepts wholly or not at all, and works out the
+// mask of each, and of every other non-ASCII character.
+func (g *globSeg) compileWide() {
+	edges := []rune{utf8.RuneSelf}
+	for _, it := range g.items {
+		for _, rg := range it.ranges {
+			if rg.hi >= utf8.RuneSelf {
+				edges = append(edges, max(rg.lo, utf8.RuneSelf), rg.hi+1)
+			}
+		}
+	}
+	slices.Sort(edges)
+	edges = slices.Compact(edges)
+	maskOf := func(r rune) uint64 {
+		var m uint64
+		for i := range g.items {
+			if !g.items[i].star && g.items[i].accepts(r) {
+				m |= 1 << i
+			}
+		}
+		return m
+	}
+	// A character past the last edge (or any, when no range names one) is
+	// named by no range.
+	g.other = maskOf(max(edges[len(edges)-1], utf8.RuneSelf))
+	for i := 0; i+1 < len(edges); i++ {
+		g.wide = append(g.wide, wideInterval{lo: edges[i], hi: edges[i+1] - 1, mask: maskOf(edges[i])})
+	}
+}
+
+// wideMask is the mask of a non-ASCII character.
+func (g *globSeg) wideMask(r rune) uint64 {
+	i, found := slices.BinarySearchFunc(g.wide, r, func(w wideInterval, r rune) int {
+		switch {
+		case r < w.lo:
+			return 1
+		case r > w.hi:
+			return -1
+		}
+		return 0
+	})
+	if found {
+		return g.wide[i].mask
+	}
+	return g.other
 }
 
 // parseClass reads a class's body, after its "[", and returns the bytes it took.
@@ -246,11 +306,7 @@ func (g *globSeg) match(s string) bool {
 		} else {
 			r, size := utf8.DecodeRuneInString(s[i:])
 			i += size
-			for i := range g.items {
-				if !g.items[i].star && g.items[i].accepts(r) {
-					accept |= 1 << i
-				}
-			}
+			accept = g.wideMask(r)
 		}
 		d = (d&accept)<<1 | d&stars
 		d |= (d & stars) << 1
