@@ -194,3 +194,16 @@ func BenchmarkListingAmongUnrelatedTokens(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkListingABusyClient: Passport's token list (a page of 10) for a
+// client with 200,000 live tokens: the cost of counting and ordering them.
+// Before, every call made all of them into tokens (0.36 s, and 3.8 GB with
+// 16 calls at once).
+func BenchmarkListingABusyClient(b *testing.B) {
+	emu := newBenchEmulator(b, emulator.Config{JournalSize: 1})
+	for range 200_000 {
+		issueToken(b, emu, "passport", emulator.DefaultPassportClientID, "")
+	}
+	tok := issueToken(b, emu, "passport", emulator.DefaultPassportClientID, "")
+	benchRequest(b, emu.Handler(), "GET", "/passport/v1/iam/oauth/tokens", http.Header{"Authorization": {"Bearer " + tok}}, "", 200)
+}

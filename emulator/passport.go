@@ -530,6 +530,37 @@ func (p *passport) listTokens(w http.ResponseWriter, r *http.Request, rc *reqCtx
 			queryInt(q, "page_params.first_request_timestamp.nanos", 0)).UTC()
 	}
 	accountID, userID, flow, role := q.Get("account_id"), q.Get("user_id"), q.Get("grant_flow"), q.Get("role")
+	key := q.Get("order_params.order_key")
+	desc := q.Get("order_params.order_direction") == "DESC"
+
+	var clients []string
+	for _, c := range p.state.Load().clients {
+		if c.accountID == rc.principal.AccountID {
+			clients = append(clients, c.id)
+		}
+	}
+	if ms, ok := p.e.store.(*memoryStore); ok {
+		// Filtered and sorted on the records themselves; only the page is
+		// made into tokens. (Copying every token of a busy client on every
+		// call took 0.36 s and, 16 at a time, 3.8 GB.)
+		nowN, firstN := nanos(now), nanos(first)
+		keep := func(s *memoryStore, r *record) bool {
+			return s.small[r.kind] == string(KindAccess) && r.revoked == 0 && (r.expires == 0 || nowN < r.expires) &&
+				r.issued <= firstN && (accountID == "" || s.strs[r.account] == accountID) && userID == "" &&
+				(flow == "" || flow == passportGrantFlow) && (role == "" || slices.Contains(s.lists[r.lists].roles, role))
+		}
+		toks, total := ms.pageOfPrincipals(passportVendor, clients, keep, key == "expires_at", desc, page, size)
+		out := passportTokenList{
+			PaginationInfo: passportPagination{FirstRequestTimestamp: first.Format(passportTimeLayout), CurrentPage: page,
+				TotalPages: (total + size - 1) / size, TotalElements: total},
+			Tokens: []passportTokenInfo{},
+		}
+		for _, t := range toks {
+			out.Tokens = append(out.Tokens, passportInfo(t))
+		}
+		writeJSON(w, http.StatusOK, out)
+		return nil
+	}
 
 	// The account's tokens are its clients' tokens: one indexed lookup per
 	// client, never a walk through the whole store.
@@ -550,8 +581,6 @@ func (p *passport) listTokens(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		}
 		live = append(live, t)
 	}
-	key := q.Get("order_params.order_key")
-	desc := q.Get("order_params.order_direction") == "DESC"
 	slices.SortStableFunc(live, func(a, b Token) int {
 		c := a.IssuedAt.Compare(b.IssuedAt)
 		if key == "expires_at" {

@@ -148,3 +148,41 @@ func TestBrassIdempotencyKeyLength(t *testing.T) {
 		t.Errorf("a 256-byte key: %d %s", resp.StatusCode, body)
 	}
 }
+
+// Passport's list pages the same way whatever page is asked, in both orders.
+func TestPassportListPagesThrough(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, emulator.Config{})
+	e.emu.Clock().Freeze() // every token at one instant: the order falls to the ids
+	tok := e.demoToken().AccessToken
+	for range 24 {
+		e.demoToken()
+	}
+	for _, dir := range []string{"ASC", "DESC"} {
+		seen := map[string]bool{}
+		prev := ""
+		for page := 1; page <= 4; page++ {
+			_, body := e.do("GET", fmt.Sprintf("/passport/v1/iam/oauth/tokens?page_params.page_size=7&page_params.page_number=%d&order_params.order_direction=%s", page, dir), bearer(tok), "")
+			got := decode[struct {
+				PaginationInfo struct {
+					TotalElements int `json:"total_elements"`
+				} `json:"pagination_info"`
+				Tokens []struct {
+					TokenID string `json:"token_id"`
+				} `json:"tokens"`
+			}](t, body)
+			if got.PaginationInfo.TotalElements != 25 {
+				t.Fatalf("%s page %d: total %d", dir, page, got.PaginationInfo.TotalElements)
+			}
+			for _, tk := range got.Tokens {
+				if seen[tk.TokenID] || (prev != "" && (dir == "ASC") != (tk.TokenID > prev)) {
+					t.Fatalf("%s page %d: %s out of order or twice (after %s)", dir, page, tk.TokenID, prev)
+				}
+				seen[tk.TokenID], prev = true, tk.TokenID
+			}
+		}
+		if len(seen) != 25 {
+			t.Errorf("%s: %d tokens over the pages, want 25", dir, len(seen))
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/binary"
 	"errors"
@@ -668,6 +669,71 @@ func (s *memoryStore) all() func(yield func(Token) bool) {
 			}
 		}
 	}
+}
+
+// pageOfPrincipals lists the records of some principals of a vendor that
+// keep accepts, under one read lock: it sorts small keys (the issue or
+// expiry time, then the id) and makes tokens of page number page (from 1,
+// of size) alone, so that a listing costs memory for its page, not for
+// every token it counts. It returns the page and how many records matched.
+func (s *memoryStore) pageOfPrincipals(vendor string, principals []string, keep func(*memoryStore, *record) bool,
+	byExpiry, desc bool, page, size int) ([]Token, int) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	v, ok := s.smallIx[vendor]
+	if !ok {
+		return nil, 0
+	}
+	type key struct {
+		at int64
+		n  uint32
+	}
+	n := 0
+	for _, p := range principals {
+		if i, ok := s.strIx[p]; ok {
+			n += s.principals[v][i]
+		}
+	}
+	keys := make([]key, 0, n)
+	for _, p := range principals {
+		for n := s.byPrincipal[idHash(v, p)].head; n != 0; {
+			r := s.rec(n)
+			if keep(s, r) {
+				at := r.issued
+				if byExpiry {
+					at = r.expires
+				}
+				keys = append(keys, key{at, n})
+			}
+			n = r.nextP
+		}
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		c := cmp.Compare(a.at, b.at)
+		if c == 0 {
+			c = s.compareIDs(s.rec(a.n).id, s.rec(b.n).id)
+		}
+		if desc {
+			c = -c
+		}
+		return c
+	})
+	var out []Token
+	if start := (page - 1) * size; page >= 1 && page <= len(keys) && start < len(keys) { // page first: (page-1)*size may overflow
+		for _, k := range keys[start:min(start+size, len(keys))] {
+			out = append(out, s.token(s.rec(k.n)))
+		}
+	}
+	return out, len(keys)
+}
+
+// compareIDs orders two ids as their strings order, without making strings
+// of UUIDs (their bytes order as their lower-case hex does).
+func (s *memoryStore) compareIDs(a, b compactID) int {
+	if a.form == idUUID && b.form == idUUID {
+		return bytes.Compare(a.uid[:], b.uid[:])
+	}
+	return cmp.Compare(s.expand(a), s.expand(b))
 }
 
 // stats reports how many tokens the store holds and how many records it has.
