@@ -37,7 +37,7 @@ func TestSpecGeneratedBadInput(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, emulator.Config{Brass: emulator.BrassConfig{RateLimit: -1}, AllowedHosts: emulator.LoopbackHosts})
+			e := newEnv(t, emulator.Config{Brass: emulator.BrassConfig{RateLimit: -1}, AllowedHosts: emulator.LoopbackHosts()})
 			w := &walker{t: t, e: e, doc: doc, vendor: name, prefix: doc.Servers[0].URL}
 			for _, path := range doc.Paths.InMatchingOrder() {
 				item := doc.Paths.Value(path)

@@ -15,7 +15,7 @@ import (
 // Origin https://evil.example answered 200, as did any Host.
 func TestAdminRefusesWhatABrowserPageCouldSend(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, emulator.Config{AllowedHosts: append([]string{"emu.test"}, emulator.LoopbackHosts...)})
+	e := newEnv(t, emulator.Config{AllowedHosts: append([]string{"emu.test"}, emulator.LoopbackHosts()...)})
 	start := e.emu.Clock().Freeze()
 	changes := []struct{ method, path, body string }{
 		{"POST", "/_emulator/reset", ""},

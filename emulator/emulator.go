@@ -42,11 +42,12 @@ type Emulator struct {
 	brass       *brass
 	journal     *journal
 	scenarios   *scenarios.Engine
-	ops         map[string]*operation            // "vendor.operationId"
-	prefixes    []prefixed                       // each scheme's path prefix, for errors outside an operation
-	adminPrefix string                           // the admin plane's path prefix
-	secrets     map[SecretHash]struct{}          // the fixtures' secrets and the admin token, for redaction
-	staticOps   map[string]map[string]*operation // path without parameters → method → operation
+	ops         map[string]*operation // "vendor.operationId"
+	prefixes    []prefixed            // each scheme's path prefix, for errors outside an operation
+	adminPrefix string                // the admin plane's path prefix
+	secretsMu   sync.Mutex
+	secrets     atomic.Pointer[map[SecretHash]struct{}] // the fixtures' secrets, the admin token and secrets set since, for redaction
+	staticOps   map[string]map[string]*operation        // path without parameters → method → operation
 	handler     http.Handler
 	internal    atomic.Int64 // requests answered 500 by a bug (see InternalErrors)
 
@@ -73,8 +74,9 @@ func New(cfg Config) (*Emulator, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Emulator{cfg: cfg, clock: cfg.Clock, store: cfg.Store, log: cfg.Logger, journal: newJournal(cfg.JournalSize, cfg.JournalBytes, cfg.JournalWaiters),
-		secrets: knownSecrets(cfg.Fixtures, cfg.AdminToken)}
+	e := &Emulator{cfg: cfg, clock: cfg.Clock, store: cfg.Store, log: cfg.Logger, journal: newJournal(cfg.JournalSize, cfg.JournalBytes, cfg.JournalWaiters)}
+	secrets := knownSecrets(cfg.Fixtures, cfg.AdminToken)
+	e.secrets.Store(&secrets)
 	e.setSweep(true)
 	e.passkit, e.brass = newPassKit(e), newBrass(e)
 	e.schemes = []scheme{

@@ -64,7 +64,7 @@ func (e *Emulator) guard(next http.Handler) http.Handler {
 // LoopbackHosts are the Host names a server bound to loopback answers by
 // default (Config.AllowedHosts): any other name reaching it is a DNS
 // rebinding, a web page's name pointed at 127.0.0.1.
-var LoopbackHosts = []string{"localhost", "127.0.0.1", "::1"}
+func LoopbackHosts() []string { return []string{"localhost", "127.0.0.1", "::1"} }
 
 // refuseForeign refuses what a web page in the user's browser could send: a
 // request whose Host is not allowed (DNS rebinding) and, on the admin plane,

@@ -121,6 +121,7 @@ func (e *Emulator) CreatePassportClient(spec PassportClientSpec) (PassportClient
 	}); err != nil {
 		return PassportClientInfo{}, err
 	}
+	e.addSecret(secret)
 	info := c.info()
 	info.ClientSecret = secret
 	return info, nil
@@ -148,6 +149,9 @@ func (e *Emulator) RotatePassportSecret(clientID, secret string) (PassportClient
 		info = c.info()
 		return nil
 	})
+	if err == nil {
+		e.addSecret(secret)
+	}
 	info.ClientSecret = secret
 	return info, err
 }

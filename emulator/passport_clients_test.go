@@ -65,6 +65,12 @@ func TestPassportClientCreateAndRotate(t *testing.T) {
 	if resp, _ := e.admin("POST", "/passport/clients/nobody/secret", ""); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("rotate an unknown client: %d", resp.StatusCode)
 	}
+	// A secret set through the admin plane is redacted from the journal like
+	// a fixture's, when it is pasted into a path.
+	e.do("GET", "/passport/v1/iam/oauth/tokens/a-new-secret-1", bearer(old.AccessToken), "")
+	if strings.Contains(fmt.Sprint(e.emu.Requests(emulator.JournalFilter{})), "a-new-secret-1") {
+		t.Error("the journal holds a rotated secret pasted into a path")
+	}
 	// The listing never holds a secret.
 	_, list := e.admin("GET", "/passport/clients", "")
 	for _, s := range []string{created.ClientSecret, rotated.ClientSecret, "a-new-secret-1", "client_secret"} {

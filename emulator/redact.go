@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"maps"
 	"net/http"
 	"strings"
 )
@@ -54,6 +55,19 @@ func knownSecrets(f *Fixtures, adminToken string) map[SecretHash]struct{} {
 		add(u.Password)
 	}
 	return m
+}
+
+// addSecret makes a secret set after start (a Passport client secret made
+// or rotated through the admin plane) one the journal and the log redact.
+func (e *Emulator) addSecret(secret string) {
+	if len(secret) < minSecretSegment {
+		return
+	}
+	e.secretsMu.Lock()
+	defer e.secretsMu.Unlock()
+	next := maps.Clone(*e.secrets.Load())
+	next[HashSecret(secret)] = struct{}{}
+	e.secrets.Store(&next)
 }
 
 // journalPath is r's path as the journal and the log keep it: segments that
@@ -116,7 +130,7 @@ func (e *Emulator) secretLike(seg string) bool {
 		return false
 	}
 	h := HashSecret(seg)
-	if _, ok := e.secrets[h]; ok {
+	if _, ok := (*e.secrets.Load())[h]; ok {
 		return true
 	}
 	if _, err := e.store.TokenByHash(h); err == nil {

@@ -77,7 +77,7 @@ func Start(tb TB, opts ...Option) *Kit {
 		}
 	}
 	if cfg.AllowedHosts == nil {
-		cfg.AllowedHosts = emulator.LoopbackHosts // it listens on 127.0.0.1
+		cfg.AllowedHosts = emulator.LoopbackHosts() // it listens on 127.0.0.1
 	}
 	emu, err := emulator.New(cfg)
 	if err != nil {

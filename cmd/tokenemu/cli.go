@@ -13,7 +13,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
-	"slices"
 	"strings"
 	"time"
 
@@ -440,7 +439,7 @@ func (o serveOptions) hostsAllowed() []string {
 	if !o.isLoopback() {
 		return nil
 	}
-	return append(slices.Clone(emulator.LoopbackHosts), o.allowedHosts...)
+	return append(emulator.LoopbackHosts(), o.allowedHosts...)
 }
 
 func (o serveOptions) isLoopback() bool {
