@@ -13,7 +13,7 @@ import (
 	"github.com/tokenemu/tokenemu/emulator"
 )
 
-var sweepSoak = flag.Duration("sweepsoak", 0, "run TestSweepKeepsTheHeapFlat for this long (e.g. -sweepsoak 10m) rather than for 100,000 logins")
+var sweepSoak = flag.Duration("sweepsoak", 0, "run TestSweepKeepsTheHeapFlat for this long (e.g. -sweepsoak 10m, with -timeout 15m) rather than for 90,000 logins")
 
 // Logins go on while the virtual clock advances: the tokens that expire are
 // swept once past the retention window, so the store, and the heap, stay the
