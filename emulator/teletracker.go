@@ -385,6 +385,11 @@ func (tt *teletracker) newSession(u *teletrackerUser, account int64, family stri
 	guid, token, refresh := uuid.NewString(), uuid.NewString(), uuid.NewString()
 	tokenExp := now.Add(lifetime)
 	refreshExp := tokenExp.Add(tt.e.cfg.TeleTracker.RefreshLifetime)
+	if limit := MaxTime().Add(MaxLifetime); refreshExp.After(limit) {
+		// A 100-year token plus a 100-year refresh from 2099 would pass what
+		// the store can keep: the refresh token says when it really ends.
+		refreshExp = limit
+	}
 	acct := strconv.FormatInt(account, 10)
 	access := Token{ID: guid, Vendor: teletrackerVendor, Kind: KindAccess, Hash: HashSecret(token),
 		Principal: u.username, AccountID: acct, Family: family, IssuedAt: now, ExpiresAt: tokenExp}
