@@ -361,7 +361,7 @@ func (a *admin) getJournal(w http.ResponseWriter, r *http.Request, rc *reqCtx) e
 	} else {
 		page = a.e.journal.page(f, limit)
 	}
-	writeJSON(w, http.StatusOK, journalAnswer{Entries: page.Entries, Next: page.Next, More: page.More})
+	writeJSON(w, http.StatusOK, journalAnswer(page))
 	return nil
 }
 
