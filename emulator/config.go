@@ -34,10 +34,12 @@ type Config struct {
 	// carry Authorization: Bearer <AdminToken>.
 	AdminToken string
 	// AllowedHosts, when not empty, are the only names the Host header may
-	// carry (with any port); any other gets a 403 in the vendor's shape. A
-	// server bound to loopback sets LoopbackHosts (and any name it is also
-	// reached by), so that a web page whose name resolves to 127.0.0.1 (DNS
-	// rebinding) cannot drive it. Empty allows every Host, as in a container.
+	// carry (with any port), besides IP addresses, which no DNS answer can
+	// rebind; any other gets a 403 in the vendor's shape, so that a web page
+	// whose name resolves to the emulator (DNS rebinding) cannot drive it.
+	// The CLI sets localhost (and 127.0.0.1, ::1) and -allowed-hosts unless
+	// it runs with an admin token on an address that is not loopback. Empty
+	// allows every Host.
 	AllowedHosts []string
 	// Logger receives the emulator's logs. Nil discards them.
 	Logger *slog.Logger

@@ -62,8 +62,8 @@ func (e *Emulator) guard(next http.Handler) http.Handler {
 }
 
 // LoopbackHosts are the Host names a server bound to loopback answers by
-// default (Config.AllowedHosts): any other name reaching it is a DNS
-// rebinding, a web page's name pointed at 127.0.0.1.
+// default (Config.AllowedHosts), besides IP addresses: any other name
+// reaching it is a DNS rebinding, a web page's name pointed at 127.0.0.1.
 func LoopbackHosts() []string { return []string{"localhost", "127.0.0.1", "::1"} }
 
 // refuseForeign refuses what a web page in the user's browser could send: a
@@ -96,6 +96,9 @@ func hostAllowed(host string, allowed []string) bool {
 		name = h
 	}
 	name = strings.TrimSuffix(strings.TrimPrefix(name, "["), "]")
+	if net.ParseIP(name) != nil {
+		return true // an address, not a name: no DNS answer can point it elsewhere
+	}
 	for _, a := range allowed {
 		if strings.EqualFold(name, a) {
 			return true

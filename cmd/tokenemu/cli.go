@@ -194,7 +194,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&o.adminToken, "admin-token", "", "when set, /_emulator/* (except healthz) needs Authorization: Bearer <token>")
-	fs.Var(listFlag{&o.allowedHosts}, "allowed-hosts", "while listening on loopback, a Host name answered besides localhost, 127.0.0.1 and ::1 (any other gets 403: DNS rebinding); repeatable or comma-separated")
+	fs.Var(listFlag{&o.allowedHosts}, "allowed-hosts", "a Host name answered besides localhost and IP addresses (any other gets 403: DNS rebinding), e.g. a compose service name; without -admin-token on a non-loopback address too; repeatable or comma-separated")
 	fs.IntVar(&o.passportRevoke, "passport-revoke-status", 200, "Passport: success status of DELETE /v1/iam/oauth/tokens/{id}, 200 or 204")
 	fs.IntVar(&o.passportScopeErr, "passport-scope-status", 401, "Passport: status for a token that lacks a scope, 401 (as documented) or 403")
 	fs.DurationVar(&o.passkitLeeway, "passkit-leeway", 0, "PassKit: clock skew allowed on a JWT's exp, nbf and iat (e.g. 30s)")
@@ -433,10 +433,13 @@ func brassRate(flagValue int) int {
 	return flagValue
 }
 
-// hostsAllowed is Config.AllowedHosts: on loopback, the loopback names and
-// -allowed-hosts; elsewhere (a container, a LAN) nil, every name.
+// hostsAllowed is Config.AllowedHosts: localhost and -allowed-hosts (and
+// any IP address). A container listens on 0.0.0.0 but is most often
+// published on the host's loopback, where a web page can rebind a name to
+// it just the same; only with -admin-token, which such a page cannot send,
+// does a server on another address answer every name (nil).
 func (o serveOptions) hostsAllowed() []string {
-	if !o.isLoopback() {
+	if !o.isLoopback() && o.adminToken != "" {
 		return nil
 	}
 	return append(emulator.LoopbackHosts(), o.allowedHosts...)

@@ -376,6 +376,8 @@ func TestAllowedHosts(t *testing.T) {
 		{[]string{"-addr", "localhost:0", "-allowed-hosts", "emu.test,other.test"}, []string{"localhost", "127.0.0.1", "::1", "emu.test", "other.test"}},
 		{[]string{"-addr", "[::1]:0", "-allowed-hosts", "a.test", "-allowed-hosts", "b.test"}, []string{"localhost", "127.0.0.1", "::1", "a.test", "b.test"}},
 		{[]string{"-addr", "0.0.0.0:8080", "-admin-token", "x"}, nil},
+		{[]string{"-addr", "0.0.0.0:8080"}, []string{"localhost", "127.0.0.1", "::1"}}, // a container, published on loopback
+		{[]string{"-addr", "0.0.0.0:8080", "-allowed-hosts", "tokenemu"}, []string{"localhost", "127.0.0.1", "::1", "tokenemu"}},
 	} {
 		o, err := parseServe(c.args, env(nil), io.Discard)
 		if err != nil {
