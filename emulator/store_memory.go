@@ -727,6 +727,70 @@ func (s *memoryStore) pageOfPrincipals(vendor string, principals []string, keep 
 	return out, len(keys)
 }
 
+// listPage lists, under one read lock, the tokens that match f and keep, by
+// issue time then id, from just after (afterAt, afterID) when hasAfter, at
+// most limit of them; it returns the page and how many match in all. Like
+// pageOfPrincipals it sorts 16-byte keys and makes tokens of the page alone;
+// filtered by vendor (and principal) it walks their chains.
+func (s *memoryStore) listPage(f TokenFilter, keep func(*record) bool, hasAfter bool, afterAt int64, afterID string, limit int) (page []Token, total int, more bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	type key struct {
+		at int64
+		n  uint32
+	}
+	var keys []key
+	visit := func(n uint32) {
+		r := s.rec(n)
+		if r.inUse && (f.Kind == "" || s.small[r.kind] == string(f.Kind)) &&
+			(f.Principal == "" || s.strs[r.principal] == f.Principal) && keep(r) {
+			keys = append(keys, key{r.issued, n})
+		}
+	}
+	chain := func(v uint8, p uint32) {
+		for n := s.byPrincipal[idHash(v, s.strs[p])].head; n != 0; n = s.rec(n).nextP {
+			visit(n)
+		}
+	}
+	v, known := s.smallIx[f.Vendor]
+	switch {
+	case f.Vendor != "" && !known:
+	case f.Vendor != "" && f.Principal != "":
+		if p, ok := s.strIx[f.Principal]; ok {
+			chain(v, p)
+		}
+	case f.Vendor != "":
+		for p := range s.principals[v] {
+			chain(v, p)
+		}
+	default:
+		for n := uint32(1); n <= s.count; n++ {
+			visit(n)
+		}
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		if c := cmp.Compare(a.at, b.at); c != 0 {
+			return c
+		}
+		return s.compareIDs(s.rec(a.n).id, s.rec(b.n).id)
+	})
+	start := 0
+	if hasAfter {
+		start, _ = slices.BinarySearchFunc(keys, afterAt, func(k key, at int64) int {
+			if c := cmp.Compare(k.at, at); c != 0 {
+				return c
+			}
+			return cmp.Compare(s.expand(s.rec(k.n).id), afterID+"\x00") // after the cursor's own token
+		})
+	}
+	end := min(start+limit, len(keys))
+	page = make([]Token, 0, end-start)
+	for _, k := range keys[start:end] {
+		page = append(page, s.token(s.rec(k.n)))
+	}
+	return page, len(keys), end < len(keys)
+}
+
 // compareIDs orders two ids as their strings order, without making strings
 // of UUIDs (their bytes order as their lower-case hex does).
 func (s *memoryStore) compareIDs(a, b compactID) int {
