@@ -46,6 +46,10 @@ type Request struct {
 	Token func() string
 
 	segments []string // Path split at "/", once, when a rule with a path first asks
+	// The SHA-256 of the token and of credential header values, once each,
+	// when a rule that keeps hashes first asks.
+	tokenHash    *[sha256.Size]byte
+	headerHashes map[string][sha256.Size]byte
 }
 
 // Firing is one rule that fired on a request.
@@ -542,7 +546,7 @@ func (r *rule) matches(req *Request) bool {
 		case len(got) == 0:
 			return false
 		case h.hashed:
-			if !containsHash(got, h.hash) {
+			if !req.containsHash(got, h.hash) {
 				return false
 			}
 		case h.value != "*" && !contains(got, h.value):
@@ -559,17 +563,29 @@ func (r *rule) matches(req *Request) bool {
 		if req.Token == nil {
 			return false
 		}
-		got := sha256.Sum256([]byte(req.Token()))
-		if subtle.ConstantTimeCompare(got[:], r.token[:]) != 1 {
+		if req.tokenHash == nil {
+			h := sha256.Sum256([]byte(req.Token()))
+			req.tokenHash = &h
+		}
+		if subtle.ConstantTimeCompare(req.tokenHash[:], r.token[:]) != 1 {
 			return false
 		}
 	}
 	return true
 }
 
-func containsHash(list []string, want [sha256.Size]byte) bool {
+// containsHash reports whether one of a header's values has the SHA-256
+// want; each value is hashed once per request, however many rules ask.
+func (req *Request) containsHash(list []string, want [sha256.Size]byte) bool {
 	for _, v := range list {
-		got := sha256.Sum256([]byte(v))
+		got, ok := req.headerHashes[v]
+		if !ok {
+			got = sha256.Sum256([]byte(v))
+			if req.headerHashes == nil {
+				req.headerHashes = map[string][sha256.Size]byte{}
+			}
+			req.headerHashes[v] = got
+		}
 		if subtle.ConstantTimeCompare(got[:], want[:]) == 1 {
 			return true
 		}
