@@ -316,16 +316,7 @@ func journalMethod(m string) string {
 
 // cutField cuts s to MaxJournalField bytes, on a character boundary, ending
 // in "…(cut)".
-func cutField(s string) string {
-	if len(s) <= MaxJournalField {
-		return s
-	}
-	n := MaxJournalField - len(journalCut)
-	for n > 0 && !utf8RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + journalCut
-}
+func cutField(s string) string { return cutTo(s, MaxJournalField) }
 
 // Fingerprint is how the journal and the admin plane name a token without
 // showing it: the first 12 hex digits of its SHA-256.

@@ -140,15 +140,18 @@ func (e *Emulator) secretLike(seg string) bool {
 	return len(seg) >= unknownSecretSegment && !isUUID
 }
 
-func cutPath(p string) string {
-	if len(p) <= MaxJournalPath {
-		return p
+func cutPath(p string) string { return cutTo(p, MaxJournalPath) }
+
+// cutTo cuts s to max bytes, on a character boundary, ending in journalCut.
+func cutTo(s string, max int) string {
+	if len(s) <= max {
+		return s
 	}
-	n := MaxJournalPath - len(journalCut)
-	for n > 0 && !utf8RuneStart(p[n]) {
+	n := max - len(journalCut)
+	for n > 0 && !utf8RuneStart(s[n]) {
 		n--
 	}
-	return p[:n] + journalCut
+	return s[:n] + journalCut
 }
 
 func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -29,7 +29,9 @@ const maxAnswer = 64 << 20
 // timedOut reports whether a request failed because its time ran out.
 func timedOut(ctx context.Context, err error) bool {
 	var ne net.Error
-	return errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil || (errors.As(err, &ne) && ne.Timeout())
+	// Only the call's own deadline: an interrupt (the parent cancelled) is
+	// no timeout.
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
 // errNotRunning is an admin command's error when nothing answers at -url.

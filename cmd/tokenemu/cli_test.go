@@ -342,18 +342,7 @@ func TestServeShutdownLetsRequestsFinish(t *testing.T) {
 		login <- result{resp.StatusCode, string(b), err}
 	}()
 	// The rule counts the login as it starts its delay: then it is in flight.
-	for {
-		resp, err := http.Get(base + "/_emulator/scenarios")
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if strings.Contains(string(b), `"matched":1`) {
-			break
-		}
-		runtime.Gosched()
-	}
+	waitUntilAnswerHolds(t, base+"/_emulator/scenarios", `"matched":1`)
 	cancel()
 	r := <-login
 	if r.err != nil || r.status != 200 || !strings.Contains(r.body, `"token"`) {
@@ -416,23 +405,35 @@ func TestServeShutdownEndsLongPolls(t *testing.T) {
 		polled <- err
 	}()
 	// The poll is waiting once the state says so.
-	for {
-		resp, err := http.Get(base + "/_emulator/state")
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if strings.Contains(string(b), `"waiters":1`) {
-			break
-		}
-		runtime.Gosched()
-	}
+	waitUntilAnswerHolds(t, base+"/_emulator/state", `"waiters":1`)
 	cancel()
 	if err := <-polled; err != nil {
 		t.Errorf("the long poll: %v", err)
 	}
 	if code := <-done; code != exitOK {
 		t.Errorf("serve after cancel: exit %d, stderr %s", code, errOut.String())
+	}
+}
+
+// waitUntilAnswerHolds asks url until its answer holds want: it waits for an
+// event the emulator reports, and gives up (failing the test) only after a
+// minute, so that a broken emulator fails rather than hangs the suite.
+func waitUntilAnswerHolds(t *testing.T, url, want string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(b), want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never held %s: %s", url, want, b)
+		}
+		runtime.Gosched()
 	}
 }
