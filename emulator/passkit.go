@@ -382,7 +382,22 @@ func (p *passkit) issueJWT(u *passkitUser, lifetime time.Duration) (string, Toke
 }
 
 // issueLongLived makes and records a permanent opaque token for u.
+// MaxPassKitLongLived bounds a user's live long-lived tokens, which never
+// expire: one more is a 409 limit_reached (revoke some through the admin
+// plane, or reset).
+const MaxPassKitLongLived = 1000
+
 func (p *passkit) issueLongLived(u *passkitUser) (string, Token, error) {
+	live := 0
+	for _, t := range p.e.store.Tokens(TokenFilter{Vendor: passkitVendor, Principal: u.username, Kind: KindLongLived}) {
+		if t.RevokedAt.IsZero() {
+			live++
+		}
+	}
+	if live >= MaxPassKitLongLived {
+		return "", Token{}, &passkitError{status: http.StatusConflict, reason: "limit_reached",
+			msg: fmt.Sprintf("%s holds %d live long-lived tokens, the most the emulator keeps a user; revoke some (POST /_emulator/tokens/revoke) or reset", u.username, live)}
+	}
 	value := newOpaqueToken()
 	t := Token{ID: uuid.NewString(), Vendor: passkitVendor, Kind: KindLongLived, Hash: HashSecret(value),
 		Principal: u.username, AccountID: u.apiKey, IssuedAt: p.e.clock.Now()}

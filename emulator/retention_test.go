@@ -186,3 +186,42 @@ func TestPassportListPagesThrough(t *testing.T) {
 		}
 	}
 }
+
+// Tokens that never expire are bounded too: a PassKit user's live long-lived
+// tokens, and Brass's personal access tokens.
+func TestNeverExpiringTokensAreBounded(t *testing.T) {
+	t.Parallel()
+	emu, err := emulator.New(emulator.Config{Brass: emulator.BrassConfig{RateLimit: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last error
+	for i := 0; i <= emulator.MaxPassKitLongLived; i++ {
+		_, last = emu.IssueToken(emulator.IssueRequest{Vendor: "passkit", Principal: emulator.DefaultPassKitUsername, Kind: "longlived"})
+		if i < emulator.MaxPassKitLongLived && last != nil {
+			t.Fatalf("long-lived %d: %v", i, last)
+		}
+	}
+	if last == nil || !strings.Contains(last.Error(), "long-lived") {
+		t.Errorf("one long-lived token too many: %v", last)
+	}
+	h := emu.Handler()
+	user := issueToken(t, emu, "brass", emulator.DefaultBrassUsername, "")
+	for i := 0; ; i++ {
+		req := httptest.NewRequest("POST", "/brass/auth/personal-access-tokens", strings.NewReader(`{"name":"n","role":"member"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+user)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code == http.StatusCreated {
+			if i >= emulator.MaxBrassPATs {
+				t.Fatalf("%d PATs made", i+1)
+			}
+			continue
+		}
+		if w.Code != http.StatusConflict || i != emulator.MaxBrassPATs {
+			t.Errorf("PAT %d: %d %s", i, w.Code, w.Body)
+		}
+		break
+	}
+}
