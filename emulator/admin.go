@@ -151,6 +151,7 @@ func (a *admin) advanceClock(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	if _, err := a.e.clock.Advance(d); err != nil {
 		return badRequest(err.Error())
 	}
+	a.e.sweepAll()
 	a.writeClock(w)
 	return nil
 }
@@ -169,6 +170,7 @@ func (a *admin) setClock(w http.ResponseWriter, r *http.Request, rc *reqCtx) err
 	if _, err := a.e.clock.Set(t); err != nil {
 		return badRequest(err.Error())
 	}
+	a.e.sweepAll()
 	a.writeClock(w)
 	return nil
 }

@@ -139,6 +139,15 @@ func (e *Emulator) setSweep(on bool) {
 	ms.setSweep(func() time.Time { return e.clock.Now().Add(-e.cfg.Retention) })
 }
 
+// sweepAll sweeps the whole store at once: a move of the clock through the
+// admin plane may make many tokens sweepable, and an idle store is swept
+// by no issue.
+func (e *Emulator) sweepAll() {
+	if ms, ok := e.store.(*memoryStore); ok {
+		ms.Sweep(e.clock.Now().Add(-e.cfg.Retention))
+	}
+}
+
 // Handler returns the emulator's HTTP handler: every vendor under its prefix and
 // the admin plane under /_emulator.
 func (e *Emulator) Handler() http.Handler { return e.handler }

@@ -42,6 +42,15 @@ func TestRetentionSweepsOldTokens(t *testing.T) {
 		e.demoToken()
 	}
 	check("past the window", "token_unknown", "token_unknown")
+	// An idle store is swept when the clock is moved through the admin plane.
+	idle := newEnv(t, emulator.Config{Retention: time.Hour})
+	for range 100 {
+		idle.emu.IssueToken(emulator.IssueRequest{Vendor: "passport", Principal: emulator.DefaultPassportClientID})
+	}
+	idle.admin("POST", "/clock/advance", `{"duration":"26h"}`)
+	if n := idle.emu.Status().Tokens; n != 0 {
+		t.Errorf("after advancing an idle emulator past expiry and retention: %d tokens held", n)
+	}
 	_, body := e.admin("GET", "/tokens?vendor=passport", "")
 	if got := decode[struct{ Total int }](t, body).Total; got != 4 {
 		t.Errorf("listing after the sweep: %d tokens, want the 4 live ones: %s", got, body)
