@@ -842,10 +842,10 @@ func (b *brass) newPAT(u *brassUser, name string, role *brassRole, creatorPerms 
 	now := b.e.clock.Now().Truncate(time.Second)
 	secret := "pat-" + randomBase62(40)
 	b.mu.Lock()
-	if len(b.pats.byID) >= MaxBrassPATs {
+	if max := b.e.cfg.Brass.MaxPATs; len(b.pats.byID) >= max {
 		b.mu.Unlock()
 		return "", Token{}, brassPATBody{}, brassErr(http.StatusConflict, "limit_reached",
-			fmt.Sprintf("the emulator holds %d personal access tokens, the most it keeps; reset it (POST /_emulator/reset) to make more", MaxBrassPATs))
+			fmt.Sprintf("the emulator holds %d personal access tokens, the most it keeps (-brass-max-pats); reset it (POST /_emulator/reset) to make more", max))
 	}
 	b.nextPAT++
 	n := b.nextPAT
@@ -985,11 +985,6 @@ const (
 	brassMaxIdempotencyKey  = 255
 	brassMaxIdempotencyKeys = 100_000
 )
-
-// MaxBrassPATs bounds the personal access tokens the emulator keeps (they
-// never expire; a revoked one's name and role are kept to list it); one more
-// is a 409 limit_reached.
-const MaxBrassPATs = 10_000
 
 // MaxBrassPayments bounds the payments the emulator keeps (its fake ones and
 // those made through POST /banking/payments); one more is a 409

@@ -14,6 +14,10 @@ import (
 // without a seed produces the same data.
 const DefaultSeed int64 = 20240601
 
+// DefaultBrassMaxPATs is how many personal access tokens the emulator keeps
+// by default.
+const DefaultBrassMaxPATs = 1_000_000
+
 // DefaultPassKitMaxUsers is how many accounts /user/new may make by default.
 const DefaultPassKitMaxUsers = 1000
 
@@ -89,6 +93,10 @@ type BrassConfig struct {
 	// RateLimit is the number of requests a user may make a minute (Brass
 	// documents 60). Zero means 60; negative switches the limit off.
 	RateLimit int
+	// MaxPATs bounds the personal access tokens the emulator keeps (they
+	// never expire, and a revoked one's name and role are kept to list it);
+	// one more is a 409 limit_reached. Zero means DefaultBrassMaxPATs.
+	MaxPATs int
 }
 
 // PassKitConfig tunes the PassKit emulation.
@@ -171,6 +179,12 @@ func (c Config) normalize() (Config, error) {
 		c.JournalSize = DefaultJournalSize
 	case c.JournalSize < 0:
 		return c, fmt.Errorf("config: JournalSize %d is negative", c.JournalSize)
+	}
+	switch {
+	case c.Brass.MaxPATs == 0:
+		c.Brass.MaxPATs = DefaultBrassMaxPATs
+	case c.Brass.MaxPATs < 0:
+		return c, fmt.Errorf("config: Brass.MaxPATs %d is negative", c.Brass.MaxPATs)
 	}
 	switch {
 	case c.PassKit.MaxUsers == 0:

@@ -324,7 +324,7 @@ func bench(o options) error {
 	}
 
 	procs := strconv.Itoa(o.procs)
-	emu, err := start(nil, bin, "-addr", "127.0.0.1:0", "-brass-rate-limit", "0", "-log-level", "error", "-procs", procs)
+	emu, err := start(nil, bin, "-addr", "127.0.0.1:0", "-brass-rate-limit", "0", "-brass-max-pats", "100000000", "-log-level", "error", "-procs", procs)
 	if err != nil {
 		return err
 	}

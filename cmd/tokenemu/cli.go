@@ -112,6 +112,7 @@ type serveOptions struct {
 	brassTempLife    time.Duration
 	brassRateLimit   int
 	journalSize      int
+	brassMaxPATs     int
 	maxConns         int
 	passkitMaxUsers  int
 	retention        time.Duration
@@ -205,6 +206,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	fs.BoolVar(&o.ttAccessOnRefr, "teletracker-revoke-access-on-refresh", false, "TeleTracker: revoke the old access token when its refresh token is used")
 	fs.DurationVar(&o.brassTempLife, "brass-temporary-lifetime", 10*time.Minute, "Brass: lifetime of the temporary JWT from login")
 	fs.IntVar(&o.brassRateLimit, "brass-rate-limit", 60, "Brass: requests a user may make a minute; 0 switches the limit off")
+	fs.IntVar(&o.brassMaxPATs, "brass-max-pats", emulator.DefaultBrassMaxPATs, "Brass: personal access tokens the emulator keeps; one more gets 409")
 	fs.IntVar(&o.maxConns, "max-connections", emulator.DefaultMaxConnections, "connections held open at once (each may hold a request body of up to 1 MiB); more wait to be accepted")
 	fs.IntVar(&o.journalSize, "journal-size", emulator.DefaultJournalSize, "requests the journal keeps (GET /_emulator/journal); the oldest go first")
 	fs.Int64Var(&o.journalBytes, "journal-bytes", emulator.DefaultJournalBytes, "memory the journal's entries may take, in bytes; the oldest go first")
@@ -255,6 +257,9 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	}
 	if o.brassTempLife <= 0 {
 		return o, fmt.Errorf("-brass-temporary-lifetime %v: must be positive", o.brassTempLife)
+	}
+	if o.brassMaxPATs < 1 || o.brassMaxPATs > 100_000_000 {
+		return o, fmt.Errorf("-brass-max-pats %d: want 1 to 100000000", o.brassMaxPATs)
 	}
 	if o.brassRateLimit < 0 {
 		return o, fmt.Errorf("-brass-rate-limit %d: must not be negative (0 switches it off)", o.brassRateLimit)
@@ -308,7 +313,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		Passport:       emulator.PassportConfig{RevokeStatus: o.passportRevoke, ScopeErrorStatus: o.passportScopeErr},
 		PassKit:        emulator.PassKitConfig{Leeway: o.passkitLeeway, MaxUsers: o.passkitMaxUsers},
 		Retention:      o.retention,
-		Brass:          emulator.BrassConfig{TemporaryTokenLifetime: o.brassTempLife, RateLimit: brassRate(o.brassRateLimit)},
+		Brass:          emulator.BrassConfig{TemporaryTokenLifetime: o.brassTempLife, RateLimit: brassRate(o.brassRateLimit), MaxPATs: o.brassMaxPATs},
 		TeleTracker: emulator.TeleTrackerConfig{
 			RefreshLifetime:       o.ttRefreshLife,
 			RevokeFamilyOnReuse:   o.ttFamilyOnReuse,
