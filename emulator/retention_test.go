@@ -234,3 +234,23 @@ func TestNeverExpiringTokensAreBounded(t *testing.T) {
 		break
 	}
 }
+
+// The admin listing by principal alone finds the principal's tokens at
+// every vendor (through the indexes, not a walk of the store).
+func TestAdminListingByPrincipalAlone(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, emulator.Config{})
+	for _, v := range []string{"passport", "teletracker"} {
+		p := emulator.DefaultPassportClientID
+		if v == "teletracker" {
+			p = emulator.DefaultTeleTrackerUsername
+		}
+		if _, err := e.emu.IssueToken(emulator.IssueRequest{Vendor: v, Principal: p}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, body := e.admin("GET", "/tokens?principal="+emulator.DefaultTeleTrackerUsername, "")
+	if got := decode[struct{ Total int }](t, body).Total; got != 2 { // the access token and its refresh token
+		t.Errorf("by principal alone: %d tokens, want 2: %s", got, body)
+	}
+}

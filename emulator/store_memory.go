@@ -763,6 +763,15 @@ func (s *memoryStore) listPage(f TokenFilter, keep func(*record) bool, hasAfter 
 		for p := range s.principals[v] {
 			chain(v, p)
 		}
+	case f.Principal != "":
+		// One principal at every vendor: its chain at each.
+		if p, ok := s.strIx[f.Principal]; ok {
+			for v, ps := range s.principals {
+				if ps[p] > 0 {
+					chain(v, p)
+				}
+			}
+		}
 	default:
 		for n := uint32(1); n <= s.count; n++ {
 			visit(n)
