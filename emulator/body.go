@@ -103,8 +103,10 @@ func requestForm(rc *reqCtx, r *http.Request) (url.Values, error) {
 
 // checkBodyEncoding runs checkEncoding, checkUTF8 and checkBody in turn.
 func checkBodyEncoding(r *http.Request, body []byte) error {
-	if err := checkEncoding(r); err != nil {
-		return err
+	if len(body) > 0 { // nothing to misread without a body: spares a GET the header parsing
+		if err := checkEncoding(r); err != nil {
+			return err
+		}
 	}
 	if err := checkUTF8(r, body); err != nil {
 		return err

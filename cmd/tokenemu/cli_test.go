@@ -238,37 +238,24 @@ func (w *bannerWriter) String() string {
 
 func TestServeHealthcheckShutdown(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithCancel(context.Background())
-	out := &bannerWriter{url: make(chan string, 1)}
-	var errOut bytes.Buffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "-addr", "127.0.0.1:0"}, out, &errOut, env(map[string]string{"TOKENEMU_ADMIN_TOKEN": "x"}), keepProcs)
-	}()
-	var base string
-	select {
-	case base = <-out.url:
-	case code := <-done:
-		t.Fatalf("serve exited early with %d: %s", code, errOut.String())
-	}
+	srv := serveInProcess(t, []string{"serve", "-addr", "127.0.0.1:0"}, env(map[string]string{"TOKENEMU_ADMIN_TOKEN": "x"}))
 	for _, want := range []string{"/passport", "demo-client", "demo-secret", "limited-client", "/_emulator",
 		"/passkit", "demo@passkit.test", "passkit-demo", "/teletracker", "demo@teletracker.test", "teletracker-demo", "integrator@teletracker.test",
 		"/brass", "lk_tokenemuDemoAppKey000000000000000000000000", "demo@brass.test", "payables@brass.test", "brass-demo",
 		"(GOMAXPROCS 1)"} { // keepProcs reports two CPUs; the default takes half
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("banner lacks %q:\n%s", want, out.String())
+		if !strings.Contains(srv.out.String(), want) {
+			t.Errorf("banner lacks %q:\n%s", want, srv.out.String())
 		}
 	}
 	var hcOut, hcErr bytes.Buffer
-	if code := run(context.Background(), []string{"healthcheck", "-url", base}, &hcOut, &hcErr, env(nil), keepProcs); code != exitOK {
+	if code := run(context.Background(), []string{"healthcheck", "-url", srv.base}, &hcOut, &hcErr, env(nil), keepProcs); code != exitOK {
 		t.Errorf("healthcheck: exit %d, %s", code, hcErr.String())
 	}
-	if code := run(context.Background(), []string{"healthcheck"}, &hcOut, &hcErr, env(map[string]string{"TOKENEMU_URL": base}), keepProcs); code != exitOK {
+	if code := run(context.Background(), []string{"healthcheck"}, &hcOut, &hcErr, env(map[string]string{"TOKENEMU_URL": srv.base}), keepProcs); code != exitOK {
 		t.Errorf("healthcheck with TOKENEMU_URL: exit %d, %s", code, hcErr.String())
 	}
-	cancel()
-	if code := <-done; code != exitOK {
-		t.Errorf("serve after cancel: exit %d, stderr %s", code, errOut.String())
+	if code := srv.stop(); code != exitOK {
+		t.Errorf("serve after cancel: exit %d, stderr %s", code, srv.errOut.String())
 	}
 }
 
@@ -284,20 +271,10 @@ func TestServeWarnsOnPublicAddressWithoutAdminToken(t *testing.T) {
 		}
 	}
 	// And the warning is logged at start.
-	ctx, cancel := context.WithCancel(context.Background())
-	out := &bannerWriter{url: make(chan string, 1)}
-	var errOut bytes.Buffer
-	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"serve", "-addr", "0.0.0.0:0"}, out, &errOut, env(nil), keepProcs) }()
-	select {
-	case <-out.url:
-	case code := <-done:
-		t.Fatalf("serve exited early with %d: %s", code, errOut.String())
-	}
-	cancel()
-	<-done
-	if !strings.Contains(errOut.String(), "non-loopback address without -admin-token") {
-		t.Errorf("no warning for 0.0.0.0 without -admin-token:\n%s", errOut.String())
+	srv := serveInProcess(t, []string{"serve", "-addr", "0.0.0.0:0"}, env(nil))
+	srv.stop()
+	if !strings.Contains(srv.errOut.String(), "non-loopback address without -admin-token") {
+		t.Errorf("no warning for 0.0.0.0 without -admin-token:\n%s", srv.errOut.String())
 	}
 }
 
@@ -311,19 +288,7 @@ func TestServeShutdownLetsRequestsFinish(t *testing.T) {
 	if err := os.WriteFile(file, []byte(scenario), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	out := &bannerWriter{url: make(chan string, 1)}
-	var errOut bytes.Buffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "-addr", "127.0.0.1:0", "-scenario", file}, out, &errOut, env(nil), keepProcs)
-	}()
-	var base string
-	select {
-	case base = <-out.url:
-	case code := <-done:
-		t.Fatalf("serve exited early with %d: %s", code, errOut.String())
-	}
+	srv := serveInProcess(t, []string{"serve", "-addr", "127.0.0.1:0", "-scenario", file}, env(nil))
 	type result struct {
 		status int
 		body   string
@@ -331,7 +296,7 @@ func TestServeShutdownLetsRequestsFinish(t *testing.T) {
 	}
 	login := make(chan result, 1)
 	go func() {
-		resp, err := http.Post(base+"/passkit/login", "application/json",
+		resp, err := http.Post(srv.base+"/passkit/login", "application/json",
 			strings.NewReader(`{"username":"demo@passkit.test","password":"passkit-demo"}`))
 		if err != nil {
 			login <- result{err: err}
@@ -342,14 +307,14 @@ func TestServeShutdownLetsRequestsFinish(t *testing.T) {
 		login <- result{resp.StatusCode, string(b), err}
 	}()
 	// The rule counts the login as it starts its delay: then it is in flight.
-	waitUntilAnswerHolds(t, base+"/_emulator/scenarios", `"matched":1`)
-	cancel()
+	waitUntilAnswerHolds(t, srv.base+"/_emulator/scenarios", `"matched":1`)
+	srv.cancel()
 	r := <-login
 	if r.err != nil || r.status != 200 || !strings.Contains(r.body, `"token"`) {
 		t.Errorf("login in flight at shutdown: %d %q %v, want its token", r.status, r.body, r.err)
 	}
-	if code := <-done; code != exitOK {
-		t.Errorf("serve after cancel: exit %d, stderr %s", code, errOut.String())
+	if code := <-srv.done; code != exitOK {
+		t.Errorf("serve after cancel: exit %d, stderr %s", code, srv.errOut.String())
 	}
 }
 
@@ -382,22 +347,10 @@ func TestAllowedHosts(t *testing.T) {
 // server exits 0: before, it held the shutdown for its 10 s and exited 1.
 func TestServeShutdownEndsLongPolls(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithCancel(context.Background())
-	out := &bannerWriter{url: make(chan string, 1)}
-	var errOut bytes.Buffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "-addr", "127.0.0.1:0"}, out, &errOut, env(nil), keepProcs)
-	}()
-	var base string
-	select {
-	case base = <-out.url:
-	case code := <-done:
-		t.Fatalf("serve exited early with %d: %s", code, errOut.String())
-	}
+	srv := serveInProcess(t, []string{"serve", "-addr", "127.0.0.1:0"}, env(nil))
 	polled := make(chan error, 1)
 	go func() {
-		resp, err := http.Get(base + "/_emulator/journal?vendor=brass&wait=60s")
+		resp, err := http.Get(srv.base + "/_emulator/journal?vendor=brass&wait=60s")
 		if err == nil {
 			_, err = io.ReadAll(resp.Body)
 			resp.Body.Close()
@@ -405,13 +358,13 @@ func TestServeShutdownEndsLongPolls(t *testing.T) {
 		polled <- err
 	}()
 	// The poll is waiting once the state says so.
-	waitUntilAnswerHolds(t, base+"/_emulator/state", `"waiters":1`)
-	cancel()
+	waitUntilAnswerHolds(t, srv.base+"/_emulator/state", `"waiters":1`)
+	srv.cancel()
 	if err := <-polled; err != nil {
 		t.Errorf("the long poll: %v", err)
 	}
-	if code := <-done; code != exitOK {
-		t.Errorf("serve after cancel: exit %d, stderr %s", code, errOut.String())
+	if code := <-srv.done; code != exitOK {
+		t.Errorf("serve after cancel: exit %d, stderr %s", code, srv.errOut.String())
 	}
 }
 
@@ -436,4 +389,35 @@ func waitUntilAnswerHolds(t *testing.T, url, want string) {
 		}
 		runtime.Gosched()
 	}
+}
+
+// served is tokenemu serve running in the test process.
+type served struct {
+	base   string
+	out    *bannerWriter
+	errOut *bytes.Buffer // read once serve has returned
+	cancel context.CancelFunc
+	done   chan int
+}
+
+// serveInProcess runs tokenemu serve with args until the test stops it, and
+// returns once its banner says where it listens.
+func serveInProcess(t *testing.T, args []string, getenv func(string) string) *served {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &served{out: &bannerWriter{url: make(chan string, 1)}, errOut: &bytes.Buffer{}, cancel: cancel, done: make(chan int, 1)}
+	go func() { s.done <- run(ctx, args, s.out, s.errOut, getenv, keepProcs) }()
+	select {
+	case s.base = <-s.out.url:
+	case code := <-s.done:
+		t.Fatalf("serve exited early with %d: %s", code, s.errOut.String())
+	}
+	t.Cleanup(cancel)
+	return s
+}
+
+// stop interrupts serve and returns its exit code.
+func (s *served) stop() int {
+	s.cancel()
+	return <-s.done
 }
