@@ -1,24 +1,26 @@
 package emulator
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
+	"github.com/tokenemu/tokenemu/emulator/store"
 	"github.com/tokenemu/tokenemu/openapi"
 )
 
 // admin is the /_emulator plane: health, clock, reset and the OpenAPI documents.
 type admin struct {
 	e         *Emulator
-	tokenHash SecretHash // SHA-256 of the admin token; zero when none is set
+	tokenHash store.SecretHash // SHA-256 of the admin token; zero when none is set
 }
 
 func newAdmin(e *Emulator) *admin {
 	a := &admin{e: e}
 	if e.cfg.AdminToken != "" {
-		a.tokenHash = HashSecret(e.cfg.AdminToken)
+		a.tokenHash = store.HashSecret(e.cfg.AdminToken)
 	}
 	return a
 }
@@ -85,7 +87,7 @@ func (a *admin) authenticate(r *http.Request, rc *reqCtx, securityScheme string,
 		return nil
 	}
 	c := parseAuthorization(r.Header.Get("Authorization"))
-	if !c.present || c.scheme != "bearer" || !HashSecret(c.value).Equal(a.tokenHash) {
+	if !c.present || c.scheme != "bearer" || !store.HashSecret(c.value).Equal(a.tokenHash) {
 		return &adminError{status: http.StatusUnauthorized, code: "admin_token_required",
 			msg: "this emulator runs with -admin-token: send Authorization: Bearer <admin token>"}
 	}
@@ -151,7 +153,9 @@ func (a *admin) advanceClock(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	if _, err := a.e.clock.Advance(d); err != nil {
 		return badRequest(err.Error())
 	}
-	a.e.sweepAll()
+	if err := a.e.sweepAll(r.Context()); err != nil {
+		return err
+	}
 	a.writeClock(w)
 	return nil
 }
@@ -170,7 +174,9 @@ func (a *admin) setClock(w http.ResponseWriter, r *http.Request, rc *reqCtx) err
 	if _, err := a.e.clock.Set(t); err != nil {
 		return badRequest(err.Error())
 	}
-	a.e.sweepAll()
+	if err := a.e.sweepAll(r.Context()); err != nil {
+		return err
+	}
 	a.writeClock(w)
 	return nil
 }
@@ -238,22 +244,25 @@ type Status struct {
 }
 
 // Status reports how the emulator's bounded resources stand.
-func (e *Emulator) Status() Status {
-	st := Status{Journal: e.journal.stats(), Records: -1}
-	if ms, ok := e.store.(*memoryStore); ok {
-		st.Tokens, st.Records = ms.stats()
-	} else {
-		st.Tokens = len(e.store.Tokens(TokenFilter{}))
+func (e *Emulator) Status(ctx context.Context) (Status, error) {
+	ss, err := e.store.Stats(ctx)
+	if err != nil {
+		return Status{}, err
 	}
+	st := Status{Journal: e.journal.stats(), Tokens: ss.Tokens, Records: ss.Records}
 	if e.cfg.State.File != "" {
 		ss := e.StateStatus()
 		st.StateFile = &ss
 	}
-	return st
+	return st, nil
 }
 
 func (a *admin) getState(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	writeJSON(w, http.StatusOK, a.e.Status())
+	st, err := a.e.Status(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, st)
 	return nil
 }
 

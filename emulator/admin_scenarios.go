@@ -3,9 +3,10 @@ package emulator
 import (
 	"errors"
 	"fmt"
-	json "github.com/go-json-experiment/json"
 	"mime"
 	"net/http"
+
+	json "github.com/go-json-experiment/json"
 
 	"github.com/tokenemu/tokenemu/scenarios"
 )

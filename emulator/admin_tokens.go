@@ -1,17 +1,17 @@
 package emulator
 
 import (
-	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"math"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tokenemu/tokenemu/emulator/store"
 )
 
 // TokenInfo is a token as the admin plane shows it: metadata and a
@@ -33,7 +33,7 @@ type TokenInfo struct {
 	Fingerprint  string   `json:"fingerprint"`
 }
 
-func tokenInfo(t Token, now time.Time) TokenInfo {
+func tokenInfo(t store.Token, now time.Time) TokenInfo {
 	info := TokenInfo{
 		Vendor: t.Vendor, Kind: string(t.Kind), ID: t.ID, Principal: t.Principal, AccountID: t.AccountID,
 		Scopes: t.Scopes, Roles: t.Roles, Family: t.Family, IssuedAt: t.IssuedAt.Format(time.RFC3339Nano),
@@ -58,14 +58,18 @@ func (e *Emulator) scheme(name string) scheme {
 	return nil
 }
 
-// Tokens lists the stored tokens that match f, as the admin plane shows them.
-func (e *Emulator) Tokens(f TokenFilter) []TokenInfo {
+// Tokens lists the stored tokens that q selects, as the admin plane shows them.
+func (e *Emulator) Tokens(ctx context.Context, q store.Query) ([]TokenInfo, error) {
 	now := e.clock.Now()
-	out := []TokenInfo{}
-	for _, t := range e.store.Tokens(f) {
+	p, err := e.store.List(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]TokenInfo, 0, len(p.Tokens))
+	for _, t := range p.Tokens {
 		out = append(out, tokenInfo(t, now))
 	}
-	return out
+	return out, nil
 }
 
 // Token listing pages: GET /_emulator/tokens answers at most this many tokens
@@ -85,7 +89,7 @@ type tokenPage struct {
 
 // tokenCursor is where a page of tokens ends: the last token's issue time
 // and id, which the tokens are ordered by.
-func tokenCursor(t Token) string {
+func tokenCursor(t store.Token) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(t.IssuedAt.UnixNano(), 10) + ":" + t.ID))
 }
 
@@ -108,69 +112,25 @@ func (a *admin) listTokens(w http.ResponseWriter, r *http.Request, rc *reqCtx) e
 	if s := q.Get("limit"); s != "" {
 		limit, _ = strconv.Atoi(s) // validated as 1 to MaxTokenPage
 	}
-	f := TokenFilter{Vendor: q.Get("vendor"), Principal: q.Get("principal"), Kind: TokenKind(q.Get("kind"))}
-	state := q.Get("state")
-	hasAfter, afterAt, afterID := false, int64(0), ""
+	query := store.Query{Vendor: q.Get("vendor"), Principal: q.Get("principal"), Kind: store.Kind(q.Get("kind")),
+		State: store.State(q.Get("state")), At: now, Limit: limit}
 	if s := q.Get("after"); s != "" {
 		at, id, err := parseTokenCursor(s)
 		if err != nil {
 			return err
 		}
-		hasAfter, afterAt, afterID = true, at, id
+		query.After = &store.Cursor{At: time.Unix(0, at).UTC(), ID: id}
 	}
-	if ms, ok := a.e.store.(*memoryStore); ok {
-		// Sorted and paged on the records; tokens are made of the page
-		// alone. Filtered by vendor (and principal), the store walks its
-		// index of them.
-		nowN := nanos(now)
-		keep := func(r *record) bool {
-			switch state {
-			case string(StateRevoked):
-				return r.revoked != 0
-			case string(StateExpired):
-				return r.revoked == 0 && r.expires != 0 && nowN >= r.expires
-			case string(StateActive):
-				return r.revoked == 0 && (r.expires == 0 || nowN < r.expires)
-			}
-			return true
-		}
-		toks, total, more := ms.listPage(f, keep, hasAfter, afterAt, afterID, limit)
-		page := tokenPage{Tokens: []TokenInfo{}, Total: total}
-		for _, t := range toks {
-			page.Tokens = append(page.Tokens, tokenInfo(t, now))
-		}
-		if more && len(toks) > 0 {
-			page.Next = tokenCursor(toks[len(toks)-1])
-		}
-		writeJSON(w, http.StatusOK, page)
-		return nil
+	p, err := a.e.store.List(r.Context(), query)
+	if err != nil {
+		return err
 	}
-	var match []Token
-	for _, t := range a.e.store.Tokens(TokenFilter{Vendor: q.Get("vendor"), Principal: q.Get("principal"), Kind: TokenKind(q.Get("kind"))}) {
-		if st := q.Get("state"); st == "" || string(t.StateAt(now)) == st {
-			match = append(match, t)
-		}
-	}
-	start := 0
-	if s := q.Get("after"); s != "" {
-		at, id, err := parseTokenCursor(s)
-		if err != nil {
-			return err
-		}
-		start, _ = slices.BinarySearchFunc(match, at, func(t Token, at int64) int {
-			if c := cmp.Compare(t.IssuedAt.UnixNano(), at); c != 0 {
-				return c
-			}
-			return cmp.Compare(t.ID, id+"\x00") // after the cursor's own token
-		})
-	}
-	page := tokenPage{Tokens: []TokenInfo{}, Total: len(match)}
-	end := min(start+limit, len(match))
-	for _, t := range match[start:end] {
+	page := tokenPage{Tokens: make([]TokenInfo, 0, len(p.Tokens)), Total: p.Total}
+	for _, t := range p.Tokens {
 		page.Tokens = append(page.Tokens, tokenInfo(t, now))
 	}
-	if end < len(match) {
-		page.Next = tokenCursor(match[end-1])
+	if p.More && len(p.Tokens) > 0 {
+		page.Next = tokenCursor(p.Tokens[len(p.Tokens)-1])
 	}
 	writeJSON(w, http.StatusOK, page)
 	return nil
@@ -190,23 +150,23 @@ var ErrNoToken = errors.New("no such token")
 
 // selectTokens resolves a selector to stored tokens. A valid token the store
 // does not hold (a self-minted PassKit JWT) is recorded first.
-func (e *Emulator) selectTokens(sel TokenSelector) ([]Token, error) {
+func (e *Emulator) selectTokens(ctx context.Context, sel TokenSelector) ([]store.Token, error) {
 	now := e.clock.Now()
 	switch {
 	case sel.Token != "" && (sel.Vendor != "" || sel.Principal != ""):
 		return nil, errors.New(`give either "token", or "vendor" and "principal"`)
 	case sel.Token != "":
-		t, err := e.store.TokenByHash(HashSecret(sel.Token))
+		t, err := e.store.ByHash(ctx, store.HashSecret(sel.Token))
 		if err == nil {
-			return []Token{t}, nil
+			return []store.Token{t}, nil
 		}
 		for _, s := range e.schemes {
 			if ad, ok := s.(adopter); ok {
-				if t, ok := ad.adopt(sel.Token); ok {
-					if err := e.store.PutToken(t); err != nil && !errors.Is(err, ErrExists) {
+				if t, ok := ad.adopt(ctx, sel.Token); ok {
+					if err := e.store.Put(ctx, t); err != nil && !errors.Is(err, store.ErrExists) {
 						return nil, err
 					}
-					return []Token{t}, nil
+					return []store.Token{t}, nil
 				}
 			}
 		}
@@ -214,35 +174,30 @@ func (e *Emulator) selectTokens(sel TokenSelector) ([]Token, error) {
 	case sel.Vendor == "" || sel.Principal == "":
 		return nil, errors.New(`give "token", or both "vendor" and "principal"`)
 	}
-	var out []Token
-	for _, t := range e.store.Tokens(TokenFilter{Vendor: sel.Vendor, Principal: sel.Principal}) {
-		if t.StateAt(now) == StateActive {
-			out = append(out, t)
-		}
-	}
-	return out, nil
+	p, err := e.store.List(ctx, store.Query{Vendor: sel.Vendor, Principal: sel.Principal, State: store.StateActive, At: now})
+	return p.Tokens, err
 }
 
 // ExpireTokens makes the selected tokens expire now and returns them.
-func (e *Emulator) ExpireTokens(sel TokenSelector) ([]TokenInfo, error) {
-	return e.changeTokens(sel, func(t Token, now time.Time) (Token, error) {
-		return e.store.ExpireToken(t.Vendor, t.ID, now)
+func (e *Emulator) ExpireTokens(ctx context.Context, sel TokenSelector) ([]TokenInfo, error) {
+	return e.changeTokens(ctx, sel, func(t store.Token, now time.Time) (store.Token, error) {
+		return e.store.Expire(ctx, t.Vendor, t.ID, now)
 	})
 }
 
 // RevokeTokens revokes the selected tokens and returns them.
-func (e *Emulator) RevokeTokens(sel TokenSelector) ([]TokenInfo, error) {
-	return e.changeTokens(sel, func(t Token, now time.Time) (Token, error) {
-		got, err := e.store.RevokeToken(t.Vendor, t.ID, now, RevokedByAdmin)
-		if errors.Is(err, ErrRevoked) {
+func (e *Emulator) RevokeTokens(ctx context.Context, sel TokenSelector) ([]TokenInfo, error) {
+	return e.changeTokens(ctx, sel, func(t store.Token, now time.Time) (store.Token, error) {
+		got, err := e.store.Revoke(ctx, t.Vendor, t.ID, now, store.RevokedByAdmin)
+		if errors.Is(err, store.ErrRevoked) {
 			return got, nil
 		}
 		return got, err
 	})
 }
 
-func (e *Emulator) changeTokens(sel TokenSelector, change func(Token, time.Time) (Token, error)) ([]TokenInfo, error) {
-	ts, err := e.selectTokens(sel)
+func (e *Emulator) changeTokens(ctx context.Context, sel TokenSelector, change func(store.Token, time.Time) (store.Token, error)) ([]TokenInfo, error) {
+	ts, err := e.selectTokens(ctx, sel)
 	if err != nil {
 		return nil, err
 	}
@@ -258,15 +213,17 @@ func (e *Emulator) changeTokens(sel TokenSelector, change func(Token, time.Time)
 	return out, nil
 }
 
-func (a *admin) changeTokens(w http.ResponseWriter, r *http.Request, rc *reqCtx, change func(TokenSelector) ([]TokenInfo, error)) error {
+func (a *admin) changeTokens(w http.ResponseWriter, r *http.Request, rc *reqCtx, change func(context.Context, TokenSelector) ([]TokenInfo, error)) error {
 	var sel TokenSelector
 	if err := requestJSON(rc, r, &sel); err != nil {
 		return err
 	}
-	out, err := change(sel)
+	out, err := change(r.Context(), sel)
 	switch {
 	case errors.Is(err, ErrNoToken):
 		return &adminError{status: http.StatusNotFound, code: "not_found", msg: "no token with this value (or it is not valid for any vendor)"}
+	case isStoreFailure(err):
+		return err
 	case err != nil:
 		return badRequest(err.Error())
 	}
@@ -283,7 +240,7 @@ func (a *admin) revokeTokens(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 }
 
 // IssueToken issues a token for a principal without the login dance.
-func (e *Emulator) IssueToken(req IssueRequest) (IssueResult, error) {
+func (e *Emulator) IssueToken(ctx context.Context, req IssueRequest) (IssueResult, error) {
 	s := e.scheme(req.Vendor)
 	is, ok := s.(issuer)
 	if !ok {
@@ -295,7 +252,7 @@ func (e *Emulator) IssueToken(req IssueRequest) (IssueResult, error) {
 	if req.Lifetime > 0 && (req.Kind == "longlived" || req.Kind == "pat") {
 		return IssueResult{}, fmt.Errorf("a %s token never expires: leave out lifetime", req.Kind)
 	}
-	return is.issueFor(req)
+	return is.issueFor(ctx, req)
 }
 
 func (a *admin) issueToken(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
@@ -314,7 +271,10 @@ func (a *admin) issueToken(w http.ResponseWriter, r *http.Request, rc *reqCtx) e
 		}
 		req.Lifetime = d
 	}
-	res, err := a.e.IssueToken(req)
+	res, err := a.e.IssueToken(r.Context(), req)
+	if isStoreFailure(err) {
+		return err
+	}
 	if err != nil {
 		return badRequest(err.Error())
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/tokenemu/tokenemu/emulator"
 )
 
@@ -113,6 +114,18 @@ func TestAdminTokensEveryVendor(t *testing.T) {
 			return resp.StatusCode
 		}},
 		{"passkit jwt", func() string { return e.passkitLogin(false) }, func(tok string) int {
+			resp, _ := e.do("GET", "/passkit/user/profile", hdr("Authorization", tok), "")
+			return resp.StatusCode
+		}},
+		{"passkit self-minted", func() string {
+			now := e.emu.Clock().Now()
+			claims := jwt.MapClaims{"uid": emulator.DefaultPassKitAPIKey, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+			s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(emulator.DefaultPassKitAPISecret))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}, func(tok string) int {
 			resp, _ := e.do("GET", "/passkit/user/profile", hdr("Authorization", tok), "")
 			return resp.StatusCode
 		}},

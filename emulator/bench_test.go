@@ -1,6 +1,7 @@
 package emulator_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -150,7 +151,7 @@ func BenchmarkLiveTokens(b *testing.B) {
 		live := 0
 		for i := 0; live < n; i++ {
 			req := vendors[i%len(vendors)]
-			if _, err := emu.IssueToken(req); err != nil {
+			if _, err := emu.IssueToken(context.Background(), req); err != nil {
 				b.Fatal(err)
 			}
 			live++

@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"cmp"
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"errors"
@@ -24,6 +25,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
+
+	"github.com/tokenemu/tokenemu/emulator/store"
 )
 
 // Brass (trybrass.com): app key → temporary JWT → OTP → 60-minute user JWT, and
@@ -131,7 +134,7 @@ type brass struct {
 // brassWorld is the fixture-derived, read-only state; a reset swaps it whole.
 type brassWorld struct {
 	key      []byte // HS256 key of every Brass JWT; new on each reset
-	appKeys  map[SecretHash]bool
+	appKeys  map[store.SecretHash]bool
 	users    map[string]*brassUser // by email
 	byID     map[string]*brassUser
 	customer string
@@ -143,7 +146,7 @@ type brassWorld struct {
 
 type brassUser struct {
 	id, email  string
-	password   SecretHash
+	password   store.SecretHash
 	role       *brassRole
 	totpSecret string
 }
@@ -179,7 +182,7 @@ func (p *brassPATs) add(id uint64, name string, role *brassRole, created, lastUs
 	if r < 0 {
 		return fmt.Errorf("brass: %q is not a role", role.ID)
 	}
-	m := brassPATMeta{created: nanos(created), lastUsed: nanos(lastUsed),
+	m := brassPATMeta{created: unixNanos(created), lastUsed: unixNanos(lastUsed),
 		nameAt: uint32(len(p.names)), nameLen: uint32(len(name)), role: uint8(r)}
 	p.names = append(p.names, name...)
 	p.byID[id] = m
@@ -188,7 +191,7 @@ func (p *brassPATs) add(id uint64, name string, role *brassRole, created, lastUs
 
 // get returns the metadata of the PAT whose token id is id.
 func (p *brassPATs) get(id string) (brassPATMeta, bool) {
-	n, ok := decimalID(id)
+	n, ok := decimalPATID(id)
 	if !ok {
 		return brassPATMeta{}, false
 	}
@@ -197,9 +200,9 @@ func (p *brassPATs) get(id string) (brassPATMeta, bool) {
 }
 
 func (p *brassPATs) touch(id string, now time.Time) {
-	if n, ok := decimalID(id); ok {
+	if n, ok := decimalPATID(id); ok {
 		if m, ok := p.byID[n]; ok {
-			m.lastUsed = nanos(now)
+			m.lastUsed = unixNanos(now)
 			p.byID[n] = m
 		}
 	}
@@ -251,17 +254,17 @@ func (b *brass) reset() error {
 	fake := gofakeit.New(uint64(b.e.cfg.Seed) + 2)
 	w := &brassWorld{
 		key:      make([]byte, 32),
-		appKeys:  map[SecretHash]bool{},
+		appKeys:  map[store.SecretHash]bool{},
 		users:    map[string]*brassUser{},
 		byID:     map[string]*brassUser{},
 		customer: "cus_" + fakeBase62(fake, 22),
 	}
 	_, _ = rand.Read(w.key)
 	for _, k := range fx.AppKeys {
-		w.appKeys[HashSecret(k)] = true
+		w.appKeys[store.HashSecret(k)] = true
 	}
 	for _, u := range fx.Users {
-		bu := &brassUser{id: "usr_" + fakeBase62(fake, 22), email: u.Email, password: HashSecret(u.Password),
+		bu := &brassUser{id: "usr_" + fakeBase62(fake, 22), email: u.Email, password: store.HashSecret(u.Password),
 			role: brassRoleByName(u.Role), totpSecret: u.TOTPSecret}
 		w.users[u.Email], w.byID[bu.id] = bu, bu
 	}
@@ -405,21 +408,22 @@ const (
 type brassCred struct {
 	kind  brassCredKind
 	user  *brassUser
-	token Token    // the stored token (temporary JWT, user JWT or PAT)
-	perms []string // effective permissions (user and PAT)
+	token store.Token // the stored token (temporary JWT, user JWT or PAT)
+	perms []string    // effective permissions (user and PAT)
 	err   error
 }
 
 func (b *brass) credential(r *http.Request, rc *reqCtx) *brassCred {
+	ctx := r.Context()
 	if c, ok := rc.cred.(*brassCred); ok {
 		return c
 	}
-	c := b.classify(r.Header.Get("Authorization"))
+	c := b.classify(ctx, r.Header.Get("Authorization"))
 	rc.cred = c
 	return c
 }
 
-func (b *brass) classify(header string) *brassCred {
+func (b *brass) classify(ctx context.Context, header string) *brassCred {
 	c := parseAuthorization(header)
 	if !c.present || c.scheme != "bearer" {
 		return &brassCred{err: &brassError{status: http.StatusUnauthorized, reason: "token_missing", absent: true,
@@ -430,32 +434,32 @@ func (b *brass) classify(header string) *brassCred {
 	now := b.e.clock.Now()
 	switch {
 	case strings.HasPrefix(v, "lk_"):
-		if !w.appKeys[HashSecret(v)] {
+		if !w.appKeys[store.HashSecret(v)] {
 			return &brassCred{err: brassUnauthorized("token_unknown", "the app key is not valid")}
 		}
 		return &brassCred{kind: brassAppKey}
 	case strings.Contains(v, "|"):
-		return b.checkPAT(v, now)
+		return b.checkPAT(ctx, v, now)
 	case strings.Count(v, ".") == 2:
-		return b.checkJWT(w, v, now)
+		return b.checkJWT(ctx, w, v, now)
 	}
 	return &brassCred{err: brassUnauthorized("token_unknown", "the token is not an app key, a JWT or a personal access token")}
 }
 
-func (b *brass) checkPAT(v string, now time.Time) *brassCred {
+func (b *brass) checkPAT(ctx context.Context, v string, now time.Time) *brassCred {
 	m := brassPATRE.FindStringSubmatch(v)
 	if m == nil {
 		return &brassCred{err: brassUnauthorized("token_invalid", "malformed personal access token; want N|pat-<40 letters or digits>")}
 	}
 	// Sanctum-style: the id finds the row, then the hash of the rest is compared in constant time.
-	t, err := b.e.store.TokenByID(brassVendor, m[1])
-	if err != nil || t.Kind != KindPAT || !t.Hash.Equal(HashSecret(m[2])) {
+	t, err := b.e.store.ByID(ctx, brassVendor, m[1])
+	if err != nil || t.Kind != store.KindPAT || !t.Hash.Equal(store.HashSecret(m[2])) {
 		return &brassCred{err: brassUnauthorized("token_unknown", "the personal access token is not valid")}
 	}
 	switch t.StateAt(now) {
-	case StateRevoked:
+	case store.StateRevoked:
 		return &brassCred{err: brassUnauthorized("token_revoked", "the personal access token has been revoked")}
-	case StateExpired: // never by Brass itself: only the admin plane or a scenario expires a PAT
+	case store.StateExpired: // never by Brass itself: only the admin plane or a scenario expires a PAT
 		return &brassCred{err: brassUnauthorized("token_expired", "the personal access token has expired")}
 	}
 	u := b.world.Load().users[t.Principal]
@@ -468,8 +472,8 @@ func (b *brass) checkPAT(v string, now time.Time) *brassCred {
 	return &brassCred{kind: brassPAT, user: u, token: t, perms: t.Scopes}
 }
 
-func (b *brass) checkJWT(w *brassWorld, v string, now time.Time) *brassCred {
-	h := HashSecret(v)
+func (b *brass) checkJWT(ctx context.Context, w *brassWorld, v string, now time.Time) *brassCred {
+	h := store.HashSecret(v)
 	claims, key, ok := b.verified.get(h)
 	if !ok || key != w { // a world's key signs its JWTs; a reset makes a new world
 		claims = &brassClaims{}
@@ -482,22 +486,22 @@ func (b *brass) checkJWT(w *brassWorld, v string, now time.Time) *brassCred {
 		}
 		b.verified.put(h, claims, w)
 	}
-	t, serr := b.e.store.TokenByHash(h)
+	t, serr := b.e.store.ByHash(ctx, h)
 	u := w.byID[claims.Subject]
 	if serr != nil || t.Vendor != brassVendor || u == nil {
 		return &brassCred{err: brassUnauthorized("token_unknown", "the token is not known")}
 	}
 	switch t.StateAt(now) {
-	case StateRevoked:
+	case store.StateRevoked:
 		desc := "the token has been revoked"
 		switch t.RevokeReason {
-		case RevokedByRotation:
+		case store.RevokedByRotation:
 			desc = "the temporary token has already been used; log in again"
-		case RevokedByAttempts:
+		case store.RevokedByAttempts:
 			desc = "too many wrong OTPs; log in again"
 		}
 		return &brassCred{err: brassUnauthorized("token_revoked", desc)}
-	case StateExpired:
+	case store.StateExpired:
 		return &brassCred{err: brassUnauthorized("token_expired", "the token has expired")}
 	}
 	if claims.Level == 1 {
@@ -658,7 +662,7 @@ func writeBrassToken(w http.ResponseWriter, tok string) {
 }
 
 // signJWT issues and records a Brass JWT of the given level for u.
-func (b *brass) signJWT(u *brassUser, level int, lifetime time.Duration) (string, Token, error) {
+func (b *brass) signJWT(ctx context.Context, u *brassUser, level int, lifetime time.Duration) (string, store.Token, error) {
 	w := b.world.Load()
 	now := b.e.clock.Now().Truncate(time.Second)
 	jti := uuid.NewString()
@@ -668,21 +672,22 @@ func (b *brass) signJWT(u *brassUser, level int, lifetime time.Duration) (string
 			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(lifetime))},
 	}).SignedString(w.key)
 	if err != nil {
-		return "", Token{}, fmt.Errorf("sign: %w", err)
+		return "", store.Token{}, fmt.Errorf("sign: %w", err)
 	}
-	kind := KindJWT
+	kind := store.KindJWT
 	if level == 1 {
-		kind = KindTemporary
+		kind = store.KindTemporary
 	}
-	t := Token{ID: jti, Vendor: brassVendor, Kind: kind, Hash: HashSecret(s), Principal: u.email,
+	t := store.Token{ID: jti, Vendor: brassVendor, Kind: kind, Hash: store.HashSecret(s), Principal: u.email,
 		AccountID: w.customer, Scopes: u.role.Perms, Roles: []string{u.role.ID}, IssuedAt: now, ExpiresAt: now.Add(lifetime), OwnExpiresAt: now.Add(lifetime)}
-	if err := b.e.store.PutToken(t); err != nil {
-		return "", Token{}, fmt.Errorf("store token: %w", err)
+	if err := b.e.store.Put(ctx, t); err != nil {
+		return "", store.Token{}, fmt.Errorf("store token: %w", err)
 	}
 	return s, t, nil
 }
 
 func (b *brass) login(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	ctx := r.Context()
 	var body struct {
 		Username string `json:"username"`
 		Password string `json:"password"`
@@ -691,15 +696,15 @@ func (b *brass) login(w http.ResponseWriter, r *http.Request, rc *reqCtx) error 
 		return err
 	}
 	u := b.world.Load().users[body.Username]
-	want := SecretHash{}
+	want := store.SecretHash{}
 	if u != nil {
 		want = u.password
 	}
-	if !HashSecret(body.Password).Equal(want) || u == nil {
+	if !store.HashSecret(body.Password).Equal(want) || u == nil {
 		return &brassError{status: http.StatusUnauthorized, reason: "invalid_credentials",
 			desc: "the username or password is incorrect", challenge: `Bearer realm="brass"`}
 	}
-	tok, t, err := b.signJWT(u, 1, b.e.cfg.Brass.TemporaryTokenLifetime)
+	tok, t, err := b.signJWT(ctx, u, 1, b.e.cfg.Brass.TemporaryTokenLifetime)
 	if err != nil {
 		return err
 	}
@@ -727,6 +732,7 @@ func (b *brass) OTP(email string) (string, bool) {
 }
 
 func (b *brass) authorise(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	ctx := r.Context()
 	var body struct {
 		OTP string `json:"otp"`
 	}
@@ -753,7 +759,7 @@ func (b *brass) authorise(w http.ResponseWriter, r *http.Request, rc *reqCtx) er
 	b.mu.Unlock()
 	if !ok {
 		if spent {
-			_, _ = b.e.store.RevokeToken(brassVendor, c.token.ID, now, RevokedByAttempts)
+			_, _ = b.e.store.Revoke(ctx, brassVendor, c.token.ID, now, store.RevokedByAttempts)
 			return &brassError{status: http.StatusUnprocessableEntity, reason: "otp_invalid",
 				desc: "the OTP is not valid; too many attempts, so the login must start again", source: map[string]string{"pointer": "/otp"}}
 		}
@@ -761,10 +767,10 @@ func (b *brass) authorise(w http.ResponseWriter, r *http.Request, rc *reqCtx) er
 			desc: "the OTP is not valid", source: map[string]string{"pointer": "/otp"}}
 	}
 	// The temporary token is single-use: of two concurrent authorisations, one wins.
-	if _, err := b.e.store.RevokeToken(brassVendor, c.token.ID, now, RevokedByRotation); err != nil {
+	if _, err := b.e.store.Revoke(ctx, brassVendor, c.token.ID, now, store.RevokedByRotation); err != nil {
 		return brassUnauthorized("token_revoked", "the temporary token has already been used; log in again")
 	}
-	tok, _, err := b.signJWT(c.user, 2, brassUserJWTLifetime)
+	tok, _, err := b.signJWT(ctx, c.user, 2, brassUserJWTLifetime)
 	if err != nil {
 		return err
 	}
@@ -792,20 +798,21 @@ type brassPATBody struct {
 }
 
 // patBody is a PAT as Brass shows it; the caller holds b.mu.
-func (b *brass) patBody(t Token, meta brassPATMeta) brassPATBody {
+func (b *brass) patBody(t store.Token, meta brassPATMeta) brassPATBody {
 	id, _ := strconv.ParseInt(t.ID, 10, 64)
 	out := brassPATBody{ID: id, Name: b.pats.name(meta), Permissions: nonNil(t.Scopes),
-		CreatedAt: fromNanos(meta.created).Format(time.RFC3339)}
+		CreatedAt: fromUnixNanos(meta.created).Format(time.RFC3339)}
 	role := &brassRoles[meta.role]
 	out.Role.Data.ID, out.Role.Data.Name = role.ID, role.Name
 	if meta.lastUsed != 0 {
-		s := fromNanos(meta.lastUsed).Format(time.RFC3339)
+		s := fromUnixNanos(meta.lastUsed).Format(time.RFC3339)
 		out.LastUsedAt = &s
 	}
 	return out
 }
 
 func (b *brass) createPAT(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	ctx := r.Context()
 	var body struct {
 		Name string `json:"name"`
 		Role string `json:"role"`
@@ -824,7 +831,7 @@ func (b *brass) createPAT(w http.ResponseWriter, r *http.Request, rc *reqCtx) er
 			desc: "the name field must not be blank", source: map[string]string{"pointer": "/name"}}
 	}
 	c := rc.cred.(*brassCred)
-	token, _, out, err := b.newPAT(c.user, body.Name, role, c.perms)
+	token, _, out, err := b.newPAT(ctx, c.user, body.Name, role, c.perms)
 	if err != nil {
 		return err
 	}
@@ -837,14 +844,14 @@ func (b *brass) createPAT(w http.ResponseWriter, r *http.Request, rc *reqCtx) er
 // newPAT makes and records a PAT for u. Never more than the creator: its
 // permissions are the role's intersected with creatorPerms.
 // It returns the token, its record and the PAT as Brass shows it.
-func (b *brass) newPAT(u *brassUser, name string, role *brassRole, creatorPerms []string) (string, Token, brassPATBody, error) {
+func (b *brass) newPAT(ctx context.Context, u *brassUser, name string, role *brassRole, creatorPerms []string) (string, store.Token, brassPATBody, error) {
 	perms := intersect(role.Perms, creatorPerms)
 	now := b.e.clock.Now().Truncate(time.Second)
 	secret := "pat-" + randomBase62(40)
 	b.mu.Lock()
 	if max := b.e.cfg.Brass.MaxPATs; len(b.pats.byID) >= max {
 		b.mu.Unlock()
-		return "", Token{}, brassPATBody{}, brassErr(http.StatusConflict, "limit_reached",
+		return "", store.Token{}, brassPATBody{}, brassErr(http.StatusConflict, "limit_reached",
 			fmt.Sprintf("the emulator holds %d personal access tokens, the most it keeps (-brass-max-pats); reset it (POST /_emulator/reset) to make more", max))
 	}
 	b.nextPAT++
@@ -852,28 +859,28 @@ func (b *brass) newPAT(u *brassUser, name string, role *brassRole, creatorPerms 
 	id := strconv.FormatInt(n, 10)
 	if err := b.pats.add(uint64(n), name, role, now, time.Time{}); err != nil {
 		b.mu.Unlock()
-		return "", Token{}, brassPATBody{}, err
+		return "", store.Token{}, brassPATBody{}, err
 	}
-	t := Token{ID: id, Vendor: brassVendor, Kind: KindPAT, Hash: HashSecret(secret), Principal: u.email,
+	t := store.Token{ID: id, Vendor: brassVendor, Kind: store.KindPAT, Hash: store.HashSecret(secret), Principal: u.email,
 		AccountID: b.world.Load().customer, Scopes: perms, Roles: []string{role.ID}, IssuedAt: now}
 	body := b.patBody(t, b.pats.byID[uint64(n)])
 	b.mu.Unlock()
-	if err := b.e.store.PutToken(t); err != nil {
-		return "", Token{}, brassPATBody{}, fmt.Errorf("store PAT: %w", err)
+	if err := b.e.store.Put(ctx, t); err != nil {
+		return "", store.Token{}, brassPATBody{}, fmt.Errorf("store PAT: %w", err)
 	}
 	return id + "|" + secret, t, body, nil
 }
 
 // issueFor issues a user JWT (kind "" or "user", optional lifetime) or a PAT
 // (kind "pat", Role defaulting to the user's) for a user (admin plane).
-func (b *brass) issueFor(req IssueRequest) (IssueResult, error) {
+func (b *brass) issueFor(ctx context.Context, req IssueRequest) (IssueResult, error) {
 	u := b.world.Load().users[req.Principal]
 	if u == nil {
 		return IssueResult{}, fmt.Errorf("no Brass user %q", req.Principal)
 	}
 	switch req.Kind {
 	case "", "user":
-		s, t, err := b.signJWT(u, 2, cmp.Or(req.Lifetime, brassUserJWTLifetime))
+		s, t, err := b.signJWT(ctx, u, 2, cmp.Or(req.Lifetime, brassUserJWTLifetime))
 		return IssueResult{Token: s, Record: t}, err
 	case "pat":
 		role := u.role
@@ -883,7 +890,7 @@ func (b *brass) issueFor(req IssueRequest) (IssueResult, error) {
 			}
 		}
 		name := cmp.Or(req.Name, "issued by the admin plane")
-		s, t, _, err := b.newPAT(u, name, role, u.role.Perms)
+		s, t, _, err := b.newPAT(ctx, u, name, role, u.role.Perms)
 		return IssueResult{Token: s, Record: t}, err
 	}
 	return IssueResult{}, fmt.Errorf("brass issues kind user or pat, not %q", req.Kind)
@@ -893,10 +900,14 @@ func (b *brass) listPATs(w http.ResponseWriter, r *http.Request, rc *reqCtx) err
 	c := rc.cred.(*brassCred)
 	now := b.e.clock.Now()
 	out := []brassPATBody{}
-	ts := b.e.store.Tokens(TokenFilter{Vendor: brassVendor, Kind: KindPAT, Principal: c.user.email})
+	page, err := b.e.store.List(r.Context(), store.Query{Vendor: brassVendor, Kind: store.KindPAT, Principal: c.user.email,
+		State: store.StateActive, At: now})
+	if err != nil {
+		return err
+	}
 	b.mu.Lock()
-	for _, t := range ts {
-		if meta, ok := b.pats.get(t.ID); ok && t.StateAt(now) == StateActive {
+	for _, t := range page.Tokens {
+		if meta, ok := b.pats.get(t.ID); ok {
 			out = append(out, b.patBody(t, meta))
 		}
 	}
@@ -906,18 +917,19 @@ func (b *brass) listPATs(w http.ResponseWriter, r *http.Request, rc *reqCtx) err
 }
 
 func (b *brass) revokePAT(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	ctx := r.Context()
 	c := rc.cred.(*brassCred)
 	id := pathParam(r, "id")
-	t, err := b.e.store.TokenByID(brassVendor, id)
+	t, err := b.e.store.ByID(ctx, brassVendor, id)
 	now := b.e.clock.Now()
-	if err != nil || t.Kind != KindPAT || t.StateAt(now) == StateRevoked {
+	if err != nil || t.Kind != store.KindPAT || t.StateAt(now) == store.StateRevoked {
 		return brassErr(http.StatusNotFound, "not_found", "no personal access token with this id")
 	}
 	if t.Principal != c.user.email && !slices.Contains(c.perms, PermTokensManage) {
 		return brassErr(http.StatusForbidden, "insufficient_permission",
 			"only the token's owner, or an owner or admin, may revoke it")
 	}
-	if _, err := b.e.store.RevokeToken(brassVendor, id, now, RevokedByAPI); err != nil {
+	if _, err := b.e.store.Revoke(ctx, brassVendor, id, now, store.RevokedByAPI); err != nil {
 		return brassErr(http.StatusNotFound, "not_found", "no personal access token with this id")
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -1020,14 +1032,14 @@ func (b *brass) createPayment(w http.ResponseWriter, r *http.Request, rc *reqCtx
 
 // adopt finds the stored record of a PAT given in full ("N|pat-…"), whose
 // stored hash covers only the part after the bar.
-func (b *brass) adopt(value string) (Token, bool) {
+func (b *brass) adopt(ctx context.Context, value string) (store.Token, bool) {
 	id, secret, ok := strings.Cut(value, "|")
 	if !ok || !strings.HasPrefix(secret, "pat-") {
-		return Token{}, false
+		return store.Token{}, false
 	}
-	t, err := b.e.store.TokenByHash(HashSecret(secret))
+	t, err := b.e.store.ByHash(ctx, store.HashSecret(secret))
 	if err != nil || t.Vendor != brassVendor || t.ID != id {
-		return Token{}, false
+		return store.Token{}, false
 	}
 	return t, true
 }
@@ -1064,7 +1076,7 @@ func (b *brass) save() savedBrass {
 	slices.Reverse(out.Payments) // the file keeps them newest first
 	for id, m := range b.pats.byID {
 		out.PATs = append(out.PATs, savedBrassPAT{TokenID: strconv.FormatUint(id, 10), Name: b.pats.name(m),
-			Role: brassRoles[m.role].ID, Created: fromNanos(m.created), LastUsed: fromNanos(m.lastUsed)})
+			Role: brassRoles[m.role].ID, Created: fromUnixNanos(m.created), LastUsed: fromUnixNanos(m.lastUsed)})
 	}
 	slices.SortFunc(out.PATs, func(x, y savedBrassPAT) int { return strings.Compare(x.TokenID, y.TokenID) })
 	return out
@@ -1081,7 +1093,7 @@ func (b *brass) restore(s savedBrass) error {
 		if role == nil {
 			return fmt.Errorf("brass PAT %s: unknown role %q", p.TokenID, p.Role)
 		}
-		id, ok := decimalID(p.TokenID)
+		id, ok := decimalPATID(p.TokenID)
 		if !ok || id == 0 {
 			return fmt.Errorf("brass PAT %q: the id is not a positive decimal number", p.TokenID)
 		}
@@ -1100,4 +1112,37 @@ func (b *brass) restore(s savedBrass) error {
 		slices.Reverse(b.payments)
 	}
 	return nil
+}
+
+// unixNanos is t in Unix nanoseconds, 0 for the zero time (PAT metadata
+// times lie within the clock's range).
+func unixNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// decimalPATID parses a PAT's canonical decimal id ("7"; no sign, no
+// leading zero, at most 19 digits).
+func decimalPATID(id string) (uint64, bool) {
+	if id == "" || len(id) > 19 || (id[0] == '0' && len(id) > 1) {
+		return 0, false
+	}
+	var n uint64
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	return n, true
 }

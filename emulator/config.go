@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tokenemu/tokenemu/emulator/store"
 	"github.com/tokenemu/tokenemu/scenarios"
 )
 
@@ -50,7 +51,7 @@ type Config struct {
 	// Clock is the virtual clock. Nil means a new clock at real now.
 	Clock *Clock
 	// Store keeps the tokens. Nil means a new in-memory store.
-	Store Store
+	Store store.Store
 	// MaxBodyBytes limits request bodies (413 beyond). Zero means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	// MaxHeaderBytes limits the request line and headers (431 in the vendor's
@@ -154,7 +155,7 @@ func (c Config) normalize() (Config, error) {
 		c.Clock = NewClock(nil)
 	}
 	if c.Store == nil {
-		c.Store = NewMemoryStore()
+		c.Store = store.NewMemory()
 	}
 	switch {
 	case c.MaxBodyBytes == 0:

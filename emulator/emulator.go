@@ -27,6 +27,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/gorilla/mux"
 
+	"github.com/tokenemu/tokenemu/emulator/store"
 	"github.com/tokenemu/tokenemu/openapi"
 	"github.com/tokenemu/tokenemu/scenarios"
 )
@@ -35,7 +36,7 @@ import (
 type Emulator struct {
 	cfg         Config
 	clock       *Clock
-	store       Store
+	store       *sweeping // Config.Store
 	log         *slog.Logger
 	schemes     []scheme
 	passkit     *passkit
@@ -46,8 +47,8 @@ type Emulator struct {
 	prefixes    []prefixed            // each scheme's path prefix, for errors outside an operation
 	adminPrefix string                // the admin plane's path prefix
 	secretsMu   sync.Mutex
-	secrets     atomic.Pointer[map[SecretHash]struct{}] // the fixtures' secrets, the admin token and secrets set since, for redaction
-	staticOps   map[string]map[string]*operation        // path without parameters → method → operation
+	secrets     atomic.Pointer[map[store.SecretHash]struct{}] // the fixtures' secrets, the admin token and secrets set since, for redaction
+	staticOps   map[string]map[string]*operation              // path without parameters → method → operation
 	handler     http.Handler
 	internal    atomic.Int64 // requests answered 500 by a bug (see InternalErrors)
 
@@ -74,10 +75,10 @@ func New(cfg Config) (*Emulator, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Emulator{cfg: cfg, clock: cfg.Clock, store: cfg.Store, log: cfg.Logger, journal: newJournal(cfg.JournalSize, cfg.JournalBytes, cfg.JournalWaiters)}
+	e := &Emulator{cfg: cfg, clock: cfg.Clock, log: cfg.Logger, journal: newJournal(cfg.JournalSize, cfg.JournalBytes, cfg.JournalWaiters)}
 	secrets := knownSecrets(cfg.Fixtures, cfg.AdminToken)
 	e.secrets.Store(&secrets)
-	e.setSweep(true)
+	e.store = &sweeping{Store: cfg.Store, e: e}
 	e.passkit, e.brass = newPassKit(e), newBrass(e)
 	e.schemes = []scheme{
 		newAdmin(e),
@@ -108,7 +109,10 @@ func New(cfg Config) (*Emulator, error) {
 			e.log.Warn("starting with fresh state; the state file will be overwritten at the next save", "err", err)
 			// A restore changes the clock last, so a failed one has not: only
 			// the tokens, schemes and scenarios go back to fresh.
-			e.store.Reset()
+			if err := e.store.Reset(context.Background()); err != nil {
+				e.releaseStateFile()
+				return nil, err
+			}
 			if err := e.resetSchemes(); err != nil {
 				e.releaseStateFile()
 				return nil, err
@@ -124,28 +128,105 @@ func New(cfg Config) (*Emulator, error) {
 	return e, nil
 }
 
-// setSweep switches the memory store's sweep on (tokens revoked or expired
-// more than Retention ago, on the virtual clock, go) or off (while a restore
-// puts old tokens back before it sets the clock).
-func (e *Emulator) setSweep(on bool) {
-	ms, ok := e.store.(*memoryStore)
-	if !ok {
-		return
-	}
-	if !on {
-		ms.setSweep(nil)
-		return
-	}
-	ms.setSweep(func() time.Time { return e.clock.Now().Add(-e.cfg.Retention) })
+// sweepPerIssue is how many tokens the store looks at for sweeping after
+// each token put: more than one, so that the sweep outruns the issuing and a
+// store whose tokens keep expiring stays the same size.
+const sweepPerIssue = 4
+
+// sweeping is the store an emulator works with: Config.Store, with each Put
+// followed by a sweep of a few tokens (those revoked or expired more than
+// Retention ago, on the virtual clock), and each failure of the store itself
+// made a 503 that the vendor renders (storeFailure). A restore switches the
+// sweep off while it puts old tokens back, before it sets the clock.
+type sweeping struct {
+	store.Store
+	e   *Emulator
+	off atomic.Bool
 }
+
+func (s *sweeping) Put(ctx context.Context, t store.Token) error {
+	if err := s.Store.Put(ctx, t); err != nil {
+		return storeFailure(err)
+	}
+	if !s.off.Load() {
+		// The token is stored: a sweep that fails now is not the issue's
+		// failure, and the next one goes on.
+		_, _ = s.Store.Sweep(ctx, s.e.sweepHorizon(), sweepPerIssue)
+	}
+	return nil
+}
+
+func (s *sweeping) ByHash(ctx context.Context, h store.SecretHash) (store.Token, error) {
+	t, err := s.Store.ByHash(ctx, h)
+	return t, storeFailure(err)
+}
+
+func (s *sweeping) ByID(ctx context.Context, vendor, id string) (store.Token, error) {
+	t, err := s.Store.ByID(ctx, vendor, id)
+	return t, storeFailure(err)
+}
+
+func (s *sweeping) List(ctx context.Context, q store.Query) (store.Page, error) {
+	p, err := s.Store.List(ctx, q)
+	return p, storeFailure(err)
+}
+
+func (s *sweeping) Revoke(ctx context.Context, vendor, id string, at time.Time, reason string) (store.Token, error) {
+	t, err := s.Store.Revoke(ctx, vendor, id, at, reason)
+	return t, storeFailure(err)
+}
+
+func (s *sweeping) Expire(ctx context.Context, vendor, id string, at time.Time) (store.Token, error) {
+	t, err := s.Store.Expire(ctx, vendor, id, at)
+	return t, storeFailure(err)
+}
+
+func (s *sweeping) RevokeFamily(ctx context.Context, vendor, family string, at time.Time, reason string) ([]store.Token, error) {
+	ts, err := s.Store.RevokeFamily(ctx, vendor, family, at, reason)
+	return ts, storeFailure(err)
+}
+
+func (s *sweeping) Sweep(ctx context.Context, before time.Time, budget int) (int, error) {
+	n, err := s.Store.Sweep(ctx, before, budget)
+	return n, storeFailure(err)
+}
+
+func (s *sweeping) Stats(ctx context.Context) (store.Stats, error) {
+	st, err := s.Store.Stats(ctx)
+	return st, storeFailure(err)
+}
+
+func (s *sweeping) Reset(ctx context.Context) error { return storeFailure(s.Store.Reset(ctx)) }
+
+// isStoreFailure reports whether err is a failure of the store itself.
+func isStoreFailure(err error) bool {
+	he, ok := errors.AsType[*httpError](err)
+	return ok && he.reason == "store_unavailable"
+}
+
+// storeFailure leaves the store's own answers (ErrNotFound, ErrExists,
+// ErrRevoked) as they are and makes any other error, a failure of the
+// store itself, a 503 store_unavailable.
+func storeFailure(err error) error {
+	if err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrExists) || errors.Is(err, store.ErrRevoked) {
+		return err
+	}
+	if _, ok := errors.AsType[*httpError](err); ok {
+		return err
+	}
+	return &httpError{status: http.StatusServiceUnavailable, reason: "store_unavailable",
+		msg: "the token store failed: " + err.Error(), cause: err}
+}
+
+// sweepHorizon is the time before which a revoked or expired token may go.
+func (e *Emulator) sweepHorizon() time.Time { return e.clock.Now().Add(-e.cfg.Retention) }
 
 // sweepAll sweeps the whole store at once: a move of the clock through the
 // admin plane may make many tokens sweepable, and an idle store is swept
 // by no issue.
-func (e *Emulator) sweepAll() {
-	if ms, ok := e.store.(*memoryStore); ok {
-		ms.Sweep(e.clock.Now().Add(-e.cfg.Retention))
-	}
+func (e *Emulator) sweepAll(ctx context.Context) error {
+	_, err := e.store.Sweep(ctx, e.sweepHorizon(), 0)
+	return err
 }
 
 // Handler returns the emulator's HTTP handler: every vendor under its prefix and
@@ -163,7 +244,7 @@ func (e *Emulator) Fixtures() Fixtures { return *e.cfg.Fixtures }
 func (e *Emulator) BrassOTP(username string) (string, bool) { return e.brass.OTP(username) }
 
 // Store returns the emulator's token store.
-func (e *Emulator) Store() Store { return e.store }
+func (e *Emulator) Store() store.Store { return e.store.Store }
 
 // Close releases the emulator's resources and, when it keeps a state file,
 // stops the periodic saves and saves one last time. It is safe to call more
@@ -193,7 +274,9 @@ func (e *Emulator) releaseStateFile() {
 // now, empties the journal and puts back the scenarios of Config.Scenarios
 // (with fresh counters) in place of any others.
 func (e *Emulator) Reset() error {
-	e.store.Reset()
+	if err := e.store.Reset(context.Background()); err != nil {
+		return err
+	}
 	e.clock.Reset()
 	e.journal.clear()
 	if err := e.resetSchemes(); err != nil {
@@ -318,12 +401,12 @@ func securityChecks(doc *openapi3.T, op *openapi3.Operation) (openapi3.SecurityR
 // reqCtx carries per-request state from the middleware to the handler.
 type reqCtx struct {
 	op        *operation
-	principal *Token // the authenticated token, when there is one
-	cred      any    // a scheme's parsed credentials, shared by its security alternatives
-	scenario  string // the scenario whose rule acted on this request, if any
-	rule      *int   // that rule's index
-	dropped   bool   // a scenario dropped the connection (or the client left during its delay)
-	body      []byte // the request body, read into memory by limitBody
+	principal *store.Token // the authenticated token, when there is one
+	cred      any          // a scheme's parsed credentials, shared by its security alternatives
+	scenario  string       // the scenario whose rule acted on this request, if any
+	rule      *int         // that rule's index
+	dropped   bool         // a scenario dropped the connection (or the client left during its delay)
+	body      []byte       // the request body, read into memory by limitBody
 }
 
 func (e *Emulator) buildRouter(ctx context.Context) error {

@@ -19,9 +19,12 @@ type httpError struct {
 	status int
 	reason string // X-Tokenemu-Reason
 	msg    string
+	cause  error // what failed, when it is not the request's fault
 }
 
 func (e *httpError) Error() string { return e.msg }
+
+func (e *httpError) Unwrap() error { return e.cause }
 
 // writeJSON writes v as a JSON response.
 func writeJSON(w http.ResponseWriter, status int, v any) {

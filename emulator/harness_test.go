@@ -17,6 +17,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/store"
 	"github.com/tokenemu/tokenemu/openapi"
 )
 
@@ -131,7 +132,7 @@ func (s *specCheck) RoundTrip(req *http.Request) (*http.Response, error) {
 // benchmarks that need one without the login dance.
 func issueToken(tb testing.TB, emu *emulator.Emulator, vendor, principal, kind string) string {
 	tb.Helper()
-	res, err := emu.IssueToken(emulator.IssueRequest{Vendor: vendor, Principal: principal, Kind: kind})
+	res, err := emu.IssueToken(context.Background(), emulator.IssueRequest{Vendor: vendor, Principal: principal, Kind: kind})
 	if err != nil {
 		tb.Fatalf("issue %s %s for %s: %v", vendor, kind, principal, err)
 	}
@@ -186,4 +187,34 @@ func decode[T any](t *testing.T, b []byte) T {
 		t.Fatalf("decode %T from %q: %v", v, b, err)
 	}
 	return v
+}
+
+// tokensOf lists an emulator's tokens as the admin plane shows them.
+func tokensOf(t testing.TB, emu *emulator.Emulator, q store.Query) []emulator.TokenInfo {
+	t.Helper()
+	ts, err := emu.Tokens(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts
+}
+
+// storeLen counts the tokens q selects in s.
+func storeLen(t testing.TB, s store.Store, q store.Query) int {
+	t.Helper()
+	p, err := s.List(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Total
+}
+
+// statusOf reports how an emulator's bounded resources stand.
+func statusOf(t testing.TB, emu *emulator.Emulator) emulator.Status {
+	t.Helper()
+	st, err := emu.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

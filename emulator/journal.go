@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 	"unsafe"
+
+	"github.com/tokenemu/tokenemu/emulator/store"
 )
 
 // DefaultJournalSize is how many requests the journal keeps by default.
@@ -320,8 +322,8 @@ func cutField(s string) string { return cutTo(s, MaxJournalField) }
 
 // Fingerprint is how the journal and the admin plane name a token without
 // showing it: the first 12 hex digits of its SHA-256.
-func Fingerprint(h SecretHash) string {
-	if h == (SecretHash{}) {
+func Fingerprint(h store.SecretHash) string {
+	if h == (store.SecretHash{}) {
 		return ""
 	}
 	return hex.EncodeToString(h[:6])

@@ -78,7 +78,7 @@ func BenchmarkJournalWaiters(b *testing.B) {
 					h.ServeHTTP(httptest.NewRecorder(), req)
 				})
 			}
-			for emu.Status().Journal.Waiters < waiters {
+			for statusOf(b, emu).Journal.Waiters < waiters {
 				runtime.Gosched()
 			}
 			benchRequest(b, h, "GET", "/passport/v1/core/accounts", header, "", 200)

@@ -4,6 +4,8 @@ import (
 	"sync"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/tokenemu/tokenemu/emulator/store"
 )
 
 // jwtCacheSize bounds a jwtCache; it is emptied when full.
@@ -17,7 +19,7 @@ const jwtCacheSize = 8192
 type jwtCache[C jwt.Claims] struct {
 	validator *jwt.Validator
 	mu        sync.RWMutex // readers do not wait for each other: a hit is the common case
-	m         map[SecretHash]jwtCacheEntry[C]
+	m         map[store.SecretHash]jwtCacheEntry[C]
 }
 
 type jwtCacheEntry[C any] struct {
@@ -26,11 +28,11 @@ type jwtCacheEntry[C any] struct {
 }
 
 func newJWTCache[C jwt.Claims](opts ...jwt.ParserOption) *jwtCache[C] {
-	return &jwtCache[C]{validator: jwt.NewValidator(opts...), m: make(map[SecretHash]jwtCacheEntry[C])}
+	return &jwtCache[C]{validator: jwt.NewValidator(opts...), m: make(map[store.SecretHash]jwtCacheEntry[C])}
 }
 
 // get returns the cached claims of a token whose time claims still hold.
-func (c *jwtCache[C]) get(h SecretHash) (C, any, bool) {
+func (c *jwtCache[C]) get(h store.SecretHash) (C, any, bool) {
 	c.mu.RLock()
 	e, ok := c.m[h]
 	c.mu.RUnlock()
@@ -41,7 +43,7 @@ func (c *jwtCache[C]) get(h SecretHash) (C, any, bool) {
 	return e.claims, e.key, true
 }
 
-func (c *jwtCache[C]) put(h SecretHash, claims C, key any) {
+func (c *jwtCache[C]) put(h store.SecretHash, claims C, key any) {
 	c.mu.Lock()
 	if len(c.m) >= jwtCacheSize {
 		clear(c.m)

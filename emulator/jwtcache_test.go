@@ -1,6 +1,7 @@
 package emulator_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -42,7 +43,7 @@ func TestVerifiedJWTsStillExpireAndDie(t *testing.T) {
 
 	brass = e.brassUser(emulator.DefaultBrassUsername)
 	use("brass", brass)
-	if _, err := e.emu.RevokeTokens(emulator.TokenSelector{Token: brass}); err != nil {
+	if _, err := e.emu.RevokeTokens(context.Background(), emulator.TokenSelector{Token: brass}); err != nil {
 		t.Fatal(err)
 	}
 	if c, r := use("brass", brass); c != 401 || r != "token_revoked" {

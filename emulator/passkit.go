@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"cmp"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -16,6 +17,8 @@ import (
 	"github.com/brianvoe/gofakeit/v7"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
+
+	"github.com/tokenemu/tokenemu/emulator/store"
 )
 
 // PassKit (passkit.com): login → 60-minute HS256 JWT signed with the account's
@@ -41,7 +44,7 @@ type passkit struct {
 
 type passkitUser struct {
 	id, username, email, company string
-	password                     SecretHash
+	password                     store.SecretHash
 	apiKey                       string
 	apiSecret                    []byte // an HMAC key: kept as is, since JWTs are verified with it
 	created                      time.Time
@@ -56,7 +59,7 @@ type passkitSigned struct {
 	iat      time.Time // to the second
 	lifetime time.Duration
 	value    string
-	hash     SecretHash
+	hash     store.SecretHash
 }
 
 // passkitClaims are the documented claims: uid (the API key), iat, exp.
@@ -101,7 +104,7 @@ func (p *passkit) reset() error {
 			username:  u.Username,
 			email:     u.Email,
 			company:   u.CompanyName,
-			password:  HashSecret(u.Password),
+			password:  store.HashSecret(u.Password),
 			apiKey:    u.APIKey,
 			apiSecret: []byte(u.APISecret),
 			created:   fake.DateRange(time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)).UTC().Truncate(time.Second),
@@ -195,6 +198,7 @@ func (p *passkit) writeError(w http.ResponseWriter, r *http.Request, rc *reqCtx,
 // ---- authentication ----
 
 func (p *passkit) authenticate(r *http.Request, rc *reqCtx, securityScheme string, scopes []string) error {
+	ctx := r.Context()
 	if securityScheme != "passkitToken" {
 		return fmt.Errorf("passkit: unknown security scheme %q", securityScheme)
 	}
@@ -213,23 +217,23 @@ func (p *passkit) authenticate(r *http.Request, rc *reqCtx, securityScheme strin
 			challenge: `Bearer realm="passkit", error="invalid_request"`}
 	}
 	now := p.e.clock.Now()
-	h := HashSecret(value)
+	h := store.HashSecret(value)
 	if strings.Count(value, ".") == 2 {
 		user, err := p.verifyJWT(value, h)
 		if err != nil {
 			return err
 		}
 		// A JWT the emulator issued may have been revoked or expired by the admin plane.
-		if t, err := p.e.store.TokenByHash(h); err == nil && t.Vendor == passkitVendor {
+		if t, err := p.e.store.ByHash(ctx, h); err == nil && t.Vendor == passkitVendor {
 			if err := passkitState(t, now); err != nil {
 				return err
 			}
 		}
-		rc.principal = &Token{Vendor: passkitVendor, Kind: KindJWT, Principal: user.username, AccountID: user.apiKey}
+		rc.principal = &store.Token{Vendor: passkitVendor, Kind: store.KindJWT, Principal: user.username, AccountID: user.apiKey}
 		return nil
 	}
-	t, err := p.e.store.TokenByHash(h)
-	if err != nil || t.Vendor != passkitVendor || t.Kind != KindLongLived {
+	t, err := p.e.store.ByHash(ctx, h)
+	if err != nil || t.Vendor != passkitVendor || t.Kind != store.KindLongLived {
 		return passkitUnauthorized("token_unknown", "token is not a valid JWT or long-lived token")
 	}
 	if err := passkitState(t, now); err != nil {
@@ -242,11 +246,11 @@ func (p *passkit) authenticate(r *http.Request, rc *reqCtx, securityScheme strin
 	return nil
 }
 
-func passkitState(t Token, now time.Time) error {
+func passkitState(t store.Token, now time.Time) error {
 	switch t.StateAt(now) {
-	case StateRevoked:
+	case store.StateRevoked:
 		return passkitUnauthorized("token_revoked", "token has been revoked")
-	case StateExpired:
+	case store.StateExpired:
 		return passkitUnauthorized("token_expired", "token has invalid claims: token is expired")
 	}
 	return nil
@@ -255,7 +259,7 @@ func passkitState(t Token, now time.Time) error {
 // verifyJWT checks a JWT's signature with the API secret of the account its uid
 // names, and its exp (required) and iat against the virtual clock. h is the
 // JWT's SHA-256 (the verified-JWT cache's key; callers need it for the store).
-func (p *passkit) verifyJWT(value string, h SecretHash) (*passkitUser, error) {
+func (p *passkit) verifyJWT(value string, h store.SecretHash) (*passkitUser, error) {
 	if claims, key, ok := p.verified.get(h); ok {
 		if user := p.userByKey(claims.UID); user != nil && user == key {
 			return user, nil
@@ -315,7 +319,7 @@ func (p *passkit) sign(u *passkitUser, now time.Time, lifetime time.Duration) (*
 	if err != nil {
 		return nil, err
 	}
-	c := &passkitSigned{iat: iat, lifetime: lifetime, value: v, hash: HashSecret(v)}
+	c := &passkitSigned{iat: iat, lifetime: lifetime, value: v, hash: store.HashSecret(v)}
 	u.signed.Store(c)
 	return c, nil
 }
@@ -328,14 +332,14 @@ const maxIATBack = 60
 // (shared with any other login in the same second, as at PassKit); when it is
 // dead, iat moves back a second at a time, so that a login never hands out a
 // token that is refused at once. exp stays iat + lifetime.
-func (p *passkit) signLive(u *passkitUser, lifetime time.Duration) (*passkitSigned, error) {
+func (p *passkit) signLive(ctx context.Context, u *passkitUser, lifetime time.Duration) (*passkitSigned, error) {
 	now := p.e.clock.Now()
 	for back := range time.Duration(maxIATBack) {
 		c, err := p.sign(u, now.Add(-back*time.Second), lifetime)
 		if err != nil {
 			return nil, fmt.Errorf("sign: %w", err)
 		}
-		if t, err := p.e.store.TokenByHash(c.hash); err != nil || t.StateAt(now) == StateActive {
+		if t, err := p.e.store.ByHash(ctx, c.hash); err != nil || t.StateAt(now) == store.StateActive {
 			return c, nil
 		}
 	}
@@ -348,11 +352,12 @@ func (p *passkit) signLive(u *passkitUser, lifetime time.Duration) (*passkitSign
 // one entry a request.
 func (p *passkit) withFreshToken(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+		ctx := r.Context()
 		u := p.user(rc.principal.Principal)
 		if u == nil {
 			return passkitUnauthorized("token_unknown", "the token's account no longer exists")
 		}
-		fresh, err := p.signLive(u, passkitJWTLifetime)
+		fresh, err := p.signLive(ctx, u, passkitJWTLifetime)
 		if err != nil {
 			return err
 		}
@@ -364,19 +369,19 @@ func (p *passkit) withFreshToken(h handlerFunc) handlerFunc {
 // ---- handlers ----
 
 // issueJWT makes and records a JWT for u (recorded, so that it can be revoked).
-func (p *passkit) issueJWT(u *passkitUser, lifetime time.Duration) (string, Token, error) {
-	c, err := p.signLive(u, lifetime)
+func (p *passkit) issueJWT(ctx context.Context, u *passkitUser, lifetime time.Duration) (string, store.Token, error) {
+	c, err := p.signLive(ctx, u, lifetime)
 	if err != nil {
-		return "", Token{}, err
+		return "", store.Token{}, err
 	}
-	t := Token{ID: uuid.NewString(), Vendor: passkitVendor, Kind: KindJWT, Hash: c.hash,
+	t := store.Token{ID: uuid.NewString(), Vendor: passkitVendor, Kind: store.KindJWT, Hash: c.hash,
 		Principal: u.username, AccountID: u.apiKey, IssuedAt: c.iat, ExpiresAt: c.iat.Add(c.lifetime), OwnExpiresAt: c.iat.Add(c.lifetime)}
-	err = p.e.store.PutToken(t)
-	if errors.Is(err, ErrExists) { // the same account in the same second: the same, live, JWT
-		t, err = p.e.store.TokenByHash(t.Hash)
+	err = p.e.store.Put(ctx, t)
+	if errors.Is(err, store.ErrExists) { // the same account in the same second: the same, live, JWT
+		t, err = p.e.store.ByHash(ctx, t.Hash)
 	}
 	if err != nil {
-		return "", Token{}, fmt.Errorf("store token: %w", err)
+		return "", store.Token{}, fmt.Errorf("store token: %w", err)
 	}
 	return c.value, t, nil
 }
@@ -387,22 +392,21 @@ func (p *passkit) issueJWT(u *passkitUser, lifetime time.Duration) (string, Toke
 // plane, or reset).
 const MaxPassKitLongLived = 1000
 
-func (p *passkit) issueLongLived(u *passkitUser) (string, Token, error) {
-	live := 0
-	for _, t := range p.e.store.Tokens(TokenFilter{Vendor: passkitVendor, Principal: u.username, Kind: KindLongLived}) {
-		if t.RevokedAt.IsZero() {
-			live++
-		}
+func (p *passkit) issueLongLived(ctx context.Context, u *passkitUser) (string, store.Token, error) {
+	page, err := p.e.store.List(ctx, store.Query{Vendor: passkitVendor, Principal: u.username, Kind: store.KindLongLived,
+		State: store.StateActive, At: p.e.clock.Now(), Limit: 1})
+	if err != nil {
+		return "", store.Token{}, err
 	}
-	if live >= MaxPassKitLongLived {
-		return "", Token{}, &passkitError{status: http.StatusConflict, reason: "limit_reached",
+	if live := page.Total; live >= MaxPassKitLongLived {
+		return "", store.Token{}, &passkitError{status: http.StatusConflict, reason: "limit_reached",
 			msg: fmt.Sprintf("%s holds %d live long-lived tokens, the most the emulator keeps a user; revoke some (POST /_emulator/tokens/revoke) or reset", u.username, live)}
 	}
 	value := newOpaqueToken()
-	t := Token{ID: uuid.NewString(), Vendor: passkitVendor, Kind: KindLongLived, Hash: HashSecret(value),
+	t := store.Token{ID: uuid.NewString(), Vendor: passkitVendor, Kind: store.KindLongLived, Hash: store.HashSecret(value),
 		Principal: u.username, AccountID: u.apiKey, IssuedAt: p.e.clock.Now()}
-	if err := p.e.store.PutToken(t); err != nil {
-		return "", Token{}, fmt.Errorf("store token: %w", err)
+	if err := p.e.store.Put(ctx, t); err != nil {
+		return "", store.Token{}, fmt.Errorf("store token: %w", err)
 	}
 	return value, t, nil
 }
@@ -414,21 +418,21 @@ func writePassKitToken(w http.ResponseWriter, value string) {
 
 // issueFor issues a JWT (kind "" or "jwt", with an optional lifetime) or a
 // long-lived token (kind "longlived") for a user (admin plane).
-func (p *passkit) issueFor(req IssueRequest) (IssueResult, error) {
+func (p *passkit) issueFor(ctx context.Context, req IssueRequest) (IssueResult, error) {
 	u := p.user(req.Principal)
 	if u == nil {
 		return IssueResult{}, fmt.Errorf("no PassKit user %q", req.Principal)
 	}
 	var (
 		value string
-		t     Token
+		t     store.Token
 		err   error
 	)
 	switch req.Kind {
 	case "", "jwt":
-		value, t, err = p.issueJWT(u, cmp.Or(req.Lifetime, passkitJWTLifetime))
+		value, t, err = p.issueJWT(ctx, u, cmp.Or(req.Lifetime, passkitJWTLifetime))
 	case "longlived":
-		value, t, err = p.issueLongLived(u)
+		value, t, err = p.issueLongLived(ctx, u)
 	default:
 		return IssueResult{}, fmt.Errorf("PassKit issues kind jwt or longlived, not %q", req.Kind)
 	}
@@ -437,20 +441,20 @@ func (p *passkit) issueFor(req IssueRequest) (IssueResult, error) {
 
 // adopt records a valid JWT the store does not hold (a self-minted one, or an
 // X-Passkit-Token), so that the admin plane can expire or revoke it.
-func (p *passkit) adopt(value string) (Token, bool) {
+func (p *passkit) adopt(_ context.Context, value string) (store.Token, bool) {
 	if strings.Count(value, ".") != 2 {
-		return Token{}, false
+		return store.Token{}, false
 	}
-	h := HashSecret(value)
+	h := store.HashSecret(value)
 	u, err := p.verifyJWT(value, h)
 	if err != nil {
-		return Token{}, false
+		return store.Token{}, false
 	}
 	claims := &passkitClaims{}
 	if _, _, err := jwt.NewParser().ParseUnverified(value, claims); err != nil || claims.ExpiresAt == nil {
-		return Token{}, false
+		return store.Token{}, false
 	}
-	t := Token{ID: uuid.NewString(), Vendor: passkitVendor, Kind: KindJWT, Hash: h,
+	t := store.Token{ID: uuid.NewString(), Vendor: passkitVendor, Kind: store.KindJWT, Hash: h,
 		Principal: u.username, AccountID: u.apiKey, ExpiresAt: claims.ExpiresAt.Time, OwnExpiresAt: claims.ExpiresAt.Time}
 	if claims.IssuedAt != nil {
 		t.IssuedAt = claims.IssuedAt.Time
@@ -459,6 +463,7 @@ func (p *passkit) adopt(value string) (Token, bool) {
 }
 
 func (p *passkit) login(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	ctx := r.Context()
 	var body struct {
 		Username string `json:"username"`
 		Password string `json:"password"`
@@ -467,17 +472,17 @@ func (p *passkit) login(w http.ResponseWriter, r *http.Request, rc *reqCtx) erro
 		return err
 	}
 	u := p.user(body.Username)
-	want := SecretHash{}
+	want := store.SecretHash{}
 	if u != nil {
 		want = u.password
 	}
-	if !HashSecret(body.Password).Equal(want) || u == nil {
+	if !store.HashSecret(body.Password).Equal(want) || u == nil {
 		return &passkitError{status: http.StatusUnauthorized, reason: "invalid_credentials", msg: "invalid username or password",
 			challenge: `Bearer realm="passkit"`}
 	}
-	issue := func() (string, Token, error) { return p.issueJWT(u, passkitJWTLifetime) }
+	issue := func() (string, store.Token, error) { return p.issueJWT(ctx, u, passkitJWTLifetime) }
 	if strings.EqualFold(strings.TrimSpace(r.Header.Get("x-passkit-longlived-token")), "true") {
-		issue = func() (string, Token, error) { return p.issueLongLived(u) }
+		issue = func() (string, store.Token, error) { return p.issueLongLived(ctx, u) }
 	}
 	value, t, err := issue()
 	if err != nil {
@@ -489,6 +494,7 @@ func (p *passkit) login(w http.ResponseWriter, r *http.Request, rc *reqCtx) erro
 }
 
 func (p *passkit) createUser(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	ctx := r.Context()
 	var body struct {
 		Username     string `json:"username"`
 		Password     string `json:"password"`
@@ -502,7 +508,7 @@ func (p *passkit) createUser(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	_, _ = rand.Read(secret)
 	u := &passkitUser{
 		id: randomBase62(22), username: body.Username, email: body.EmailAddress, company: body.CompanyName,
-		password: HashSecret(body.Password), apiKey: randomBase62(22), apiSecret: []byte(hex.EncodeToString(secret)),
+		password: store.HashSecret(body.Password), apiKey: randomBase62(22), apiSecret: []byte(hex.EncodeToString(secret)),
 		created: p.e.clock.Now().Truncate(time.Second),
 	}
 	p.mu.Lock()
@@ -517,7 +523,7 @@ func (p *passkit) createUser(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	}
 	p.users[u.username], p.byKey[u.apiKey] = u, u
 	p.mu.Unlock()
-	value, _, err := p.issueJWT(u, passkitJWTLifetime)
+	value, _, err := p.issueJWT(ctx, u, passkitJWTLifetime)
 	if err != nil {
 		return err
 	}
@@ -641,7 +647,7 @@ func (p *passkit) restore(s savedPassKit) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, su := range s.Users {
-		pw, ok := parseSecretHash(su.Password)
+		pw, ok := store.ParseSecretHash(su.Password)
 		if !ok {
 			return fmt.Errorf("passkit user %q: bad password_sha256", su.Username)
 		}

@@ -1,6 +1,7 @@
 package emulator_test
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"net/http"
@@ -60,7 +61,7 @@ func TestPassKitJWTExpiry(t *testing.T) {
 	// The same second, another lifetime (the admin plane's): another JWT, and
 	// the login after it still gets the 60-minute one.
 	next := e.passkitLogin(false)
-	short, err := e.emu.IssueToken(emulator.IssueRequest{Vendor: "passkit", Principal: emulator.DefaultPassKitUsername, Lifetime: 5 * time.Minute})
+	short, err := e.emu.IssueToken(context.Background(), emulator.IssueRequest{Vendor: "passkit", Principal: emulator.DefaultPassKitUsername, Lifetime: 5 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +122,7 @@ func TestPassKitLongLivedToken(t *testing.T) {
 		// The refreshed JWT is itself valid.
 		fresh := resp.Header.Get("X-Passkit-Token")
 		if resp, body := e.do("GET", "/passkit/user/profile", hdr("Authorization", fresh), ""); resp.StatusCode != 200 {
-			t.Errorf("X-Passkit-Token %q: %d %s", fresh, resp.StatusCode, body)
+			t.Errorf("X-Passkit-store.Token %q: %d %s", fresh, resp.StatusCode, body)
 		}
 	}
 	// Only the value "true" (any case) asks for a long-lived token.
@@ -351,7 +352,7 @@ func TestPassKitLoginAfterTheSecondsJWTDied(t *testing.T) {
 	}
 	fresh := resp.Header.Get("X-Passkit-Token")
 	if fresh == first || fresh == second {
-		t.Error("X-Passkit-Token handed out a killed JWT")
+		t.Error("X-Passkit-store.Token handed out a killed JWT")
 	}
 	if resp, _ := e.do("GET", "/passkit/user/profile", hdr("Authorization", fresh), ""); resp.StatusCode != 200 {
 		t.Errorf("X-Passkit-Token: %d, want 200", resp.StatusCode)

@@ -12,6 +12,8 @@ import (
 
 	"github.com/brianvoe/gofakeit/v7"
 	"github.com/google/uuid"
+
+	"github.com/tokenemu/tokenemu/emulator/store"
 )
 
 // Passport clients made and re-keyed through the admin plane: Passport
@@ -102,7 +104,7 @@ func (e *Emulator) CreatePassportClient(spec PassportClientSpec) (PassportClient
 			return PassportClientInfo{}, errors.New("scopes and roles: at most 64, each 1 to 128 characters")
 		}
 	}
-	c := &passportClient{id: spec.ClientID, secret: HashSecret(secret), accountID: spec.AccountID,
+	c := &passportClient{id: spec.ClientID, secret: store.HashSecret(secret), accountID: spec.AccountID,
 		scopes: slices.Clone(spec.Scopes), roles: slices.Clone(spec.Roles)}
 	if err := p.change(func(st *passportState) error {
 		if _, taken := st.clients[c.id]; taken {
@@ -143,7 +145,7 @@ func (e *Emulator) RotatePassportSecret(clientID, secret string) (PassportClient
 			return ErrNoClient
 		}
 		c := *old
-		c.secret = HashSecret(secret)
+		c.secret = store.HashSecret(secret)
 		st.clients[clientID] = &c
 		st.changed[clientID] = true
 		info = c.info()
@@ -230,7 +232,7 @@ func (p *passport) save() savedPassport {
 func (p *passport) restore(saved savedPassport) error {
 	return p.change(func(st *passportState) error {
 		for _, sc := range saved.Clients {
-			h, ok := parseSecretHash(sc.Secret)
+			h, ok := store.ParseSecretHash(sc.Secret)
 			if !ok {
 				return fmt.Errorf("passport client %q: bad secret_sha256", sc.ClientID)
 			}

@@ -1,9 +1,14 @@
 package emulator
 
 import (
+	"context"
 	"maps"
 	"net/http"
 	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/tokenemu/tokenemu/emulator/store"
 )
 
 // What the journal and the log keep of a request's path. A path can carry a
@@ -29,11 +34,11 @@ const (
 
 // knownSecrets collects the hashes of the fixtures' secrets (passwords,
 // client secrets, app keys, API secrets, TOTP secrets) and of the admin token.
-func knownSecrets(f *Fixtures, adminToken string) map[SecretHash]struct{} {
-	m := map[SecretHash]struct{}{}
+func knownSecrets(f *Fixtures, adminToken string) map[store.SecretHash]struct{} {
+	m := map[store.SecretHash]struct{}{}
 	add := func(s string) {
 		if len(s) >= minSecretSegment {
-			m[HashSecret(s)] = struct{}{}
+			m[store.HashSecret(s)] = struct{}{}
 		}
 	}
 	add(adminToken)
@@ -66,7 +71,7 @@ func (e *Emulator) addSecret(secret string) {
 	e.secretsMu.Lock()
 	defer e.secretsMu.Unlock()
 	next := maps.Clone(*e.secrets.Load())
-	next[HashSecret(secret)] = struct{}{}
+	next[store.HashSecret(secret)] = struct{}{}
 	e.secrets.Store(&next)
 }
 
@@ -75,6 +80,7 @@ func (e *Emulator) addSecret(secret string) {
 // operation only its parameters' segments are looked at (the rest is the
 // document's own text); for a path no operation matched, every segment.
 func (e *Emulator) journalPath(r *http.Request, rc *reqCtx) string {
+	ctx := r.Context()
 	p := r.URL.Path
 	var params []int
 	all := rc == nil || rc.op == nil
@@ -90,9 +96,9 @@ func (e *Emulator) journalPath(r *http.Request, rc *reqCtx) string {
 		if i > 0 {
 			b.WriteByte('/')
 		}
-		if (all || containsInt(params, i)) && e.secretLike(seg) {
+		if (all || containsInt(params, i)) && e.secretLike(ctx, seg) {
 			b.WriteString("{secret:")
-			b.WriteString(Fingerprint(HashSecret(seg)))
+			b.WriteString(Fingerprint(store.HashSecret(seg)))
 			b.WriteByte('}')
 			changed = true
 		} else {
@@ -125,18 +131,19 @@ func ownPath(r *http.Request, p string) string {
 // secretLike reports whether a path segment is a secret the emulator knows
 // (a stored token, a fixture's secret, the admin token) or long enough, and
 // no UUID, to be one it does not (another emulator's token, a self-minted JWT).
-func (e *Emulator) secretLike(seg string) bool {
+func (e *Emulator) secretLike(ctx context.Context, seg string) bool {
 	if len(seg) < minSecretSegment {
 		return false
 	}
-	h := HashSecret(seg)
+	h := store.HashSecret(seg)
 	if _, ok := (*e.secrets.Load())[h]; ok {
 		return true
 	}
-	if _, err := e.store.TokenByHash(h); err == nil {
+	if _, err := e.store.ByHash(ctx, h); err == nil {
 		return true
 	}
-	_, isUUID := parseCanonicalUUID(seg)
+	u, err := uuid.Parse(seg)
+	isUUID := err == nil && u.String() == seg // an id the emulator made, not a secret
 	return len(seg) >= unknownSecretSegment && !isUUID
 }
 

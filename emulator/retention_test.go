@@ -1,6 +1,7 @@
 package emulator_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -45,10 +46,10 @@ func TestRetentionSweepsOldTokens(t *testing.T) {
 	// An idle store is swept when the clock is moved through the admin plane.
 	idle := newEnv(t, emulator.Config{Retention: time.Hour})
 	for range 100 {
-		idle.emu.IssueToken(emulator.IssueRequest{Vendor: "passport", Principal: emulator.DefaultPassportClientID})
+		idle.emu.IssueToken(context.Background(), emulator.IssueRequest{Vendor: "passport", Principal: emulator.DefaultPassportClientID})
 	}
 	idle.admin("POST", "/clock/advance", `{"duration":"26h"}`)
-	if n := idle.emu.Status().Tokens; n != 0 {
+	if n := statusOf(t, idle.emu).Tokens; n != 0 {
 		t.Errorf("after advancing an idle emulator past expiry and retention: %d tokens held", n)
 	}
 	_, body := e.admin("GET", "/tokens?vendor=passport", "")
@@ -117,7 +118,7 @@ func TestSweepKeepsRevokedJWTsRefused(t *testing.T) {
 		{"passkit", emulator.DefaultPassKitUsername, "/passkit/user/profile", ""},
 		{"brass", emulator.DefaultBrassUsername, "/brass/banking/accounts", "Bearer "},
 	} {
-		res, err := e.emu.IssueToken(emulator.IssueRequest{Vendor: v.vendor, Principal: v.principal, Lifetime: 30 * 24 * time.Hour})
+		res, err := e.emu.IssueToken(context.Background(), emulator.IssueRequest{Vendor: v.vendor, Principal: v.principal, Lifetime: 30 * 24 * time.Hour})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,7 +127,7 @@ func TestSweepKeepsRevokedJWTsRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 		for range 20 { // issuing sweeps
-			e.emu.IssueToken(emulator.IssueRequest{Vendor: "passport", Principal: emulator.DefaultPassportClientID})
+			e.emu.IssueToken(context.Background(), emulator.IssueRequest{Vendor: "passport", Principal: emulator.DefaultPassportClientID})
 		}
 		if resp, body := e.do("GET", v.path, hdr("Authorization", v.scheme+res.Token), ""); resp.StatusCode != 401 {
 			t.Errorf("%s: a JWT revoked 8 days ago (retention 1 h, exp in 22 days): %d %s, want 401", v.vendor, resp.StatusCode, body)
@@ -206,7 +207,7 @@ func TestNeverExpiringTokensAreBounded(t *testing.T) {
 	}
 	var last error
 	for i := 0; i <= emulator.MaxPassKitLongLived; i++ {
-		_, last = emu.IssueToken(emulator.IssueRequest{Vendor: "passkit", Principal: emulator.DefaultPassKitUsername, Kind: "longlived"})
+		_, last = emu.IssueToken(context.Background(), emulator.IssueRequest{Vendor: "passkit", Principal: emulator.DefaultPassKitUsername, Kind: "longlived"})
 		if i < emulator.MaxPassKitLongLived && last != nil {
 			t.Fatalf("long-lived %d: %v", i, last)
 		}
@@ -245,7 +246,7 @@ func TestAdminListingByPrincipalAlone(t *testing.T) {
 		if v == "teletracker" {
 			p = emulator.DefaultTeleTrackerUsername
 		}
-		if _, err := e.emu.IssueToken(emulator.IssueRequest{Vendor: v, Principal: p}); err != nil {
+		if _, err := e.emu.IssueToken(context.Background(), emulator.IssueRequest{Vendor: v, Principal: p}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,6 +1,7 @@
 package emulator_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -24,7 +25,7 @@ func BenchmarkSaveUnderLoad(b *testing.B) {
 	}
 	b.Cleanup(func() { _ = emu.Close() })
 	for range 200_000 {
-		if _, err := emu.IssueToken(emulator.IssueRequest{Vendor: "passport", Principal: emulator.DefaultPassportClientID}); err != nil {
+		if _, err := emu.IssueToken(context.Background(), emulator.IssueRequest{Vendor: "passport", Principal: emulator.DefaultPassportClientID}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"mime"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokenemu/tokenemu/emulator/store"
 	"github.com/tokenemu/tokenemu/scenarios"
 )
 
@@ -74,7 +76,7 @@ type scenarioRequest struct {
 	rc      *reqCtx
 	vendor  string
 	token   *string
-	record  *Token
+	record  *store.Token
 	looked  bool
 	princ   *string
 	request scenarios.Request
@@ -112,7 +114,7 @@ func (sr *scenarioRequest) tokenValue() string {
 }
 
 // stored returns the record of the presented token, if the emulator knows it.
-func (sr *scenarioRequest) stored() *Token {
+func (sr *scenarioRequest) stored(ctx context.Context) *store.Token {
 	if sr.looked {
 		return sr.record
 	}
@@ -121,12 +123,12 @@ func (sr *scenarioRequest) stored() *Token {
 	if v == "" {
 		return nil
 	}
-	if t, err := sr.e.store.TokenByHash(HashSecret(v)); err == nil && t.Vendor == sr.vendor {
+	if t, err := sr.e.store.ByHash(sr.r.Context(), store.HashSecret(v)); err == nil && t.Vendor == sr.vendor {
 		sr.record = &t
 		return sr.record
 	}
 	if ad, ok := sr.e.scheme(sr.vendor).(adopter); ok {
-		if t, ok := ad.adopt(v); ok {
+		if t, ok := ad.adopt(ctx, v); ok {
 			sr.record = &t
 		}
 	}
@@ -134,7 +136,7 @@ func (sr *scenarioRequest) stored() *Token {
 }
 
 func (sr *scenarioRequest) kind() string {
-	if t := sr.stored(); t != nil {
+	if t := sr.stored(sr.r.Context()); t != nil {
 		return string(t.Kind)
 	}
 	return ""
@@ -147,7 +149,7 @@ func (sr *scenarioRequest) principal() string {
 		return *sr.princ
 	}
 	p := ""
-	if t := sr.stored(); t != nil {
+	if t := sr.stored(sr.r.Context()); t != nil {
 		p = t.Principal
 	} else if user, _, ok := sr.r.BasicAuth(); ok {
 		p = user
@@ -195,6 +197,7 @@ func bodyFields(r *http.Request, body []byte) map[string]string {
 // against a request, carries out what fires, and reports whether the request
 // has been answered.
 func (e *Emulator) runScenarios(w *statusRecorder, r *http.Request, rc *reqCtx, s scheme) bool {
+	ctx := r.Context()
 	override := r.Header.Get(ScenarioHeader)
 	if override == "" && e.scenarios.Empty() {
 		return false
@@ -251,7 +254,7 @@ func (e *Emulator) runScenarios(w *statusRecorder, r *http.Request, rc *reqCtx, 
 		}
 	}
 	for _, f := range firings {
-		e.applyEffects(sr, f.Action)
+		e.applyEffects(ctx, sr, f.Action)
 	}
 	if fault == nil {
 		return false
@@ -282,13 +285,13 @@ func (e *Emulator) runScenarios(w *statusRecorder, r *http.Request, rc *reqCtx, 
 }
 
 // applyEffects carries out an action's effects on the emulator's state.
-func (e *Emulator) applyEffects(sr *scenarioRequest, a scenarios.Action) {
+func (e *Emulator) applyEffects(ctx context.Context, sr *scenarioRequest, a scenarios.Action) {
 	now := e.clock.Now()
-	change := func(what string, fn func(Token)) {
+	change := func(what string, fn func(store.Token)) {
 		switch what {
 		case "token":
-			if t := sr.stored(); t != nil {
-				if err := e.store.PutToken(*t); err != nil && !errors.Is(err, ErrExists) {
+			if t := sr.stored(sr.r.Context()); t != nil {
+				if err := e.store.Put(ctx, *t); err != nil && !errors.Is(err, store.ErrExists) {
 					e.log.Warn("scenario: record token", "err", err)
 					return
 				}
@@ -296,21 +299,24 @@ func (e *Emulator) applyEffects(sr *scenarioRequest, a scenarios.Action) {
 			}
 		case "principal":
 			if p := sr.principal(); p != "" {
-				for _, t := range e.store.Tokens(TokenFilter{Vendor: sr.vendor, Principal: p}) {
-					if t.StateAt(now) == StateActive {
-						fn(t)
-					}
+				page, err := e.store.List(ctx, store.Query{Vendor: sr.vendor, Principal: p, State: store.StateActive, At: now})
+				if err != nil {
+					e.log.Warn("scenario: list tokens", "err", err)
+					return
+				}
+				for _, t := range page.Tokens {
+					fn(t)
 				}
 			}
 		}
 	}
-	expire := func(t Token) { _, _ = e.store.ExpireToken(t.Vendor, t.ID, now) }
-	revoke := func(t Token) { _, _ = e.store.RevokeToken(t.Vendor, t.ID, now, RevokedByAdmin) }
+	expire := func(t store.Token) { _, _ = e.store.Expire(ctx, t.Vendor, t.ID, now) }
+	revoke := func(t store.Token) { _, _ = e.store.Revoke(ctx, t.Vendor, t.ID, now, store.RevokedByAdmin) }
 	change(a.Expire, expire)
 	change(a.Revoke, revoke)
 	switch a.RejectRefresh {
 	case "reused":
-		change("token", func(t Token) { _, _ = e.store.RevokeToken(t.Vendor, t.ID, now, RevokedByRotation) })
+		change("token", func(t store.Token) { _, _ = e.store.Revoke(ctx, t.Vendor, t.ID, now, store.RevokedByRotation) })
 	case "expired":
 		change("token", expire)
 	}

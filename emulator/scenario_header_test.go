@@ -1,6 +1,7 @@
 package emulator_test
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"sort"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/store"
 	"github.com/tokenemu/tokenemu/openapi"
 	"github.com/tokenemu/tokenemu/scenarios"
 )
@@ -42,11 +44,11 @@ func TestScenarioHeaderActsOnItsRequestOnly(t *testing.T) {
 		{Vendor: "brass", Principal: emulator.DefaultBrassUsername},
 		{Vendor: "teletracker", Principal: emulator.DefaultTeleTrackerUsername},
 	} {
-		if _, err := e.emu.IssueToken(ir); err != nil {
+		if _, err := e.emu.IssueToken(context.Background(), ir); err != nil {
 			t.Fatal(err)
 		}
 	}
-	before := len(e.emu.Tokens(emulator.TokenFilter{}))
+	before := len(tokensOf(t, e.emu, store.Query{}))
 	sent := 0
 	for _, vendor := range openapi.Names() {
 		if vendor == "admin" {
@@ -96,7 +98,7 @@ func TestScenarioHeaderActsOnItsRequestOnly(t *testing.T) {
 	if now := e.emu.Clock().Now(); !now.Equal(start) {
 		t.Errorf("the clock moved from %v to %v", start, now)
 	}
-	tokens := e.emu.Tokens(emulator.TokenFilter{})
+	tokens := tokensOf(t, e.emu, store.Query{})
 	if len(tokens) != before {
 		t.Errorf("%d tokens, want the %d issued", len(tokens), before)
 	}

@@ -229,7 +229,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 				t.Errorf("secret %.12s… appears in the answer to %s (response %d):\n%s", secret, r.what, i, r.text)
 			}
 			if secret != pk && found(r.freshToken) {
-				t.Errorf("secret %.12s… appears in X-Passkit-Token of the answer to %s (response %d)", secret, r.what, i)
+				t.Errorf("secret %.12s… appears in X-Passkit-store.Token of the answer to %s (response %d)", secret, r.what, i)
 			}
 		}
 		if found(logText) {

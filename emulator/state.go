@@ -3,12 +3,14 @@ package emulator
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/tokenemu/tokenemu/emulator/store"
 	"github.com/tokenemu/tokenemu/scenarios"
 )
 
@@ -112,7 +115,7 @@ type savedState struct {
 	Brass     savedBrass        `json:"brass"`
 	Scenarios []scenarios.Saved `json:"scenarios"`
 
-	tokens *memoryStore // a copy of the store to write Tokens from (writeState)
+	tokens iter.Seq2[store.Token, error] // the store's snapshot, to write Tokens from (writeState)
 }
 
 type savedClock struct {
@@ -122,21 +125,21 @@ type savedClock struct {
 }
 
 type savedToken struct {
-	ID           string    `json:"id"`
-	Vendor       string    `json:"vendor"`
-	Kind         TokenKind `json:"kind"`
-	SHA256       string    `json:"sha256"`
-	Principal    string    `json:"principal"`
-	AccountID    string    `json:"account_id,omitempty"`
-	Scopes       []string  `json:"scopes,omitempty"`
-	Roles        []string  `json:"roles,omitempty"`
-	Family       string    `json:"family,omitempty"`
-	PairID       string    `json:"pair_id,omitempty"`
-	IssuedAt     time.Time `json:"issued_at"`
-	ExpiresAt    time.Time `json:"expires_at,omitzero"`
-	OwnExpires   time.Time `json:"own_expires_at,omitzero"` // a JWT's own expiry, which an admin expire does not move
-	RevokedAt    time.Time `json:"revoked_at,omitzero"`
-	RevokeReason string    `json:"revoke_reason,omitempty"`
+	ID           string     `json:"id"`
+	Vendor       string     `json:"vendor"`
+	Kind         store.Kind `json:"kind"`
+	SHA256       string     `json:"sha256"`
+	Principal    string     `json:"principal"`
+	AccountID    string     `json:"account_id,omitempty"`
+	Scopes       []string   `json:"scopes,omitempty"`
+	Roles        []string   `json:"roles,omitempty"`
+	Family       string     `json:"family,omitempty"`
+	PairID       string     `json:"pair_id,omitempty"`
+	IssuedAt     time.Time  `json:"issued_at"`
+	ExpiresAt    time.Time  `json:"expires_at,omitzero"`
+	OwnExpires   time.Time  `json:"own_expires_at,omitzero"` // a JWT's own expiry, which an admin expire does not move
+	RevokedAt    time.Time  `json:"revoked_at,omitzero"`
+	RevokeReason string     `json:"revoke_reason,omitempty"`
 }
 
 // savedPassKit holds the accounts made through /user/new (the fixtures'
@@ -194,7 +197,7 @@ func (e *Emulator) configFingerprint() string {
 // served when it was taken. It holds the state lock for writing while it
 // copies, so no request is half-way through a handler, and converts and
 // encodes nothing under it.
-func (e *Emulator) snapshot() (*savedState, int64) {
+func (e *Emulator) snapshot() (*savedState, int64, error) {
 	e.stateMu.Lock()
 	unlocked := false
 	defer func() {
@@ -210,11 +213,11 @@ func (e *Emulator) snapshot() (*savedState, int64) {
 	// The tokens are copied in memory here, under the lock, and written out
 	// one by one after it (writeState): a save of 200,000 tokens held every
 	// request up for 693 ms when it listed them under the lock.
-	if ms, ok := e.store.(*memoryStore); ok {
-		st.tokens = ms.clone()
-	} else {
-		st.Tokens = savedTokens(e.store.Tokens(TokenFilter{}))
+	tokens, err := e.store.Snapshot(context.Background())
+	if err != nil {
+		return nil, 0, err
 	}
+	st.tokens = tokens
 	st.Passport = e.passportScheme().save()
 	st.PassKit = e.passkit.save()
 	st.Brass = e.brass.save()
@@ -222,21 +225,13 @@ func (e *Emulator) snapshot() (*savedState, int64) {
 	served := e.requests.Load()
 	e.stateMu.Unlock()
 	unlocked = true
-	return st, served
-}
-
-func savedTokens(all []Token) []savedToken {
-	out := make([]savedToken, 0, len(all))
-	for _, t := range all {
-		out = append(out, toSaved(t))
-	}
-	return out
+	return st, served, nil
 }
 
 // appendSavedToken appends t as savedToken's JSON, field for field as
 // encoding/json writes it (TestAppendSavedTokenMatchesEncodingJSON), without
 // reflection: a save of many tokens spends its time here.
-func appendSavedToken(b []byte, t Token) []byte {
+func appendSavedToken(b []byte, t store.Token) []byte {
 	str := func(b []byte, key, v string, omitEmpty bool) []byte {
 		if omitEmpty && v == "" {
 			return b
@@ -293,7 +288,7 @@ func appendSavedToken(b []byte, t Token) []byte {
 	return append(b, '}')
 }
 
-func toSaved(t Token) savedToken {
+func toSaved(t store.Token) savedToken {
 	return savedToken{
 		ID: t.ID, Vendor: t.Vendor, Kind: t.Kind, SHA256: hex.EncodeToString(t.Hash[:]), Principal: t.Principal,
 		AccountID: t.AccountID, Scopes: t.Scopes, Roles: t.Roles, Family: t.Family, PairID: t.PairID,
@@ -303,16 +298,13 @@ func toSaved(t Token) savedToken {
 
 // ownExpiry is what the state file keeps of t.OwnExpiresAt (zero for an
 // opaque token): a restored JWT's record is swept no sooner than before.
-func ownExpiry(t Token) time.Time { return t.OwnExpiresAt }
+func ownExpiry(t store.Token) time.Time { return t.OwnExpiresAt }
 
 // writeState writes st as JSON. The tokens of a memory store's copy are
 // written one at a time as they are read from it, so that a save of many
 // tokens builds no list of them in memory (and gives the garbage collector,
 // which the requests being served wait on, little to do).
 func writeState(w io.Writer, st *savedState) error {
-	if st.tokens == nil {
-		return json.NewEncoder(w).Encode(st)
-	}
 	head, err := json.Marshal(st) // tokens: null, spliced below
 	if err != nil {
 		return err
@@ -328,7 +320,10 @@ func writeState(w io.Writer, st *savedState) error {
 	buf := make([]byte, 0, 512)
 	first := true
 	written := 0
-	for t := range st.tokens.all() {
+	for t, err := range st.tokens {
+		if err != nil {
+			return fmt.Errorf("state: read the store: %w", err)
+		}
 		// A save is background work: it steps aside for the requests now
 		// and then, so that their latency does not wait on a whole save.
 		if written++; written%64 == 0 {
@@ -360,13 +355,13 @@ func (e *Emulator) restore(st *savedState) error {
 	case st.Config != e.configFingerprint():
 		return fmt.Errorf("%w: it was saved with another -seed or -fixtures (its users, clients and keys differ)", ErrStateMismatch)
 	}
-	tokens := make([]Token, 0, len(st.Tokens))
+	tokens := make([]store.Token, 0, len(st.Tokens))
 	for i, s := range st.Tokens {
-		h, ok := parseSecretHash(s.SHA256)
+		h, ok := store.ParseSecretHash(s.SHA256)
 		if !ok {
 			return fmt.Errorf("token %d: bad sha256 %q", i, s.SHA256)
 		}
-		tokens = append(tokens, Token{ID: s.ID, Vendor: s.Vendor, Kind: s.Kind, Hash: h, Principal: s.Principal,
+		tokens = append(tokens, store.Token{ID: s.ID, Vendor: s.Vendor, Kind: s.Kind, Hash: h, Principal: s.Principal,
 			AccountID: s.AccountID, Scopes: s.Scopes, Roles: s.Roles, Family: s.Family, PairID: s.PairID,
 			IssuedAt: s.IssuedAt, ExpiresAt: s.ExpiresAt, OwnExpiresAt: s.OwnExpires, RevokedAt: s.RevokedAt, RevokeReason: s.RevokeReason})
 	}
@@ -375,11 +370,14 @@ func (e *Emulator) restore(st *savedState) error {
 	if err := e.resetSchemes(); err != nil {
 		return err
 	}
-	e.setSweep(false) // the clock is set last: until then it is not the saved one
-	defer e.setSweep(true)
-	e.store.Reset()
+	e.store.off.Store(true) // the clock is set last: until then it is not the saved one
+	defer e.store.off.Store(false)
+	ctx := context.Background()
+	if err := e.store.Reset(ctx); err != nil {
+		return err
+	}
 	for _, t := range tokens {
-		if err := e.store.PutToken(t); err != nil {
+		if err := e.store.Put(ctx, t); err != nil {
 			return fmt.Errorf("token %s %s: %w", t.Vendor, t.ID, err)
 		}
 	}
@@ -413,7 +411,10 @@ func (e *Emulator) restore(st *savedState) error {
 
 // WriteState writes the emulator's state as JSON to w.
 func (e *Emulator) WriteState(w io.Writer) error {
-	st, _ := e.snapshot()
+	st, _, err := e.snapshot()
+	if err != nil {
+		return err
+	}
 	return writeState(w, st)
 }
 
@@ -441,7 +442,10 @@ func (e *Emulator) SaveState() (int64, error) {
 	}
 	e.saveMu.Lock()
 	defer e.saveMu.Unlock()
-	st, served := e.snapshot()
+	st, served, err := e.snapshot()
+	if err != nil {
+		return 0, fmt.Errorf("save state: %w", err)
+	}
 	n, err := writeFileAtomic(e.stateFile, func(w io.Writer) error { return writeState(w, st) })
 	e.statusMu.Lock()
 	defer e.statusMu.Unlock()

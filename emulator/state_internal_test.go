@@ -9,17 +9,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tokenemu/tokenemu/emulator/store"
 )
 
 func TestParseSecretHash(t *testing.T) {
 	t.Parallel()
-	h := HashSecret("x")
-	hexOf := func(h SecretHash) string { return hex.EncodeToString(h[:]) }
-	if got, ok := parseSecretHash(hexOf(h)); !ok || got != h {
+	h := store.HashSecret("x")
+	hexOf := func(h store.SecretHash) string { return hex.EncodeToString(h[:]) }
+	if got, ok := store.ParseSecretHash(hexOf(h)); !ok || got != h {
 		t.Errorf("round trip failed")
 	}
 	for _, bad := range []string{"", "00", hexOf(h) + "00", hexOf(h)[:63] + "g", strings.Repeat("0", 66)} {
-		if _, ok := parseSecretHash(bad); ok {
+		if _, ok := store.ParseSecretHash(bad); ok {
 			t.Errorf("%q accepted", bad)
 		}
 	}
@@ -55,11 +57,11 @@ func TestRemoveStaleTemps(t *testing.T) {
 func TestAppendSavedTokenMatchesEncodingJSON(t *testing.T) {
 	t.Parallel()
 	t0 := time.Date(2031, 2, 3, 4, 5, 6, 789, time.UTC)
-	for _, tk := range []Token{
-		{ID: "1", Vendor: "passport", Kind: KindAccess, Hash: HashSecret("x"), Principal: "p", IssuedAt: t0},
-		{ID: "é\"\\<>&\u2028", Vendor: "teletracker", Kind: KindRefresh, Hash: HashSecret("y"), Principal: "a\x01b",
+	for _, tk := range []store.Token{
+		{ID: "1", Vendor: "passport", Kind: store.KindAccess, Hash: store.HashSecret("x"), Principal: "p", IssuedAt: t0},
+		{ID: "é\"\\<>&\u2028", Vendor: "teletracker", Kind: store.KindRefresh, Hash: store.HashSecret("y"), Principal: "a\x01b",
 			AccountID: "1001", Scopes: []string{"a", "b\""}, Roles: []string{"r"}, Family: "f", PairID: "p2",
-			IssuedAt: t0, ExpiresAt: t0.Add(time.Hour), OwnExpiresAt: t0.Add(2 * time.Hour), RevokedAt: t0.Add(time.Minute), RevokeReason: RevokedByFamily},
+			IssuedAt: t0, ExpiresAt: t0.Add(time.Hour), OwnExpiresAt: t0.Add(2 * time.Hour), RevokedAt: t0.Add(time.Minute), RevokeReason: store.RevokedByFamily},
 	} {
 		want, err := json.Marshal(toSaved(tk))
 		if err != nil {

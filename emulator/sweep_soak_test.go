@@ -66,7 +66,7 @@ func TestSweepKeepsTheHeapFlat(t *testing.T) {
 				heapAt[0] = m.HeapAlloc // the first sample, once the sweep has begun
 			}
 			heapAt[1] = max(heapAt[1], m.HeapAlloc)
-			st := emu.Status()
+			st := statusOf(t, emu)
 			t.Logf("%d logins, %v of virtual time: %d tokens held in %d records, heap %.1f MiB (the whole test binary's)",
 				n, time.Duration(n/perMinute)*time.Minute, st.Tokens, st.Records, float64(m.HeapAlloc)/(1<<20))
 			if st.Tokens > live*3/2 || st.Records > live*3/2 {

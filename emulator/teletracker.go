@@ -2,11 +2,10 @@ package emulator
 
 import (
 	"cmp"
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	json "github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
 	"hash/fnv"
 	"mime"
 	"net/http"
@@ -20,7 +19,11 @@ import (
 	"github.com/brianvoe/gofakeit/v7"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
+	json "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/google/uuid"
+
+	"github.com/tokenemu/tokenemu/emulator/store"
 )
 
 // TeleTracker (teletracker.net): username/password → 1-hour UUID token and a
@@ -34,8 +37,8 @@ const (
 	teletrackerMaxRangeDays  = 92
 
 	// Kinds of principal for requests that authenticate without a session.
-	kindBasic      TokenKind = "basic"
-	kindIntegrator TokenKind = "integrator"
+	kindBasic      store.Kind = "basic"
+	kindIntegrator store.Kind = "integrator"
 )
 
 type teletracker struct {
@@ -80,7 +83,7 @@ type teletrackerState struct {
 type teletrackerUser struct {
 	id         int64
 	username   string
-	password   SecretHash
+	password   store.SecretHash
 	accounts   []int64
 	integrator bool
 }
@@ -108,7 +111,7 @@ func (tt *teletracker) reset() error {
 		st.accounts[a.ID] = a
 	}
 	for _, u := range fx.Users {
-		st.users[u.Username] = &teletrackerUser{id: u.UserID, username: u.Username, password: HashSecret(u.Password),
+		st.users[u.Username] = &teletrackerUser{id: u.UserID, username: u.Username, password: store.HashSecret(u.Password),
 			accounts: slices.Clone(u.Accounts), integrator: u.Integrator}
 	}
 	tt.state.Store(st)
@@ -282,11 +285,12 @@ func (tt *teletracker) params(rc *reqCtx, r *http.Request) (map[string]string, e
 // ---- authentication ----
 
 func (tt *teletracker) authenticate(r *http.Request, rc *reqCtx, securityScheme string, scopes []string) error {
+	ctx := r.Context()
 	switch securityScheme {
 	case "bearerAuth":
-		return tt.authBearer(r.Header.Get("Authorization"), rc)
+		return tt.authBearer(ctx, r.Header.Get("Authorization"), rc)
 	case "authenticationHeader":
-		return tt.authBearer(r.Header.Get("Authentication"), rc)
+		return tt.authBearer(ctx, r.Header.Get("Authentication"), rc)
 	case "basicAuth":
 		return tt.authPassword(r, rc, "basic", kindBasic)
 	case "integratorAuth":
@@ -295,7 +299,7 @@ func (tt *teletracker) authenticate(r *http.Request, rc *reqCtx, securityScheme 
 	return fmt.Errorf("teletracker: unknown security scheme %q", securityScheme)
 }
 
-func (tt *teletracker) authBearer(header string, rc *reqCtx) error {
+func (tt *teletracker) authBearer(ctx context.Context, header string, rc *reqCtx) error {
 	c := parseAuthorization(header)
 	switch {
 	case !c.present || (c.scheme != "bearer" && !(c.scheme == "" && strings.EqualFold(c.value, "bearer"))):
@@ -305,14 +309,14 @@ func (tt *teletracker) authBearer(header string, rc *reqCtx) error {
 		return &teletrackerError{status: http.StatusBadRequest, reason: "authorization_malformed",
 			msg: "malformed bearer token", challenge: `Bearer realm="teletracker", error="invalid_request"`}
 	}
-	t, err := tt.e.store.TokenByHash(HashSecret(c.value))
-	if err != nil || t.Vendor != teletrackerVendor || t.Kind != KindAccess {
+	t, err := tt.e.store.ByHash(ctx, store.HashSecret(c.value))
+	if err != nil || t.Vendor != teletrackerVendor || t.Kind != store.KindAccess {
 		return ttInvalidToken("token_unknown", "invalid token")
 	}
 	switch t.StateAt(tt.e.clock.Now()) {
-	case StateExpired:
+	case store.StateExpired:
 		return ttInvalidToken("token_expired", "token has expired")
-	case StateRevoked:
+	case store.StateRevoked:
 		return ttInvalidToken("token_revoked", "token has been revoked")
 	}
 	if tt.state.Load().users[t.Principal] == nil {
@@ -323,7 +327,7 @@ func (tt *teletracker) authBearer(header string, rc *reqCtx) error {
 }
 
 // authPassword checks Basic or Integrator credentials: base64(user:pass).
-func (tt *teletracker) authPassword(r *http.Request, rc *reqCtx, scheme string, kind TokenKind) error {
+func (tt *teletracker) authPassword(r *http.Request, rc *reqCtx, scheme string, kind store.Kind) error {
 	c := parseAuthorization(r.Header.Get("Authorization"))
 	if !c.present || c.scheme != scheme {
 		return &teletrackerError{status: http.StatusUnauthorized, reason: "token_missing", absent: true, msg: "authentication required"}
@@ -348,18 +352,18 @@ func (tt *teletracker) authPassword(r *http.Request, rc *reqCtx, scheme string, 
 		}
 		return &teletrackerError{status: http.StatusUnauthorized, reason: "invalid_credentials", msg: msg, challenge: realm}
 	}
-	rc.principal = &Token{Vendor: teletrackerVendor, Kind: kind, Principal: u.username}
+	rc.principal = &store.Token{Vendor: teletrackerVendor, Kind: kind, Principal: u.username}
 	return nil
 }
 
 // checkPassword returns the user when the password is right, comparing in constant time.
 func (tt *teletracker) checkPassword(username, password string) *teletrackerUser {
 	u := tt.state.Load().users[username]
-	want := SecretHash{}
+	want := store.SecretHash{}
 	if u != nil {
 		want = u.password
 	}
-	if !HashSecret(password).Equal(want) || u == nil {
+	if !store.HashSecret(password).Equal(want) || u == nil {
 		return nil
 	}
 	return u
@@ -380,7 +384,7 @@ type teletrackerSession struct {
 }
 
 // newSession issues and records a token and a refresh token in family, bound to account.
-func (tt *teletracker) newSession(u *teletrackerUser, account int64, family string, lifetime time.Duration) (teletrackerSession, Token, error) {
+func (tt *teletracker) newSession(ctx context.Context, u *teletrackerUser, account int64, family string, lifetime time.Duration) (teletrackerSession, store.Token, error) {
 	now := tt.e.clock.Now().Truncate(time.Second)
 	guid, token, refresh := uuid.NewString(), uuid.NewString(), uuid.NewString()
 	tokenExp := now.Add(lifetime)
@@ -391,15 +395,15 @@ func (tt *teletracker) newSession(u *teletrackerUser, account int64, family stri
 		refreshExp = limit
 	}
 	acct := strconv.FormatInt(account, 10)
-	access := Token{ID: guid, Vendor: teletrackerVendor, Kind: KindAccess, Hash: HashSecret(token),
+	access := store.Token{ID: guid, Vendor: teletrackerVendor, Kind: store.KindAccess, Hash: store.HashSecret(token),
 		Principal: u.username, AccountID: acct, Family: family, IssuedAt: now, ExpiresAt: tokenExp}
-	rt := Token{ID: uuid.NewString(), Vendor: teletrackerVendor, Kind: KindRefresh, Hash: HashSecret(refresh),
+	rt := store.Token{ID: uuid.NewString(), Vendor: teletrackerVendor, Kind: store.KindRefresh, Hash: store.HashSecret(refresh),
 		Principal: u.username, AccountID: acct, Family: family, PairID: guid, IssuedAt: now, ExpiresAt: refreshExp}
-	if err := tt.e.store.PutToken(access); err != nil {
-		return teletrackerSession{}, Token{}, fmt.Errorf("store token: %w", err)
+	if err := tt.e.store.Put(ctx, access); err != nil {
+		return teletrackerSession{}, store.Token{}, fmt.Errorf("store token: %w", err)
 	}
-	if err := tt.e.store.PutToken(rt); err != nil {
-		return teletrackerSession{}, Token{}, fmt.Errorf("store refresh token: %w", err)
+	if err := tt.e.store.Put(ctx, rt); err != nil {
+		return teletrackerSession{}, store.Token{}, fmt.Errorf("store refresh token: %w", err)
 	}
 	return teletrackerSession{
 		Success: true, GUID: guid, Token: token,
@@ -410,8 +414,8 @@ func (tt *teletracker) newSession(u *teletrackerUser, account int64, family stri
 }
 
 // issueSession opens a session and writes the login-shaped response.
-func (tt *teletracker) issueSession(w http.ResponseWriter, rc *reqCtx, u *teletrackerUser, account int64, family string) error {
-	s, t, err := tt.newSession(u, account, family, teletrackerTokenLifetime)
+func (tt *teletracker) issueSession(ctx context.Context, w http.ResponseWriter, rc *reqCtx, u *teletrackerUser, account int64, family string) error {
+	s, t, err := tt.newSession(ctx, u, account, family, teletrackerTokenLifetime)
 	if err != nil {
 		return err
 	}
@@ -423,7 +427,7 @@ func (tt *teletracker) issueSession(w http.ResponseWriter, rc *reqCtx, u *teletr
 
 // issueFor opens a session for a user without the password (admin plane), on
 // AccountID or the user's home account.
-func (tt *teletracker) issueFor(req IssueRequest) (IssueResult, error) {
+func (tt *teletracker) issueFor(ctx context.Context, req IssueRequest) (IssueResult, error) {
 	u := tt.state.Load().users[req.Principal]
 	if u == nil {
 		return IssueResult{}, fmt.Errorf("no TeleTracker user %q", req.Principal)
@@ -436,11 +440,12 @@ func (tt *teletracker) issueFor(req IssueRequest) (IssueResult, error) {
 		}
 		account = n
 	}
-	s, t, err := tt.newSession(u, account, uuid.NewString(), cmp.Or(req.Lifetime, teletrackerTokenLifetime))
+	s, t, err := tt.newSession(ctx, u, account, uuid.NewString(), cmp.Or(req.Lifetime, teletrackerTokenLifetime))
 	return IssueResult{Token: s.Token, RefreshToken: s.RefreshToken, Record: t}, err
 }
 
 func (tt *teletracker) login(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	ctx := r.Context()
 	p, err := tt.params(rc, r)
 	if err != nil {
 		return err
@@ -465,10 +470,11 @@ func (tt *teletracker) login(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	} else {
 		account = u.accounts[0]
 	}
-	return tt.issueSession(w, rc, u, account, uuid.NewString())
+	return tt.issueSession(ctx, w, rc, u, account, uuid.NewString())
 }
 
 func (tt *teletracker) refresh(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	ctx := r.Context()
 	p, err := tt.params(rc, r)
 	if err != nil {
 		return err
@@ -478,41 +484,42 @@ func (tt *teletracker) refresh(w http.ResponseWriter, r *http.Request, rc *reqCt
 			challenge: fmt.Sprintf(`Bearer realm="teletracker", error="invalid_token", error_description=%q`, msg)}
 	}
 	now := tt.e.clock.Now()
-	t, err := tt.e.store.TokenByHash(HashSecret(p["refresh_token"]))
-	if err != nil || t.Vendor != teletrackerVendor || t.Kind != KindRefresh {
+	t, err := tt.e.store.ByHash(ctx, store.HashSecret(p["refresh_token"]))
+	if err != nil || t.Vendor != teletrackerVendor || t.Kind != store.KindRefresh {
 		return invalid("refresh_unknown", "invalid refresh token")
 	}
 	reused := func() error {
 		if tt.e.cfg.TeleTracker.RevokeFamilyOnReuse {
-			tt.e.store.RevokeFamily(teletrackerVendor, t.Family, now, RevokedByFamily)
+			tt.e.store.RevokeFamily(ctx, teletrackerVendor, t.Family, now, store.RevokedByFamily)
 		}
 		return invalid("refresh_reused", "refresh token has already been used")
 	}
 	switch t.StateAt(now) {
-	case StateRevoked:
-		if t.RevokeReason == RevokedByRotation {
+	case store.StateRevoked:
+		if t.RevokeReason == store.RevokedByRotation {
 			return reused()
 		}
 		return invalid("refresh_revoked", "refresh token has been revoked")
-	case StateExpired:
+	case store.StateExpired:
 		return invalid("refresh_expired", "refresh token has expired")
 	}
 	// Consume it: of two concurrent refreshes with one token, exactly one wins.
-	if _, err := tt.e.store.RevokeToken(teletrackerVendor, t.ID, now, RevokedByRotation); err != nil {
+	if _, err := tt.e.store.Revoke(ctx, teletrackerVendor, t.ID, now, store.RevokedByRotation); err != nil {
 		return reused()
 	}
 	if tt.e.cfg.TeleTracker.RevokeAccessOnRefresh {
-		_, _ = tt.e.store.RevokeToken(teletrackerVendor, t.PairID, now, RevokedByRotation)
+		_, _ = tt.e.store.Revoke(ctx, teletrackerVendor, t.PairID, now, store.RevokedByRotation)
 	}
 	u := tt.state.Load().users[t.Principal]
 	if u == nil {
 		return invalid("refresh_unknown", "the refresh token's user no longer exists")
 	}
 	account, _ := strconv.ParseInt(t.AccountID, 10, 64)
-	return tt.issueSession(w, rc, u, account, t.Family)
+	return tt.issueSession(ctx, w, rc, u, account, t.Family)
 }
 
 func (tt *teletracker) masquerade(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	ctx := r.Context()
 	p, err := tt.params(rc, r)
 	if err != nil {
 		return err
@@ -523,12 +530,13 @@ func (tt *teletracker) masquerade(w http.ResponseWriter, r *http.Request, rc *re
 		return ttError(http.StatusForbidden, "account_forbidden", fmt.Sprintf("user has no access to account %d", account))
 	}
 	// A token is bound to one account at a time: the old pair goes.
-	tt.e.store.RevokeFamily(teletrackerVendor, rc.principal.Family, tt.e.clock.Now(), RevokedByMasquerade)
-	return tt.issueSession(w, rc, u, account, uuid.NewString())
+	tt.e.store.RevokeFamily(ctx, teletrackerVendor, rc.principal.Family, tt.e.clock.Now(), store.RevokedByMasquerade)
+	return tt.issueSession(ctx, w, rc, u, account, uuid.NewString())
 }
 
 func (tt *teletracker) logout(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	tt.e.store.RevokeFamily(teletrackerVendor, rc.principal.Family, tt.e.clock.Now(), RevokedByAPI)
+	ctx := r.Context()
+	tt.e.store.RevokeFamily(ctx, teletrackerVendor, rc.principal.Family, tt.e.clock.Now(), store.RevokedByAPI)
 	writeJSON(w, http.StatusOK, map[string]bool{"success": true})
 	return nil
 }
@@ -557,7 +565,7 @@ func (tt *teletracker) account(r *http.Request, rc *reqCtx) (int64, error) {
 		asked, _ = strconv.ParseInt(s, 10, 64) // validated as an integer ≥ 1
 	}
 	switch rc.principal.Kind {
-	case KindAccess:
+	case store.KindAccess:
 		bound, _ := strconv.ParseInt(rc.principal.AccountID, 10, 64)
 		if asked != 0 && asked != bound {
 			return 0, ttError(http.StatusForbidden, "account_forbidden",

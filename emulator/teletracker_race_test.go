@@ -1,11 +1,13 @@
 package emulator_test
 
 import (
+	"context"
 	"net/http"
 	"sync"
 	"testing"
 
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/store"
 )
 
 // ttRaceRounds is how many times each race runs (under -race in CI).
@@ -86,13 +88,13 @@ func TestTeleTrackerLogoutRaceLeavesNoLiveSession(t *testing.T) {
 // of the access token whose guid is given.
 func liveFamily(e *env, guid string) int {
 	e.t.Helper()
-	access, err := e.emu.Store().TokenByID("teletracker", guid)
+	access, err := e.emu.Store().ByID(context.Background(), "teletracker", guid)
 	if err != nil || access.Family == "" {
 		e.t.Fatalf("no session holds the access token %s: %v", guid, err)
 	}
 	family := access.Family
 	n := 0
-	for _, ti := range e.emu.Tokens(emulator.TokenFilter{Vendor: "teletracker", Family: family}) {
+	for _, ti := range tokensOf(e.t, e.emu, store.Query{Vendor: "teletracker", Family: family}) {
 		if ti.State == "active" {
 			n++
 		}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/store"
 )
 
 type ttSession struct {
@@ -79,13 +80,13 @@ func TestTeleTrackerLoginResponse(t *testing.T) {
 		t.Errorf("refreshTokenExpiration %q, want tokenExpiration + 29 days = %q", s.RefreshTokenExpiration, want)
 	}
 	// auth_only checks the credentials and opens no session.
-	before := len(e.emu.Store().Tokens(emulator.TokenFilter{Vendor: "teletracker"}))
+	before := storeLen(t, e.emu.Store(), store.Query{Vendor: "teletracker"})
 	resp, body := e.do("POST", "/teletracker/auth/login", hdr("Content-Type", "application/json"),
 		`{"username":"demo@teletracker.test","password":"teletracker-demo","auth_only":1}`)
 	if resp.StatusCode != 200 || strings.TrimSpace(string(body)) != `{"success":true}` {
 		t.Errorf("auth_only: %d %s", resp.StatusCode, body)
 	}
-	if after := len(e.emu.Store().Tokens(emulator.TokenFilter{Vendor: "teletracker"})); after != before {
+	if after := storeLen(t, e.emu.Store(), store.Query{Vendor: "teletracker"}); after != before {
 		t.Errorf("auth_only created %d tokens", after-before)
 	}
 	// Multipart works too, and picks the account.

@@ -2,6 +2,7 @@ package emulator_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/store"
 )
 
 // FuzzClockRange issues a token of each vendor at a time anywhere in the
@@ -46,7 +48,7 @@ func FuzzClockRange(f *testing.F) {
 			{"teletracker", emulator.DefaultTeleTrackerUsername, "/teletracker/reports/call-data", "Bearer "},
 			{"brass", emulator.DefaultBrassUsername, "/brass/banking/accounts", "Bearer "},
 		} {
-			res, err := emu.IssueToken(emulator.IssueRequest{Vendor: v.vendor, Principal: v.principal, Lifetime: life})
+			res, err := emu.IssueToken(context.Background(), emulator.IssueRequest{Vendor: v.vendor, Principal: v.principal, Lifetime: life})
 			if err != nil {
 				t.Fatalf("%s at %v for %v: %v", v.vendor, now, life, err)
 			}
@@ -63,7 +65,7 @@ func FuzzClockRange(f *testing.F) {
 		}
 		use("when issued", http.StatusOK)
 		// Listed and journaled with times JSON carries, saved and restored.
-		for _, v := range []any{emu.Tokens(emulator.TokenFilter{}), emu.Requests(emulator.JournalFilter{})} {
+		for _, v := range []any{tokensOf(t, emu, store.Query{}), emu.Requests(emulator.JournalFilter{})} {
 			b, err := json.Marshal(v)
 			if err != nil || bytes.Contains(b, []byte(`"1677-`)) || bytes.Contains(b, []byte(`"0001-`)) {
 				t.Fatalf("%v at %v: %v %s", life, now, err, b)
@@ -83,7 +85,7 @@ func FuzzClockRange(f *testing.F) {
 		if !back.Clock().Now().Equal(now) {
 			t.Fatalf("restored clock %v, want %v", back.Clock().Now(), now)
 		}
-		before, after := emu.Tokens(emulator.TokenFilter{}), back.Tokens(emulator.TokenFilter{})
+		before, after := tokensOf(t, emu, store.Query{}), tokensOf(t, back, store.Query{})
 		if len(before) != len(after) {
 			t.Fatalf("%d tokens saved, %d restored", len(before), len(after))
 		}

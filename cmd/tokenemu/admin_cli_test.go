@@ -173,7 +173,7 @@ func TestCLITokensAndJournalJSON(t *testing.T) {
 		t.Errorf("list -json: %d lines, want 2", len(jsonLines))
 	}
 	for range 2500 {
-		if _, err := q.emu.IssueToken(emulator.IssueRequest{Vendor: "passport", Principal: emulator.DefaultPassportClientID}); err != nil {
+		if _, err := q.emu.IssueToken(context.Background(), emulator.IssueRequest{Vendor: "passport", Principal: emulator.DefaultPassportClientID}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -418,7 +418,7 @@ func TestCLITokenStartingWithADash(t *testing.T) {
 	t.Parallel()
 	q := newQA(t, emulator.Config{})
 	for range 5000 { // each starts with "-" at 1 in 64: all 5,000 missing it is 1 in 10^34
-		res, err := q.emu.IssueToken(emulator.IssueRequest{Vendor: "passport", Principal: emulator.DefaultPassportClientID})
+		res, err := q.emu.IssueToken(context.Background(), emulator.IssueRequest{Vendor: "passport", Principal: emulator.DefaultPassportClientID})
 		if err != nil {
 			t.Fatal(err)
 		}
