@@ -8,6 +8,7 @@ import (
 
 	json "github.com/go-json-experiment/json"
 
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 	"github.com/tokenemu/tokenemu/scenarios"
 )
 
@@ -29,8 +30,8 @@ func (e *Emulator) BuiltinScenarios() []BuiltinInfo {
 	return out
 }
 
-func (a *admin) listScenarios(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	writeJSON(w, http.StatusOK, map[string]any{
+func (a *admin) listScenarios(w http.ResponseWriter, r *http.Request, req *vendorapi.Request) error {
+	vendorapi.WriteJSON(w, http.StatusOK, map[string]any{
 		"builtins": a.e.BuiltinScenarios(),
 		"active":   a.e.scenarios.Active(),
 	})
@@ -45,12 +46,12 @@ type builtinRef struct {
 
 func scenarioError(err error) error {
 	if scenarios.IsDuplicate(err) {
-		return &adminError{status: http.StatusBadRequest, code: "duplicate_scenario", msg: err.Error()}
+		return &vendorapi.WireError{Status: http.StatusBadRequest, Reason: "duplicate_scenario", Message: err.Error()}
 	}
 	if errors.Is(err, scenarios.ErrUnknown) {
-		return &adminError{status: http.StatusBadRequest, code: "unknown_scenario", msg: err.Error()}
+		return &vendorapi.WireError{Status: http.StatusBadRequest, Reason: "unknown_scenario", Message: err.Error()}
 	}
-	return &adminError{status: http.StatusBadRequest, code: "invalid_scenario", msg: err.Error()}
+	return &vendorapi.WireError{Status: http.StatusBadRequest, Reason: "invalid_scenario", Message: err.Error()}
 }
 
 // parseScenarioBody reads a POST /scenarios body: {"name":"<built-in>"} (with
@@ -59,7 +60,7 @@ func (a *admin) parseScenarioBody(r *http.Request, body []byte) ([]scenarios.Sce
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt == "application/json" {
 		var ref builtinRef
-		if decodeJSON(body, &ref, json.RejectUnknownMembers(true)) == nil && ref.Name != "" {
+		if vendorapi.DecodeJSON(body, &ref, json.RejectUnknownMembers(true)) == nil && ref.Name != "" {
 			s, err := a.e.scenarios.Builtin(ref.Name, ref.Vendor)
 			if err != nil {
 				return nil, err
@@ -70,8 +71,8 @@ func (a *admin) parseScenarioBody(r *http.Request, body []byte) ([]scenarios.Sce
 	return scenarios.Parse(body)
 }
 
-func (a *admin) applyScenarios(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	list, err := a.parseScenarioBody(r, rc.body)
+func (a *admin) applyScenarios(w http.ResponseWriter, r *http.Request, req *vendorapi.Request) error {
+	list, err := a.parseScenarioBody(r, req.Body)
 	if err != nil {
 		return scenarioError(err)
 	}
@@ -89,21 +90,21 @@ func (a *admin) applyScenarios(w http.ResponseWriter, r *http.Request, rc *reqCt
 			out = append(out, st)
 		}
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"applied": out})
+	vendorapi.WriteJSON(w, http.StatusCreated, map[string]any{"applied": out})
 	return nil
 }
 
-func (a *admin) removeScenario(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	name := pathParam(r, "name")
+func (a *admin) removeScenario(w http.ResponseWriter, r *http.Request, req *vendorapi.Request) error {
+	name := vendorapi.PathParam(r, "name")
 	if !a.e.scenarios.Remove(name) {
-		return &adminError{status: http.StatusNotFound, code: "not_found", msg: fmt.Sprintf("no active scenario %q", name)}
+		return &vendorapi.WireError{Status: http.StatusNotFound, Reason: "not_found", Message: fmt.Sprintf("no active scenario %q", name)}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "removed", "name": name})
+	vendorapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "removed", "name": name})
 	return nil
 }
 
-func (a *admin) clearScenarios(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+func (a *admin) clearScenarios(w http.ResponseWriter, r *http.Request, req *vendorapi.Request) error {
 	a.e.scenarios.Clear()
-	writeJSON(w, http.StatusOK, map[string]string{"status": "cleared"})
+	vendorapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "cleared"})
 	return nil
 }

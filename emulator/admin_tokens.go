@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tokenemu/tokenemu/emulator/store"
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 )
 
 // TokenInfo is a token as the admin plane shows it: metadata and a
@@ -47,15 +48,6 @@ func tokenInfo(t store.Token, now time.Time) TokenInfo {
 		info.RevokedAt = t.RevokedAt.Format(time.RFC3339Nano)
 	}
 	return info
-}
-
-func (e *Emulator) scheme(name string) scheme {
-	for _, s := range e.schemes {
-		if s.name() == name {
-			return s
-		}
-	}
-	return nil
 }
 
 // Tokens lists the stored tokens that q selects, as the admin plane shows them.
@@ -102,10 +94,10 @@ func parseTokenCursor(s string) (int64, string, error) {
 			}
 		}
 	}
-	return 0, "", badRequest("after: not a cursor this listing gave (its next)")
+	return 0, "", vendorapi.BadRequest("after: not a cursor this listing gave (its next)")
 }
 
-func (a *admin) listTokens(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+func (a *admin) listTokens(w http.ResponseWriter, r *http.Request, req *vendorapi.Request) error {
 	q := r.URL.Query()
 	now := a.e.clock.Now()
 	limit := DefaultTokenPage
@@ -132,7 +124,7 @@ func (a *admin) listTokens(w http.ResponseWriter, r *http.Request, rc *reqCtx) e
 	if p.More && len(p.Tokens) > 0 {
 		page.Next = tokenCursor(p.Tokens[len(p.Tokens)-1])
 	}
-	writeJSON(w, http.StatusOK, page)
+	vendorapi.WriteJSON(w, http.StatusOK, page)
 	return nil
 }
 
@@ -160,9 +152,9 @@ func (e *Emulator) selectTokens(ctx context.Context, sel TokenSelector) ([]store
 		if err == nil {
 			return []store.Token{t}, nil
 		}
-		for _, s := range e.schemes {
-			if ad, ok := s.(adopter); ok {
-				if t, ok := ad.adopt(ctx, sel.Token); ok {
+		for _, v := range e.vendors {
+			if ad, ok := v.(vendorapi.Adopter); ok {
+				if t, ok := ad.Adopt(ctx, sel.Token); ok {
 					if err := e.store.Put(ctx, t); err != nil && !errors.Is(err, store.ErrExists) {
 						return nil, err
 					}
@@ -213,61 +205,61 @@ func (e *Emulator) changeTokens(ctx context.Context, sel TokenSelector, change f
 	return out, nil
 }
 
-func (a *admin) changeTokens(w http.ResponseWriter, r *http.Request, rc *reqCtx, change func(context.Context, TokenSelector) ([]TokenInfo, error)) error {
+func (a *admin) changeTokens(w http.ResponseWriter, r *http.Request, req *vendorapi.Request, change func(context.Context, TokenSelector) ([]TokenInfo, error)) error {
 	var sel TokenSelector
-	if err := requestJSON(rc, r, &sel); err != nil {
+	if err := vendorapi.RequestJSON(req, r, &sel); err != nil {
 		return err
 	}
 	out, err := change(r.Context(), sel)
 	switch {
 	case errors.Is(err, ErrNoToken):
-		return &adminError{status: http.StatusNotFound, code: "not_found", msg: "no token with this value (or it is not valid for any vendor)"}
+		return &vendorapi.WireError{Status: http.StatusNotFound, Reason: "not_found", Message: "no token with this value (or it is not valid for any vendor)"}
 	case isStoreFailure(err):
 		return err
 	case err != nil:
-		return badRequest(err.Error())
+		return vendorapi.BadRequest(err.Error())
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"tokens": out})
+	vendorapi.WriteJSON(w, http.StatusOK, map[string]any{"tokens": out})
 	return nil
 }
 
-func (a *admin) expireTokens(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	return a.changeTokens(w, r, rc, a.e.ExpireTokens)
+func (a *admin) expireTokens(w http.ResponseWriter, r *http.Request, req *vendorapi.Request) error {
+	return a.changeTokens(w, r, req, a.e.ExpireTokens)
 }
 
-func (a *admin) revokeTokens(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	return a.changeTokens(w, r, rc, a.e.RevokeTokens)
+func (a *admin) revokeTokens(w http.ResponseWriter, r *http.Request, req *vendorapi.Request) error {
+	return a.changeTokens(w, r, req, a.e.RevokeTokens)
 }
 
 // IssueToken issues a token for a principal without the login dance.
-func (e *Emulator) IssueToken(ctx context.Context, req IssueRequest) (IssueResult, error) {
-	s := e.scheme(req.Vendor)
-	is, ok := s.(issuer)
+func (e *Emulator) IssueToken(ctx context.Context, req vendorapi.IssueRequest) (vendorapi.IssueResult, error) {
+	v, _ := e.Vendor(req.Vendor)
+	is, ok := v.(vendorapi.Issuer)
 	if !ok {
-		return IssueResult{}, fmt.Errorf("unknown vendor %q", req.Vendor)
+		return vendorapi.IssueResult{}, fmt.Errorf("unknown vendor %q (the vendors are %s)", req.Vendor, strings.Join(e.VendorNames(), ", "))
 	}
 	if req.Lifetime < 0 || req.Lifetime > MaxLifetime {
-		return IssueResult{}, fmt.Errorf("lifetime %v: want 0 (the vendor's own) to %v (100 years)", req.Lifetime, MaxLifetime)
+		return vendorapi.IssueResult{}, fmt.Errorf("lifetime %v: want 0 (the vendor's own) to %v (100 years)", req.Lifetime, MaxLifetime)
 	}
 	if req.Lifetime > 0 && (req.Kind == "longlived" || req.Kind == "pat") {
-		return IssueResult{}, fmt.Errorf("a %s token never expires: leave out lifetime", req.Kind)
+		return vendorapi.IssueResult{}, fmt.Errorf("a %s token never expires: leave out lifetime", req.Kind)
 	}
-	return is.issueFor(ctx, req)
+	return is.Issue(ctx, req)
 }
 
-func (a *admin) issueToken(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+func (a *admin) issueToken(w http.ResponseWriter, r *http.Request, rq *vendorapi.Request) error {
 	var body struct {
-		IssueRequest
+		vendorapi.IssueRequest
 		Lifetime string `json:"lifetime"`
 	}
-	if err := requestJSON(rc, r, &body); err != nil {
+	if err := vendorapi.RequestJSON(rq, r, &body); err != nil {
 		return err
 	}
 	req := body.IssueRequest
 	if body.Lifetime != "" {
 		d, err := time.ParseDuration(body.Lifetime)
 		if err != nil || d <= 0 {
-			return badRequest(fmt.Sprintf("lifetime %q: want a positive Go duration such as 5m", body.Lifetime))
+			return vendorapi.BadRequest(fmt.Sprintf("lifetime %q: want a positive Go duration such as 5m", body.Lifetime))
 		}
 		req.Lifetime = d
 	}
@@ -276,14 +268,14 @@ func (a *admin) issueToken(w http.ResponseWriter, r *http.Request, rc *reqCtx) e
 		return err
 	}
 	if err != nil {
-		return badRequest(err.Error())
+		return vendorapi.BadRequest(err.Error())
 	}
 	out := map[string]any{"vendor": req.Vendor, "token": res.Token, "token_info": tokenInfo(res.Record, a.e.clock.Now())}
 	if res.RefreshToken != "" {
 		out["refresh_token"] = res.RefreshToken
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, out)
+	vendorapi.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -322,7 +314,7 @@ type journalAnswer struct {
 	More    bool           `json:"more"`
 }
 
-func (a *admin) getJournal(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+func (a *admin) getJournal(w http.ResponseWriter, r *http.Request, req *vendorapi.Request) error {
 	q := r.URL.Query()
 	f, err := parseJournalFilter(q)
 	if err != nil {
@@ -336,32 +328,31 @@ func (a *admin) getJournal(w http.ResponseWriter, r *http.Request, rc *reqCtx) e
 	if s := q.Get("wait"); s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil || d < 0 || d > maxJournalWait {
-			return badRequest(fmt.Sprintf("wait %q: want a Go duration from 0s to 60s", s))
+			return vendorapi.BadRequest(fmt.Sprintf("wait %q: want a Go duration from 0s to 60s", s))
 		}
 		min := 1
 		if m := q.Get("min"); m != "" {
 			min, _ = strconv.Atoi(m) // validated as 1 to MaxJournalPage
 		}
 		if min > limit {
-			return badRequest(fmt.Sprintf("min %d is more than limit %d", min, limit))
+			return vendorapi.BadRequest(fmt.Sprintf("min %d is more than limit %d", min, limit))
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), d)
 		page, err = a.e.journal.wait(ctx, f, min, limit)
 		cancel()
 		if errors.Is(err, errTooManyWaiters) {
 			w.Header().Set("Retry-After", "1")
-			return &adminError{status: http.StatusTooManyRequests, code: "too_many_waiters",
-				msg: fmt.Sprintf("%d journal long polls are waiting already, the most this emulator allows (-journal-waiters)", a.e.cfg.JournalWaiters)}
+			return &vendorapi.WireError{Status: http.StatusTooManyRequests, Reason: "too_many_waiters", Message: fmt.Sprintf("%d journal long polls are waiting already, the most this emulator allows (-journal-waiters)", a.e.cfg.JournalWaiters)}
 		}
 	} else {
 		page = a.e.journal.page(f, limit)
 	}
-	writeJSON(w, http.StatusOK, journalAnswer(page))
+	vendorapi.WriteJSON(w, http.StatusOK, journalAnswer(page))
 	return nil
 }
 
-func (a *admin) clearJournal(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+func (a *admin) clearJournal(w http.ResponseWriter, r *http.Request, req *vendorapi.Request) error {
 	a.e.journal.clear()
-	writeJSON(w, http.StatusOK, map[string]string{"status": "cleared"})
+	vendorapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "cleared"})
 	return nil
 }

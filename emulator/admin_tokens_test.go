@@ -9,7 +9,11 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/brass"
+	"github.com/tokenemu/tokenemu/emulator/passkit"
+	"github.com/tokenemu/tokenemu/emulator/passport"
 )
 
 type tokenList struct {
@@ -35,7 +39,7 @@ func TestAdminTokensListAndExpire(t *testing.T) {
 	tok := e.demoToken().AccessToken
 	e.issue("limited-client", "limited-secret")
 
-	resp, body := e.admin("GET", "/tokens?vendor=passport&principal="+emulator.DefaultPassportClientID, "")
+	resp, body := e.admin("GET", "/tokens?vendor=passport&principal="+passport.DefaultClientID, "")
 	if resp.StatusCode != 200 {
 		t.Fatalf("list: %d %s", resp.StatusCode, body)
 	}
@@ -65,7 +69,7 @@ func TestAdminTokensListAndExpire(t *testing.T) {
 		t.Errorf("active passport tokens after expiring one: %+v", got)
 	}
 	_, body = e.admin("GET", "/tokens?state=expired", "")
-	if got := decode[tokenList](t, body).Tokens; len(got) != 1 || got[0].Principal != emulator.DefaultPassportClientID {
+	if got := decode[tokenList](t, body).Tokens; len(got) != 1 || got[0].Principal != passport.DefaultClientID {
 		t.Errorf("expired tokens: %+v", got)
 	}
 }
@@ -102,7 +106,7 @@ func TestAdminTokensRevokePrincipal(t *testing.T) {
 func TestAdminTokensEveryVendor(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, emulator.Config{})
-	user := e.brassUser(emulator.DefaultBrassUsername)
+	user := e.brassUser(brass.DefaultUsername)
 	pat := e.brassPAT(user, "ci", "owner").Token
 	cases := []struct {
 		name string
@@ -119,8 +123,8 @@ func TestAdminTokensEveryVendor(t *testing.T) {
 		}},
 		{"passkit self-minted", func() string {
 			now := e.emu.Clock().Now()
-			claims := jwt.MapClaims{"uid": emulator.DefaultPassKitAPIKey, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
-			s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(emulator.DefaultPassKitAPISecret))
+			claims := jwt.MapClaims{"uid": passkit.DefaultAPIKey, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+			s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(passkit.DefaultAPISecret))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -137,7 +141,7 @@ func TestAdminTokensEveryVendor(t *testing.T) {
 			code, _ := e.ttCalls(bearer(tok), "")
 			return code
 		}},
-		{"brass user", func() string { return e.brassUser(emulator.DefaultBrassUsername) }, func(tok string) int {
+		{"brass user", func() string { return e.brassUser(brass.DefaultUsername) }, func(tok string) int {
 			resp, _ := e.do("GET", "/brass/banking/accounts", bearer(tok), "")
 			return resp.StatusCode
 		}},
@@ -312,7 +316,7 @@ func TestJournal(t *testing.T) {
 			t.Errorf("entry %d times: %+v", i, got)
 		}
 	}
-	if es[1].Fingerprint == "" || es[1].Principal != emulator.DefaultPassportClientID {
+	if es[1].Fingerprint == "" || es[1].Principal != passport.DefaultClientID {
 		t.Errorf("authenticated entry: %+v", es[1])
 	}
 	_, body = e.admin("GET", "/tokens?vendor=passport", "")

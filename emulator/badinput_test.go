@@ -16,6 +16,11 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/brass"
+	"github.com/tokenemu/tokenemu/emulator/passkit"
+	"github.com/tokenemu/tokenemu/emulator/passport"
+	"github.com/tokenemu/tokenemu/emulator/teletracker"
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 	"github.com/tokenemu/tokenemu/openapi"
 )
 
@@ -37,7 +42,7 @@ func TestSpecGeneratedBadInput(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, emulator.Config{Brass: emulator.BrassConfig{RateLimit: -1}, AllowedHosts: emulator.LoopbackHosts()})
+			e := newEnv(t, emulator.Config{Settings: map[string]string{"brass.rate-limit": "0"}, AllowedHosts: emulator.LoopbackHosts()})
 			w := &walker{t: t, e: e, doc: doc, vendor: name, prefix: doc.Servers[0].URL}
 			for _, path := range doc.Paths.InMatchingOrder() {
 				item := doc.Paths.Value(path)
@@ -118,8 +123,8 @@ func (w *walker) operation(method, path string, op *openapi3.Operation, shared o
 		}
 		resp, body := w.e.do(method, u, h, c.body)
 		w.check(label+": "+c.what, resp, body, c.want)
-		if c.reason != "" && resp.Header.Get(emulator.ReasonHeader) != c.reason {
-			w.t.Errorf("%s: %s: reason %q, want %q", label, c.what, resp.Header.Get(emulator.ReasonHeader), c.reason)
+		if c.reason != "" && resp.Header.Get(vendorapi.ReasonHeader) != c.reason {
+			w.t.Errorf("%s: %s: reason %q, want %q", label, c.what, resp.Header.Get(vendorapi.ReasonHeader), c.reason)
 		}
 	}
 
@@ -341,8 +346,8 @@ func (w *walker) check(what string, resp *http.Response, body []byte, want int) 
 		w.t.Errorf("%s: %d with Content-Type %q, want JSON: %s", what, resp.StatusCode, ct, body)
 		return
 	}
-	if resp.Header.Get(emulator.ReasonHeader) == "" {
-		w.t.Errorf("%s: %d without %s", what, resp.StatusCode, emulator.ReasonHeader)
+	if resp.Header.Get(vendorapi.ReasonHeader) == "" {
+		w.t.Errorf("%s: %d without %s", what, resp.StatusCode, vendorapi.ReasonHeader)
 	}
 	var m map[string]any
 	if err := json.Unmarshal(body, &m); err != nil {
@@ -397,33 +402,33 @@ func (w *walker) credentials(op *openapi3.Operation) http.Header {
 		switch w.vendor + "." + n {
 		case "admin.adminToken":
 		case "passport.passportOAuth":
-			h.Set("Authorization", "Bearer "+issue("passport", emulator.DefaultPassportClientID, ""))
+			h.Set("Authorization", "Bearer "+issue("passport", passport.DefaultClientID, ""))
 		case "passport.clientBasic":
-			h.Set("Authorization", "Basic "+basic(emulator.DefaultPassportClientID, emulator.DefaultPassportClientSecret))
+			h.Set("Authorization", "Basic "+basic(passport.DefaultClientID, passport.DefaultClientSecret))
 		case "passkit.passkitToken":
-			h.Set("Authorization", issue("passkit", emulator.DefaultPassKitUsername, ""))
+			h.Set("Authorization", issue("passkit", passkit.DefaultUsername, ""))
 		case "brass.appKey":
-			h.Set("Authorization", "Bearer "+emulator.DefaultBrassAppKey)
+			h.Set("Authorization", "Bearer "+brass.DefaultAppKey)
 		case "brass.temporaryJWT":
-			resp, body := w.e.do("POST", "/brass/auth/login", hdr("Authorization", "Bearer "+emulator.DefaultBrassAppKey,
+			resp, body := w.e.do("POST", "/brass/auth/login", hdr("Authorization", "Bearer "+brass.DefaultAppKey,
 				"Content-Type", "application/json"),
-				fmt.Sprintf(`{"username":%q,"password":%q}`, emulator.DefaultBrassUsername, emulator.DefaultBrassPassword))
+				fmt.Sprintf(`{"username":%q,"password":%q}`, brass.DefaultUsername, brass.DefaultPassword))
 			if resp.StatusCode != 200 {
 				w.t.Fatalf("brass login: %d %s", resp.StatusCode, body)
 			}
 			h.Set("Authorization", "Bearer "+decode[struct{ Token string }](w.t, body).Token)
 		case "brass.userJWT":
-			h.Set("Authorization", "Bearer "+issue("brass", emulator.DefaultBrassUsername, "user"))
+			h.Set("Authorization", "Bearer "+issue("brass", brass.DefaultUsername, "user"))
 		case "brass.pat":
-			h.Set("Authorization", "Bearer "+issue("brass", emulator.DefaultBrassUsername, "pat"))
+			h.Set("Authorization", "Bearer "+issue("brass", brass.DefaultUsername, "pat"))
 		case "teletracker.bearerAuth":
-			h.Set("Authorization", "Bearer "+issue("teletracker", emulator.DefaultTeleTrackerUsername, ""))
+			h.Set("Authorization", "Bearer "+issue("teletracker", teletracker.DefaultUsername, ""))
 		case "teletracker.authenticationHeader":
-			h.Set("Authentication", "Bearer "+issue("teletracker", emulator.DefaultTeleTrackerUsername, ""))
+			h.Set("Authentication", "Bearer "+issue("teletracker", teletracker.DefaultUsername, ""))
 		case "teletracker.basicAuth":
-			h.Set("Authorization", "Basic "+basic(emulator.DefaultTeleTrackerUsername, emulator.DefaultTeleTrackerPassword))
+			h.Set("Authorization", "Basic "+basic(teletracker.DefaultUsername, teletracker.DefaultPassword))
 		case "teletracker.integratorAuth":
-			h.Set("Authorization", "Integrator "+basic(emulator.IntegratorTeleTrackerUser, emulator.DefaultTeleTrackerPassword))
+			h.Set("Authorization", "Integrator "+basic(teletracker.IntegratorUser, teletracker.DefaultPassword))
 		default:
 			w.t.Fatalf("no credentials for security scheme %s.%s", w.vendor, n)
 		}
@@ -556,12 +561,12 @@ func TestJSONBodyWithTrailingData(t *testing.T) {
 		{"/teletracker/auth/login", `{"username":"demo@teletracker.test","password":"teletracker-demo"} 1`},
 	} {
 		resp, body := e.do("POST", c.path, ct, c.body)
-		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get(emulator.ReasonHeader) != "invalid_request" {
-			t.Errorf("POST %s with trailing data: %d %s %s", c.path, resp.StatusCode, resp.Header.Get(emulator.ReasonHeader), body)
+		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get(vendorapi.ReasonHeader) != "invalid_request" {
+			t.Errorf("POST %s with trailing data: %d %s %s", c.path, resp.StatusCode, resp.Header.Get(vendorapi.ReasonHeader), body)
 		}
 	}
 	resp, body := e.do("POST", "/brass/auth/login", jsonHdr(appKey), `{"username":"demo@brass.test","password":"brass-demo"} x`)
-	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get(emulator.ReasonHeader) != "invalid_request" {
-		t.Errorf("Brass login with trailing data: %d %s %s", resp.StatusCode, resp.Header.Get(emulator.ReasonHeader), body)
+	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get(vendorapi.ReasonHeader) != "invalid_request" {
+		t.Errorf("Brass login with trailing data: %d %s %s", resp.StatusCode, resp.Header.Get(vendorapi.ReasonHeader), body)
 	}
 }

@@ -3,6 +3,7 @@ package emulator_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -10,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/passport"
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 	"github.com/tokenemu/tokenemu/scenarios"
 )
 
@@ -34,8 +37,12 @@ func benchRequest(b *testing.B, h http.Handler, method, path string, header http
 
 func newBenchEmulator(b *testing.B, cfg emulator.Config) *emulator.Emulator {
 	b.Helper()
-	if cfg.Brass.RateLimit == 0 {
-		cfg.Brass.RateLimit = -1
+	if _, set := cfg.Settings["brass.rate-limit"]; !set {
+		cfg.Settings = maps.Clone(cfg.Settings)
+		if cfg.Settings == nil {
+			cfg.Settings = map[string]string{}
+		}
+		cfg.Settings["brass.rate-limit"] = "0"
 	}
 	emu, err := emulator.New(cfg)
 	if err != nil {
@@ -142,7 +149,7 @@ func BenchmarkLiveTokens(b *testing.B) {
 		runtime.ReadMemStats(&before)
 		emu := newBenchEmulator(b, emulator.Config{JournalSize: 1})
 		b.StartTimer()
-		vendors := []emulator.IssueRequest{
+		vendors := []vendorapi.IssueRequest{
 			{Vendor: "passport", Principal: "demo-client"},
 			{Vendor: "passkit", Principal: "demo@passkit.test", Kind: "longlived"},
 			{Vendor: "brass", Principal: "demo@brass.test", Kind: "pat"},
@@ -181,17 +188,17 @@ func BenchmarkListingAmongUnrelatedTokens(b *testing.B) {
 		emu := newBenchEmulator(b, emulator.Config{JournalSize: 1})
 		var tok string
 		for range 10 {
-			tok = issueToken(b, emu, "passport", emulator.DefaultPassportClientID, "")
+			tok = issueToken(b, emu, "passport", passport.DefaultClientID, "")
 		}
 		for range unrelated {
-			issueToken(b, emu, "passport", emulator.LimitedPassportClientID, "")
+			issueToken(b, emu, "passport", passport.LimitedClientID, "")
 		}
 		h := emu.Handler()
 		b.Run(fmt.Sprintf("passport/unrelated=%d", unrelated), func(b *testing.B) {
 			benchRequest(b, h, "GET", "/passport/v1/iam/oauth/tokens", http.Header{"Authorization": {"Bearer " + tok}}, "", 200)
 		})
 		b.Run(fmt.Sprintf("admin/unrelated=%d", unrelated), func(b *testing.B) {
-			benchRequest(b, h, "GET", "/_emulator/tokens?vendor=passport&principal="+emulator.DefaultPassportClientID, nil, "", 200)
+			benchRequest(b, h, "GET", "/_emulator/tokens?vendor=passport&principal="+passport.DefaultClientID, nil, "", 200)
 		})
 	}
 }
@@ -203,8 +210,8 @@ func BenchmarkListingAmongUnrelatedTokens(b *testing.B) {
 func BenchmarkListingABusyClient(b *testing.B) {
 	emu := newBenchEmulator(b, emulator.Config{JournalSize: 1})
 	for range 200_000 {
-		issueToken(b, emu, "passport", emulator.DefaultPassportClientID, "")
+		issueToken(b, emu, "passport", passport.DefaultClientID, "")
 	}
-	tok := issueToken(b, emu, "passport", emulator.DefaultPassportClientID, "")
+	tok := issueToken(b, emu, "passport", passport.DefaultClientID, "")
 	benchRequest(b, emu.Handler(), "GET", "/passport/v1/iam/oauth/tokens", http.Header{"Authorization": {"Bearer " + tok}}, "", 200)
 }

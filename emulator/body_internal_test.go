@@ -3,6 +3,8 @@ package emulator
 import (
 	"net/http"
 	"testing"
+
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 )
 
 // FuzzBodyDecoder checks that the check made before the OpenAPI validator
@@ -30,20 +32,20 @@ func FuzzBodyDecoder(f *testing.F) {
 	r.Header.Set("Content-Type", "application/json")
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var generic any
-		decodeErr := decodeJSON(body, &generic)
+		decodeErr := vendorapi.DecodeJSON(body, &generic)
 		checkErr := checkBody(r, body)
 		if len(body) > 0 && (decodeErr == nil) != (checkErr == nil) {
 			t.Fatalf("%q: decodeJSON says %v, checkBody says %v", body, decodeErr, checkErr)
 		}
 		for _, err := range []error{decodeErr, checkErr} {
-			if err != nil && (err.(*httpError).status != http.StatusBadRequest || err.(*httpError).msg == "") {
+			if we, ok := vendorapi.AsWire(err); err != nil && (!ok || we.Status != http.StatusBadRequest || we.Message == "") {
 				t.Fatalf("%q: %#v is not a 400 with a message", body, err)
 			}
 		}
 		var typed struct {
 			Secret *string `json:"client_secret"`
 		}
-		if decodeErr != nil || decodeJSON(body, &typed) != nil {
+		if decodeErr != nil || vendorapi.DecodeJSON(body, &typed) != nil {
 			return
 		}
 		m, ok := generic.(map[string]any)

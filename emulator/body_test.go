@@ -6,6 +6,10 @@ import (
 	"testing"
 
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/brass"
+	"github.com/tokenemu/tokenemu/emulator/passkit"
+	"github.com/tokenemu/tokenemu/emulator/passport"
+	"github.com/tokenemu/tokenemu/emulator/teletracker"
 )
 
 // A key spelt in other case is not the key, and a repeated key is refused:
@@ -15,28 +19,28 @@ import (
 // logged in.
 func TestBodyKeysAreExact(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, emulator.Config{Brass: emulator.BrassConfig{RateLimit: -1}})
-	brassApp := "Bearer " + emulator.DefaultBrassAppKey
+	e := newEnv(t, emulator.Config{Settings: map[string]string{"brass.rate-limit": "0"}})
+	brassApp := "Bearer " + brass.DefaultAppKey
 	cases := []struct {
 		name, path, auth             string
 		good, caseVariant, duplicate string
 	}{
 		{"passport", tokenPath, "",
-			fmt.Sprintf(`{"client_id":%q,"client_secret":%q,"grant_type":"client_credentials"}`, emulator.DefaultPassportClientID, emulator.DefaultPassportClientSecret),
-			fmt.Sprintf(`{"client_id":%q,"client_secret":"wrong","grant_type":"client_credentials","CLIENT_SECRET":%q}`, emulator.DefaultPassportClientID, emulator.DefaultPassportClientSecret),
-			fmt.Sprintf(`{"client_id":%q,"client_secret":"wrong","grant_type":"client_credentials","client_secret":%q}`, emulator.DefaultPassportClientID, emulator.DefaultPassportClientSecret)},
+			fmt.Sprintf(`{"client_id":%q,"client_secret":%q,"grant_type":"client_credentials"}`, passport.DefaultClientID, passport.DefaultClientSecret),
+			fmt.Sprintf(`{"client_id":%q,"client_secret":"wrong","grant_type":"client_credentials","CLIENT_SECRET":%q}`, passport.DefaultClientID, passport.DefaultClientSecret),
+			fmt.Sprintf(`{"client_id":%q,"client_secret":"wrong","grant_type":"client_credentials","client_secret":%q}`, passport.DefaultClientID, passport.DefaultClientSecret)},
 		{"passkit", "/passkit/login", "",
-			fmt.Sprintf(`{"username":%q,"password":%q}`, emulator.DefaultPassKitUsername, emulator.DefaultPassKitPassword),
-			fmt.Sprintf(`{"username":%q,"password":"wrong","Password":%q}`, emulator.DefaultPassKitUsername, emulator.DefaultPassKitPassword),
-			fmt.Sprintf(`{"username":%q,"password":"wrong","password":%q}`, emulator.DefaultPassKitUsername, emulator.DefaultPassKitPassword)},
+			fmt.Sprintf(`{"username":%q,"password":%q}`, passkit.DefaultUsername, passkit.DefaultPassword),
+			fmt.Sprintf(`{"username":%q,"password":"wrong","Password":%q}`, passkit.DefaultUsername, passkit.DefaultPassword),
+			fmt.Sprintf(`{"username":%q,"password":"wrong","password":%q}`, passkit.DefaultUsername, passkit.DefaultPassword)},
 		{"brass", "/brass/auth/login", brassApp,
-			fmt.Sprintf(`{"username":%q,"password":%q}`, emulator.DefaultBrassUsername, emulator.DefaultBrassPassword),
-			fmt.Sprintf(`{"username":%q,"password":"wrong","PASSWORD":%q}`, emulator.DefaultBrassUsername, emulator.DefaultBrassPassword),
-			fmt.Sprintf(`{"username":%q,"password":"wrong","password":%q}`, emulator.DefaultBrassUsername, emulator.DefaultBrassPassword)},
+			fmt.Sprintf(`{"username":%q,"password":%q}`, brass.DefaultUsername, brass.DefaultPassword),
+			fmt.Sprintf(`{"username":%q,"password":"wrong","PASSWORD":%q}`, brass.DefaultUsername, brass.DefaultPassword),
+			fmt.Sprintf(`{"username":%q,"password":"wrong","password":%q}`, brass.DefaultUsername, brass.DefaultPassword)},
 		{"teletracker", "/teletracker/auth/login", "",
-			fmt.Sprintf(`{"username":%q,"password":%q}`, emulator.DefaultTeleTrackerUsername, emulator.DefaultTeleTrackerPassword),
-			fmt.Sprintf(`{"username":%q,"password":"wrong","Password":%q}`, emulator.DefaultTeleTrackerUsername, emulator.DefaultTeleTrackerPassword),
-			fmt.Sprintf(`{"username":%q,"password":"wrong","password":%q}`, emulator.DefaultTeleTrackerUsername, emulator.DefaultTeleTrackerPassword)},
+			fmt.Sprintf(`{"username":%q,"password":%q}`, teletracker.DefaultUsername, teletracker.DefaultPassword),
+			fmt.Sprintf(`{"username":%q,"password":"wrong","Password":%q}`, teletracker.DefaultUsername, teletracker.DefaultPassword),
+			fmt.Sprintf(`{"username":%q,"password":"wrong","password":%q}`, teletracker.DefaultUsername, teletracker.DefaultPassword)},
 		{"admin", "/_emulator/clock/advance", "", `{"seconds":1}`, `{"SECONDS":1}`, `{"seconds":1,"seconds":2}`},
 	}
 	for _, c := range cases {

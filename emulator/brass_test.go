@@ -13,9 +13,10 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/brass"
 )
 
-const appKey = emulator.DefaultBrassAppKey
+const appKey = brass.DefaultAppKey
 
 type brassTok struct {
 	Token string `json:"token"`
@@ -94,7 +95,7 @@ func TestBrassLoginFlow(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, emulator.Config{})
 	e.emu.Clock().Freeze()
-	temp := e.brassTemp(emulator.DefaultBrassUsername)
+	temp := e.brassTemp(brass.DefaultUsername)
 	claims := jwt.MapClaims{}
 	if _, _, err := jwt.NewParser().ParseUnverified(temp, claims); err != nil {
 		t.Fatal(err)
@@ -107,7 +108,7 @@ func TestBrassLoginFlow(t *testing.T) {
 	if resp.StatusCode != 401 || resp.Header.Get("X-Tokenemu-Reason") != "token_not_accepted" {
 		t.Errorf("temporary JWT on accounts: %d %s", resp.StatusCode, body)
 	}
-	resp, body = e.do("POST", "/brass/auth/login/authorise", jsonHdr(temp), fmt.Sprintf(`{"otp":%q}`, e.brassOTP(emulator.DefaultBrassUsername)))
+	resp, body = e.do("POST", "/brass/auth/login/authorise", jsonHdr(temp), fmt.Sprintf(`{"otp":%q}`, e.brassOTP(brass.DefaultUsername)))
 	if resp.StatusCode != 200 {
 		t.Fatalf("authorise: %d %s", resp.StatusCode, body)
 	}
@@ -152,7 +153,7 @@ func TestBrassTOTPAndAttempts(t *testing.T) {
 	e.emu.Clock().Freeze()
 	opts := totp.ValidateOpts{Period: 30, Skew: 1, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
 	code := func(at time.Time) string {
-		c, err := totp.GenerateCodeCustom(emulator.DefaultBrassTOTPSecret, at, opts)
+		c, err := totp.GenerateCodeCustom(brass.DefaultTOTPSecret, at, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,15 +165,15 @@ func TestBrassTOTPAndAttempts(t *testing.T) {
 		at   time.Time
 		want int
 	}{{"now", now, 200}, {"one step back", now.Add(-30 * time.Second), 200}, {"one step ahead", now.Add(30 * time.Second), 200}, {"two steps back", now.Add(-61 * time.Second), 422}} {
-		temp := e.brassTemp(emulator.DefaultBrassUsername)
+		temp := e.brassTemp(brass.DefaultUsername)
 		resp, body := e.do("POST", "/brass/auth/login/authorise", jsonHdr(temp), fmt.Sprintf(`{"otp":%q}`, code(c.at)))
 		if resp.StatusCode != c.want {
 			t.Errorf("TOTP %s: %d %s, want %d", c.name, resp.StatusCode, body, c.want)
 		}
 	}
 	// Five wrong OTPs consume the temporary token.
-	temp := e.brassTemp(emulator.DefaultBrassUsername)
-	good := e.brassOTP(emulator.DefaultBrassUsername)
+	temp := e.brassTemp(brass.DefaultUsername)
+	good := e.brassOTP(brass.DefaultUsername)
 	wrong := "000000"
 	if good == wrong || code(now) == wrong {
 		wrong = "111111"
@@ -193,7 +194,7 @@ func TestBrassPATLifecycle(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, emulator.Config{})
 	e.emu.Clock().Freeze()
-	user := e.brassUser(emulator.DefaultBrassUsername)
+	user := e.brassUser(brass.DefaultUsername)
 	pat := e.brassPAT(user, "ci", "owner")
 	parts := strings.SplitN(pat.Token, "|", 2)
 	if parts[0] != strconv.FormatInt(pat.ID, 10) || !strings.HasPrefix(parts[1], "pat-") || len(parts[1]) != 44 {
@@ -229,7 +230,7 @@ func TestBrassPATLifecycle(t *testing.T) {
 	if resp.StatusCode != 401 || resp.Header.Get("X-Tokenemu-Reason") != "token_revoked" {
 		t.Errorf("revoked PAT: %d %s", resp.StatusCode, body)
 	}
-	if resp, _ = e.do("DELETE", fmt.Sprintf("/brass/auth/personal-access-tokens/%d", pat.ID), bearer(e.brassUser(emulator.DefaultBrassUsername)), ""); resp.StatusCode != 404 {
+	if resp, _ = e.do("DELETE", fmt.Sprintf("/brass/auth/personal-access-tokens/%d", pat.ID), bearer(e.brassUser(brass.DefaultUsername)), ""); resp.StatusCode != 404 {
 		t.Errorf("revoke twice: %d, want 404", resp.StatusCode)
 	}
 }
@@ -237,8 +238,8 @@ func TestBrassPATLifecycle(t *testing.T) {
 func TestBrassPermissions(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, emulator.Config{})
-	owner := e.brassUser(emulator.DefaultBrassUsername)
-	payables := e.brassUser(emulator.PayablesBrassUsername)
+	owner := e.brassUser(brass.DefaultUsername)
+	payables := e.brassUser(brass.PayablesUsername)
 	ownerPAT := e.brassPAT(owner, "owner's", "member")
 
 	// A payable_admin assigning owner gets only the payable_admin permissions.
@@ -282,7 +283,7 @@ func TestBrassRateLimit(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, emulator.Config{})
 	e.emu.Clock().Freeze()
-	user := e.brassUser(emulator.DefaultBrassUsername) // authorise counted 1
+	user := e.brassUser(brass.DefaultUsername) // authorise counted 1
 	for i := 2; i <= 60; i++ {
 		resp, body := e.do("GET", "/brass/banking/accounts", bearer(user), "")
 		if resp.StatusCode != 200 {
@@ -310,11 +311,11 @@ func TestBrassRateLimit(t *testing.T) {
 		t.Errorf("after 60 s: %d remaining %s", resp.StatusCode, resp.Header.Get("X-RateLimit-Remaining"))
 	}
 	// Another user is not limited; the limit can be switched off.
-	if resp, _ = e.do("GET", "/brass/banking/accounts", bearer(e.brassUser(emulator.PayablesBrassUsername)), ""); resp.StatusCode != 200 {
+	if resp, _ = e.do("GET", "/brass/banking/accounts", bearer(e.brassUser(brass.PayablesUsername)), ""); resp.StatusCode != 200 {
 		t.Errorf("another user: %d", resp.StatusCode)
 	}
-	off := newEnv(t, emulator.Config{Brass: emulator.BrassConfig{RateLimit: -1}})
-	u := off.brassUser(emulator.DefaultBrassUsername)
+	off := newEnv(t, emulator.Config{Settings: map[string]string{"brass.rate-limit": "0"}})
+	u := off.brassUser(brass.DefaultUsername)
 	for range 70 {
 		if resp, _ = off.do("GET", "/brass/banking/accounts", bearer(u), ""); resp.StatusCode != 200 {
 			t.Fatalf("limit off: %d", resp.StatusCode)
@@ -326,7 +327,7 @@ func TestBrassIdempotency(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, emulator.Config{})
 	e.emu.Clock().Freeze()
-	user := e.brassUser(emulator.DefaultBrassUsername)
+	user := e.brassUser(brass.DefaultUsername)
 	pay := `{"amount":100,"recipient":{"account_number":"0123456789","bank_code":"058"}}`
 	h := jsonHdr(user)
 	h.Set("x-idempotency-key", "pay-1")
@@ -350,7 +351,7 @@ func TestBrassIdempotency(t *testing.T) {
 	if _, err := e.emu.Clock().Advance(7 * 24 * time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	h.Set("Authorization", "Bearer "+e.brassUser(emulator.DefaultBrassUsername))
+	h.Set("Authorization", "Bearer "+e.brassUser(brass.DefaultUsername))
 	if resp, body = e.do("POST", "/brass/banking/payments", h, pay); resp.StatusCode != 201 {
 		t.Errorf("key after 7 days: %d %s", resp.StatusCode, body)
 	}
@@ -358,12 +359,12 @@ func TestBrassIdempotency(t *testing.T) {
 
 func TestBrassBadInput(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, emulator.Config{Brass: emulator.BrassConfig{RateLimit: -1}})
-	user := e.brassUser(emulator.DefaultBrassUsername)
+	e := newEnv(t, emulator.Config{Settings: map[string]string{"brass.rate-limit": "0"}})
+	user := e.brassUser(brass.DefaultUsername)
 	pat := e.brassPAT(user, "p", "owner")
 	id, secret, _ := strings.Cut(pat.Token, "|")
 	expired := newEnv(t, emulator.Config{})
-	expiredTemp := expired.brassTemp(emulator.DefaultBrassUsername)
+	expiredTemp := expired.brassTemp(brass.DefaultUsername)
 	if _, err := expired.emu.Clock().Advance(11 * time.Minute); err != nil {
 		t.Fatal(err)
 	}
@@ -385,11 +386,11 @@ func TestBrassBadInput(t *testing.T) {
 		{"login missing both", "POST", "/brass/auth/login", jsonHdr(appKey), `{}`, 422, "invalid_request", "/username"},
 		{"login malformed JSON", "POST", "/brass/auth/login", jsonHdr(appKey), `{"username"`, 400, "invalid_request", ""},
 		{"login wrong type", "POST", "/brass/auth/login", jsonHdr(appKey), `{"username":1,"password":"x"}`, 422, "invalid_request", "/username"},
-		{"OTP 5 digits", "POST", "/brass/auth/login/authorise", jsonHdr(e.brassTemp(emulator.DefaultBrassUsername)), `{"otp":"12345"}`, 422, "invalid_request", "/otp"},
-		{"OTP 7 digits", "POST", "/brass/auth/login/authorise", jsonHdr(e.brassTemp(emulator.DefaultBrassUsername)), `{"otp":"1234567"}`, 422, "invalid_request", "/otp"},
-		{"OTP letters", "POST", "/brass/auth/login/authorise", jsonHdr(e.brassTemp(emulator.DefaultBrassUsername)), `{"otp":"12a456"}`, 422, "invalid_request", "/otp"},
-		{"OTP missing", "POST", "/brass/auth/login/authorise", jsonHdr(e.brassTemp(emulator.DefaultBrassUsername)), `{}`, 422, "invalid_request", "/otp"},
-		{"OTP as number", "POST", "/brass/auth/login/authorise", jsonHdr(e.brassTemp(emulator.DefaultBrassUsername)), `{"otp":123456}`, 422, "invalid_request", "/otp"},
+		{"OTP 5 digits", "POST", "/brass/auth/login/authorise", jsonHdr(e.brassTemp(brass.DefaultUsername)), `{"otp":"12345"}`, 422, "invalid_request", "/otp"},
+		{"OTP 7 digits", "POST", "/brass/auth/login/authorise", jsonHdr(e.brassTemp(brass.DefaultUsername)), `{"otp":"1234567"}`, 422, "invalid_request", "/otp"},
+		{"OTP letters", "POST", "/brass/auth/login/authorise", jsonHdr(e.brassTemp(brass.DefaultUsername)), `{"otp":"12a456"}`, 422, "invalid_request", "/otp"},
+		{"OTP missing", "POST", "/brass/auth/login/authorise", jsonHdr(e.brassTemp(brass.DefaultUsername)), `{}`, 422, "invalid_request", "/otp"},
+		{"OTP as number", "POST", "/brass/auth/login/authorise", jsonHdr(e.brassTemp(brass.DefaultUsername)), `{"otp":123456}`, 422, "invalid_request", "/otp"},
 		{"PAT at authorise", "POST", "/brass/auth/login/authorise", jsonHdr(pat.Token), `{"otp":"123456"}`, 401, "token_not_accepted", ""},
 		{"PAT with wrong id prefix", "GET", "/brass/banking/accounts", bearer("999|" + secret), "", 401, "token_unknown", ""},
 		{"PAT with a changed character", "GET", "/brass/banking/accounts", bearer(flip(pat.Token)), "", 401, "token_unknown", ""},
@@ -449,7 +450,7 @@ func TestBrassAccountsBeforeValidation(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, emulator.Config{})
 	e.emu.Clock().Freeze()
-	user := e.brassUser(emulator.DefaultBrassUsername) // authorise counted 1
+	user := e.brassUser(brass.DefaultUsername) // authorise counted 1
 	h := jsonHdr(user)
 	h.Set("x-idempotency-key", "bad-first")
 	resp, body := e.do("POST", "/brass/banking/payments", h, `{"amount":"lots"}`) // 2
@@ -479,7 +480,7 @@ func TestBrassAccountsMalformedBodies(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, emulator.Config{})
 	e.emu.Clock().Freeze()
-	user := e.brassUser(emulator.DefaultBrassUsername) // authorise counted 1
+	user := e.brassUser(brass.DefaultUsername) // authorise counted 1
 	h := jsonHdr(user)
 	h.Set("x-idempotency-key", "malformed-first")
 	resp, _ := e.do("POST", "/brass/banking/payments", h, `{"amount":1,}`) // 2

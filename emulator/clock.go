@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 )
 
 // Clock is the emulator's one source of time. It is virtual: it starts at real now
@@ -61,9 +63,9 @@ func (c *Clock) nowLocked() time.Time {
 // JSON can hold (years 1678 to 2262). Setting or moving the clock outside
 // the range, or a longer lifetime, is an error that names the limit.
 const (
-	minClockUnix = 946684800  // 2000-01-01T00:00:00Z
-	maxClockUnix = 4102444800 // 2100-01-01T00:00:00Z
-	MaxLifetime  = 100 * 365 * 24 * time.Hour
+	minClockUnix = vendorapi.ClockMinUnix
+	maxClockUnix = vendorapi.ClockMaxUnix
+	MaxLifetime  = vendorapi.MaxLifetime
 )
 
 // MinTime and MaxTime return the bounds of the clock's range.

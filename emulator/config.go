@@ -4,23 +4,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/tokenemu/tokenemu/emulator/store"
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
+	"github.com/tokenemu/tokenemu/emulator/vendors"
 	"github.com/tokenemu/tokenemu/scenarios"
 )
 
 // DefaultSeed seeds the fake data when Config.Seed is zero, so that every run
 // without a seed produces the same data.
 const DefaultSeed int64 = 20240601
-
-// DefaultBrassMaxPATs is how many personal access tokens the emulator keeps
-// by default.
-const DefaultBrassMaxPATs = 1_000_000
-
-// DefaultPassKitMaxUsers is how many accounts /user/new may make by default.
-const DefaultPassKitMaxUsers = 1000
 
 // DefaultRetention is how long a revoked or expired token is kept: 7 days.
 const DefaultRetention = 7 * 24 * time.Hour
@@ -32,9 +26,21 @@ const DefaultMaxBodyBytes int64 = 1 << 20
 type Config struct {
 	// Seed seeds the fake data (accounts, names, amounts). Zero means DefaultSeed.
 	Seed int64
-	// Fixtures replaces the default users and clients, vendor by vendor. Nil
-	// means DefaultFixtures.
-	Fixtures *Fixtures
+	// Vendors are the vendors the emulator serves, each under its
+	// document's server URL. Nil means vendors.All(): PassKit, Brass,
+	// Passport and TeleTracker. Adding one is one more Definition.
+	Vendors []vendorapi.Definition
+	// Settings tune the vendors, by "<vendor>.<setting>" (for example
+	// "brass.rate-limit": "0" switches Brass's rate limit off): each is
+	// also the command line's flag -<vendor>-<setting>, with the same
+	// meaning, and `tokenemu -h` lists them. A setting left out has its
+	// default.
+	Settings map[string]string
+	// Fixtures replace the default users, clients and accounts, vendor by
+	// vendor: each key is a vendor's name and each value that vendor's
+	// fixtures (its package's Fixtures type, or what a fixtures file holds
+	// for it). A vendor left out keeps its defaults.
+	Fixtures Fixtures
 	// AdminToken, when set, protects /_emulator/* (except healthz): requests must
 	// carry Authorization: Bearer <AdminToken>.
 	AdminToken string
@@ -76,78 +82,44 @@ type Config struct {
 	JournalWaiters int
 	// State makes the state durable in a file (StateConfig).
 	State StateConfig
-	// Passport tunes the Passport emulation.
-	Passport PassportConfig
-	// PassKit tunes the PassKit emulation.
-	PassKit PassKitConfig
-	// TeleTracker tunes the TeleTracker emulation.
-	TeleTracker TeleTrackerConfig
-	// Brass tunes the Brass emulation.
-	Brass BrassConfig
 }
 
-// BrassConfig tunes the Brass emulation.
-type BrassConfig struct {
-	// TemporaryTokenLifetime is the life of the temporary JWT from login. Zero
-	// means 10 minutes.
-	TemporaryTokenLifetime time.Duration
-	// RateLimit is the number of requests a user may make a minute (Brass
-	// documents 60). Zero means 60; negative switches the limit off.
-	RateLimit int
-	// MaxPATs bounds the personal access tokens the emulator keeps (they
-	// never expire, and a revoked one's name and role are kept to list it);
-	// one more is a 409 limit_reached. Zero means DefaultBrassMaxPATs.
-	MaxPATs int
+// Validate reports what is wrong with c, as New would: a value out of range,
+// a setting no vendor has or a vendor refuses, fixtures a vendor refuses.
+// A zero means the same here, in New and on the command line.
+func (c Config) Validate() error {
+	_, _, err := c.normalize()
+	return err
 }
 
-// PassKitConfig tunes the PassKit emulation.
-type PassKitConfig struct {
-	// MaxUsers bounds the accounts POST /user/new may make (one more is a
-	// 409 limit_reached). Zero means DefaultPassKitMaxUsers.
-	MaxUsers int
-	// Leeway is the clock skew allowed when checking a JWT's exp, nbf and iat
-	// (golang-jwt's leeway). Zero: a JWT issued one second in the future is refused.
-	Leeway time.Duration
+// vendorSetup is what New builds one vendor from: its definition, and its
+// settings and fixtures as the vendor parsed them.
+type vendorSetup struct {
+	def      vendorapi.Definition
+	config   any
+	fixtures any
+	// fixturesJSON is the fixtures as JSON, for the state file's fingerprint.
+	fixturesJSON []byte
 }
 
-// TeleTrackerConfig tunes the TeleTracker emulation.
-type TeleTrackerConfig struct {
-	// RefreshLifetime is how long a refresh token outlives its access token:
-	// refreshTokenExpiration = tokenExpiration + RefreshLifetime. Zero means
-	// 29 days, as in the vendor's examples.
-	RefreshLifetime time.Duration
-	// RevokeFamilyOnReuse revokes the whole session (every token issued from the
-	// same login) when a used refresh token is presented again (RFC 9700 §4.14.2).
-	RevokeFamilyOnReuse bool
-	// RevokeAccessOnRefresh revokes the access token issued with a refresh token
-	// when that refresh token is used.
-	RevokeAccessOnRefresh bool
+// normalize fills defaults and validates; it returns a copy, and each
+// vendor's settings and fixtures parsed.
+func (c Config) normalize() (Config, []vendorSetup, error) {
+	c, err := c.normalizeCore()
+	if err != nil {
+		return c, nil, err
+	}
+	setups, err := c.setupVendors()
+	return c, setups, err
 }
 
-// PassportConfig tunes the points where Passport's documentation contradicts
-// itself or the RFCs.
-type PassportConfig struct {
-	// RevokeStatus is the success status of DELETE /v1/iam/oauth/tokens/{id}:
-	// 200 (the revoke page, default) or 204 (the general endpoint page).
-	RevokeStatus int
-	// ScopeErrorStatus is the status for a valid token that lacks a scope: 401
-	// (as Passport documents, default) or 403 insufficient_scope (RFC 6750 §3.1).
-	ScopeErrorStatus int
-}
-
-// normalize fills defaults and validates; it returns a copy.
-func (c Config) normalize() (Config, error) {
+func (c Config) normalizeCore() (Config, error) {
 	if c.Seed == 0 {
 		c.Seed = DefaultSeed
 	}
-	f := DefaultFixtures()
-	if c.Fixtures != nil {
-		if err := c.Fixtures.validate(); err != nil {
-			return c, err
-		}
-		f = c.Fixtures.WithDefaults()
+	if c.Vendors == nil {
+		c.Vendors = vendors.All()
 	}
-	c.Fixtures = &f
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -182,18 +154,6 @@ func (c Config) normalize() (Config, error) {
 		return c, fmt.Errorf("config: JournalSize %d is negative", c.JournalSize)
 	}
 	switch {
-	case c.Brass.MaxPATs == 0:
-		c.Brass.MaxPATs = DefaultBrassMaxPATs
-	case c.Brass.MaxPATs < 0:
-		return c, fmt.Errorf("config: Brass.MaxPATs %d is negative", c.Brass.MaxPATs)
-	}
-	switch {
-	case c.PassKit.MaxUsers == 0:
-		c.PassKit.MaxUsers = DefaultPassKitMaxUsers
-	case c.PassKit.MaxUsers < 0:
-		return c, fmt.Errorf("config: PassKit.MaxUsers %d is negative", c.PassKit.MaxUsers)
-	}
-	switch {
 	case c.Retention == 0:
 		c.Retention = DefaultRetention
 	case c.Retention < 0 || c.Retention > MaxLifetime:
@@ -211,42 +171,8 @@ func (c Config) normalize() (Config, error) {
 	case c.JournalWaiters < 0:
 		return c, fmt.Errorf("config: JournalWaiters %d is negative", c.JournalWaiters)
 	}
-	for name, d := range map[string]time.Duration{"PassKit.Leeway": c.PassKit.Leeway, "TeleTracker.RefreshLifetime": c.TeleTracker.RefreshLifetime,
-		"Brass.TemporaryTokenLifetime": c.Brass.TemporaryTokenLifetime, "State.Interval": c.State.Interval} {
-		if d > MaxLifetime {
-			return c, fmt.Errorf("config: %s %v is more than MaxLifetime (%v, 100 years)", name, d, MaxLifetime)
-		}
-	}
-	switch {
-	case c.PassKit.Leeway < 0:
-		return c, fmt.Errorf("config: PassKit.Leeway %v is negative", c.PassKit.Leeway)
-	case c.TeleTracker.RefreshLifetime < 0:
-		return c, fmt.Errorf("config: TeleTracker.RefreshLifetime %v is negative", c.TeleTracker.RefreshLifetime)
-	case c.TeleTracker.RefreshLifetime == 0:
-		c.TeleTracker.RefreshLifetime = 29 * 24 * time.Hour
-	}
-	switch {
-	case c.Brass.TemporaryTokenLifetime < 0:
-		return c, fmt.Errorf("config: Brass.TemporaryTokenLifetime %v is negative", c.Brass.TemporaryTokenLifetime)
-	case c.Brass.TemporaryTokenLifetime == 0:
-		c.Brass.TemporaryTokenLifetime = 10 * time.Minute
-	}
-	if c.Brass.RateLimit == 0 {
-		c.Brass.RateLimit = 60
-	}
-	switch c.Passport.RevokeStatus {
-	case 0:
-		c.Passport.RevokeStatus = http.StatusOK
-	case http.StatusOK, http.StatusNoContent:
-	default:
-		return c, fmt.Errorf("config: Passport.RevokeStatus must be 200 or 204, not %d", c.Passport.RevokeStatus)
-	}
-	switch c.Passport.ScopeErrorStatus {
-	case 0:
-		c.Passport.ScopeErrorStatus = http.StatusUnauthorized
-	case http.StatusUnauthorized, http.StatusForbidden:
-	default:
-		return c, fmt.Errorf("config: Passport.ScopeErrorStatus must be 401 or 403, not %d", c.Passport.ScopeErrorStatus)
+	if c.State.Interval > MaxLifetime {
+		return c, fmt.Errorf("config: State.Interval %v is more than MaxLifetime (%v, 100 years)", c.State.Interval, MaxLifetime)
 	}
 	return c, nil
 }

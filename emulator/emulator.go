@@ -28,7 +28,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/tokenemu/tokenemu/emulator/store"
-	"github.com/tokenemu/tokenemu/openapi"
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 	"github.com/tokenemu/tokenemu/scenarios"
 )
 
@@ -38,14 +38,15 @@ type Emulator struct {
 	clock       *Clock
 	store       *sweeping // Config.Store
 	log         *slog.Logger
-	schemes     []scheme
-	passkit     *passkit
-	brass       *brass
+	vendors     []vendorapi.Vendor // the vendors of Config.Vendors, in order
+	setups      []vendorSetup      // and what each was built from
+	admin       *admin             // the admin plane, served like a vendor
 	journal     *journal
 	scenarios   *scenarios.Engine
-	ops         map[string]*operation // "vendor.operationId"
-	prefixes    []prefixed            // each scheme's path prefix, for errors outside an operation
-	adminPrefix string                // the admin plane's path prefix
+	ops         map[string]*operation          // "vendor.operationId"
+	documents   map[string]*vendorapi.Document // by vendor name, and the admin plane's
+	prefixes    []prefixed                     // each vendor's (and the admin plane's) path prefix, for errors outside an operation
+	adminPrefix string                         // the admin plane's path prefix
 	secretsMu   sync.Mutex
 	secrets     atomic.Pointer[map[store.SecretHash]struct{}] // the fixtures' secrets, the admin token and secrets set since, for redaction
 	staticOps   map[string]map[string]*operation              // path without parameters → method → operation
@@ -71,23 +72,23 @@ type Emulator struct {
 
 // New builds an Emulator from cfg (the zero Config is a working default).
 func New(cfg Config) (*Emulator, error) {
-	cfg, err := cfg.normalize()
+	cfg, setups, err := cfg.normalize()
 	if err != nil {
 		return nil, err
 	}
 	e := &Emulator{cfg: cfg, clock: cfg.Clock, log: cfg.Logger, journal: newJournal(cfg.JournalSize, cfg.JournalBytes, cfg.JournalWaiters)}
-	secrets := knownSecrets(cfg.Fixtures, cfg.AdminToken)
-	e.secrets.Store(&secrets)
+	e.setups = setups
 	e.store = &sweeping{Store: cfg.Store, e: e}
-	e.passkit, e.brass = newPassKit(e), newBrass(e)
-	e.schemes = []scheme{
-		newAdmin(e),
-		newPassport(e),
-		e.passkit,
-		newTeleTracker(e),
-		e.brass,
+	e.admin = newAdmin(e)
+	none := map[store.SecretHash]struct{}{}
+	e.secrets.Store(&none)
+	if err := e.newVendors(); err != nil {
+		return nil, err
 	}
-	if err := e.resetSchemes(); err != nil {
+	secrets := e.knownSecrets()
+	maps.Copy(secrets, *e.secrets.Load()) // any a vendor set while it was built
+	e.secrets.Store(&secrets)
+	if err := e.resetVendors(); err != nil {
 		return nil, err
 	}
 	if err := e.buildRouter(context.Background()); err != nil {
@@ -108,12 +109,12 @@ func New(cfg Config) (*Emulator, error) {
 			}
 			e.log.Warn("starting with fresh state; the state file will be overwritten at the next save", "err", err)
 			// A restore changes the clock last, so a failed one has not: only
-			// the tokens, schemes and scenarios go back to fresh.
+			// the tokens, vendors and scenarios go back to fresh.
 			if err := e.store.Reset(context.Background()); err != nil {
 				e.releaseStateFile()
 				return nil, err
 			}
-			if err := e.resetSchemes(); err != nil {
+			if err := e.resetVendors(); err != nil {
 				e.releaseStateFile()
 				return nil, err
 			}
@@ -200,8 +201,8 @@ func (s *sweeping) Reset(ctx context.Context) error { return storeFailure(s.Stor
 
 // isStoreFailure reports whether err is a failure of the store itself.
 func isStoreFailure(err error) bool {
-	he, ok := errors.AsType[*httpError](err)
-	return ok && he.reason == "store_unavailable"
+	we, ok := vendorapi.AsWire(err)
+	return ok && we.Reason == "store_unavailable"
 }
 
 // storeFailure leaves the store's own answers (ErrNotFound, ErrExists,
@@ -211,11 +212,11 @@ func storeFailure(err error) error {
 	if err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrExists) || errors.Is(err, store.ErrRevoked) {
 		return err
 	}
-	if _, ok := errors.AsType[*httpError](err); ok {
+	if _, ok := vendorapi.AsWire(err); ok {
 		return err
 	}
-	return &httpError{status: http.StatusServiceUnavailable, reason: "store_unavailable",
-		msg: "the token store failed: " + err.Error(), cause: err}
+	return &vendorapi.WireError{Status: http.StatusServiceUnavailable, Reason: "store_unavailable",
+		Message: "the token store failed: " + err.Error(), Cause: err}
 }
 
 // sweepHorizon is the time before which a revoked or expired token may go.
@@ -236,12 +237,54 @@ func (e *Emulator) Handler() http.Handler { return e.handler }
 // Clock returns the emulator's virtual clock.
 func (e *Emulator) Clock() *Clock { return e.clock }
 
-// Fixtures returns the fixtures in effect (the defaults merged with Config.Fixtures).
-func (e *Emulator) Fixtures() Fixtures { return *e.cfg.Fixtures }
+// Fixtures returns a vendor's fixtures in effect (its package's Fixtures
+// type: the defaults, or Config.Fixtures's for it), nil for a vendor the
+// emulator does not serve.
+func (e *Emulator) Fixtures(vendor string) any {
+	for _, s := range e.setups {
+		if s.def.Name == vendor {
+			return s.fixtures
+		}
+	}
+	return nil
+}
 
-// BrassOTP returns the last OTP sent to a Brass user by login, as the emulator's
-// stand-in for Brass's email.
-func (e *Emulator) BrassOTP(username string) (string, bool) { return e.brass.OTP(username) }
+// Vendor returns the named vendor of this emulator, for calls its package
+// offers on it (brass.OTP, for one).
+func (e *Emulator) Vendor(name string) (vendorapi.Vendor, bool) {
+	for _, v := range e.vendors {
+		if v.Name() == name {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+// VendorNames lists the vendors this emulator serves, in order.
+func (e *Emulator) VendorNames() []string { return e.cfg.vendorNames() }
+
+// newVendors builds each vendor of Config.Vendors for this emulator.
+func (e *Emulator) newVendors() error {
+	for _, s := range e.setups {
+		v, err := s.def.New(vendorapi.Env{
+			Clock: e.clock, Store: e.store, Seed: e.cfg.Seed, Log: e.log.With("vendor", s.def.Name),
+			Config: s.config, Fixtures: s.fixtures,
+			Unexpected: func(err error) {
+				e.internal.Add(1)
+				e.log.Error("unexpected error", "vendor", s.def.Name, "err", err)
+			},
+			Redact: e.addSecret,
+		})
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.def.Name, err)
+		}
+		if v.Name() != s.def.Name {
+			return fmt.Errorf("vendor %q calls itself %q", s.def.Name, v.Name())
+		}
+		e.vendors = append(e.vendors, v)
+	}
+	return nil
+}
 
 // Store returns the emulator's token store.
 func (e *Emulator) Store() store.Store { return e.store.Store }
@@ -279,66 +322,34 @@ func (e *Emulator) Reset() error {
 	}
 	e.clock.Reset()
 	e.journal.clear()
-	if err := e.resetSchemes(); err != nil {
+	if err := e.resetVendors(); err != nil {
 		return err
 	}
 	return e.applyStartScenarios()
 }
 
-func (e *Emulator) resetSchemes() error {
-	for _, s := range e.schemes {
-		if err := s.reset(); err != nil {
-			return fmt.Errorf("reset %s: %w", s.name(), err)
+func (e *Emulator) resetVendors() error {
+	for _, v := range e.vendors {
+		if err := v.Reset(); err != nil {
+			return fmt.Errorf("reset %s: %w", v.Name(), err)
 		}
 	}
 	return nil
 }
 
-// scheme is one vendor (or the admin plane): its OpenAPI document's handlers,
-// its authentication, and its error writer.
-type scheme interface {
-	// name is the vendor name, which is also the OpenAPI document's name.
-	name() string
-	// handlers maps each operationId of the document to its handler.
-	handlers() map[string]handlerFunc
-	// authenticate checks the request against one security scheme of the
-	// document (with the scopes the operation requires), records the principal
-	// in rc, and returns the vendor's error when it fails.
-	authenticate(r *http.Request, rc *reqCtx, securityScheme string, scopes []string) error
-	// writeError renders err in the vendor's wire shape. rc.op is nil for
-	// requests that matched no operation.
-	writeError(w http.ResponseWriter, r *http.Request, rc *reqCtx, err error)
-	// reset rebuilds the scheme's fixture state.
-	reset() error
-	// fault builds the scheme's own error for a scenario's fault.
-	fault(rc *reqCtx, f faultSpec) error
-}
-
-// requestPreparer is a scheme that reads a request's parameters from more
-// places than the OpenAPI document can say, and moves them where the
-// document says, before anything else reads them.
-type requestPreparer interface {
-	prepare(r *http.Request, rc *reqCtx) error
-}
-
-// admitter is a scheme that accounts for each authenticated request before
-// its parameters and body are validated (a rate limit, an idempotency key),
-// so that a request the validator refuses is counted too.
-type admitter interface {
-	admit(w http.ResponseWriter, r *http.Request, rc *reqCtx) error
-}
-
-// handlerFunc serves one operation; a returned error is rendered by the scheme.
-type handlerFunc func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error
+// unlockedExtension marks, in a document, an operation that does not hold
+// the state lock while it runs: a long poll, which must not hold up a
+// snapshot for minutes, or a save, which takes the lock itself.
+const unlockedExtension = "x-tokenemu-unlocked"
 
 // operation is one OpenAPI operation bound to its handler.
 type operation struct {
-	scheme   scheme
+	vendor   vendorapi.Vendor // or the admin plane
 	id       string
 	route    *routers.Route // its Operation has no security: see authenticate
 	security openapi3.SecurityRequirements
 	checks   [][]securityCheck // security, with each requirement's names sorted
-	handle   handlerFunc
+	handle   vendorapi.Handler
 	locks    bool // holds the state lock for reading while it runs
 	// paramSegments are the indexes, in the request path split at "/", of
 	// the segments that hold path parameters (the journal redacts them).
@@ -355,7 +366,7 @@ type securityCheck struct {
 // does (the first requirement whose every scheme accepts the request wins,
 // else every requirement's error) and with the same error, but without
 // copying the request body once for each scheme, which kin-openapi does in
-// case an authentication function reads it. The schemes here do not.
+// case an authentication function reads it. The vendors here do not.
 func (op *operation) authenticate(r *http.Request, rc *reqCtx) error {
 	if len(op.checks) == 0 {
 		return nil
@@ -364,7 +375,7 @@ func (op *operation) authenticate(r *http.Request, rc *reqCtx) error {
 	for _, req := range op.checks {
 		err := error(nil)
 		for _, c := range req {
-			if err = op.scheme.authenticate(r, rc, c.name, c.scopes); err != nil {
+			if err = op.vendor.Authenticate(r, &rc.Request, c.name, c.scopes); err != nil {
 				break
 			}
 		}
@@ -398,55 +409,73 @@ func securityChecks(doc *openapi3.T, op *openapi3.Operation) (openapi3.SecurityR
 	return security, checks, nil
 }
 
-// reqCtx carries per-request state from the middleware to the handler.
+// reqCtx carries per-request state through the middleware: what the vendor
+// sees of it (Request) and what the core keeps to itself.
 type reqCtx struct {
-	op        *operation
-	principal *store.Token // the authenticated token, when there is one
-	cred      any          // a scheme's parsed credentials, shared by its security alternatives
-	scenario  string       // the scenario whose rule acted on this request, if any
-	rule      *int         // that rule's index
-	dropped   bool         // a scenario dropped the connection (or the client left during its delay)
-	body      []byte       // the request body, read into memory by limitBody
+	vendorapi.Request
+	op       *operation
+	scenario string // the scenario whose rule acted on this request, if any
+	rule     *int   // that rule's index
+	dropped  bool   // a scenario dropped the connection (or the client left during its delay)
+}
+
+// newReqCtx starts the context of a request to op (nil: none matched).
+func newReqCtx(op *operation) *reqCtx {
+	rc := &reqCtx{op: op}
+	if op != nil {
+		rc.Operation = op.id
+	}
+	return rc
 }
 
 func (e *Emulator) buildRouter(ctx context.Context) error {
 	root := mux.NewRouter()
-	root.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeAdminError(w, http.StatusNotFound, "not_found",
-			fmt.Sprintf("no route for %s %s; vendors are under /passkit, /brass, /passport and /teletracker", r.Method, r.URL.Path))
-	})
-	root.MethodNotAllowedHandler = root.NotFoundHandler
+	var under []string // the vendors' prefixes, for the answer to a path under none
 
 	e.ops = make(map[string]*operation)
+	e.documents = make(map[string]*vendorapi.Document)
 	e.staticOps = make(map[string]map[string]*operation)
 	static := map[string]http.Handler{} // full paths without parameters
 	docs := map[string]*openapi3.T{}
-	for _, s := range e.schemes {
-		doc, err := openapi.Shared(s.name())
+	for _, s := range append([]vendorapi.Vendor{e.admin}, e.vendors...) {
+		isAdmin := s == vendorapi.Vendor(e.admin)
+		d, err := s.Document()
 		if err != nil {
 			return err
 		}
-		docs[s.name()] = doc
+		doc := d.T
+		e.documents[s.Name()] = d
+		if _, taken := docs[s.Name()]; taken {
+			return fmt.Errorf("two vendors are named %q", s.Name())
+		}
+		docs[s.Name()] = doc
 		if len(doc.Servers) != 1 || !strings.HasPrefix(doc.Servers[0].URL, "/") {
-			return fmt.Errorf("openapi document %q: want exactly one relative server URL", s.name())
+			return fmt.Errorf("openapi document %q: want exactly one relative server URL", s.Name())
 		}
 		prefix := doc.Servers[0].URL
-		e.prefixes = append(e.prefixes, prefixed{prefix: prefix, scheme: s})
-		if _, ok := s.(*admin); ok {
+		for _, p := range e.prefixes {
+			if strings.HasPrefix(prefix+"/", p.prefix+"/") || strings.HasPrefix(p.prefix+"/", prefix+"/") {
+				return fmt.Errorf("openapi document %q: its server URL %s overlaps %s's %s", s.Name(), prefix, p.vendor.Name(), p.prefix)
+			}
+		}
+		e.prefixes = append(e.prefixes, prefixed{prefix: prefix, vendor: s})
+		if isAdmin {
 			e.adminPrefix = prefix
+		} else {
+			under = append(under, prefix)
 		}
 		sub := root.PathPrefix(prefix).Subrouter()
 		sc := s
-		sub.NotFoundHandler = e.recorded(sc.name(), func(w http.ResponseWriter, r *http.Request) {
-			sc.writeError(w, r, &reqCtx{}, &httpError{status: http.StatusNotFound, reason: "route_not_found",
-				msg: fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path)})
+		sub.NotFoundHandler = e.recorded(sc.Name(), func(w http.ResponseWriter, r *http.Request) {
+			sc.WriteError(w, r, &vendorapi.Request{}, &vendorapi.WireError{Status: http.StatusNotFound, Reason: "route_not_found",
+				Message: fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path)})
 		})
-		sub.MethodNotAllowedHandler = e.recorded(sc.name(), func(w http.ResponseWriter, r *http.Request) {
-			sc.writeError(w, r, &reqCtx{}, &httpError{status: http.StatusMethodNotAllowed, reason: "method_not_allowed",
-				msg: fmt.Sprintf("method %s not allowed on %s", r.Method, r.URL.Path)})
+		sub.MethodNotAllowedHandler = e.recorded(sc.Name(), func(w http.ResponseWriter, r *http.Request) {
+			sc.WriteError(w, r, &vendorapi.Request{}, &vendorapi.WireError{Status: http.StatusMethodNotAllowed, Reason: "method_not_allowed",
+				Message: fmt.Sprintf("method %s not allowed on %s", r.Method, r.URL.Path)})
 		})
 
-		handlers := s.handlers()
+		handlers := s.Handlers()
 		bound := make(map[string]bool, len(handlers))
 		for _, path := range doc.Paths.InMatchingOrder() {
 			item := doc.Paths.Value(path)
@@ -454,19 +483,19 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 			for method, op := range item.Operations() {
 				h, ok := handlers[op.OperationID]
 				if !ok {
-					return fmt.Errorf("openapi document %q: operation %q (%s %s) has no handler", s.name(), op.OperationID, method, path)
+					return fmt.Errorf("openapi document %q: operation %q (%s %s) has no handler", s.Name(), op.OperationID, method, path)
 				}
 				bound[op.OperationID] = true
 				security, checks, err := securityChecks(doc, op)
 				if err != nil {
-					return fmt.Errorf("openapi document %q: %w", s.name(), err)
+					return fmt.Errorf("openapi document %q: %w", s.Name(), err)
 				}
 				// kin-openapi validates everything but the security, which
 				// serveOperation checks first (see operation.authenticate).
 				unsecured := *op
 				unsecured.Security = &openapi3.SecurityRequirements{}
 				o := &operation{
-					scheme:   s,
+					vendor:   s,
 					id:       op.OperationID,
 					security: security,
 					checks:   checks,
@@ -475,14 +504,14 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 						PathItem: item, Method: method, Operation: &unsecured,
 					},
 					handle:        h,
-					admin:         e.adminPrefix == prefix,
+					admin:         isAdmin,
 					paramSegments: paramSegments(prefix + path),
-					// The journal's long poll may wait for minutes: it
-					// only reads, and must not hold up a snapshot.
-					// Saving takes the lock itself.
-					locks: !(s.name() == "admin" && (op.OperationID == "getJournal" || op.OperationID == "saveState")),
+					// An operation that must not hold up a snapshot (a
+					// long poll) or takes the lock itself (a save) says
+					// so in its document.
+					locks: op.Extensions[unlockedExtension] != true,
 				}
-				e.ops[s.name()+"."+op.OperationID] = o
+				e.ops[s.Name()+"."+op.OperationID] = o
 				if !strings.Contains(path, "{") {
 					if e.staticOps[prefix+path] == nil {
 						e.staticOps[prefix+path] = map[string]*operation{}
@@ -506,10 +535,15 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 		}
 		for id := range handlers {
 			if !bound[id] {
-				return fmt.Errorf("openapi document %q: handler %q has no operation", s.name(), id)
+				return fmt.Errorf("openapi document %q: handler %q has no operation", s.Name(), id)
 			}
 		}
 	}
+	root.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeAdminError(w, http.StatusNotFound, "not_found",
+			fmt.Sprintf("no route for %s %s; vendors are under %s", r.Method, r.URL.Path, strings.Join(under, ", ")))
+	})
+	root.MethodNotAllowedHandler = root.NotFoundHandler
 	// Most vendor paths have no parameter: they are served from a map, which
 	// spares them gorilla/mux's regular expressions and two request copies.
 	// Everything else (parameters, unknown paths, paths to clean) goes to mux.
@@ -569,27 +603,29 @@ func methodSwitch(byMethod map[string]http.Handler, notAllowed http.Handler) htt
 // error goes to the scheme's writer.
 func (e *Emulator) serveOperation(op *operation) http.Handler {
 	opts := &openapi3filter.Options{}
-	vendor := op.scheme.name()
+	vendor := op.vendor.Name()
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		w := recorderOf(rw)
-		rc := &reqCtx{op: op}
+		rc := newReqCtx(op)
+		req := &rc.Request
 		defer e.record(r, vendor, rc, w, start)
-		if err := e.limitBody(w, r, rc); err != nil {
-			op.scheme.writeError(w, r, rc, err)
+		fail := func(err error) { op.vendor.WriteError(w, r, req, err) }
+		if err := e.limitBody(w, r, req); err != nil {
+			fail(err)
 			return
 		}
 		if err := checkCredentialHeaders(r); err != nil {
-			op.scheme.writeError(w, r, rc, err)
+			fail(err)
 			return
 		}
-		if p, ok := op.scheme.(requestPreparer); ok {
-			if err := p.prepare(r, rc); err != nil {
-				op.scheme.writeError(w, r, rc, err)
+		if p, ok := op.vendor.(vendorapi.Preparer); ok {
+			if err := p.Prepare(r, req); err != nil {
+				fail(err)
 				return
 			}
 		}
-		if vendor != "admin" && e.runScenarios(w, r, rc, op.scheme) {
+		if !op.admin && e.runScenarios(w, r, rc, op.vendor) {
 			return
 		}
 		if op.locks {
@@ -597,26 +633,26 @@ func (e *Emulator) serveOperation(op *operation) http.Handler {
 			defer e.stateMu.RUnlock()
 		}
 		if err := op.authenticate(r, rc); err != nil {
-			op.scheme.writeError(w, r, rc, err)
+			fail(err)
 			return
 		}
 		if op.admin {
 			if err := changeNeedsJSON(r); err != nil {
-				op.scheme.writeError(w, r, rc, err)
+				fail(err)
 				return
 			}
 		}
-		if a, ok := op.scheme.(admitter); ok {
-			if err := a.admit(w, r, rc); err != nil {
-				op.scheme.writeError(w, r, rc, err)
+		if a, ok := op.vendor.(vendorapi.Admitter); ok {
+			if err := a.Admit(w, r, req); err != nil {
+				fail(err)
 				return
 			}
 		}
 		// The body is judged after the request is authenticated and
 		// admitted, so that a vendor's per-user accounting (Brass's rate
 		// limit and idempotency keys) counts a request with a bad body too.
-		if err := checkBodyEncoding(r, rc.body); err != nil {
-			op.scheme.writeError(w, r, rc, err)
+		if err := checkBodyEncoding(r, rc.Body); err != nil {
+			fail(err)
 			return
 		}
 		in := &openapi3filter.RequestValidationInput{
@@ -626,24 +662,24 @@ func (e *Emulator) serveOperation(op *operation) http.Handler {
 			Options:    opts,
 		}
 		if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
-			op.scheme.writeError(w, r, rc, err)
+			fail(err)
 			return
 		}
-		if err := op.handle(w, r, rc); err != nil {
-			op.scheme.writeError(w, r, rc, err)
+		if err := op.handle(w, r, req); err != nil {
+			fail(err)
 		}
 	})
 }
 
 // limitBody reads the whole body up to the configured limit, so that the
 // validator and the handler read it from memory, and answers 413 beyond it.
-func (e *Emulator) limitBody(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+func (e *Emulator) limitBody(w http.ResponseWriter, r *http.Request, req *vendorapi.Request) error {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil
 	}
 	tooLarge := func() error {
-		return &httpError{status: http.StatusRequestEntityTooLarge, reason: "body_too_large",
-			msg: fmt.Sprintf("request body is larger than %d bytes", e.cfg.MaxBodyBytes)}
+		return &vendorapi.WireError{Status: http.StatusRequestEntityTooLarge, Reason: "body_too_large",
+			Message: fmt.Sprintf("request body is larger than %d bytes", e.cfg.MaxBodyBytes)}
 	}
 	if r.ContentLength > e.cfg.MaxBodyBytes {
 		return tooLarge()
@@ -655,9 +691,9 @@ func (e *Emulator) limitBody(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return tooLarge()
 		}
-		return &httpError{status: http.StatusBadRequest, reason: "body_unreadable", msg: "request body could not be read"}
+		return &vendorapi.WireError{Status: http.StatusBadRequest, Reason: "body_unreadable", Message: "request body could not be read"}
 	}
-	rc.body = body
+	req.Body = body
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	return nil
 }
@@ -688,28 +724,6 @@ func readBody(rd io.Reader, length int64) ([]byte, error) {
 			return append(buf, rest...), err
 		}
 	}
-}
-
-// requestJSON decodes the request's JSON body (requestBody's) with the one
-// body decoder, decodeJSON: exact keys, no repeated key, nothing after the value.
-func requestJSON(rc *reqCtx, r *http.Request, v any) error {
-	b, err := requestBody(rc, r)
-	if err != nil {
-		return badBody("request body could not be read")
-	}
-	return decodeJSON(b, v)
-}
-
-// requestBody returns the request's body: the copy limitBody read into
-// memory, or, outside an operation, what is left to read.
-func requestBody(rc *reqCtx, r *http.Request) ([]byte, error) {
-	if rc != nil && rc.body != nil {
-		return rc.body, nil
-	}
-	if r.Body == nil {
-		return nil, nil
-	}
-	return io.ReadAll(r.Body)
 }
 
 // paramSegments lists the indexes of a path template's segments that hold a parameter.

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tokenemu/tokenemu/emulator/store"
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 	"github.com/tokenemu/tokenemu/openapi"
 )
 
@@ -21,19 +22,19 @@ func TestOperationsAndHandlersMatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	var fromDocs []string
-	for _, s := range e.schemes {
-		doc, err := openapi.Load(context.Background(), s.name())
+	for _, v := range append([]vendorapi.Vendor{e.admin}, e.vendors...) {
+		doc, err := openapi.Load(context.Background(), v.Name())
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, item := range doc.Paths.Map() {
 			for _, op := range item.Operations() {
-				fromDocs = append(fromDocs, s.name()+"."+op.OperationID)
+				fromDocs = append(fromDocs, v.Name()+"."+op.OperationID)
 			}
 		}
-		for id := range s.handlers() {
-			if !slices.Contains(e.operationIDs(), s.name()+"."+id) {
-				t.Errorf("handler %s.%s has no operation", s.name(), id)
+		for id := range v.Handlers() {
+			if !slices.Contains(e.operationIDs(), v.Name()+"."+id) {
+				t.Errorf("handler %s.%s has no operation", v.Name(), id)
 			}
 		}
 	}
@@ -41,37 +42,35 @@ func TestOperationsAndHandlersMatch(t *testing.T) {
 	if got := e.operationIDs(); !slices.Equal(got, fromDocs) {
 		t.Errorf("bound operations %v, documents have %v", got, fromDocs)
 	}
-	// Every embedded document belongs to a scheme.
+	// Every embedded document belongs to a vendor or the admin plane.
 	for _, name := range openapi.Names() {
-		if !slices.ContainsFunc(e.schemes, func(s scheme) bool { return s.name() == name }) {
-			t.Errorf("document %q is served by no scheme", name)
+		if _, ok := e.documents[name]; !ok {
+			t.Errorf("document %q is served by no vendor", name)
 		}
 	}
 }
 
-// extraHandler is the passport scheme with one handler too many.
-type extraHandler struct{ *passport }
+// mismatched is a vendor with one handler too many or too few.
+type mismatched struct {
+	vendorapi.Vendor
+	change func(map[string]vendorapi.Handler)
+}
 
-func (x extraHandler) handlers() map[string]handlerFunc {
-	h := x.passport.handlers()
-	h["noSuchOperation"] = h["logout"]
+func (m mismatched) Handlers() map[string]vendorapi.Handler {
+	h := m.Vendor.Handlers()
+	m.change(h)
 	return h
 }
 
-// missingHandler is the passport scheme with one handler too few.
-type missingHandler struct{ *passport }
-
-func (x missingHandler) handlers() map[string]handlerFunc {
-	h := x.passport.handlers()
-	delete(h, "logout")
-	return h
+func (m mismatched) AdminHandlers() map[string]vendorapi.Handler {
+	return m.Vendor.(vendorapi.AdminOperator).AdminHandlers()
 }
 
 func TestBuildRouterRejectsMismatch(t *testing.T) {
 	t.Parallel()
-	for name, wrap := range map[string]func(*passport) scheme{
-		"extra handler":   func(p *passport) scheme { return extraHandler{p} },
-		"missing handler": func(p *passport) scheme { return missingHandler{p} },
+	for name, change := range map[string]func(map[string]vendorapi.Handler){
+		"extra handler":   func(h map[string]vendorapi.Handler) { h["noSuchOperation"] = h["logout"] },
+		"missing handler": func(h map[string]vendorapi.Handler) { delete(h, "logout") },
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -79,7 +78,12 @@ func TestBuildRouterRejectsMismatch(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			e.schemes = []scheme{wrap(newPassport(e))}
+			for i, v := range e.vendors {
+				if v.Name() == "passport" {
+					e.vendors[i] = mismatched{v, change}
+				}
+			}
+			e.prefixes = nil
 			err = e.buildRouter(context.Background())
 			if err == nil || !strings.Contains(err.Error(), "logout") && !strings.Contains(err.Error(), "noSuchOperation") {
 				t.Errorf("buildRouter: got %v, want an error naming the operation", err)

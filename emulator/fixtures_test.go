@@ -1,10 +1,14 @@
-package emulator
+package emulator_test
 
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/passport"
 )
 
 func TestParseFixtures(t *testing.T) {
@@ -24,6 +28,7 @@ func TestParseFixtures(t *testing.T) {
 		{name: "duplicate", in: "passport:\n  clients:\n    - {client_id: a, client_secret: s, account_id: x}\n    - {client_id: a, client_secret: t, account_id: x}\n", wantErr: "duplicate client_id"},
 		{name: "negative accounts", in: "passport:\n  clients:\n    - {client_id: a, client_secret: s, account_id: x, accounts: -1}\n", wantErr: "accounts must be"},
 		{name: "not yaml", in: "passport: [unclosed\n", wantErr: "parse fixtures"},
+		{name: "an empty section", in: "teletracker: {}\n", clients: 2},
 		{name: "passkit ok", in: "passkit:\n  users:\n    - {username: u, password: p, api_key: k, api_secret: s}\n", clients: -1},
 		{name: "passkit no secret", in: "passkit:\n  users:\n    - {username: u, password: p, api_key: k}\n", wantErr: "api_key and api_secret"},
 		{name: "passkit dotted key", in: "passkit:\n  users:\n    - {username: u, password: p, api_key: a.b, api_secret: s}\n", wantErr: "dots"},
@@ -42,7 +47,10 @@ func TestParseFixtures(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			f, err := ParseFixtures([]byte(c.in))
+			f, err := emulator.ParseFixtures([]byte(c.in))
+			if err == nil {
+				err = emulator.Config{Fixtures: f}.Validate() // each vendor checks its own section
+			}
 			if c.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 					t.Fatalf("got %v, want an error containing %q", err, c.wantErr)
@@ -52,11 +60,16 @@ func TestParseFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			emu, err := emulator.New(emulator.Config{Fixtures: f})
+			if err != nil {
+				t.Fatal(err)
+			}
+			clients := emu.Fixtures(passport.Name).(*passport.Fixtures).Clients
 			switch {
-			case c.clients < 0 && f.Passport != nil:
-				t.Errorf("empty input gave a passport section")
-			case c.clients >= 0 && (f.Passport == nil || len(f.Passport.Clients) != c.clients):
-				t.Errorf("got %+v, want %d clients", f.Passport, c.clients)
+			case c.clients < 0 && f[passport.Name] != nil:
+				t.Errorf("input without a passport section gave one")
+			case c.clients >= 0 && len(clients) != c.clients:
+				t.Errorf("got %+v, want %d clients", clients, c.clients)
 			}
 		})
 	}
@@ -64,29 +77,37 @@ func TestParseFixtures(t *testing.T) {
 
 func TestLoadFixturesAndDefaults(t *testing.T) {
 	t.Parallel()
-	if _, err := LoadFixtures(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
+	if _, err := emulator.LoadFixtures(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
 		t.Error("missing file: no error")
 	}
 	path := filepath.Join(t.TempDir(), "f.yaml")
 	if err := os.WriteFile(path, []byte("passport:\n  clients:\n    - {client_id: mine, client_secret: s3cret, account_id: acct-1, scopes: [iam.logout.post]}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	f, err := LoadFixtures(path)
+	f, err := emulator.LoadFixtures(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := New(Config{Fixtures: &f})
+	e, err := emulator.New(emulator.Config{Fixtures: f})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := e.Fixtures()
-	if len(got.Passport.Clients) != 1 || got.Passport.Clients[0].ClientID != "mine" {
-		t.Errorf("fixtures in effect: %+v", got.Passport)
+	got := e.Fixtures(passport.Name).(*passport.Fixtures)
+	if len(got.Clients) != 1 || got.Clients[0].ClientID != "mine" {
+		t.Errorf("fixtures in effect: %+v", got)
 	}
-	if st := e.schemes[1].(*passport).state.Load(); st.clients["demo-client"] != nil || st.clients["mine"] == nil {
-		t.Error("a passport section in the fixtures must replace the default clients")
+	ids := []string{}
+	for _, c := range passport.Clients(mustVendor(t, e, passport.Name)) {
+		ids = append(ids, c.ClientID)
 	}
-	if _, err := New(Config{Fixtures: &Fixtures{Passport: &PassportFixtures{Clients: []PassportClient{{ClientID: "x"}}}}}); err == nil {
+	if !slices.Equal(ids, []string{"mine"}) {
+		t.Errorf("clients %v: a passport section in the fixtures must replace the default clients", ids)
+	}
+	bad := emulator.Fixtures{passport.Name: passport.Fixtures{Clients: []passport.Client{{ClientID: "x"}}}}
+	if _, err := emulator.New(emulator.Config{Fixtures: bad}); err == nil {
 		t.Error("New accepted invalid fixtures")
+	}
+	if err := (emulator.Config{Fixtures: bad}).Validate(); err == nil {
+		t.Error("Validate accepted invalid fixtures")
 	}
 }

@@ -10,6 +10,11 @@ import (
 	"testing"
 
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/brass"
+	"github.com/tokenemu/tokenemu/emulator/passkit"
+	"github.com/tokenemu/tokenemu/emulator/passport"
+	"github.com/tokenemu/tokenemu/emulator/teletracker"
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 )
 
 // The fuzz targets send what the fuzzer makes through the whole handler
@@ -23,7 +28,7 @@ import (
 // limit off so that the fuzzer is not answered 429 for ever.
 func fuzzEmulator(f *testing.F) *emulator.Emulator {
 	f.Helper()
-	emu, err := emulator.New(emulator.Config{Brass: emulator.BrassConfig{RateLimit: -1}})
+	emu, err := emulator.New(emulator.Config{Settings: map[string]string{"brass.rate-limit": "0"}})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -50,8 +55,8 @@ func serveFuzz(t *testing.T, emu *emulator.Emulator, vendor, method, path string
 		if err := json.Unmarshal(w.Body.Bytes(), &m); err != nil || !vendorShaped(vendor, m) {
 			t.Fatalf("%s %s %v %q: %d body not in %s's shape: %s", method, path, header, body, w.Code, vendor, w.Body)
 		}
-		if w.Header().Get(emulator.ReasonHeader) == "" {
-			t.Fatalf("%s %s: %d without %s", method, path, w.Code, emulator.ReasonHeader)
+		if w.Header().Get(vendorapi.ReasonHeader) == "" {
+			t.Fatalf("%s %s: %d without %s", method, path, w.Code, vendorapi.ReasonHeader)
 		}
 	}
 	return w
@@ -64,10 +69,10 @@ func FuzzAuthorizationHeader(f *testing.F) {
 	for _, s := range []string{
 		"", "Bearer", "Bearer ", "bearer x", "BEARER  abc", "Basic Zm9vOmJhcg==", "Basic !!!", "Integrator Zm9v",
 		"Bearer a.b.c", "Bearer ===", "Bearer a b c", "Digest x", " Bearer\tabc ", "Bearer \x00",
-		"Bearer " + issueToken(f, emu, "passport", emulator.DefaultPassportClientID, ""),
-		"Bearer " + issueToken(f, emu, "teletracker", emulator.DefaultTeleTrackerUsername, ""),
-		issueToken(f, emu, "passkit", emulator.DefaultPassKitUsername, ""),
-		"Bearer " + issueToken(f, emu, "brass", emulator.DefaultBrassUsername, "pat"),
+		"Bearer " + issueToken(f, emu, "passport", passport.DefaultClientID, ""),
+		"Bearer " + issueToken(f, emu, "teletracker", teletracker.DefaultUsername, ""),
+		issueToken(f, emu, "passkit", passkit.DefaultUsername, ""),
+		"Bearer " + issueToken(f, emu, "brass", brass.DefaultUsername, "pat"),
 	} {
 		f.Add(uint8(0), s)
 		f.Add(uint8(4), s)
@@ -92,8 +97,8 @@ func FuzzAuthorizationHeader(f *testing.F) {
 // from a header, claims and a signature.
 func FuzzJWT(f *testing.F) {
 	emu := fuzzEmulator(f)
-	pk := issueToken(f, emu, "passkit", emulator.DefaultPassKitUsername, "")
-	br := issueToken(f, emu, "brass", emulator.DefaultBrassUsername, "user")
+	pk := issueToken(f, emu, "passkit", passkit.DefaultUsername, "")
+	br := issueToken(f, emu, "brass", brass.DefaultUsername, "user")
 	for _, tok := range []string{pk, br} {
 		parts := strings.Split(tok, ".")
 		f.Add(false, parts[0], parts[1], parts[2])
@@ -117,7 +122,7 @@ func FuzzJWT(f *testing.F) {
 // used as bearer tokens and revoked by id.
 func FuzzBrassPAT(f *testing.F) {
 	emu := fuzzEmulator(f)
-	f.Add(issueToken(f, emu, "brass", emulator.DefaultBrassUsername, "pat"), "1")
+	f.Add(issueToken(f, emu, "brass", brass.DefaultUsername, "pat"), "1")
 	for _, s := range []string{"1|pat-", "|pat-abc", "0|pat-" + strings.Repeat("a", 40), "99999999999999999999|pat-x",
 		"-1|pat-" + strings.Repeat("b", 40), "1|", "1|pat-\xff", "1||pat-a"} {
 		f.Add(s, "1")
@@ -125,7 +130,7 @@ func FuzzBrassPAT(f *testing.F) {
 	f.Add("x", "-1")
 	f.Add("x", "99999999999999999999")
 	f.Add("x", "%2F..%2F")
-	user := issueToken(f, emu, "brass", emulator.DefaultBrassUsername, "user")
+	user := issueToken(f, emu, "brass", brass.DefaultUsername, "user")
 	f.Fuzz(func(t *testing.T, pat, id string) {
 		serveFuzz(t, emu, "brass", "GET", "/brass/auth/personal-access-tokens", http.Header{"Authorization": {"Bearer " + pat}}, "")
 		path := "/brass/auth/personal-access-tokens/" + url.PathEscape(id)
@@ -137,8 +142,8 @@ func FuzzBrassPAT(f *testing.F) {
 // Passport's token inspection by id.
 func FuzzOpaqueToken(f *testing.F) {
 	emu := fuzzEmulator(f)
-	pp := issueToken(f, emu, "passport", emulator.DefaultPassportClientID, "")
-	tt := issueToken(f, emu, "teletracker", emulator.DefaultTeleTrackerUsername, "")
+	pp := issueToken(f, emu, "passport", passport.DefaultClientID, "")
+	tt := issueToken(f, emu, "teletracker", teletracker.DefaultUsername, "")
 	f.Add(pp, "3f2b6c1e-8d4a-4e2b-9c1f-5a6b7c8d9e0f")
 	f.Add(tt, "not-a-uuid")
 	f.Add(pp[:len(pp)-1], "")
@@ -155,7 +160,7 @@ func FuzzOpaqueToken(f *testing.F) {
 // form and multipart, with any content type.
 func FuzzTeleTrackerBody(f *testing.F) {
 	emu := fuzzEmulator(f)
-	login := `{"username":"` + emulator.DefaultTeleTrackerUsername + `","password":"` + emulator.DefaultTeleTrackerPassword + `"}`
+	login := `{"username":"` + teletracker.DefaultUsername + `","password":"` + teletracker.DefaultPassword + `"}`
 	mp := "--b\r\nContent-Disposition: form-data; name=\"refresh_token\"\r\n\r\nabc\r\n--b--\r\n"
 	for _, c := range [][2]string{
 		{"application/json", login},
@@ -174,7 +179,7 @@ func FuzzTeleTrackerBody(f *testing.F) {
 		}
 	}
 	paths := []string{"/teletracker/auth/login", "/teletracker/auth/refresh", "/teletracker/auth/masquerade"}
-	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(emulator.IntegratorTeleTrackerUser+":"+emulator.DefaultTeleTrackerPassword))
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(teletracker.IntegratorUser+":"+teletracker.DefaultPassword))
 	f.Fuzz(func(t *testing.T, op uint8, contentType, body string) {
 		path := paths[int(op)%len(paths)]
 		h := http.Header{"Content-Type": {contentType}}
@@ -189,7 +194,7 @@ func FuzzTeleTrackerBody(f *testing.F) {
 // and credentials.
 func FuzzTokenEndpoint(f *testing.F) {
 	emu := fuzzEmulator(f)
-	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(emulator.DefaultPassportClientID+":"+emulator.DefaultPassportClientSecret))
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(passport.DefaultClientID+":"+passport.DefaultClientSecret))
 	seeds := []struct {
 		which     uint8
 		ct, auth  string
@@ -200,12 +205,12 @@ func FuzzTokenEndpoint(f *testing.F) {
 		{0, "application/x-www-form-urlencoded", "", "grant_type=client_credentials&client_id=demo-client&client_secret=demo-secret&scope=a+b", false},
 		{0, "application/json", basic, `{"grant_type":"client_credentials"}`, false},
 		{0, "application/x-www-form-urlencoded", "Basic %%%", "grant_type=password", false},
-		{1, "application/json", "", `{"username":"` + emulator.DefaultPassKitUsername + `","password":"` + emulator.DefaultPassKitPassword + `"}`, true},
+		{1, "application/json", "", `{"username":"` + passkit.DefaultUsername + `","password":"` + passkit.DefaultPassword + `"}`, true},
 		{1, "application/json", "", `{"username":"","password":null}`, false},
-		{2, "application/json", "Bearer " + emulator.DefaultBrassAppKey, `{"username":"` + emulator.DefaultBrassUsername + `","password":"` + emulator.DefaultBrassPassword + `"}`, false},
+		{2, "application/json", "Bearer " + brass.DefaultAppKey, `{"username":"` + brass.DefaultUsername + `","password":"` + brass.DefaultPassword + `"}`, false},
 		{3, "application/json", "", `{"otp":"123456"}`, false},
 		{4, "application/json", "", `{"name":"ci","role":"viewer"}`, false},
-		{5, "application/json", "", `{"username":"` + emulator.DefaultTeleTrackerUsername + `","password":"x"}`, false},
+		{5, "application/json", "", `{"username":"` + teletracker.DefaultUsername + `","password":"x"}`, false},
 	}
 	for _, s := range seeds {
 		f.Add(s.which, s.ct, s.auth, s.body, s.longLived)
@@ -219,7 +224,7 @@ func FuzzTokenEndpoint(f *testing.F) {
 		{"brass", "/brass/auth/personal-access-tokens", "user"},
 		{"teletracker", "/teletracker/auth/login", ""},
 	}
-	user := issueToken(f, emu, "brass", emulator.DefaultBrassUsername, "user")
+	user := issueToken(f, emu, "brass", brass.DefaultUsername, "user")
 	f.Fuzz(func(t *testing.T, which uint8, contentType, auth, body string, longLived bool) {
 		ep := endpoints[int(which)%len(endpoints)]
 		h := http.Header{"Content-Type": {contentType}}
@@ -243,8 +248,8 @@ func FuzzTokenEndpoint(f *testing.F) {
 func brassTemporary(t *testing.T, emu *emulator.Emulator) string {
 	t.Helper()
 	w := serveFuzz(t, emu, "brass", "POST", "/brass/auth/login", http.Header{
-		"Authorization": {"Bearer " + emulator.DefaultBrassAppKey}, "Content-Type": {"application/json"}},
-		`{"username":"`+emulator.DefaultBrassUsername+`","password":"`+emulator.DefaultBrassPassword+`"}`)
+		"Authorization": {"Bearer " + brass.DefaultAppKey}, "Content-Type": {"application/json"}},
+		`{"username":"`+brass.DefaultUsername+`","password":"`+brass.DefaultPassword+`"}`)
 	var out struct{ Token string }
 	if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil || out.Token == "" {
 		t.Fatalf("brass login: %d %s", w.Code, w.Body)

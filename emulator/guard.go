@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 )
 
 // DefaultMaxHeaderBytes is the largest request line and header block the
@@ -41,13 +43,11 @@ func (e *Emulator) guard(next http.Handler) http.Handler {
 				// cut the connection.
 				panic(http.ErrAbortHandler)
 			}
-			e.writeErrorFor(w, r, &httpError{status: http.StatusInternalServerError, reason: "internal",
-				msg: "internal error (a bug in tokenemu: the log has the details)"})
+			e.writeErrorFor(w, r, &vendorapi.WireError{Status: http.StatusInternalServerError, Reason: "internal", Message: "internal error (a bug in tokenemu: the log has the details)"})
 		}()
 		if n := headerBytes(r); n > e.cfg.MaxHeaderBytes {
 			start := time.Now()
-			vendor := e.writeErrorFor(w, r, &httpError{status: http.StatusRequestHeaderFieldsTooLarge, reason: "headers_too_large",
-				msg: fmt.Sprintf("request line and headers are %d bytes; the limit is %d", n, e.cfg.MaxHeaderBytes)})
+			vendor := e.writeErrorFor(w, r, &vendorapi.WireError{Status: http.StatusRequestHeaderFieldsTooLarge, Reason: "headers_too_large", Message: fmt.Sprintf("request line and headers are %d bytes; the limit is %d", n, e.cfg.MaxHeaderBytes)})
 			e.record(r, vendor, nil, w, start)
 			return
 		}
@@ -70,21 +70,18 @@ func LoopbackHosts() []string { return []string{"localhost", "127.0.0.1", "::1"}
 // request whose Host is not allowed (DNS rebinding) and, on the admin plane,
 // a cross-origin request (changeNeedsJSON refuses the rest). No answer
 // carries a CORS header, so a browser never lets another origin read one.
-func (e *Emulator) refuseForeign(r *http.Request) *httpError {
+func (e *Emulator) refuseForeign(r *http.Request) *vendorapi.WireError {
 	if len(e.cfg.AllowedHosts) > 0 && !hostAllowed(r.Host, e.cfg.AllowedHosts) {
-		return &httpError{status: http.StatusForbidden, reason: "host_not_allowed",
-			msg: fmt.Sprintf("Host %q is not served here; allowed: %s (add a name with -allowed-hosts)", r.Host, strings.Join(e.cfg.AllowedHosts, ", "))}
+		return &vendorapi.WireError{Status: http.StatusForbidden, Reason: "host_not_allowed", Message: fmt.Sprintf("Host %q is not served here; allowed: %s (add a name with -allowed-hosts)", r.Host, strings.Join(e.cfg.AllowedHosts, ", "))}
 	}
 	if r.URL.Path != e.adminPrefix && !strings.HasPrefix(r.URL.Path, e.adminPrefix+"/") {
 		return nil
 	}
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
-		return &httpError{status: http.StatusForbidden, reason: "cross_origin",
-			msg: fmt.Sprintf("the admin plane refuses cross-origin browser requests (Sec-Fetch-Site: %s)", site)}
+		return &vendorapi.WireError{Status: http.StatusForbidden, Reason: "cross_origin", Message: fmt.Sprintf("the admin plane refuses cross-origin browser requests (Sec-Fetch-Site: %s)", site)}
 	}
 	if origin := r.Header.Get("Origin"); origin != "" && !sameOrigin(origin, r) {
-		return &httpError{status: http.StatusForbidden, reason: "cross_origin",
-			msg: fmt.Sprintf("the admin plane refuses cross-origin browser requests (Origin %q)", origin)}
+		return &vendorapi.WireError{Status: http.StatusForbidden, Reason: "cross_origin", Message: fmt.Sprintf("the admin plane refuses cross-origin browser requests (Origin %q)", origin)}
 	}
 	return nil
 }
@@ -122,21 +119,20 @@ func sameOrigin(origin string, r *http.Request) bool {
 }
 
 // InternalErrors is the number of requests answered 500 because of a bug in
-// the emulator: a handler that panicked or returned an error no scheme knows.
+// the emulator: a handler that panicked or returned an error no vendor knows.
 // It stays zero; the test suites check that it does.
 func (e *Emulator) InternalErrors() int64 { return e.internal.Load() }
 
 // writeErrorFor renders err in the shape of the vendor that owns the path (the
 // admin plane's shape for paths no vendor owns) and returns that vendor's name.
-func (e *Emulator) writeErrorFor(w http.ResponseWriter, r *http.Request, err *httpError) string {
-	w.Header().Set(ReasonHeader, err.reason)
+func (e *Emulator) writeErrorFor(w http.ResponseWriter, r *http.Request, err *vendorapi.WireError) string {
 	for _, p := range e.prefixes {
 		if r.URL.Path == p.prefix || strings.HasPrefix(r.URL.Path, p.prefix+"/") {
-			p.scheme.writeError(w, r, &reqCtx{op: e.staticOps[r.URL.Path][r.Method]}, err)
-			return p.scheme.name()
+			p.vendor.WriteError(w, r, &newReqCtx(e.staticOps[r.URL.Path][r.Method]).Request, err)
+			return p.vendor.Name()
 		}
 	}
-	writeAdminError(w, err.status, err.reason, err.msg)
+	err.Write(w, adminErrorBody{Error: err.Reason, Message: err.Message})
 	return ""
 }
 
@@ -145,7 +141,7 @@ func (e *Emulator) writeErrorFor(w http.ResponseWriter, r *http.Request, err *ht
 // and accepted as some other value.
 func checkUTF8(r *http.Request, body []byte) error {
 	notUTF8 := func(where string) error {
-		return &httpError{status: http.StatusBadRequest, reason: "not_utf8", msg: where + " is not valid UTF-8"}
+		return &vendorapi.WireError{Status: http.StatusBadRequest, Reason: "not_utf8", Message: where + " is not valid UTF-8"}
 	}
 	if !urlEncodedUTF8(r.URL.RawQuery) {
 		return notUTF8("the query string")
@@ -238,10 +234,10 @@ func headerBytes(r *http.Request) int {
 	return n
 }
 
-// prefixed is a scheme and the path prefix it is served under.
+// prefixed is a vendor (or the admin plane) and the path prefix it is served under.
 type prefixed struct {
 	prefix string
-	scheme scheme
+	vendor vendorapi.Vendor
 }
 
 // changeNeedsJSON refuses an admin call that changes state (any method but
@@ -258,6 +254,5 @@ func changeNeedsJSON(r *http.Request) error {
 	case "application/json", "application/yaml", "application/x-yaml", "text/yaml":
 		return nil
 	}
-	return &httpError{status: http.StatusUnsupportedMediaType, reason: "unsupported_media_type",
-		msg: fmt.Sprintf("admin calls that change state need Content-Type: application/json (got %q)", r.Header.Get("Content-Type"))}
+	return &vendorapi.WireError{Status: http.StatusUnsupportedMediaType, Reason: "unsupported_media_type", Message: fmt.Sprintf("admin calls that change state need Content-Type: application/json (got %q)", r.Header.Get("Content-Type"))}
 }

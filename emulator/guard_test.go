@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 )
 
 // SyncBuffer is a log sink safe for the server's goroutines. It is defined
@@ -87,7 +89,7 @@ func TestGuardRecoversPanics(t *testing.T) {
 		if resp.StatusCode != 500 || json.Unmarshal(body, &m) != nil || m[key] == nil {
 			t.Errorf("%s: got %d %s, want 500 with %q", path, resp.StatusCode, body, key)
 		}
-		if got := resp.Header.Get(ReasonHeader); got != "internal" {
+		if got := resp.Header.Get(vendorapi.ReasonHeader); got != "internal" {
 			t.Errorf("%s: reason %q, want internal", path, got)
 		}
 	}
@@ -122,8 +124,11 @@ func TestNeutralErrorCountsTheUnexpected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if he := e.neutralError("passport", errors.New("surprise")); he.status != 500 {
-		t.Fatalf("status %d, want 500", he.status)
+	rec := httptest.NewRecorder()
+	v, _ := e.Vendor("passport")
+	v.WriteError(rec, httptest.NewRequest("GET", "/passport/x", nil), &vendorapi.Request{}, errors.New("surprise"))
+	if rec.Code != 500 {
+		t.Fatalf("status %d, want 500", rec.Code)
 	}
 	if e.InternalErrors() != 1 {
 		t.Errorf("InternalErrors = %d, want 1", e.InternalErrors())

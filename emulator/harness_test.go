@@ -18,6 +18,7 @@ import (
 
 	"github.com/tokenemu/tokenemu/emulator"
 	"github.com/tokenemu/tokenemu/emulator/store"
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 	"github.com/tokenemu/tokenemu/openapi"
 )
 
@@ -132,7 +133,7 @@ func (s *specCheck) RoundTrip(req *http.Request) (*http.Response, error) {
 // benchmarks that need one without the login dance.
 func issueToken(tb testing.TB, emu *emulator.Emulator, vendor, principal, kind string) string {
 	tb.Helper()
-	res, err := emu.IssueToken(context.Background(), emulator.IssueRequest{Vendor: vendor, Principal: principal, Kind: kind})
+	res, err := emu.IssueToken(context.Background(), vendorapi.IssueRequest{Vendor: vendor, Principal: principal, Kind: kind})
 	if err != nil {
 		tb.Fatalf("issue %s %s for %s: %v", vendor, kind, principal, err)
 	}
@@ -217,4 +218,14 @@ func statusOf(t testing.TB, emu *emulator.Emulator) emulator.Status {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// mustVendor returns the named vendor of emu.
+func mustVendor(t testing.TB, emu *emulator.Emulator, name string) vendorapi.Vendor {
+	t.Helper()
+	v, ok := emu.Vendor(name)
+	if !ok {
+		t.Fatalf("no vendor %q", name)
+	}
+	return v
 }

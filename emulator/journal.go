@@ -15,6 +15,7 @@ import (
 	"unsafe"
 
 	"github.com/tokenemu/tokenemu/emulator/store"
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 )
 
 // DefaultJournalSize is how many requests the journal keeps by default.
@@ -369,7 +370,7 @@ func (e *Emulator) record(r *http.Request, vendor string, rc *reqCtx, rec *statu
 		Method:   journalMethod(r.Method),
 		Path:     e.journalPath(r, rc),
 		Status:   rec.status,
-		Reason:   cutField(rec.Header().Get(ReasonHeader)),
+		Reason:   cutField(rec.Header().Get(vendorapi.ReasonHeader)),
 	}
 	if entry.Status == 0 {
 		entry.Status = http.StatusOK
@@ -379,7 +380,7 @@ func (e *Emulator) record(r *http.Request, vendor string, rc *reqCtx, rec *statu
 		if rc.op != nil {
 			entry.Operation = rc.op.id
 		}
-		if p := rc.principal; p != nil {
+		if p := rc.Principal; p != nil {
 			entry.Principal = cutField(p.Principal)
 			entry.Fingerprint = Fingerprint(p.Hash)
 		}
@@ -423,7 +424,7 @@ func parseJournalFilter(q map[string][]string) (JournalFilter, error) {
 	if s := get("status"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil {
-			return f, badRequest("status must be an HTTP status code")
+			return f, vendorapi.BadRequest("status must be an HTTP status code")
 		}
 		f.Status = n
 	}
@@ -433,7 +434,7 @@ func parseJournalFilter(q map[string][]string) (JournalFilter, error) {
 		} else if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 			f.Since = t
 		} else {
-			return f, badRequest(`since must be a sequence number or an RFC 3339 time`)
+			return f, vendorapi.BadRequest(`since must be a sequence number or an RFC 3339 time`)
 		}
 	}
 	return f, nil

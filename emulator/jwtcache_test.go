@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/brass"
 )
 
 // A JWT verified once is remembered, but never past what the full check
@@ -14,7 +15,7 @@ func TestVerifiedJWTsStillExpireAndDie(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, emulator.Config{})
 	e.emu.Clock().Freeze()
-	brass := e.brassUser(emulator.DefaultBrassUsername)
+	brassTok := e.brassUser(brass.DefaultUsername)
 	pk := e.passkitLogin(false)
 	use := func(vendor, tok string) (int, string) {
 		t.Helper()
@@ -26,7 +27,7 @@ func TestVerifiedJWTsStillExpireAndDie(t *testing.T) {
 		return resp.StatusCode, reason(resp)
 	}
 	for range 3 { // verified, then served from the cache
-		if c, r := use("brass", brass); c != 200 {
+		if c, r := use("brass", brassTok); c != 200 {
 			t.Fatalf("brass: %d %s", c, r)
 		}
 		if c, r := use("passkit", pk); c != 200 {
@@ -34,28 +35,28 @@ func TestVerifiedJWTsStillExpireAndDie(t *testing.T) {
 		}
 	}
 	e.emu.Clock().Advance(time.Hour)
-	if c, r := use("brass", brass); c != 401 || r != "token_expired" {
+	if c, r := use("brass", brassTok); c != 401 || r != "token_expired" {
 		t.Errorf("cached brass JWT after an hour: %d %s", c, r)
 	}
 	if c, r := use("passkit", pk); c != 401 || r != "token_expired" {
 		t.Errorf("cached passkit JWT after an hour: %d %s", c, r)
 	}
 
-	brass = e.brassUser(emulator.DefaultBrassUsername)
-	use("brass", brass)
-	if _, err := e.emu.RevokeTokens(context.Background(), emulator.TokenSelector{Token: brass}); err != nil {
+	brassTok = e.brassUser(brass.DefaultUsername)
+	use("brass", brassTok)
+	if _, err := e.emu.RevokeTokens(context.Background(), emulator.TokenSelector{Token: brassTok}); err != nil {
 		t.Fatal(err)
 	}
-	if c, r := use("brass", brass); c != 401 || r != "token_revoked" {
+	if c, r := use("brass", brassTok); c != 401 || r != "token_revoked" {
 		t.Errorf("cached brass JWT after revocation: %d %s", c, r)
 	}
 
-	brass = e.brassUser(emulator.DefaultBrassUsername)
-	use("brass", brass)
+	brassTok = e.brassUser(brass.DefaultUsername)
+	use("brass", brassTok)
 	if err := e.emu.Reset(); err != nil {
 		t.Fatal(err)
 	}
-	if c, _ := use("brass", brass); c != 401 {
+	if c, _ := use("brass", brassTok); c != 401 {
 		t.Errorf("cached brass JWT after a reset: %d", c)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/passkit"
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 )
 
 func (e *env) passkitLogin(longLived bool) string {
@@ -35,13 +37,13 @@ func TestPassKitJWTExpiry(t *testing.T) {
 
 	// A real JWT library reads the documented header and claims.
 	parsed, err := jwt.ParseWithClaims(tok, jwt.MapClaims{}, func(*jwt.Token) (any, error) {
-		return []byte(emulator.DefaultPassKitAPISecret), nil
+		return []byte(passkit.DefaultAPISecret), nil
 	}, jwt.WithValidMethods([]string{"HS256"}), jwt.WithTimeFunc(e.emu.Clock().Now))
 	if err != nil {
 		t.Fatalf("jwt.Parse with the API secret: %v", err)
 	}
 	claims := parsed.Claims.(jwt.MapClaims)
-	if parsed.Header["typ"] != "JWT" || claims["uid"] != emulator.DefaultPassKitAPIKey || len(claims) != 3 {
+	if parsed.Header["typ"] != "JWT" || claims["uid"] != passkit.DefaultAPIKey || len(claims) != 3 {
 		t.Errorf("header %v claims %v: want typ JWT and exactly uid, iat, exp", parsed.Header, claims)
 	}
 	// Two logins in one (frozen) second get the same JWT, as at PassKit.
@@ -61,7 +63,7 @@ func TestPassKitJWTExpiry(t *testing.T) {
 	// The same second, another lifetime (the admin plane's): another JWT, and
 	// the login after it still gets the 60-minute one.
 	next := e.passkitLogin(false)
-	short, err := e.emu.IssueToken(context.Background(), emulator.IssueRequest{Vendor: "passkit", Principal: emulator.DefaultPassKitUsername, Lifetime: 5 * time.Minute})
+	short, err := e.emu.IssueToken(context.Background(), vendorapi.IssueRequest{Vendor: "passkit", Principal: passkit.DefaultUsername, Lifetime: 5 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,12 +184,12 @@ func TestPassKitIssuedAtLeeway(t *testing.T) {
 		leeway time.Duration
 		want   int
 	}{{0, 401}, {5 * time.Second, 200}} {
-		e := newEnv(t, emulator.Config{PassKit: emulator.PassKitConfig{Leeway: c.leeway}})
+		e := newEnv(t, emulator.Config{Settings: map[string]string{"passkit.leeway": c.leeway.String()}})
 		e.emu.Clock().Freeze()
 		now := e.emu.Clock().Now()
 		s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
-			"uid": emulator.DefaultPassKitAPIKey, "iat": now.Add(3 * time.Second).Unix(), "exp": now.Add(time.Hour).Unix(),
-		}).SignedString([]byte(emulator.DefaultPassKitAPISecret))
+			"uid": passkit.DefaultAPIKey, "iat": now.Add(3 * time.Second).Unix(), "exp": now.Add(time.Hour).Unix(),
+		}).SignedString([]byte(passkit.DefaultAPISecret))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -233,7 +235,7 @@ func TestPassKitBadInput(t *testing.T) {
 	e := newEnv(t, emulator.Config{})
 	e.emu.Clock().Freeze()
 	now := e.emu.Clock().Now()
-	secret := []byte(emulator.DefaultPassKitAPISecret)
+	secret := []byte(passkit.DefaultAPISecret)
 	sign := func(m jwt.SigningMethod, key any, claims jwt.MapClaims) string {
 		s, err := jwt.NewWithClaims(m, claims).SignedString(key)
 		if err != nil {
@@ -241,7 +243,7 @@ func TestPassKitBadInput(t *testing.T) {
 		}
 		return s
 	}
-	good := jwt.MapClaims{"uid": emulator.DefaultPassKitAPIKey, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+	good := jwt.MapClaims{"uid": passkit.DefaultAPIKey, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
 	without := func(k string) jwt.MapClaims {
 		c := jwt.MapClaims{}
 		for kk, v := range good {

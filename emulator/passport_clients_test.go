@@ -13,6 +13,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/passport"
 )
 
 // A client made through the admin plane logs in; rotating its secret stops
@@ -23,7 +24,7 @@ func TestPassportClientCreateAndRotate(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "state.json")
 	e := newEnv(t, emulator.Config{State: emulator.StateConfig{File: state, Interval: time.Hour}})
 	resp, body := e.admin("POST", "/passport/clients", `{"client_id":"ci-client","scopes":["paas.core.accounts.list.get"]}`)
-	created := decode[emulator.PassportClientInfo](t, body)
+	created := decode[passport.ClientInfo](t, body)
 	if resp.StatusCode != http.StatusCreated || created.ClientSecret == "" || created.AccountID == "" ||
 		resp.Header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("create: %d %s", resp.StatusCode, body)
@@ -44,7 +45,7 @@ func TestPassportClientCreateAndRotate(t *testing.T) {
 		t.Errorf("a taken client_id: %d", resp.StatusCode)
 	}
 	resp, body = e.admin("POST", "/passport/clients/ci-client/secret", "")
-	rotated := decode[emulator.PassportClientInfo](t, body)
+	rotated := decode[passport.ClientInfo](t, body)
 	if resp.StatusCode != 200 || rotated.ClientSecret == "" || rotated.ClientSecret == created.ClientSecret {
 		t.Fatalf("rotate: %d %s", resp.StatusCode, body)
 	}
@@ -59,7 +60,7 @@ func TestPassportClientCreateAndRotate(t *testing.T) {
 		t.Errorf("a token issued before the rotation: %d, want 200", resp.StatusCode)
 	}
 	// A fixture client can be re-keyed too.
-	if resp, body := e.admin("POST", "/passport/clients/"+emulator.DefaultPassportClientID+"/secret", `{"client_secret":"a-new-secret-1"}`); resp.StatusCode != 200 {
+	if resp, body := e.admin("POST", "/passport/clients/"+passport.DefaultClientID+"/secret", `{"client_secret":"a-new-secret-1"}`); resp.StatusCode != 200 {
 		t.Errorf("rotate the demo client: %d %s", resp.StatusCode, body)
 	}
 	if resp, _ := e.admin("POST", "/passport/clients/nobody/secret", ""); resp.StatusCode != http.StatusNotFound {
@@ -98,16 +99,16 @@ func TestPassportClientLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range emulator.MaxPassportClients {
-		if _, err := emu.CreatePassportClient(emulator.PassportClientSpec{ClientID: fmt.Sprint("c", i), AccountID: emulator.DefaultPassportAccountID}); err != nil {
+	for i := range passport.MaxClients {
+		if _, err := passport.CreateClient(mustVendor(t, emu, passport.Name), passport.ClientSpec{ClientID: fmt.Sprint("c", i), AccountID: passport.DefaultAccountID}); err != nil {
 			t.Fatalf("client %d: %v", i, err)
 		}
 	}
-	if _, err := emu.CreatePassportClient(emulator.PassportClientSpec{}); !errors.Is(err, emulator.ErrTooManyClients) {
+	if _, err := passport.CreateClient(mustVendor(t, emu, passport.Name), passport.ClientSpec{}); !errors.Is(err, passport.ErrTooManyClients) {
 		t.Errorf("one client too many: %v", err)
 	}
-	for _, bad := range []emulator.PassportClientSpec{{ClientID: "no spaces"}, {ClientSecret: "short"}, {AccountID: "nope"}} {
-		if _, err := emu.CreatePassportClient(bad); err == nil {
+	for _, bad := range []passport.ClientSpec{{ClientID: "no spaces"}, {ClientSecret: "short"}, {AccountID: "nope"}} {
+		if _, err := passport.CreateClient(mustVendor(t, emu, passport.Name), bad); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
 	}

@@ -11,12 +11,13 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/passport"
 )
 
 func (e *env) passportConfig(style oauth2.AuthStyle) *clientcredentials.Config {
 	return &clientcredentials.Config{
-		ClientID:     emulator.DefaultPassportClientID,
-		ClientSecret: emulator.DefaultPassportClientSecret,
+		ClientID:     passport.DefaultClientID,
+		ClientSecret: passport.DefaultClientSecret,
 		TokenURL:     e.srv.URL + "/passport/v1/iam/oauth/tokens",
 		AuthStyle:    style,
 	}
@@ -101,7 +102,7 @@ func TestPassportTokenResponse(t *testing.T) {
 		t.Errorf("Pragma = %q, want no-cache", got)
 	}
 	tr := decode[passportTokenResp](t, body)
-	if tr.TokenType != "Bearer" || tr.ExpiresIn != 86400 || tr.AccountID != emulator.DefaultPassportAccountID {
+	if tr.TokenType != "Bearer" || tr.ExpiresIn != 86400 || tr.AccountID != passport.DefaultAccountID {
 		t.Errorf("token_type %q expires_in %d account_id %q", tr.TokenType, tr.ExpiresIn, tr.AccountID)
 	}
 	if len(tr.AccessToken) < 43 || strings.Count(tr.AccessToken, ".") != 0 {
@@ -110,7 +111,7 @@ func TestPassportTokenResponse(t *testing.T) {
 	if want := now.Format("2006-01-02T15:04:05.000Z07:00"); tr.CreatedAt != want {
 		t.Errorf("created_at = %q, want %q", tr.CreatedAt, want)
 	}
-	if len(tr.Scopes) != len(emulator.PassportScopes()) || len(tr.Roles) != 1 {
+	if len(tr.Scopes) != len(passport.Scopes()) || len(tr.Roles) != 1 {
 		t.Errorf("scopes %v roles %v", tr.Scopes, tr.Roles)
 	}
 	if strings.Contains(string(body), "refresh_token") || strings.Contains(string(body), `"scope"`) {

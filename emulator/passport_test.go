@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/passport"
 )
 
 const tokenPath = "/passport/v1/iam/oauth/tokens"
@@ -25,7 +26,7 @@ func (e *env) issue(clientID, secret string) passportTokenResp {
 }
 
 func (e *env) demoToken() passportTokenResp {
-	return e.issue(emulator.DefaultPassportClientID, emulator.DefaultPassportClientSecret)
+	return e.issue(passport.DefaultClientID, passport.DefaultClientSecret)
 }
 
 func bearer(tok string) http.Header { return hdr("Authorization", "Bearer "+tok) }
@@ -66,7 +67,7 @@ func TestPassportListGetRevoke(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	other := e.issue(emulator.LimitedPassportClientID, emulator.LimitedPassportClientSecret)
+	other := e.issue(passport.LimitedClientID, passport.LimitedClientSecret)
 	auth := bearer(toks[0].AccessToken)
 
 	// List: only this account's live tokens, oldest first, two per page.
@@ -191,7 +192,7 @@ func TestPassportAccounts(t *testing.T) {
 		t.Errorf("account id in upper case: %d, want 200", resp.StatusCode)
 	}
 	// The limited client lists accounts but may not read one (scope paas.core.accounts.get).
-	lim := e.issue(emulator.LimitedPassportClientID, emulator.LimitedPassportClientSecret)
+	lim := e.issue(passport.LimitedClientID, passport.LimitedClientSecret)
 	if resp, _ = e.do("GET", "/passport/v1/core/accounts", bearer(lim.AccessToken), ""); resp.StatusCode != 200 {
 		t.Errorf("limited list: %d", resp.StatusCode)
 	}
@@ -222,22 +223,22 @@ func TestPassportAccounts(t *testing.T) {
 
 func TestPassportConfigSwitches(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, emulator.Config{Passport: emulator.PassportConfig{RevokeStatus: 204, ScopeErrorStatus: 403}})
+	e := newEnv(t, emulator.Config{Settings: map[string]string{"passport.revoke-status": "204", "passport.scope-status": "403"}})
 	tok := e.demoToken()
 	resp, body := e.do("DELETE", tokenPath+"/"+tok.TokenID, bearer(e.demoToken().AccessToken), "")
 	if resp.StatusCode != http.StatusNoContent || len(body) != 0 {
 		t.Errorf("revoke with RevokeStatus 204: %d %q", resp.StatusCode, body)
 	}
-	lim := e.issue(emulator.LimitedPassportClientID, emulator.LimitedPassportClientSecret)
+	lim := e.issue(passport.LimitedClientID, passport.LimitedClientSecret)
 	resp, body = e.do("GET", tokenPath, bearer(lim.AccessToken), "")
 	if resp.StatusCode != http.StatusForbidden || decode[passportStatus](t, body).Code != 7 ||
 		!strings.Contains(resp.Header.Get("WWW-Authenticate"), `error="insufficient_scope"`) {
 		t.Errorf("missing scope with ScopeErrorStatus 403: %d %s %v", resp.StatusCode, body, resp.Header)
 	}
-	if _, err := emulator.New(emulator.Config{Passport: emulator.PassportConfig{RevokeStatus: 201}}); err == nil {
+	if _, err := emulator.New(emulator.Config{Settings: map[string]string{"passport.revoke-status": "201"}}); err == nil {
 		t.Error("RevokeStatus 201 accepted")
 	}
-	if _, err := emulator.New(emulator.Config{Passport: emulator.PassportConfig{ScopeErrorStatus: 400}}); err == nil {
+	if _, err := emulator.New(emulator.Config{Settings: map[string]string{"passport.scope-status": "400"}}); err == nil {
 		t.Error("ScopeErrorStatus 400 accepted")
 	}
 }

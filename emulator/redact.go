@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tokenemu/tokenemu/emulator/store"
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 )
 
 // What the journal and the log keep of a request's path. A path can carry a
@@ -32,32 +33,23 @@ const (
 	unknownSecretSegment = 32
 )
 
-// knownSecrets collects the hashes of the fixtures' secrets (passwords,
-// client secrets, app keys, API secrets, TOTP secrets) and of the admin token.
-func knownSecrets(f *Fixtures, adminToken string) map[store.SecretHash]struct{} {
+// knownSecrets collects the hashes of the vendors' fixtures' secrets
+// (passwords, client secrets, app keys, API secrets, TOTP secrets) and of
+// the admin token.
+func (e *Emulator) knownSecrets() map[store.SecretHash]struct{} {
 	m := map[store.SecretHash]struct{}{}
 	add := func(s string) {
 		if len(s) >= minSecretSegment {
 			m[store.HashSecret(s)] = struct{}{}
 		}
 	}
-	add(adminToken)
-	for _, c := range f.Passport.Clients {
-		add(c.ClientSecret)
-	}
-	for _, u := range f.PassKit.Users {
-		add(u.Password)
-		add(u.APISecret)
-	}
-	for _, k := range f.Brass.AppKeys {
-		add(k)
-	}
-	for _, u := range f.Brass.Users {
-		add(u.Password)
-		add(u.TOTPSecret)
-	}
-	for _, u := range f.TeleTracker.Users {
-		add(u.Password)
+	add(e.cfg.AdminToken)
+	for _, v := range e.vendors {
+		if sh, ok := v.(vendorapi.SecretHolder); ok {
+			for _, s := range sh.Secrets() {
+				add(s)
+			}
+		}
 	}
 	return m
 }

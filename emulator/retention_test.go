@@ -10,6 +10,11 @@ import (
 	"time"
 
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/brass"
+	"github.com/tokenemu/tokenemu/emulator/passkit"
+	"github.com/tokenemu/tokenemu/emulator/passport"
+	"github.com/tokenemu/tokenemu/emulator/teletracker"
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 )
 
 // A revoked or expired token keeps its vendor answer (token_expired,
@@ -46,7 +51,7 @@ func TestRetentionSweepsOldTokens(t *testing.T) {
 	// An idle store is swept when the clock is moved through the admin plane.
 	idle := newEnv(t, emulator.Config{Retention: time.Hour})
 	for range 100 {
-		idle.emu.IssueToken(context.Background(), emulator.IssueRequest{Vendor: "passport", Principal: emulator.DefaultPassportClientID})
+		idle.emu.IssueToken(context.Background(), vendorapi.IssueRequest{Vendor: "passport", Principal: passport.DefaultClientID})
 	}
 	idle.admin("POST", "/clock/advance", `{"duration":"26h"}`)
 	if n := statusOf(t, idle.emu).Tokens; n != 0 {
@@ -62,7 +67,7 @@ func TestRetentionSweepsOldTokens(t *testing.T) {
 // Brass payments.
 func TestVendorResourcesAreBounded(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, emulator.Config{PassKit: emulator.PassKitConfig{MaxUsers: 3}, Brass: emulator.BrassConfig{RateLimit: -1}})
+	e := newEnv(t, emulator.Config{Settings: map[string]string{"passkit.max-users": "3", "brass.rate-limit": "0"}})
 	for i := range 4 {
 		resp, body := e.do("POST", "/passkit/user/new", hdr("Content-Type", "application/json"),
 			fmt.Sprintf(`{"username":"u%d@x.test","password":"pw-%d","companyName":"c","emailAddress":"u%d@x.test"}`, i, i, i))
@@ -74,15 +79,15 @@ func TestVendorResourcesAreBounded(t *testing.T) {
 		}
 	}
 	// Members and payments: through the handler, to reach 10,000 quickly.
-	pk := issueToken(t, e.emu, "passkit", emulator.DefaultPassKitUsername, "")
-	br := issueToken(t, e.emu, "brass", emulator.DefaultBrassUsername, "")
+	pk := issueToken(t, e.emu, "passkit", passkit.DefaultUsername, "")
+	br := issueToken(t, e.emu, "brass", brass.DefaultUsername, "")
 	for _, c := range []struct {
 		path, auth, body string
 		max              int
 		ok               int
 	}{
-		{"/passkit/members/member", pk, `{"programId":"p","tierId":"t"}`, emulator.MaxPassKitMembers, 200},
-		{"/brass/banking/payments", "Bearer " + br, `{"amount":100,"recipient":{"account_number":"0123456789","bank_code":"058"}}`, emulator.MaxBrassPayments, 201},
+		{"/passkit/members/member", pk, `{"programId":"p","tierId":"t"}`, passkit.MaxMembers, 200},
+		{"/brass/banking/payments", "Bearer " + br, `{"amount":100,"recipient":{"account_number":"0123456789","bank_code":"058"}}`, brass.MaxPayments, 201},
 	} {
 		h := e.emu.Handler()
 		for i := 0; ; i++ {
@@ -99,7 +104,7 @@ func TestVendorResourcesAreBounded(t *testing.T) {
 			}
 			// The fixtures' own members and payments count too: the bound
 			// is reached a few requests early.
-			if w.Code != http.StatusConflict || w.Header().Get(emulator.ReasonHeader) != "limit_reached" || i < c.max-20 {
+			if w.Code != http.StatusConflict || w.Header().Get(vendorapi.ReasonHeader) != "limit_reached" || i < c.max-20 {
 				t.Errorf("%s after %d made: %d %s", c.path, i, w.Code, w.Body)
 			}
 			break
@@ -115,10 +120,10 @@ func TestSweepKeepsRevokedJWTsRefused(t *testing.T) {
 	e := newEnv(t, emulator.Config{Retention: time.Hour})
 	e.emu.Clock().Freeze()
 	for _, v := range []struct{ vendor, principal, path, scheme string }{
-		{"passkit", emulator.DefaultPassKitUsername, "/passkit/user/profile", ""},
-		{"brass", emulator.DefaultBrassUsername, "/brass/banking/accounts", "Bearer "},
+		{"passkit", passkit.DefaultUsername, "/passkit/user/profile", ""},
+		{"brass", brass.DefaultUsername, "/brass/banking/accounts", "Bearer "},
 	} {
-		res, err := e.emu.IssueToken(context.Background(), emulator.IssueRequest{Vendor: v.vendor, Principal: v.principal, Lifetime: 30 * 24 * time.Hour})
+		res, err := e.emu.IssueToken(context.Background(), vendorapi.IssueRequest{Vendor: v.vendor, Principal: v.principal, Lifetime: 30 * 24 * time.Hour})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,7 +132,7 @@ func TestSweepKeepsRevokedJWTsRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 		for range 20 { // issuing sweeps
-			e.emu.IssueToken(context.Background(), emulator.IssueRequest{Vendor: "passport", Principal: emulator.DefaultPassportClientID})
+			e.emu.IssueToken(context.Background(), vendorapi.IssueRequest{Vendor: "passport", Principal: passport.DefaultClientID})
 		}
 		if resp, body := e.do("GET", v.path, hdr("Authorization", v.scheme+res.Token), ""); resp.StatusCode != 401 {
 			t.Errorf("%s: a JWT revoked 8 days ago (retention 1 h, exp in 22 days): %d %s, want 401", v.vendor, resp.StatusCode, body)
@@ -153,7 +158,7 @@ func TestPassportListPageOverflow(t *testing.T) {
 func TestBrassIdempotencyKeyLength(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, emulator.Config{})
-	h := hdr("Content-Type", "application/json", "Authorization", "Bearer "+emulator.DefaultBrassAppKey, "x-idempotency-key", strings.Repeat("k", 256))
+	h := hdr("Content-Type", "application/json", "Authorization", "Bearer "+brass.DefaultAppKey, "x-idempotency-key", strings.Repeat("k", 256))
 	if resp, body := e.do("POST", "/brass/auth/login", h, `{}`); resp.StatusCode != 422 || !strings.Contains(string(body), "at most 255") {
 		t.Errorf("a 256-byte key: %d %s", resp.StatusCode, body)
 	}
@@ -201,14 +206,14 @@ func TestPassportListPagesThrough(t *testing.T) {
 // tokens, and Brass's personal access tokens.
 func TestNeverExpiringTokensAreBounded(t *testing.T) {
 	t.Parallel()
-	emu, err := emulator.New(emulator.Config{Brass: emulator.BrassConfig{RateLimit: -1, MaxPATs: 2000}})
+	emu, err := emulator.New(emulator.Config{Settings: map[string]string{"brass.rate-limit": "0", "brass.max-pats": "2000"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var last error
-	for i := 0; i <= emulator.MaxPassKitLongLived; i++ {
-		_, last = emu.IssueToken(context.Background(), emulator.IssueRequest{Vendor: "passkit", Principal: emulator.DefaultPassKitUsername, Kind: "longlived"})
-		if i < emulator.MaxPassKitLongLived && last != nil {
+	for i := 0; i <= passkit.MaxLongLived; i++ {
+		_, last = emu.IssueToken(context.Background(), vendorapi.IssueRequest{Vendor: "passkit", Principal: passkit.DefaultUsername, Kind: "longlived"})
+		if i < passkit.MaxLongLived && last != nil {
 			t.Fatalf("long-lived %d: %v", i, last)
 		}
 	}
@@ -216,7 +221,7 @@ func TestNeverExpiringTokensAreBounded(t *testing.T) {
 		t.Errorf("one long-lived token too many: %v", last)
 	}
 	h := emu.Handler()
-	user := issueToken(t, emu, "brass", emulator.DefaultBrassUsername, "")
+	user := issueToken(t, emu, "brass", brass.DefaultUsername, "")
 	for i := 0; ; i++ {
 		req := httptest.NewRequest("POST", "/brass/auth/personal-access-tokens", strings.NewReader(`{"name":"n","role":"member"}`))
 		req.Header.Set("Content-Type", "application/json")
@@ -242,15 +247,15 @@ func TestAdminListingByPrincipalAlone(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, emulator.Config{})
 	for _, v := range []string{"passport", "teletracker"} {
-		p := emulator.DefaultPassportClientID
+		p := passport.DefaultClientID
 		if v == "teletracker" {
-			p = emulator.DefaultTeleTrackerUsername
+			p = teletracker.DefaultUsername
 		}
-		if _, err := e.emu.IssueToken(context.Background(), emulator.IssueRequest{Vendor: v, Principal: p}); err != nil {
+		if _, err := e.emu.IssueToken(context.Background(), vendorapi.IssueRequest{Vendor: v, Principal: p}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	_, body := e.admin("GET", "/tokens?principal="+emulator.DefaultTeleTrackerUsername, "")
+	_, body := e.admin("GET", "/tokens?principal="+teletracker.DefaultUsername, "")
 	if got := decode[struct{ Total int }](t, body).Total; got != 2 { // the access token and its refresh token
 		t.Errorf("by principal alone: %d tokens, want 2: %s", got, body)
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/passport"
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 )
 
 // BenchmarkSaveUnderLoad: W2 requests from 8 connections over loopback
@@ -25,11 +27,11 @@ func BenchmarkSaveUnderLoad(b *testing.B) {
 	}
 	b.Cleanup(func() { _ = emu.Close() })
 	for range 200_000 {
-		if _, err := emu.IssueToken(context.Background(), emulator.IssueRequest{Vendor: "passport", Principal: emulator.DefaultPassportClientID}); err != nil {
+		if _, err := emu.IssueToken(context.Background(), vendorapi.IssueRequest{Vendor: "passport", Principal: passport.DefaultClientID}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	tok := issueToken(b, emu, "passport", emulator.DefaultPassportClientID, "")
+	tok := issueToken(b, emu, "passport", passport.DefaultClientID, "")
 	srv := httptest.NewServer(emu.Handler())
 	b.Cleanup(srv.Close)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}

@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"mime"
 	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/tokenemu/tokenemu/emulator/store"
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 	"github.com/tokenemu/tokenemu/scenarios"
 )
 
@@ -19,22 +17,6 @@ import (
 // it. Only built-ins whose every effect stays within that request are accepted
 // (scenarios.Scenario.PerRequest); the others are refused with a 400.
 const ScenarioHeader = "X-Tokenemu-Scenario"
-
-// faultSpec is a scenario's fault, for a scheme to turn into its own error.
-type faultSpec struct {
-	status int
-	code   string // the vendor's error code, when the rule gives one
-	msg    string // "" for the scheme's default
-	reason string // X-Tokenemu-Reason: scenario:<name>
-	retry  int    // Retry-After seconds, 0 when not set
-}
-
-func (f faultSpec) message() string {
-	if f.msg != "" {
-		return f.msg
-	}
-	return strings.ToLower(http.StatusText(f.status))
-}
 
 // ApplyScenario makes s active from now. A scenario of the same name is an
 // error unless replace is set.
@@ -74,6 +56,7 @@ type scenarioRequest struct {
 	e       *Emulator
 	r       *http.Request
 	rc      *reqCtx
+	v       vendorapi.Vendor
 	vendor  string
 	token   *string
 	record  *store.Token
@@ -82,8 +65,9 @@ type scenarioRequest struct {
 	request scenarios.Request
 }
 
-func (e *Emulator) newScenarioRequest(r *http.Request, rc *reqCtx, vendor string) *scenarioRequest {
-	sr := &scenarioRequest{e: e, r: r, rc: rc, vendor: vendor}
+func (e *Emulator) newScenarioRequest(r *http.Request, rc *reqCtx, v vendorapi.Vendor) *scenarioRequest {
+	vendor := v.Name()
+	sr := &scenarioRequest{e: e, r: r, rc: rc, v: v, vendor: vendor}
 	sr.request = scenarios.Request{
 		Vendor: vendor, Operation: rc.op.id, Method: r.Method, Path: r.URL.Path, Header: r.Header,
 		Principal: sr.principal, Kind: sr.kind, Token: sr.tokenValue,
@@ -91,23 +75,17 @@ func (e *Emulator) newScenarioRequest(r *http.Request, rc *reqCtx, vendor string
 	return sr
 }
 
-// tokenValue is the token the request presents: TeleTracker's refresh token on
-// a refresh, else the Authorization (or TeleTracker Authentication) header's.
+// tokenValue is the token the request presents: where its vendor says
+// (vendorapi.Presenter), else the Authorization header's Bearer (or bare) token.
 func (sr *scenarioRequest) tokenValue() string {
 	if sr.token != nil {
 		return *sr.token
 	}
 	v := ""
-	if sr.vendor == teletrackerVendor && sr.rc.op.id == "refresh" {
-		v = bodyFields(sr.r, sr.rc.body)["refresh_token"]
-	} else {
-		h := sr.r.Header.Get("Authorization")
-		if h == "" && sr.vendor == teletrackerVendor {
-			h = sr.r.Header.Get("Authentication")
-		}
-		if c := parseAuthorization(h); c.present && (c.scheme == "bearer" || c.scheme == "") {
-			v = c.value
-		}
+	if p, ok := sr.v.(vendorapi.Presenter); ok {
+		v = p.Presented(sr.r, &sr.rc.Request)
+	} else if c := vendorapi.ParseAuthorization(sr.r.Header.Get("Authorization")); c.Present && (c.Scheme == "bearer" || c.Scheme == "") {
+		v = c.Value
 	}
 	sr.token = &v
 	return v
@@ -127,8 +105,8 @@ func (sr *scenarioRequest) stored(ctx context.Context) *store.Token {
 		sr.record = &t
 		return sr.record
 	}
-	if ad, ok := sr.e.scheme(sr.vendor).(adopter); ok {
-		if t, ok := ad.adopt(ctx, v); ok {
+	if ad, ok := sr.v.(vendorapi.Adopter); ok {
+		if t, ok := ad.Adopt(ctx, v); ok {
 			sr.record = &t
 		}
 	}
@@ -154,7 +132,7 @@ func (sr *scenarioRequest) principal() string {
 	} else if user, _, ok := sr.r.BasicAuth(); ok {
 		p = user
 	} else {
-		f := bodyFields(sr.r, sr.rc.body)
+		f := vendorapi.BodyFields(sr.r, sr.rc.Body)
 		for _, k := range []string{"client_id", "username", "email"} {
 			if f[k] != "" {
 				p = f[k]
@@ -166,58 +144,30 @@ func (sr *scenarioRequest) principal() string {
 	return p
 }
 
-// bodyFields reads the string fields of a JSON or form body already in memory.
-func bodyFields(r *http.Request, body []byte) map[string]string {
-	out := map[string]string{}
-	if len(body) == 0 {
-		return out
-	}
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	switch mt {
-	case "application/json":
-		var m map[string]any
-		if decodeJSON(body, &m) == nil {
-			for k, v := range m {
-				if s, ok := v.(string); ok {
-					out[k] = s
-				}
-			}
-		}
-	case "application/x-www-form-urlencoded":
-		if q, err := url.ParseQuery(string(body)); err == nil {
-			for k, v := range q {
-				out[k] = v[0]
-			}
-		}
-	}
-	return out
-}
-
 // runScenarios evaluates the active scenarios (and a per-request override)
 // against a request, carries out what fires, and reports whether the request
 // has been answered.
-func (e *Emulator) runScenarios(w *statusRecorder, r *http.Request, rc *reqCtx, s scheme) bool {
+func (e *Emulator) runScenarios(w *statusRecorder, r *http.Request, rc *reqCtx, s vendorapi.Vendor) bool {
 	ctx := r.Context()
 	override := r.Header.Get(ScenarioHeader)
 	if override == "" && e.scenarios.Empty() {
 		return false
 	}
-	vendor := s.name()
-	sr := e.newScenarioRequest(r, rc, vendor)
+	sr := e.newScenarioRequest(r, rc, s)
 	now := e.clock.Now()
 	var firings []scenarios.Firing
 	if override != "" {
 		sc, err := e.scenarios.Builtin(override, "")
 		if err != nil {
-			s.writeError(w, r, rc, s.fault(rc, faultSpec{status: http.StatusBadRequest, reason: "scenario_unknown",
-				msg: fmt.Sprintf("%s: %v", ScenarioHeader, err)}))
+			s.WriteError(w, r, &rc.Request, s.Fault(&rc.Request, vendorapi.Fault{Status: http.StatusBadRequest, Reason: "scenario_unknown",
+				Message: fmt.Sprintf("%s: %v", ScenarioHeader, err)}))
 			return true
 		}
 		// Anyone who can reach a vendor can send the header: it may act on
 		// its own request only, never on the clock or on others' tokens.
 		if err := sc.PerRequest(); err != nil {
-			s.writeError(w, r, rc, s.fault(rc, faultSpec{status: http.StatusBadRequest, reason: "scenario_not_per_request",
-				msg: fmt.Sprintf("%s: %v", ScenarioHeader, err)}))
+			s.WriteError(w, r, &rc.Request, s.Fault(&rc.Request, vendorapi.Fault{Status: http.StatusBadRequest, Reason: "scenario_not_per_request",
+				Message: fmt.Sprintf("%s: %v", ScenarioHeader, err)}))
 			return true
 		}
 		firings = e.scenarios.Once(sc, &sr.request, now)
@@ -276,11 +226,11 @@ func (e *Emulator) runScenarios(w *statusRecorder, r *http.Request, rc *reqCtx, 
 		h.Set("Retry-After", strconv.Itoa(retry))
 	}
 	if a.Body != nil {
-		h.Set(ReasonHeader, reason)
-		writeJSON(w, a.Status, a.Body)
+		h.Set(vendorapi.ReasonHeader, reason)
+		vendorapi.WriteJSON(w, a.Status, a.Body)
 		return true
 	}
-	s.writeError(w, r, rc, s.fault(rc, faultSpec{status: a.Status, code: a.Error, msg: a.Message, reason: reason, retry: retry}))
+	s.WriteError(w, r, &rc.Request, s.Fault(&rc.Request, vendorapi.Fault{Status: a.Status, Code: a.Error, Message: a.Message, Reason: reason, RetryAfter: retry}))
 	return true
 }
 

@@ -9,7 +9,12 @@ import (
 	"testing"
 
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/brass"
+	"github.com/tokenemu/tokenemu/emulator/passkit"
+	"github.com/tokenemu/tokenemu/emulator/passport"
 	"github.com/tokenemu/tokenemu/emulator/store"
+	"github.com/tokenemu/tokenemu/emulator/teletracker"
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 	"github.com/tokenemu/tokenemu/openapi"
 	"github.com/tokenemu/tokenemu/scenarios"
 )
@@ -34,15 +39,15 @@ func TestScenarioHeaderActsOnItsRequestOnly(t *testing.T) {
 	if global == 0 {
 		t.Fatal("no built-in has a global effect: the refusal is not exercised")
 	}
-	e := newEnv(t, emulator.Config{Brass: emulator.BrassConfig{RateLimit: -1}})
+	e := newEnv(t, emulator.Config{Settings: map[string]string{"brass.rate-limit": "0"}})
 	start := e.emu.Clock().Freeze()
 	// One live token of each vendor's default principal, which an effect on
 	// "principal" would reach.
-	for _, ir := range []emulator.IssueRequest{
-		{Vendor: "passport", Principal: emulator.DefaultPassportClientID},
-		{Vendor: "passkit", Principal: emulator.DefaultPassKitUsername},
-		{Vendor: "brass", Principal: emulator.DefaultBrassUsername},
-		{Vendor: "teletracker", Principal: emulator.DefaultTeleTrackerUsername},
+	for _, ir := range []vendorapi.IssueRequest{
+		{Vendor: "passport", Principal: passport.DefaultClientID},
+		{Vendor: "passkit", Principal: passkit.DefaultUsername},
+		{Vendor: "brass", Principal: brass.DefaultUsername},
+		{Vendor: "teletracker", Principal: teletracker.DefaultUsername},
 	} {
 		if _, err := e.emu.IssueToken(context.Background(), ir); err != nil {
 			t.Fatal(err)

@@ -14,6 +14,9 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/brass"
+	"github.com/tokenemu/tokenemu/emulator/passport"
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 	"github.com/tokenemu/tokenemu/scenarios"
 )
 
@@ -32,7 +35,7 @@ func (e *env) apply(body string) {
 
 func (e *env) applyBuiltin(name string) { e.apply(fmt.Sprintf(`{"name":%q}`, name)) }
 
-func reason(resp *http.Response) string { return resp.Header.Get(emulator.ReasonHeader) }
+func reason(resp *http.Response) string { return resp.Header.Get(vendorapi.ReasonHeader) }
 
 // lastEntry returns the newest journal entry of a vendor.
 func (e *env) lastEntry(vendor string) emulator.JournalEntry {
@@ -56,7 +59,7 @@ func TestScenarioPassportTokenEndpointFlaky(t *testing.T) {
 		if !errors.As(err, &re) || re.Response.StatusCode != 503 || re.ErrorCode != "temporarily_unavailable" {
 			t.Fatalf("attempt %d: got %v, want a 503 temporarily_unavailable", i, err)
 		}
-		if got := re.Response.Header.Get(emulator.ReasonHeader); got != "scenario:passport-token-endpoint-flaky" {
+		if got := re.Response.Header.Get(vendorapi.ReasonHeader); got != "scenario:passport-token-endpoint-flaky" {
 			t.Errorf("attempt %d: reason %q", i, got)
 		}
 		if en := e.lastEntry("passport"); en.Status != 503 || en.Scenario != "passport-token-endpoint-flaky" || en.Rule == nil || *en.Rule != 0 {
@@ -147,7 +150,7 @@ func TestScenarioPassKit(t *testing.T) {
 func TestScenarioBrass(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, emulator.Config{})
-	user := e.brassUser(emulator.DefaultBrassUsername)
+	user := e.brassUser(brass.DefaultUsername)
 	pat := e.brassPAT(user, "job", "owner").Token
 
 	t.Run("pat revoked", func(t *testing.T) {
@@ -168,8 +171,8 @@ func TestScenarioBrass(t *testing.T) {
 	})
 	t.Run("otp rejected", func(t *testing.T) {
 		e.applyBuiltin("brass-otp-rejected")
-		temp := e.brassTemp(emulator.DefaultBrassUsername)
-		otp := e.brassOTP(emulator.DefaultBrassUsername)
+		temp := e.brassTemp(brass.DefaultUsername)
+		otp := e.brassOTP(brass.DefaultUsername)
 		resp, body := e.do("POST", "/brass/auth/login/authorise", jsonHdr(temp), fmt.Sprintf(`{"otp":%q}`, otp))
 		be := decode[brassErr](t, body)
 		if resp.StatusCode != 422 || reason(resp) != "scenario:brass-otp-rejected" || be.Error.Source["pointer"] != "/otp" || be.Error.Status != 422 {
@@ -316,7 +319,7 @@ func TestScenarioPerRequestOverride(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, emulator.Config{})
 	h := hdr("Content-Type", "application/json", emulator.ScenarioHeader, "passport-token-endpoint-flaky")
-	body := fmt.Sprintf(`{"client_id":%q,"client_secret":%q,"grant_type":"client_credentials"}`, emulator.DefaultPassportClientID, emulator.DefaultPassportClientSecret)
+	body := fmt.Sprintf(`{"client_id":%q,"client_secret":%q,"grant_type":"client_credentials"}`, passport.DefaultClientID, passport.DefaultClientSecret)
 	for range 3 { // every request with the header is "the first"
 		if resp, b := e.do("POST", tokenPath, h, body); resp.StatusCode != 503 || reason(resp) != "scenario:passport-token-endpoint-flaky" {
 			t.Errorf("with the header: %d %s", resp.StatusCode, b)
@@ -514,7 +517,7 @@ func TestScenarioFromConfigSurvivesReset(t *testing.T) {
 	}
 	flaky, _ := eng.Builtin("passport-token-endpoint-flaky", "")
 	e := newEnv(t, emulator.Config{Scenarios: []scenarios.Scenario{flaky}})
-	body := fmt.Sprintf(`{"client_id":%q,"client_secret":%q,"grant_type":"client_credentials"}`, emulator.DefaultPassportClientID, emulator.DefaultPassportClientSecret)
+	body := fmt.Sprintf(`{"client_id":%q,"client_secret":%q,"grant_type":"client_credentials"}`, passport.DefaultClientID, passport.DefaultClientSecret)
 	codes := func() []int {
 		var out []int
 		for range 3 {

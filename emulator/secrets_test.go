@@ -16,6 +16,10 @@ import (
 	"time"
 
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/brass"
+	"github.com/tokenemu/tokenemu/emulator/passkit"
+	"github.com/tokenemu/tokenemu/emulator/passport"
+	"github.com/tokenemu/tokenemu/emulator/teletracker"
 )
 
 // recorded is one answer as the secrets test searches it.
@@ -65,8 +69,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 	// secrets: value → the index of the response allowed to hold it (-1: none).
 	secrets := map[string]int{
 		wrongPassword: -1, unknownToken: -1, unknownOpaque: -1, wrongOTP: -1, "admin-secret-canary-0b7d": -1,
-		emulator.DefaultPassportClientSecret: -1, emulator.DefaultPassKitPassword: -1,
-		emulator.DefaultBrassPassword: -1, emulator.DefaultBrassAppKey: -1, emulator.DefaultTeleTrackerPassword: -1,
+		passport.DefaultClientSecret: -1, passkit.DefaultPassword: -1,
+		brass.DefaultPassword: -1, brass.DefaultAppKey: -1, teletracker.DefaultPassword: -1,
 	}
 	do := func(method, path string, h http.Header, body string) (int, []byte, int) {
 		t.Helper()
@@ -108,13 +112,13 @@ func TestSecretsNeverLeak(t *testing.T) {
 
 	// Passport.
 	do("POST", "/passport/v1/iam/oauth/tokens", form, url.Values{"grant_type": {"client_credentials"},
-		"client_id": {emulator.DefaultPassportClientID}, "client_secret": {wrongPassword}}.Encode())
+		"client_id": {passport.DefaultClientID}, "client_secret": {wrongPassword}}.Encode())
 	do("POST", "/passport/v1/iam/oauth/tokens", js(""),
-		fmt.Sprintf(`{"grant_type":"client_credentials","client_id":%q,"client_secret":%q}`, emulator.DefaultPassportClientID, wrongPassword))
+		fmt.Sprintf(`{"grant_type":"client_credentials","client_id":%q,"client_secret":%q}`, passport.DefaultClientID, wrongPassword))
 	do("POST", "/passport/v1/iam/oauth/tokens", http.Header{"Content-Type": form["Content-Type"],
-		"Authorization": {basic(emulator.DefaultPassportClientID, wrongPassword)}}, "grant_type=client_credentials")
+		"Authorization": {basic(passport.DefaultClientID, wrongPassword)}}, "grant_type=client_credentials")
 	_, b, at := do("POST", "/passport/v1/iam/oauth/tokens", form, url.Values{"grant_type": {"client_credentials"},
-		"client_id": {emulator.DefaultPassportClientID}, "client_secret": {emulator.DefaultPassportClientSecret}}.Encode())
+		"client_id": {passport.DefaultClientID}, "client_secret": {passport.DefaultClientSecret}}.Encode())
 	pp, ppID := field(b, "access_token"), field(b, "token_id")
 	issued(pp, at)
 	do("GET", "/passport/v1/core/accounts", js("Bearer "+pp), "")
@@ -124,30 +128,30 @@ func TestSecretsNeverLeak(t *testing.T) {
 	do("GET", "/passport/v1/iam/oauth/tokens/3f2b6c1e-8d4a-4e2b-9c1f-5a6b7c8d9e0f", js("Bearer "+pp), "")
 
 	// PassKit.
-	do("POST", "/passkit/login", js(""), fmt.Sprintf(`{"username":%q,"password":%q}`, emulator.DefaultPassKitUsername, wrongPassword))
-	do("POST", "/passkit/login", js(""), fmt.Sprintf(`{"username":%q,"password":%d}`, emulator.DefaultPassKitUsername, 918273))
-	_, b, at = do("POST", "/passkit/login", js(""), fmt.Sprintf(`{"username":%q,"password":%q}`, emulator.DefaultPassKitUsername, emulator.DefaultPassKitPassword))
+	do("POST", "/passkit/login", js(""), fmt.Sprintf(`{"username":%q,"password":%q}`, passkit.DefaultUsername, wrongPassword))
+	do("POST", "/passkit/login", js(""), fmt.Sprintf(`{"username":%q,"password":%d}`, passkit.DefaultUsername, 918273))
+	_, b, at = do("POST", "/passkit/login", js(""), fmt.Sprintf(`{"username":%q,"password":%q}`, passkit.DefaultUsername, passkit.DefaultPassword))
 	pk := field(b, "token")
 	issued(pk, at)
 	lh := js("")
 	lh.Set("X-Passkit-Longlived-Token", "true")
-	_, b, at = do("POST", "/passkit/login", lh, fmt.Sprintf(`{"username":%q,"password":%q}`, emulator.DefaultPassKitUsername, emulator.DefaultPassKitPassword))
+	_, b, at = do("POST", "/passkit/login", lh, fmt.Sprintf(`{"username":%q,"password":%q}`, passkit.DefaultUsername, passkit.DefaultPassword))
 	pkLong := field(b, "token")
 	issued(pkLong, at)
 	do("GET", "/passkit/user/profile", js(pk), "")
 	do("GET", "/passkit/user/profile", js(pkLong), "")
 	do("GET", "/passkit/user/profile", js("Bearer "+unknownToken), "")
 	do("POST", "/passkit/user/new", js(""), fmt.Sprintf(`{"username":%q,"password":%q,"companyName":"c","emailAddress":"x@example.test"}`,
-		emulator.DefaultPassKitUsername, wrongPassword))
+		passkit.DefaultUsername, wrongPassword))
 
 	// Brass.
 	do("POST", "/brass/auth/login", js("Bearer "+unknownToken), `{"username":"a@b.test","password":"x"}`)
-	do("POST", "/brass/auth/login", js("Bearer "+emulator.DefaultBrassAppKey), fmt.Sprintf(`{"username":%q,"password":%q}`, emulator.DefaultBrassUsername, wrongPassword))
-	_, b, at = do("POST", "/brass/auth/login", js("Bearer "+emulator.DefaultBrassAppKey), fmt.Sprintf(`{"username":%q,"password":%q}`, emulator.DefaultBrassUsername, emulator.DefaultBrassPassword))
+	do("POST", "/brass/auth/login", js("Bearer "+brass.DefaultAppKey), fmt.Sprintf(`{"username":%q,"password":%q}`, brass.DefaultUsername, wrongPassword))
+	_, b, at = do("POST", "/brass/auth/login", js("Bearer "+brass.DefaultAppKey), fmt.Sprintf(`{"username":%q,"password":%q}`, brass.DefaultUsername, brass.DefaultPassword))
 	temp := field(b, "token")
 	issued(temp, at)
 	do("POST", "/brass/auth/login/authorise", js("Bearer "+temp), fmt.Sprintf(`{"otp":%q}`, wrongOTP))
-	otp, _ := emu.BrassOTP(emulator.DefaultBrassUsername)
+	otp, _ := brass.OTP(mustVendor(t, emu, brass.Name), brass.DefaultUsername)
 	secrets[otp] = -1
 	_, b, at = do("POST", "/brass/auth/login/authorise", js("Bearer "+temp), fmt.Sprintf(`{"otp":%q}`, otp))
 	user := field(b, "token")
@@ -163,7 +167,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 
 	// TeleTracker.
 	do("POST", "/teletracker/auth/login", form, "username=demo%40teletracker.test&password="+wrongPassword)
-	_, b, at = do("POST", "/teletracker/auth/login", form, "username=demo%40teletracker.test&password="+url.QueryEscape(emulator.DefaultTeleTrackerPassword))
+	_, b, at = do("POST", "/teletracker/auth/login", form, "username=demo%40teletracker.test&password="+url.QueryEscape(teletracker.DefaultPassword))
 	tt, ttRefresh := field(b, "token"), field(b, "refreshToken")
 	issued(tt, at)
 	issued(ttRefresh, at)
@@ -174,7 +178,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	issued(ttRefresh2, at)
 	do("POST", "/teletracker/auth/refresh", js(""), fmt.Sprintf(`{"refresh_token":%q}`, ttRefresh)) // reused
 	do("POST", "/teletracker/auth/refresh", js(""), fmt.Sprintf(`{"refresh_token":%q}`, unknownToken))
-	do("POST", "/teletracker/auth/masquerade", js(basic(emulator.IntegratorTeleTrackerUser, wrongPassword)), `{"account_id":1001}`)
+	do("POST", "/teletracker/auth/masquerade", js(basic(teletracker.IntegratorUser, wrongPassword)), `{"account_id":1001}`)
 	do("POST", "/teletracker/auth/logout", js("Bearer "+tt2), "")
 
 	// The admin plane: wrong admin token, token changes by value, a
@@ -192,7 +196,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	// back to its sender; the journal, the log and the listings must not.
 	echoFrom := len(out)
 	for _, secret := range []string{pp, pk, pkLong, pat, tt, ttRefresh, unknownOpaque, "admin-secret-canary-0b7d",
-		emulator.DefaultPassportClientSecret, emulator.DefaultBrassAppKey, emulator.DefaultTeleTrackerPassword} {
+		passport.DefaultClientSecret, brass.DefaultAppKey, teletracker.DefaultPassword} {
 		do("GET", "/passport/v1/iam/oauth/tokens/"+url.PathEscape(secret), js("Bearer "+pp), "")
 		do("GET", "/passport/v1/core/accounts/"+url.PathEscape(secret), js("Bearer "+pp), "")
 		do("GET", "/teletracker/no/such/route/"+url.PathEscape(secret), nil, "")

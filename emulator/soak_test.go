@@ -20,6 +20,9 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/brass"
+	"github.com/tokenemu/tokenemu/emulator/passkit"
+	"github.com/tokenemu/tokenemu/emulator/passport"
 )
 
 var soakDuration = flag.Duration("soak", 2*time.Second, "how long TestSoak's workers run (e.g. -soak 5m for a long soak)")
@@ -37,8 +40,8 @@ func TestSoak(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 
 	emu, err := emulator.New(emulator.Config{
-		Brass:  emulator.BrassConfig{RateLimit: -1},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Settings: map[string]string{"brass.rate-limit": "0"},
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -204,8 +207,8 @@ func (s *soak) passport(rng *rand.Rand) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	st, b := s.call("POST", "/passport/v1/iam/oauth/tokens", http.Header{"Content-Type": {"application/x-www-form-urlencoded"}},
-		url.Values{"grant_type": {"client_credentials"}, "client_id": {emulator.DefaultPassportClientID},
-			"client_secret": {emulator.DefaultPassportClientSecret}}.Encode())
+		url.Values{"grant_type": {"client_credentials"}, "client_id": {passport.DefaultClientID},
+			"client_secret": {passport.DefaultClientSecret}}.Encode())
 	if !s.expect("passport token", st, 200, b) {
 		return
 	}
@@ -288,7 +291,7 @@ func (s *soak) passkit(rng *rand.Rand) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	st, b := s.call("POST", "/passkit/login", jsonH(""),
-		fmt.Sprintf(`{"username":%q,"password":%q}`, emulator.DefaultPassKitUsername, emulator.DefaultPassKitPassword))
+		fmt.Sprintf(`{"username":%q,"password":%q}`, passkit.DefaultUsername, passkit.DefaultPassword))
 	if !s.expect("passkit login", st, 200, b) {
 		return
 	}
@@ -318,13 +321,13 @@ func (s *soak) brass(rng *rand.Rand) {
 	if user == "" || rng.IntN(20) == 0 {
 		// The whole login: app key → temporary JWT → OTP → user JWT. One
 		// worker logs in, so the OTP read is this login's.
-		st, b := s.call("POST", "/brass/auth/login", jsonH("Bearer "+emulator.DefaultBrassAppKey),
-			fmt.Sprintf(`{"username":%q,"password":%q}`, emulator.DefaultBrassUsername, emulator.DefaultBrassPassword))
+		st, b := s.call("POST", "/brass/auth/login", jsonH("Bearer "+brass.DefaultAppKey),
+			fmt.Sprintf(`{"username":%q,"password":%q}`, brass.DefaultUsername, brass.DefaultPassword))
 		if !s.expect("brass login", st, 200, b) {
 			return
 		}
 		temp := field(b, "token")
-		otp, ok := s.emu.BrassOTP(emulator.DefaultBrassUsername)
+		otp, ok := brass.OTP(mustVendor(s.t, s.emu, brass.Name), brass.DefaultUsername)
 		if !ok {
 			s.t.Error("brass: no OTP after login")
 			return
@@ -413,7 +416,7 @@ func (s *soak) final() {
 	}
 	// The PATs listed are the user's, whichever JWT asks: those created
 	// (since the last reset) less those revoked.
-	user := issueToken(s.t, s.emu, "brass", emulator.DefaultBrassUsername, "user")
+	user := issueToken(s.t, s.emu, "brass", brass.DefaultUsername, "user")
 	st, b := s.call("GET", "/brass/auth/personal-access-tokens", jsonH("Bearer "+user), "")
 	var list struct{ Data []json.RawMessage }
 	_ = json.Unmarshal(b, &list)

@@ -20,6 +20,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/tokenemu/tokenemu/emulator/store"
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 	"github.com/tokenemu/tokenemu/scenarios"
 )
 
@@ -42,7 +43,7 @@ type StateConfig struct {
 const DefaultStateInterval = 5 * time.Second
 
 // StateVersion is the version of the state file format this build reads and writes.
-const StateVersion = 1
+const StateVersion = 2
 
 const stateFormat = "tokenemu-state"
 
@@ -104,16 +105,15 @@ var ErrStateMismatch = errors.New("state file does not fit this emulator")
 // savedState is the state file. Token values are never in it: tokens are kept
 // by their SHA-256, as in memory.
 type savedState struct {
-	Format    string            `json:"format"`
-	Version   int               `json:"version"`
-	SavedAt   time.Time         `json:"saved_at"` // real time
-	Config    string            `json:"config"`   // fingerprint of the seed and fixtures
-	Clock     savedClock        `json:"clock"`
-	Tokens    []savedToken      `json:"tokens"`
-	Passport  savedPassport     `json:"passport"`
-	PassKit   savedPassKit      `json:"passkit"`
-	Brass     savedBrass        `json:"brass"`
-	Scenarios []scenarios.Saved `json:"scenarios"`
+	Format  string       `json:"format"`
+	Version int          `json:"version"`
+	SavedAt time.Time    `json:"saved_at"` // real time
+	Config  string       `json:"config"`   // fingerprint of the seed and fixtures
+	Clock   savedClock   `json:"clock"`
+	Tokens  []savedToken `json:"tokens"`
+	// Vendors holds each vendor's own state (vendorapi.Persister), by name.
+	Vendors   map[string]json.RawMessage `json:"vendors"`
+	Scenarios []scenarios.Saved          `json:"scenarios"`
 
 	tokens iter.Seq2[store.Token, error] // the store's snapshot, to write Tokens from (writeState)
 }
@@ -142,54 +142,15 @@ type savedToken struct {
 	RevokeReason string     `json:"revoke_reason,omitempty"`
 }
 
-// savedPassKit holds the accounts made through /user/new (the fixtures'
-// accounts come from the fixtures) and every member.
-type savedPassKit struct {
-	Users   []savedPassKitUser   `json:"users"`
-	Members []savedPassKitMember `json:"members"`
-}
-
-type savedPassKitUser struct {
-	ID        string    `json:"id"`
-	Username  string    `json:"username"`
-	Email     string    `json:"email"`
-	Company   string    `json:"company"`
-	Password  string    `json:"password_sha256"`
-	APIKey    string    `json:"api_key"`
-	APISecret string    `json:"api_secret"` // an HMAC key, kept as is in memory too
-	Created   time.Time `json:"created"`
-}
-
-type savedPassKitMember struct {
-	passkitMember
-	Owner string `json:"owner"`
-}
-
-// savedBrass holds the JWT key (so that JWTs issued before a restart still
-// verify), PAT metadata, the PAT counter and the payments.
-type savedBrass struct {
-	Key      []byte          `json:"key"`
-	PATs     []savedBrassPAT `json:"pats"`
-	NextPAT  int64           `json:"next_pat"`
-	Payments []brassPayment  `json:"payments"`
-}
-
-type savedBrassPAT struct {
-	TokenID  string    `json:"token_id"`
-	Name     string    `json:"name"`
-	Role     string    `json:"role"`
-	Created  time.Time `json:"created"`
-	LastUsed time.Time `json:"last_used,omitzero"`
-}
-
 // configFingerprint identifies the seed and fixtures, which decide the users,
 // clients, keys and fake data that saved tokens refer to.
 func (e *Emulator) configFingerprint() string {
-	b, _ := json.Marshal(struct {
-		Seed     int64
-		Fixtures *Fixtures
-	}{e.cfg.Seed, e.cfg.Fixtures})
-	sum := sha256.Sum256(b)
+	h := sha256.New()
+	fmt.Fprintf(h, "seed %d\n", e.cfg.Seed)
+	for _, s := range e.setups {
+		fmt.Fprintf(h, "%s %d %s\n", s.def.Name, len(s.fixturesJSON), s.fixturesJSON)
+	}
+	sum := h.Sum(nil)
 	return hex.EncodeToString(sum[:])
 }
 
@@ -218,9 +179,16 @@ func (e *Emulator) snapshot() (*savedState, int64, error) {
 		return nil, 0, err
 	}
 	st.tokens = tokens
-	st.Passport = e.passportScheme().save()
-	st.PassKit = e.passkit.save()
-	st.Brass = e.brass.save()
+	st.Vendors = map[string]json.RawMessage{}
+	for _, v := range e.vendors {
+		if p, ok := v.(vendorapi.Persister); ok {
+			b, err := p.Save()
+			if err != nil {
+				return nil, 0, fmt.Errorf("save %s: %w", v.Name(), err)
+			}
+			st.Vendors[v.Name()] = b
+		}
+	}
 	st.Scenarios = e.scenarios.Save()
 	served := e.requests.Load()
 	e.stateMu.Unlock()
@@ -355,6 +323,12 @@ func (e *Emulator) restore(st *savedState) error {
 	case st.Config != e.configFingerprint():
 		return fmt.Errorf("%w: it was saved with another -seed or -fixtures (its users, clients and keys differ)", ErrStateMismatch)
 	}
+	for name := range st.Vendors {
+		v, ok := e.Vendor(name)
+		if _, persists := v.(vendorapi.Persister); !ok || !persists {
+			return fmt.Errorf("%w: it holds state of a vendor %q this emulator does not keep", ErrStateMismatch, name)
+		}
+	}
 	tokens := make([]store.Token, 0, len(st.Tokens))
 	for i, s := range st.Tokens {
 		h, ok := store.ParseSecretHash(s.SHA256)
@@ -367,7 +341,7 @@ func (e *Emulator) restore(st *savedState) error {
 	}
 	e.stateMu.Lock()
 	defer e.stateMu.Unlock()
-	if err := e.resetSchemes(); err != nil {
+	if err := e.resetVendors(); err != nil {
 		return err
 	}
 	e.store.off.Store(true) // the clock is set last: until then it is not the saved one
@@ -381,14 +355,11 @@ func (e *Emulator) restore(st *savedState) error {
 			return fmt.Errorf("token %s %s: %w", t.Vendor, t.ID, err)
 		}
 	}
-	if err := e.passportScheme().restore(st.Passport); err != nil {
-		return err
-	}
-	if err := e.passkit.restore(st.PassKit); err != nil {
-		return err
-	}
-	if err := e.brass.restore(st.Brass); err != nil {
-		return err
+	for name, b := range st.Vendors {
+		v, _ := e.Vendor(name)
+		if err := v.(vendorapi.Persister).Restore(b); err != nil {
+			return fmt.Errorf("restore %s: %w", name, err)
+		}
 	}
 	if err := e.scenarios.Restore(st.Scenarios); err != nil {
 		return fmt.Errorf("scenarios: %w", err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/brass"
 )
 
 // An emulator restored from another's state file accepts what the first
@@ -33,7 +34,7 @@ func TestStateSurvivesARestart(t *testing.T) {
 		t.Fatalf("user/new: %d %s", resp.StatusCode, body)
 	}
 	pkNew := decode[map[string]string](t, body)["token"]
-	brassJWT := a.brassUser(emulator.DefaultBrassUsername)
+	brassJWT := a.brassUser(brass.DefaultUsername)
 	pat, patRevoked := a.brassPAT(brassJWT, "kept", "member"), a.brassPAT(brassJWT, "gone", "member")
 	if resp, body := a.do("DELETE", fmt.Sprintf("/brass/auth/personal-access-tokens/%d", patRevoked.ID), bearer(brassJWT), ""); resp.StatusCode != 204 {
 		t.Fatalf("revoke PAT: %d %s", resp.StatusCode, body)
@@ -133,7 +134,7 @@ func TestStateFileRefused(t *testing.T) {
 		"truncated":     {content: string(valid[:len(valid)/2]), want: "unexpected EOF"},
 		"not JSON":      {content: "hello", want: "invalid character"},
 		"other format":  {content: `{"format":"x","version":1}`, want: "not a tokenemu state file"},
-		"newer version": {content: strings.Replace(string(valid), `"version":1`, `"version":99`, 1), want: "version 99"},
+		"newer version": {content: strings.Replace(string(valid), fmt.Sprintf(`"version":%d`, emulator.StateVersion), `"version":99`, 1), want: "version 99"},
 		"other seed":    {content: string(valid), cfg: emulator.Config{Seed: 7}, want: "another -seed or -fixtures"},
 	}
 	for name, c := range cases {

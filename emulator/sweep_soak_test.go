@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/passport"
 )
 
 var sweepSoak = flag.Duration("sweepsoak", 0, "run TestSweepKeepsTheHeapFlat for this long (e.g. -sweepsoak 10m, with -timeout 15m) rather than for 90,000 logins")
@@ -28,7 +29,7 @@ func TestSweepKeepsTheHeapFlat(t *testing.T) {
 	}
 	emu.Clock().Freeze()
 	h := emu.Handler()
-	body := fmt.Sprintf(`{"client_id":%q,"client_secret":%q,"grant_type":"client_credentials"}`, emulator.DefaultPassportClientID, emulator.DefaultPassportClientSecret)
+	body := fmt.Sprintf(`{"client_id":%q,"client_secret":%q,"grant_type":"client_credentials"}`, passport.DefaultClientID, passport.DefaultClientSecret)
 	login := func() {
 		req := httptest.NewRequest("POST", "/passport/v1/iam/oauth/tokens", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")

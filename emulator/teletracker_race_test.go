@@ -20,7 +20,7 @@ const ttRaceRounds = 1000
 // then kept working (11 of 300 trials under -race).
 func TestTeleTrackerReuseRaceRevokesTheWinnersTokens(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, emulator.Config{TeleTracker: emulator.TeleTrackerConfig{RevokeFamilyOnReuse: true}})
+	e := newEnv(t, emulator.Config{Settings: map[string]string{"teletracker.revoke-family-on-reuse": "true"}})
 	for round := range ttRaceRounds {
 		s := e.ttLogin("")
 		var wg sync.WaitGroup

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tokenemu/tokenemu/emulator"
 	"github.com/tokenemu/tokenemu/emulator/store"
+	"github.com/tokenemu/tokenemu/emulator/teletracker"
 )
 
 type ttSession struct {
@@ -194,7 +195,7 @@ func TestTeleTrackerRefreshOptions(t *testing.T) {
 	})
 	t.Run("revoke access on refresh", func(t *testing.T) {
 		t.Parallel()
-		e := newEnv(t, emulator.Config{TeleTracker: emulator.TeleTrackerConfig{RevokeAccessOnRefresh: true}})
+		e := newEnv(t, emulator.Config{Settings: map[string]string{"teletracker.revoke-access-on-refresh": "true"}})
 		s := e.ttLogin("")
 		if resp, _ := e.ttRefresh(s.RefreshToken); resp.StatusCode != 200 {
 			t.Fatal(resp.StatusCode)
@@ -205,7 +206,7 @@ func TestTeleTrackerRefreshOptions(t *testing.T) {
 	})
 	t.Run("revoke the family on reuse", func(t *testing.T) {
 		t.Parallel()
-		e := newEnv(t, emulator.Config{TeleTracker: emulator.TeleTrackerConfig{RevokeFamilyOnReuse: true}})
+		e := newEnv(t, emulator.Config{Settings: map[string]string{"teletracker.revoke-family-on-reuse": "true"}})
 		s := e.ttLogin("")
 		other := e.ttLogin("")
 		_, body := e.ttRefresh(s.RefreshToken)
@@ -225,7 +226,7 @@ func TestTeleTrackerRefreshOptions(t *testing.T) {
 	})
 	t.Run("custom refresh lifetime", func(t *testing.T) {
 		t.Parallel()
-		e := newEnv(t, emulator.Config{TeleTracker: emulator.TeleTrackerConfig{RefreshLifetime: 48 * time.Hour}})
+		e := newEnv(t, emulator.Config{Settings: map[string]string{"teletracker.refresh-lifetime": "48h"}})
 		e.emu.Clock().Freeze()
 		s := e.ttLogin("")
 		if _, err := e.emu.Clock().Advance(49*time.Hour - time.Second); err != nil {
@@ -550,7 +551,7 @@ func TestTeleTrackerMultipartRepeatedKey(t *testing.T) {
 	e := newEnv(t, emulator.Config{})
 	var b strings.Builder
 	mw := multipart.NewWriter(&b)
-	for _, kv := range [][2]string{{"username", emulator.DefaultTeleTrackerUsername}, {"password", emulator.DefaultTeleTrackerPassword}, {"password", "wrong"}} {
+	for _, kv := range [][2]string{{"username", teletracker.DefaultUsername}, {"password", teletracker.DefaultPassword}, {"password", "wrong"}} {
 		_ = mw.WriteField(kv[0], kv[1])
 	}
 	_ = mw.Close()

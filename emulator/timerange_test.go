@@ -11,7 +11,12 @@ import (
 	"time"
 
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/brass"
+	"github.com/tokenemu/tokenemu/emulator/passkit"
+	"github.com/tokenemu/tokenemu/emulator/passport"
 	"github.com/tokenemu/tokenemu/emulator/store"
+	"github.com/tokenemu/tokenemu/emulator/teletracker"
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 )
 
 // FuzzClockRange issues a token of each vendor at a time anywhere in the
@@ -32,7 +37,7 @@ func FuzzClockRange(f *testing.F) {
 			return
 		}
 		now, life := time.Unix(at, 0).UTC(), time.Duration(lifeSeconds)*time.Second
-		emu, err := emulator.New(emulator.Config{Brass: emulator.BrassConfig{RateLimit: -1}})
+		emu, err := emulator.New(emulator.Config{Settings: map[string]string{"brass.rate-limit": "0"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -43,12 +48,12 @@ func FuzzClockRange(f *testing.F) {
 		type issued struct{ vendor, path, auth string }
 		var list []issued
 		for _, v := range []struct{ vendor, principal, path, scheme string }{
-			{"passport", emulator.DefaultPassportClientID, "/passport/v1/core/accounts", "Bearer "},
-			{"passkit", emulator.DefaultPassKitUsername, "/passkit/user/profile", "Bearer "},
-			{"teletracker", emulator.DefaultTeleTrackerUsername, "/teletracker/reports/call-data", "Bearer "},
-			{"brass", emulator.DefaultBrassUsername, "/brass/banking/accounts", "Bearer "},
+			{"passport", passport.DefaultClientID, "/passport/v1/core/accounts", "Bearer "},
+			{"passkit", passkit.DefaultUsername, "/passkit/user/profile", "Bearer "},
+			{"teletracker", teletracker.DefaultUsername, "/teletracker/reports/call-data", "Bearer "},
+			{"brass", brass.DefaultUsername, "/brass/banking/accounts", "Bearer "},
 		} {
-			res, err := emu.IssueToken(context.Background(), emulator.IssueRequest{Vendor: v.vendor, Principal: v.principal, Lifetime: life})
+			res, err := emu.IssueToken(context.Background(), vendorapi.IssueRequest{Vendor: v.vendor, Principal: v.principal, Lifetime: life})
 			if err != nil {
 				t.Fatalf("%s at %v for %v: %v", v.vendor, now, life, err)
 			}
@@ -75,7 +80,7 @@ func FuzzClockRange(f *testing.F) {
 		if err := emu.WriteState(&saved); err != nil {
 			t.Fatal(err)
 		}
-		back, err := emulator.New(emulator.Config{Brass: emulator.BrassConfig{RateLimit: -1}})
+		back, err := emulator.New(emulator.Config{Settings: map[string]string{"brass.rate-limit": "0"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -138,7 +143,7 @@ func TestTimeRangeIsEnforced(t *testing.T) {
 	if _, err := e.emu.Clock().Set(emulator.MaxTime().Add(time.Second)); !errors.Is(err, emulator.ErrClockRange) {
 		t.Errorf("Set past the range: %v", err)
 	}
-	if _, err := emulator.New(emulator.Config{TeleTracker: emulator.TeleTrackerConfig{RefreshLifetime: 2 * emulator.MaxLifetime}}); err == nil {
+	if _, err := emulator.New(emulator.Config{Settings: map[string]string{"teletracker.refresh-lifetime": "1753200h"}}); err == nil {
 		t.Error("a refresh lifetime of 200 years was accepted")
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 )
 
 //go:embed *.yaml
@@ -72,12 +74,26 @@ func parse(ctx context.Context, name string) (*openapi3.T, error) {
 	return doc, nil
 }
 
+// Document returns the named document as written and parsed (once per
+// process; see Shared), for a vendor's Document method.
+func Document(name string) (*vendorapi.Document, error) {
+	docs, err := shared()
+	if err != nil {
+		return nil, err
+	}
+	d, ok := docs[name]
+	if !ok {
+		return nil, fmt.Errorf("openapi document %q: no such document", name)
+	}
+	return d, nil
+}
+
 // shared holds every document, parsed once per process. The documents load
 // in parallel: parsing them is most of a cold start. They are not validated
 // here: they are fixed when the binary is built, and TestDocumentsAreValid
 // validates every one of them (validating at each start was a sixth of the
 // cost of loading them).
-var shared = sync.OnceValues(func() (map[string]*openapi3.T, error) {
+var shared = sync.OnceValues(func() (map[string]*vendorapi.Document, error) {
 	names := Names()
 	docs := make([]*openapi3.T, len(names))
 	errs := make([]error, len(names))
@@ -86,12 +102,16 @@ var shared = sync.OnceValues(func() (map[string]*openapi3.T, error) {
 		wg.Go(func() { docs[i], errs[i] = parse(context.Background(), name) })
 	}
 	wg.Wait()
-	out := map[string]*openapi3.T{}
+	out := map[string]*vendorapi.Document{}
 	for i, name := range names {
 		if errs[i] != nil {
 			return nil, errs[i]
 		}
-		out[name] = docs[i]
+		raw, err := Raw(name)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = &vendorapi.Document{Name: name, Raw: raw, T: docs[i]}
 	}
 	return out, nil
 })
@@ -109,5 +129,5 @@ func Shared(name string) (*openapi3.T, error) {
 	if !ok {
 		return nil, fmt.Errorf("openapi document %q: no such document", name)
 	}
-	return doc, nil
+	return doc.T, nil
 }

@@ -13,14 +13,17 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
-	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/brass"
+	"github.com/tokenemu/tokenemu/emulator/passkit"
+	"github.com/tokenemu/tokenemu/emulator/passport"
+	"github.com/tokenemu/tokenemu/emulator/teletracker"
 )
 
 // PassportClientCredentials returns a client-credentials config for the first
 // Passport client (demo-client by default), pointed at the emulator, sending
 // the credentials in the request body.
 func (k *Kit) PassportClientCredentials() *clientcredentials.Config {
-	c := k.fixtures.Passport.Clients[0]
+	c := k.fixtures[passport.Name].(*passport.Fixtures).Clients[0]
 	return &clientcredentials.Config{
 		ClientID:     c.ClientID,
 		ClientSecret: c.ClientSecret,
@@ -77,7 +80,7 @@ func (k *Kit) PassKitLongLived(tb TB) string {
 
 func (k *Kit) passkit(tb TB, longLived bool) string {
 	tb.Helper()
-	u := k.fixtures.PassKit.Users[0]
+	u := k.fixtures[passkit.Name].(*passkit.Fixtures).Users[0]
 	h := http.Header{}
 	if longLived {
 		h.Set("X-PassKit-LongLived-Token", "true")
@@ -94,8 +97,8 @@ func (k *Kit) passkit(tb TB, longLived bool) string {
 // An empty username is the first user.
 func (k *Kit) BrassUserJWT(tb TB, username string) string {
 	tb.Helper()
-	fx := k.fixtures.Brass
-	u := fixtureUser(tb, "Brass", fx.Users, username, func(u emulator.BrassUser) string { return u.Email })
+	fx := k.fixtures[brass.Name].(*brass.Fixtures)
+	u := fixtureUser(tb, "Brass", fx.Users, username, func(u brass.User) string { return u.Email })
 	var temp struct {
 		Token string `json:"token"`
 	}
@@ -133,8 +136,8 @@ func (k *Kit) BrassPAT(tb TB, role string) string {
 // user) and returns the 1-hour token and the single-use refresh token.
 func (k *Kit) TeleTrackerLogin(tb TB, username string) (token, refresh string) {
 	tb.Helper()
-	fx := k.fixtures.TeleTracker
-	u := fixtureUser(tb, "TeleTracker", fx.Users, username, func(u emulator.TeleTrackerUser) string { return u.Username })
+	fx := k.fixtures[teletracker.Name].(*teletracker.Fixtures)
+	u := fixtureUser(tb, "TeleTracker", fx.Users, username, func(u teletracker.User) string { return u.Username })
 	form := url.Values{"username": {u.Username}, "password": {u.Password}}
 	if u.Integrator {
 		form.Set("account_id", fmt.Sprint(u.Accounts[0]))
@@ -166,9 +169,9 @@ func fixtureUser[U any](tb TB, vendor string, users []U, name string, nameOf fun
 // returns it with its secret; leave spec's fields empty for a random id and
 // secret, a new entity and every scope. PassportClient turns it into an
 // oauth2 client-credentials config.
-func (k *Kit) CreatePassportClient(spec emulator.PassportClientSpec) emulator.PassportClientInfo {
+func (k *Kit) CreatePassportClient(spec passport.ClientSpec) passport.ClientInfo {
 	k.tb.Helper()
-	var out emulator.PassportClientInfo
+	var out passport.ClientInfo
 	k.must("POST", "/passport/clients", spec, &out)
 	return out
 }
@@ -178,14 +181,14 @@ func (k *Kit) CreatePassportClient(spec emulator.PassportClientSpec) emulator.Pa
 // stay valid.
 func (k *Kit) RotatePassportSecret(clientID string) string {
 	k.tb.Helper()
-	var out emulator.PassportClientInfo
+	var out passport.ClientInfo
 	k.must("POST", "/passport/clients/"+url.PathEscape(clientID)+"/secret", struct{}{}, &out)
 	return out.ClientSecret
 }
 
 // PassportClient is an oauth2 client-credentials config for a client
 // CreatePassportClient made (or any client and secret).
-func (k *Kit) PassportClient(c emulator.PassportClientInfo) *clientcredentials.Config {
+func (k *Kit) PassportClient(c passport.ClientInfo) *clientcredentials.Config {
 	cfg := k.PassportClientCredentials()
 	cfg.ClientID, cfg.ClientSecret = c.ClientID, c.ClientSecret
 	return cfg

@@ -2,8 +2,11 @@ package testkit
 
 import (
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tokenemu/tokenemu/emulator"
@@ -50,7 +53,20 @@ func WithSeed(seed int64) Option {
 // WithFixtures replaces the default users and clients, vendor by vendor.
 func WithFixtures(f emulator.Fixtures) Option {
 	return func(s *Settings) error {
-		s.Config.Fixtures = &f
+		s.Config.Fixtures = f
+		return nil
+	}
+}
+
+// WithSetting sets one vendor setting, by "<vendor>.<setting>" (for
+// example "brass.rate-limit", "0"): the same as the command line's
+// -<vendor>-<setting> (`tokenemu -h` lists them).
+func WithSetting(key, value string) Option {
+	return func(s *Settings) error {
+		if s.Config.Settings == nil {
+			s.Config.Settings = map[string]string{}
+		}
+		s.Config.Settings[key] = value
 		return nil
 	}
 }
@@ -62,7 +78,7 @@ func WithFixturesFile(path string) Option {
 		if err != nil {
 			return err
 		}
-		s.Config.Fixtures = &f
+		s.Config.Fixtures = f
 		return nil
 	}
 }
@@ -159,32 +175,9 @@ func (s Settings) Args() ([]string, error) {
 	if c.JournalSize != 0 {
 		add("journal-size", strconv.Itoa(c.JournalSize))
 	}
-	if c.Passport.RevokeStatus != 0 {
-		add("passport-revoke-status", strconv.Itoa(c.Passport.RevokeStatus))
-	}
-	if c.Passport.ScopeErrorStatus != 0 {
-		add("passport-scope-status", strconv.Itoa(c.Passport.ScopeErrorStatus))
-	}
-	if c.PassKit.Leeway != 0 {
-		add("passkit-leeway", c.PassKit.Leeway.String())
-	}
-	if c.TeleTracker.RefreshLifetime != 0 {
-		add("teletracker-refresh-lifetime", c.TeleTracker.RefreshLifetime.String())
-	}
-	if c.TeleTracker.RevokeFamilyOnReuse {
-		add("teletracker-revoke-family-on-reuse", "true")
-	}
-	if c.TeleTracker.RevokeAccessOnRefresh {
-		add("teletracker-revoke-access-on-refresh", "true")
-	}
-	if c.Brass.TemporaryTokenLifetime != 0 {
-		add("brass-temporary-lifetime", c.Brass.TemporaryTokenLifetime.String())
-	}
-	switch {
-	case c.Brass.RateLimit < 0:
-		add("brass-rate-limit", "0")
-	case c.Brass.RateLimit > 0:
-		add("brass-rate-limit", strconv.Itoa(c.Brass.RateLimit))
+	for _, key := range slices.Sorted(maps.Keys(c.Settings)) {
+		// A vendor setting's flag is its key with a dash: brass.rate-limit → -brass-rate-limit.
+		add(strings.Replace(key, ".", "-", 1), c.Settings[key])
 	}
 	if !s.ClockAt.IsZero() {
 		add("clock", s.ClockAt.UTC().Format(time.RFC3339))

@@ -26,15 +26,19 @@ import (
 	"time"
 
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/brass"
+	"github.com/tokenemu/tokenemu/emulator/passkit"
+	"github.com/tokenemu/tokenemu/emulator/passport"
+	"github.com/tokenemu/tokenemu/emulator/teletracker"
 	"github.com/tokenemu/tokenemu/scenarios"
 )
 
 // Vendors are the vendor names a kit knows.
 const (
-	Passport    = "passport"
-	PassKit     = "passkit"
-	Brass       = "brass"
-	TeleTracker = "teletracker"
+	Passport    = passport.Name
+	PassKit     = passkit.Name
+	Brass       = brass.Name
+	TeleTracker = teletracker.Name
 )
 
 // TB is the part of testing.TB a kit uses; *testing.T and *testing.B satisfy it.
@@ -52,7 +56,7 @@ type Kit struct {
 	tb       TB
 	base     string
 	token    string
-	fixtures emulator.Fixtures
+	fixtures map[string]any     // each vendor's fixtures in effect
 	emu      *emulator.Emulator // nil outside the test process
 	client   *http.Client
 	faults   atomic.Int64
@@ -96,7 +100,7 @@ func Start(tb TB, opts ...Option) *Kit {
 		_ = srv.Shutdown(ctx)
 		_ = emu.Close()
 	})
-	k := newKit(tb, "http://"+ln.Addr().String(), cfg.AdminToken, cfg.Fixtures)
+	k := newKit(tb, "http://"+ln.Addr().String(), cfg.AdminToken, cfg)
 	k.emu = emu
 	return k
 }
@@ -111,20 +115,20 @@ func Connect(tb TB, baseURL string, opts ...Option) *Kit {
 	if err != nil {
 		tb.Fatalf("testkit: %v", err)
 	}
-	k := newKit(tb, strings.TrimRight(baseURL, "/"), s.Config.AdminToken, s.Config.Fixtures)
+	k := newKit(tb, strings.TrimRight(baseURL, "/"), s.Config.AdminToken, s.Config)
 	if _, err := k.call(context.Background(), "GET", "/healthz", nil); err != nil {
 		tb.Fatalf("testkit: no emulator at %s: %v", baseURL, err)
 	}
 	return k
 }
 
-func newKit(tb TB, base, adminToken string, fx *emulator.Fixtures) *Kit {
+func newKit(tb TB, base, adminToken string, cfg emulator.Config) *Kit {
 	k := &Kit{tb: tb, base: base, token: adminToken, client: &http.Client{Timeout: 90 * time.Second}}
-	if fx != nil {
-		k.fixtures = fx.WithDefaults()
-	} else {
-		k.fixtures = emulator.DefaultFixtures()
+	fx, err := cfg.FixturesInEffect()
+	if err != nil {
+		tb.Fatalf("testkit: %v", err)
 	}
+	k.fixtures = fx
 	k.Clock = &Clock{k: k}
 	return k
 }
@@ -142,8 +146,9 @@ func (k *Kit) AdminURL() string { return k.base + "/_emulator" }
 // Emulator returns the in-process emulator, or nil when it runs elsewhere.
 func (k *Kit) Emulator() *emulator.Emulator { return k.emu }
 
-// Fixtures returns the users and clients the emulator serves.
-func (k *Kit) Fixtures() emulator.Fixtures { return k.fixtures }
+// Fixtures returns a vendor's users and clients as the emulator serves
+// them: its package's Fixtures type (for example *passport.Fixtures).
+func (k *Kit) Fixtures(vendor string) any { return k.fixtures[vendor] }
 
 // adminError is the admin plane's refusal.
 type adminError struct {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/passport"
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 	"github.com/tokenemu/tokenemu/scenarios"
 	"github.com/tokenemu/tokenemu/testkit"
 )
@@ -26,7 +28,7 @@ func status(t *testing.T, method, u string, h http.Header) (int, string) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	return resp.StatusCode, resp.Header.Get(emulator.ReasonHeader)
+	return resp.StatusCode, resp.Header.Get(vendorapi.ReasonHeader)
 }
 
 func bearer(tok string) http.Header { return http.Header{"Authorization": {"Bearer " + tok}} }
@@ -41,8 +43,8 @@ func TestStartOptions(t *testing.T) {
 	custom := scenarios.Scenario{Name: "from-value", Rules: []scenarios.Rule{{
 		Match: scenarios.Match{Vendor: "brass", Operation: "login"}, Trigger: scenarios.Trigger{First: 1}, Action: scenarios.Action{Status: 503},
 	}}}
-	fx := emulator.Fixtures{Passport: &emulator.PassportFixtures{Clients: []emulator.PassportClient{{
-		ClientID: "mine", ClientSecret: "my-secret", AccountID: "0b5e0d2c-1111-4222-8333-444455556666", Scopes: emulator.PassportScopes(),
+	fx := emulator.Fixtures{passport.Name: passport.Fixtures{Clients: []passport.Client{{
+		ClientID: "mine", ClientSecret: "my-secret", AccountID: "0b5e0d2c-1111-4222-8333-444455556666", Scopes: passport.Scopes(),
 	}}}}
 	kit := testkit.Start(t,
 		testkit.WithSeed(7),
@@ -51,7 +53,7 @@ func TestStartOptions(t *testing.T) {
 		testkit.WithScenario(file),
 		testkit.WithScenario(custom),
 		testkit.WithClockAt(at),
-		testkit.WithConfig(func(c *emulator.Config) { c.Passport.RevokeStatus = 204 }),
+		testkit.WithSetting("passport.revoke-status", "204"),
 	)
 	if kit.Emulator() == nil {
 		t.Fatal("in-process kit has no Emulator")
@@ -77,7 +79,7 @@ func TestStartOptions(t *testing.T) {
 	if code, _ := status(t, "GET", kit.URL("teletracker")+"/reports/call-data", nil); code != 503 {
 		t.Errorf("teletracker outage: %d", code)
 	}
-	if got := fmtArgs(t, testkit.WithConfig(func(c *emulator.Config) { c.Passport.RevokeStatus = 204 })); got != "-passport-revoke-status=204" {
+	if got := fmtArgs(t, testkit.WithSetting("passport.revoke-status", "204")); got != "-passport-revoke-status=204" {
 		t.Errorf("args: %s", got)
 	}
 }
@@ -101,13 +103,12 @@ func TestSettingsArgs(t *testing.T) {
 		testkit.WithConfig(func(c *emulator.Config) {
 			c.AdminToken = "tok"
 			c.JournalSize = 50
-			c.Passport.ScopeErrorStatus = 403
-			c.PassKit.Leeway = time.Second
-			c.TeleTracker = emulator.TeleTrackerConfig{RefreshLifetime: time.Hour, RevokeFamilyOnReuse: true, RevokeAccessOnRefresh: true}
-			c.Brass = emulator.BrassConfig{TemporaryTokenLifetime: time.Minute, RateLimit: -1}
+			c.Settings = map[string]string{"passport.scope-status": "403", "passkit.leeway": "1s", "teletracker.refresh-lifetime": "1h",
+				"teletracker.revoke-family-on-reuse": "true", "teletracker.revoke-access-on-refresh": "true",
+				"brass.temporary-lifetime": "1m", "brass.rate-limit": "0"}
 		}))
-	want := "-seed=3 -admin-token=tok -journal-size=50 -passport-scope-status=403 -passkit-leeway=1s -teletracker-refresh-lifetime=1h0m0s " +
-		"-teletracker-revoke-family-on-reuse=true -teletracker-revoke-access-on-refresh=true -brass-temporary-lifetime=1m0s -brass-rate-limit=0 -clock=2030-01-01T00:00:00Z"
+	want := "-seed=3 -admin-token=tok -journal-size=50 -brass-rate-limit=0 -brass-temporary-lifetime=1m -passkit-leeway=1s -passport-scope-status=403 " +
+		"-teletracker-refresh-lifetime=1h -teletracker-revoke-access-on-refresh=true -teletracker-revoke-family-on-reuse=true -clock=2030-01-01T00:00:00Z"
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
@@ -281,7 +282,7 @@ func TestCredentialsForAnUnknownUser(t *testing.T) {
 func TestKitPassportClients(t *testing.T) {
 	t.Parallel()
 	kit := testkit.Start(t)
-	c := kit.CreatePassportClient(emulator.PassportClientSpec{})
+	c := kit.CreatePassportClient(passport.ClientSpec{})
 	tok, err := kit.PassportClient(c).Token(context.Background())
 	if err != nil {
 		t.Fatal(err)

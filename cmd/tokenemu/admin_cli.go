@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/passport"
 	"github.com/tokenemu/tokenemu/scenarios"
 )
 
@@ -317,7 +318,7 @@ func runPassport(ctx context.Context, args []string, stdout, stderr io.Writer, g
 			return usagef("usage: %s", u)
 		}
 		pos = pos[1:]
-		printClient := func(cl emulator.PassportClientInfo) {
+		printClient := func(cl passport.ClientInfo) {
 			fmt.Fprintf(c.stdout, "client_id %s  account %s  scopes %s\n", cl.ClientID, cl.AccountID, strings.Join(cl.Scopes, " "))
 			if cl.ClientSecret != "" {
 				fmt.Fprintf(c.stdout, "client_secret %s  (shown this once)\n", cl.ClientSecret)
@@ -327,14 +328,14 @@ func runPassport(ctx context.Context, args []string, stdout, stderr io.Writer, g
 		case len(pos) == 0 || (len(pos) == 1 && pos[0] == "list"):
 			b, err := c.call(ctx, "GET", "/passport/clients", "", nil)
 			return answer(c, b, err, func(out struct {
-				Clients []emulator.PassportClientInfo `json:"clients"`
+				Clients []passport.ClientInfo `json:"clients"`
 			}) {
 				for _, cl := range out.Clients {
 					printClient(cl)
 				}
 			})
 		case len(pos) == 1 && pos[0] == "create":
-			b, err := c.callJSON(ctx, "POST", "/passport/clients", emulator.PassportClientSpec{
+			b, err := c.callJSON(ctx, "POST", "/passport/clients", passport.ClientSpec{
 				ClientID: id, ClientSecret: secret, AccountID: account, Scopes: scopes})
 			return answer(c, b, err, printClient)
 		case len(pos) == 2 && pos[0] == "rotate":

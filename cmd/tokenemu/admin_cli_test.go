@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/passport"
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 )
 
 // qa is a running emulator and a way to run CLI commands against it.
@@ -65,7 +67,7 @@ func TestCLIExpireATokenInARunningEmulator(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		return resp.StatusCode, resp.Header.Get(emulator.ReasonHeader)
+		return resp.StatusCode, resp.Header.Get(vendorapi.ReasonHeader)
 	}
 	if code, _ := use(); code != 200 {
 		t.Fatalf("fresh token: %d", code)
@@ -173,7 +175,7 @@ func TestCLITokensAndJournalJSON(t *testing.T) {
 		t.Errorf("list -json: %d lines, want 2", len(jsonLines))
 	}
 	for range 2500 {
-		if _, err := q.emu.IssueToken(context.Background(), emulator.IssueRequest{Vendor: "passport", Principal: emulator.DefaultPassportClientID}); err != nil {
+		if _, err := q.emu.IssueToken(context.Background(), vendorapi.IssueRequest{Vendor: "passport", Principal: passport.DefaultClientID}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -397,14 +399,14 @@ func TestCLIPassportClients(t *testing.T) {
 		t.Errorf("create:\n%s", out)
 	}
 	out = q.must("passport", "clients", "rotate", "qa-client", "-json")
-	var rotated emulator.PassportClientInfo
+	var rotated passport.ClientInfo
 	if err := json.Unmarshal([]byte(out), &rotated); err != nil || rotated.ClientSecret == "" || rotated.ClientSecret == "qa-secret-1" {
 		t.Errorf("rotate: %v %s", err, out)
 	}
 	if out = q.must("passport", "clients", "list"); !strings.Contains(out, "qa-client") || strings.Contains(out, rotated.ClientSecret) {
 		t.Errorf("list:\n%s", out)
 	}
-	if code, _, errOut := q.cli("passport", "clients", "rotate", "nobody"); code != exitFail || !strings.Contains(errOut, "no Passport client") {
+	if code, _, errOut := q.cli("passport", "clients", "rotate", "nobody"); code != exitFail || !strings.Contains(errOut, "no client with this client_id") {
 		t.Errorf("rotate an unknown client: %d %s", code, errOut)
 	}
 	if code, _, _ := q.cli("passport", "frobnicate"); code != exitUsage {
@@ -418,7 +420,7 @@ func TestCLITokenStartingWithADash(t *testing.T) {
 	t.Parallel()
 	q := newQA(t, emulator.Config{})
 	for range 5000 { // each starts with "-" at 1 in 64: all 5,000 missing it is 1 in 10^34
-		res, err := q.emu.IssueToken(context.Background(), emulator.IssueRequest{Vendor: "passport", Principal: emulator.DefaultPassportClientID})
+		res, err := q.emu.IssueToken(context.Background(), vendorapi.IssueRequest{Vendor: "passport", Principal: passport.DefaultClientID})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
+	"github.com/tokenemu/tokenemu/emulator/vendors"
 )
 
 // Exit codes.
@@ -96,35 +98,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 
 // serveOptions are the serve command's settings.
 type serveOptions struct {
-	addr             string
-	allowedHosts     []string
-	seed             int64
-	fixtures         string
-	logFormat        string
-	logLevel         slog.Level
-	adminToken       string
-	passportRevoke   int
-	passportScopeErr int
-	passkitLeeway    time.Duration
-	ttRefreshLife    time.Duration
-	ttFamilyOnReuse  bool
-	ttAccessOnRefr   bool
-	brassTempLife    time.Duration
-	brassRateLimit   int
-	journalSize      int
-	brassMaxPATs     int
-	maxConns         int
-	passkitMaxUsers  int
-	retention        time.Duration
-	journalBytes     int64
-	journalWaiters   int
-	scenarios        []string
-	clockAt          time.Time
-	cpuProfile       string
-	stateFile        string
-	stateInterval    time.Duration
-	stateFresh       bool
-	procs            int
+	addr         string
+	allowedHosts []string
+	seed         int64
+	fixtures     string
+	logFormat    string
+	logLevel     slog.Level
+	adminToken   string
+	// settings are the vendors' settings given as flags (-<vendor>-<setting>),
+	// by emulator.Config.Settings's key (<vendor>.<setting>).
+	settings       map[string]string
+	journalSize    int
+	maxConns       int
+	retention      time.Duration
+	journalBytes   int64
+	journalWaiters int
+	scenarios      []string
+	clockAt        time.Time
+	cpuProfile     string
+	stateFile      string
+	stateInterval  time.Duration
+	stateFresh     bool
+	procs          int
 }
 
 // listFlag is a repeatable string flag; from the environment it takes a
@@ -196,17 +191,8 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&o.adminToken, "admin-token", "", "when set, /_emulator/* (except healthz) needs Authorization: Bearer <token>")
 	fs.Var(listFlag{&o.allowedHosts}, "allowed-hosts", "a Host name answered besides localhost and IP addresses (any other gets 403: DNS rebinding), e.g. a compose service name; without -admin-token on a non-loopback address too; repeatable or comma-separated")
-	fs.IntVar(&o.passportRevoke, "passport-revoke-status", 200, "Passport: success status of DELETE /v1/iam/oauth/tokens/{id}, 200 or 204")
-	fs.IntVar(&o.passportScopeErr, "passport-scope-status", 401, "Passport: status for a token that lacks a scope, 401 (as documented) or 403")
-	fs.DurationVar(&o.passkitLeeway, "passkit-leeway", 0, "PassKit: clock skew allowed on a JWT's exp, nbf and iat (e.g. 30s)")
-	fs.IntVar(&o.passkitMaxUsers, "passkit-max-users", emulator.DefaultPassKitMaxUsers, "PassKit: accounts POST /user/new may make; one more gets 409")
 	fs.DurationVar(&o.retention, "retention", emulator.DefaultRetention, "how long a revoked or expired token is kept (and refused as such, not as unknown) before it is swept, on the virtual clock")
-	fs.DurationVar(&o.ttRefreshLife, "teletracker-refresh-lifetime", 29*24*time.Hour, "TeleTracker: how long a refresh token outlives its access token")
-	fs.BoolVar(&o.ttFamilyOnReuse, "teletracker-revoke-family-on-reuse", false, "TeleTracker: revoke the whole session when a used refresh token is presented again (RFC 9700 §4.14.2)")
-	fs.BoolVar(&o.ttAccessOnRefr, "teletracker-revoke-access-on-refresh", false, "TeleTracker: revoke the old access token when its refresh token is used")
-	fs.DurationVar(&o.brassTempLife, "brass-temporary-lifetime", 10*time.Minute, "Brass: lifetime of the temporary JWT from login")
-	fs.IntVar(&o.brassRateLimit, "brass-rate-limit", 60, "Brass: requests a user may make a minute; 0 switches the limit off")
-	fs.IntVar(&o.brassMaxPATs, "brass-max-pats", emulator.DefaultBrassMaxPATs, "Brass: personal access tokens the emulator keeps; one more gets 409")
+	vendorFlags(fs, &o)
 	fs.IntVar(&o.maxConns, "max-connections", emulator.DefaultMaxConnections, "connections held open at once (each may hold a request body of up to 1 MiB); more wait to be accepted")
 	fs.IntVar(&o.journalSize, "journal-size", emulator.DefaultJournalSize, "requests the journal keeps (GET /_emulator/journal); the oldest go first")
 	fs.Int64Var(&o.journalBytes, "journal-bytes", emulator.DefaultJournalBytes, "memory the journal's entries may take, in bytes; the oldest go first")
@@ -237,32 +223,11 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	if _, _, err := net.SplitHostPort(o.addr); err != nil {
 		return o, fmt.Errorf("-addr %q: %w", o.addr, err)
 	}
-	if o.passportRevoke != 200 && o.passportRevoke != 204 {
-		return o, fmt.Errorf("-passport-revoke-status %d: want 200 or 204", o.passportRevoke)
-	}
-	if o.passportScopeErr != 401 && o.passportScopeErr != 403 {
-		return o, fmt.Errorf("-passport-scope-status %d: want 401 or 403", o.passportScopeErr)
-	}
 	if o.maxConns < 1 || o.maxConns > 1_000_000 {
 		return o, fmt.Errorf("-max-connections %d: want 1 to 1000000", o.maxConns)
 	}
-	if o.passkitMaxUsers < 1 || o.passkitMaxUsers > 1_000_000 {
-		return o, fmt.Errorf("-passkit-max-users %d: want 1 to 1000000", o.passkitMaxUsers)
-	}
 	if o.retention <= 0 || o.retention > emulator.MaxLifetime {
 		return o, fmt.Errorf("-retention %v: want 1s to %v (100 years)", o.retention, emulator.MaxLifetime)
-	}
-	if o.passkitLeeway < 0 {
-		return o, fmt.Errorf("-passkit-leeway %v: must not be negative", o.passkitLeeway)
-	}
-	if o.brassTempLife <= 0 {
-		return o, fmt.Errorf("-brass-temporary-lifetime %v: must be positive", o.brassTempLife)
-	}
-	if o.brassMaxPATs < 1 || o.brassMaxPATs > 100_000_000 {
-		return o, fmt.Errorf("-brass-max-pats %d: want 1 to 100000000", o.brassMaxPATs)
-	}
-	if o.brassRateLimit < 0 {
-		return o, fmt.Errorf("-brass-rate-limit %d: must not be negative (0 switches it off)", o.brassRateLimit)
 	}
 	if *clockAt != "" {
 		t, err := time.Parse(time.RFC3339, *clockAt)
@@ -286,8 +251,10 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	if o.procs < 0 || o.procs > 4096 {
 		return o, fmt.Errorf("-procs %d: want 1 to 4096, or 0 for half of the CPUs", o.procs)
 	}
-	if o.ttRefreshLife <= 0 {
-		return o, fmt.Errorf("-teletracker-refresh-lifetime %v: must be positive", o.ttRefreshLife)
+	// The vendors' settings are checked as New checks them: one
+	// Config.Validate, so that a value means the same on both sides.
+	if err := (emulator.Config{Settings: o.settings}).Validate(); err != nil {
+		return o, err
 	}
 	return o, nil
 }
@@ -310,15 +277,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		JournalWaiters: o.journalWaiters,
 		State:          emulator.StateConfig{File: o.stateFile, Interval: o.stateInterval, Fresh: o.stateFresh},
 		Logger:         newLogger(stderr, o.logFormat, o.logLevel),
-		Passport:       emulator.PassportConfig{RevokeStatus: o.passportRevoke, ScopeErrorStatus: o.passportScopeErr},
-		PassKit:        emulator.PassKitConfig{Leeway: o.passkitLeeway, MaxUsers: o.passkitMaxUsers},
 		Retention:      o.retention,
-		Brass:          emulator.BrassConfig{TemporaryTokenLifetime: o.brassTempLife, RateLimit: brassRate(o.brassRateLimit), MaxPATs: o.brassMaxPATs},
-		TeleTracker: emulator.TeleTrackerConfig{
-			RefreshLifetime:       o.ttRefreshLife,
-			RevokeFamilyOnReuse:   o.ttFamilyOnReuse,
-			RevokeAccessOnRefresh: o.ttAccessOnRefr,
-		},
+		Settings:       o.settings,
 	}
 	if o.fixtures != "" {
 		f, err := emulator.LoadFixtures(o.fixtures)
@@ -326,7 +286,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			fmt.Fprintf(stderr, "tokenemu: %v\n", err)
 			return exitUsage
 		}
-		cfg.Fixtures = &f
+		cfg.Fixtures = f
 	}
 	if !o.clockAt.IsZero() {
 		cfg.Clock = emulator.NewClock(nil)
@@ -370,7 +330,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	base := "http://" + ln.Addr().String()
 	procs := applyProcs(o.procs, getenv, setProcs)
-	printBanner(stdout, base, procs, emu.Fixtures())
+	printBanner(stdout, base, procs, emu)
 	if !o.isLoopback() && o.adminToken == "" {
 		cfg.Logger.Warn("listening on a non-loopback address without -admin-token: anyone who can reach it can control the emulator", "addr", o.addr)
 	}
@@ -430,13 +390,43 @@ func applyProcs(flagProcs int, getenv func(string) string, setProcs func(int) in
 	return procs
 }
 
-// brassRate maps the flag (0 = off) to the config (negative = off).
-func brassRate(flagValue int) int {
-	if flagValue == 0 {
-		return -1
+// vendorFlags defines a flag -<vendor>-<setting> for each setting of each
+// vendor of the registry (package vendors), which sets o.settings's
+// "<vendor>.<setting>". The vendor checks the value (Config.Validate).
+func vendorFlags(fs *flag.FlagSet, o *serveOptions) {
+	o.settings = map[string]string{}
+	for _, d := range vendors.All() {
+		for _, s := range d.Settings {
+			f := settingFlag{settings: o.settings, key: d.Name + "." + s.Name, def: s.Default}
+			fs.Var(f, d.Name+"-"+s.Name, d.Name+": "+s.Usage)
+		}
 	}
-	return flagValue
 }
+
+// settingFlag is a vendor's setting as a flag.
+type settingFlag struct {
+	settings map[string]string
+	key      string
+	def      string
+}
+
+func (f settingFlag) String() string {
+	if f.settings == nil { // flag's zero value, for PrintDefaults
+		return ""
+	}
+	if v, ok := f.settings[f.key]; ok {
+		return v
+	}
+	return f.def
+}
+
+func (f settingFlag) Set(v string) error {
+	f.settings[f.key] = v
+	return nil
+}
+
+// IsBoolFlag lets a setting that is true or false be given as -name alone.
+func (f settingFlag) IsBoolFlag() bool { return f.def == "true" || f.def == "false" }
 
 // hostsAllowed is Config.AllowedHosts: localhost and -allowed-hosts (and
 // any IP address). A container listens on 0.0.0.0 but is most often
@@ -469,49 +459,18 @@ func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
 
 // printBanner tells the user where each vendor is and how to log in. It writes
 // the banner in one Write so that it never interleaves with log lines.
-func printBanner(out io.Writer, base string, procs int, fx emulator.Fixtures) {
+func printBanner(out io.Writer, base string, procs int, emu *emulator.Emulator) {
 	w := &strings.Builder{}
 	defer func() { _, _ = io.WriteString(out, w.String()) }()
 	fmt.Fprintf(w, "tokenemu %s listening on %s (GOMAXPROCS %d)\n\n", versionString(), base, procs)
-	def := emulator.DefaultFixtures()
-	// Passwords and secrets are shown only where they are the documented defaults.
-	shown := func(value, defaultValue string) string {
-		if value == defaultValue {
-			return value
-		}
-		return "(from the fixtures file)"
-	}
-	fmt.Fprintf(w, "  passport     %s/passport\n", base)
-	for _, c := range fx.Passport.Clients {
-		secret := "(from the fixtures file)"
-		for _, d := range def.Passport.Clients {
-			if d.ClientID == c.ClientID {
-				secret = shown(c.ClientSecret, d.ClientSecret)
+	for _, name := range emu.VendorNames() {
+		fmt.Fprintf(w, "  %-12s %s/%s\n", name, base, name)
+		v, _ := emu.Vendor(name)
+		if b, ok := v.(vendorapi.Bannerer); ok {
+			for _, line := range b.Banner(base) {
+				fmt.Fprintf(w, "  %-12s %s\n", "", line)
 			}
 		}
-		fmt.Fprintf(w, "               client_id %s  client_secret %s  scopes %s\n", c.ClientID, secret, strings.Join(c.Scopes, " "))
-	}
-	fmt.Fprintf(w, "  passkit      %s/passkit\n", base)
-	for _, u := range fx.PassKit.Users {
-		fmt.Fprintf(w, "               username %s  password %s  (API key %s)\n", u.Username,
-			shown(u.Password, emulator.DefaultPassKitPassword), u.APIKey)
-	}
-	fmt.Fprintf(w, "  brass        %s/brass\n", base)
-	for _, k := range fx.Brass.AppKeys {
-		fmt.Fprintf(w, "               app key %s\n", shown(k, emulator.DefaultBrassAppKey))
-	}
-	for _, u := range fx.Brass.Users {
-		fmt.Fprintf(w, "               user %s  password %s  role %s  (OTP: GET %s/_emulator/brass/otp?username=%s)\n", u.Email,
-			shown(u.Password, emulator.DefaultBrassPassword), u.Role, base, u.Email)
-	}
-	fmt.Fprintf(w, "  teletracker  %s/teletracker\n", base)
-	for _, u := range fx.TeleTracker.Users {
-		kind := "user"
-		if u.Integrator {
-			kind = "integrator"
-		}
-		fmt.Fprintf(w, "               %s %s  password %s  accounts %v\n", kind, u.Username,
-			shown(u.Password, emulator.DefaultTeleTrackerPassword), u.Accounts)
 	}
 	fmt.Fprintf(w, "  admin        %s/_emulator  (OpenAPI documents at %s/_emulator/openapi/{name}.yaml)\n\n", base, base)
 }

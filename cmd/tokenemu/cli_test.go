@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -77,8 +78,7 @@ func TestParseServe(t *testing.T) {
 	}{
 		{name: "defaults", want: func(o serveOptions) bool {
 			return o.addr == "127.0.0.1:8080" && o.seed != 0 && o.logFormat == "text" && o.logLevel == slog.LevelInfo &&
-				o.adminToken == "" && o.fixtures == "" && o.passportRevoke == 200 && o.passportScopeErr == 401 &&
-				o.passkitLeeway == 0 && o.ttRefreshLife == 29*24*time.Hour && !o.ttFamilyOnReuse && !o.ttAccessOnRefr &&
+				o.adminToken == "" && o.fixtures == "" && len(o.settings) == 0 &&
 				o.journalSize == 10_000 && o.procs == 0
 		}},
 		{name: "procs", args: []string{"-procs", "3"}, want: func(o serveOptions) bool { return o.procs == 3 }},
@@ -86,13 +86,14 @@ func TestParseServe(t *testing.T) {
 		{name: "negative procs", args: []string{"-procs", "-1"}, wantErr: "-procs -1"},
 		{name: "vendor options", args: []string{"-passkit-leeway", "30s", "-teletracker-refresh-lifetime", "48h", "-teletracker-revoke-family-on-reuse", "-teletracker-revoke-access-on-refresh"},
 			want: func(o serveOptions) bool {
-				return o.passkitLeeway == 30*time.Second && o.ttRefreshLife == 48*time.Hour && o.ttFamilyOnReuse && o.ttAccessOnRefr
+				return maps.Equal(o.settings, map[string]string{"passkit.leeway": "30s", "teletracker.refresh-lifetime": "48h",
+					"teletracker.revoke-family-on-reuse": "true", "teletracker.revoke-access-on-refresh": "true"})
 			}},
 		{name: "bool from environment", env: map[string]string{"TOKENEMU_TELETRACKER_REVOKE_FAMILY_ON_REUSE": "true"},
-			want: func(o serveOptions) bool { return o.ttFamilyOnReuse }},
+			want: func(o serveOptions) bool { return o.settings["teletracker.revoke-family-on-reuse"] == "true" }},
 		{name: "brass options", args: []string{"-brass-temporary-lifetime", "2m", "-brass-rate-limit", "0"},
 			want: func(o serveOptions) bool {
-				return o.brassTempLife == 2*time.Minute && o.brassRateLimit == 0 && brassRate(0) < 0
+				return o.settings["brass.temporary-lifetime"] == "2m" && o.settings["brass.rate-limit"] == "0"
 			}},
 		{name: "journal size", args: []string{"-journal-size", "50"}, want: func(o serveOptions) bool { return o.journalSize == 50 }},
 		{name: "clock", args: []string{"-clock", "2030-01-02T03:04:05Z"}, want: func(o serveOptions) bool {
@@ -107,17 +108,18 @@ func TestParseServe(t *testing.T) {
 		}},
 		{name: "zero state interval", args: []string{"-state-interval", "0s"}, wantErr: "-state-interval 0s"},
 		{name: "zero journal size", args: []string{"-journal-size", "0"}, wantErr: "-journal-size 0"},
-		{name: "negative brass limit", args: []string{"-brass-rate-limit", "-5"}, wantErr: "must not be negative"},
-		{name: "negative leeway", args: []string{"-passkit-leeway", "-1s"}, wantErr: "must not be negative"},
-		{name: "zero refresh lifetime", args: []string{"-teletracker-refresh-lifetime", "0s"}, wantErr: "must be positive"},
+		{name: "negative brass limit", args: []string{"-brass-rate-limit", "-5"}, wantErr: `brass.rate-limit="-5": want an integer from 0`},
+		{name: "negative leeway", args: []string{"-passkit-leeway", "-1s"}, wantErr: `passkit.leeway="-1s": want a duration`},
+		{name: "zero temporary lifetime", args: []string{"-brass-temporary-lifetime", "0s"}, wantErr: `brass.temporary-lifetime="0s": want more than 0s`},
+		{name: "not a bool", args: []string{"-teletracker-revoke-family-on-reuse=maybe"}, wantErr: "true or false"},
 		{name: "flags", args: []string{"-addr", ":9", "-seed", "42", "-fixtures", "f.yaml", "-log-format", "json", "-log-level", "debug", "-admin-token", "t", "-passport-revoke-status", "204", "-passport-scope-status", "403"},
 			want: func(o serveOptions) bool {
 				return o.addr == ":9" && o.seed == 42 && o.fixtures == "f.yaml" && o.logFormat == "json" && o.logLevel == slog.LevelDebug &&
-					o.adminToken == "t" && o.passportRevoke == 204 && o.passportScopeErr == 403
+					o.adminToken == "t" && o.settings["passport.revoke-status"] == "204" && o.settings["passport.scope-status"] == "403"
 			}},
 		{name: "environment", env: map[string]string{"TOKENEMU_ADDR": "127.0.0.1:0", "TOKENEMU_SEED": "7", "TOKENEMU_ADMIN_TOKEN": "x", "TOKENEMU_LOG_FORMAT": "json", "TOKENEMU_PASSPORT_REVOKE_STATUS": "204"},
 			want: func(o serveOptions) bool {
-				return o.addr == "127.0.0.1:0" && o.seed == 7 && o.adminToken == "x" && o.logFormat == "json" && o.passportRevoke == 204
+				return o.addr == "127.0.0.1:0" && o.seed == 7 && o.adminToken == "x" && o.logFormat == "json" && o.settings["passport.revoke-status"] == "204"
 			}},
 		{name: "flag beats environment", args: []string{"-seed", "9"}, env: map[string]string{"TOKENEMU_SEED": "7"},
 			want: func(o serveOptions) bool { return o.seed == 9 }},
@@ -129,8 +131,8 @@ func TestParseServe(t *testing.T) {
 		{name: "bad log format", args: []string{"-log-format", "xml"}, wantErr: "text or json"},
 		{name: "bad log level", args: []string{"-log-level", "loud"}, wantErr: "-log-level"},
 		{name: "bad addr", args: []string{"-addr", "8080"}, wantErr: "-addr"},
-		{name: "bad revoke status", args: []string{"-passport-revoke-status", "201"}, wantErr: "200 or 204"},
-		{name: "bad scope status", args: []string{"-passport-scope-status", "400"}, wantErr: "401 or 403"},
+		{name: "bad revoke status", args: []string{"-passport-revoke-status", "201"}, wantErr: "one of [200 204]"},
+		{name: "bad scope status", args: []string{"-passport-scope-status", "400"}, wantErr: "one of [401 403]"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -15,6 +15,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/tokenemu/tokenemu/emulator"
 )
 
 // TestMain lets a test start this test binary as the tokenemu command, so
@@ -136,7 +138,7 @@ func savedHashes(t *testing.T, file string) map[string]bool {
 		Version int
 		Tokens  []struct{ SHA256 string }
 	}
-	if err := json.Unmarshal(raw, &st); err != nil || st.Format != "tokenemu-state" || st.Version != 1 {
+	if err := json.Unmarshal(raw, &st); err != nil || st.Format != "tokenemu-state" || st.Version != emulator.StateVersion {
 		t.Fatalf("state file is not whole (%d bytes): %v", len(raw), err)
 	}
 	out := map[string]bool{}

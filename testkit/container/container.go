@@ -63,12 +63,12 @@ func Start(tb testing.TB, opts ...testkit.Option) *testkit.Kit {
 	}
 	var files []testcontainers.ContainerFile
 	if s.Config.Fixtures != nil {
-		b, err := json.Marshal(s.Config.Fixtures)
+		b, err := s.Config.Fixtures.YAML()
 		if err != nil {
 			tb.Fatalf("testkit/container: fixtures: %v", err)
 		}
-		files = append(files, testcontainers.ContainerFile{Reader: bytes.NewReader(b), ContainerFilePath: "/etc/tokenemu/fixtures.json", FileMode: 0o644})
-		args = append(args, "-fixtures=/etc/tokenemu/fixtures.json")
+		files = append(files, testcontainers.ContainerFile{Reader: bytes.NewReader(b), ContainerFilePath: "/etc/tokenemu/fixtures.yaml", FileMode: 0o644})
+		args = append(args, "-fixtures=/etc/tokenemu/fixtures.yaml")
 	}
 	all := append(append([]any(nil), anySlice(s.Config.Scenarios)...), anySlice(s.Scenarios)...)
 	if len(all) > 0 {

@@ -1,10 +1,10 @@
-package emulator
+package brass
 
 import (
 	"cmp"
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -27,6 +27,8 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/tokenemu/tokenemu/emulator/store"
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
+	"github.com/tokenemu/tokenemu/openapi"
 )
 
 // Brass (trybrass.com): app key → temporary JWT → OTP → 60-minute user JWT, and
@@ -72,8 +74,8 @@ var brassRoles = []brassRole{
 	{"rol_2TDpsTTL0jHh0RFNXLchZG", "member", []string{PermAccountsRead}},
 }
 
-// BrassRoles returns the role table: id, name and permissions of each role.
-func BrassRoles() []struct {
+// Roles returns the role table: id, name and permissions of each role.
+func Roles() []struct {
 	ID, Name string
 	Perms    []string
 } {
@@ -115,9 +117,11 @@ func intersect(a, b []string) []string {
 }
 
 type brass struct {
-	e        *Emulator
+	env      vendorapi.Env
+	cfg      Config
+	fx       *Fixtures
 	parser   *jwt.Parser
-	verified *jwtCache[*brassClaims]
+	verified *vendorapi.JWTCache[*brassClaims]
 	world    atomic.Pointer[brassWorld]
 
 	mu       sync.Mutex
@@ -224,20 +228,28 @@ type brassClaims struct {
 	jwt.RegisteredClaims
 }
 
-func newBrass(e *Emulator) *brass {
+func newBrass(env vendorapi.Env) (vendorapi.Vendor, error) {
+	cfg, fx, err := vendorapi.Parts[Config, *Fixtures](env, Name)
+	if err != nil {
+		return nil, err
+	}
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
-		jwt.WithTimeFunc(e.clock.Now),
+		jwt.WithTimeFunc(env.Clock.Now),
 	}
-	return &brass{e: e, parser: jwt.NewParser(opts...), verified: newJWTCache[*brassClaims](opts...)}
+	return &brass{env: env, cfg: cfg, fx: fx, parser: jwt.NewParser(opts...), verified: vendorapi.NewJWTCache[*brassClaims](opts...)}, nil
 }
 
-func (b *brass) name() string { return brassVendor }
+// Name is the vendor's name: brass.
+func (b *brass) Name() string { return brassVendor }
 
-func (b *brass) handlers() map[string]handlerFunc {
-	return map[string]handlerFunc{
+// Document is Brass's OpenAPI document.
+func (b *brass) Document() (*vendorapi.Document, error) { return openapi.Document(brassVendor) }
+
+func (b *brass) Handlers() map[string]vendorapi.Handler {
+	return map[string]vendorapi.Handler{
 		"login":                     b.guard("", b.login),
 		"authorise":                 b.guard("", b.authorise),
 		"createPersonalAccessToken": b.guard("", b.createPAT),
@@ -249,22 +261,22 @@ func (b *brass) handlers() map[string]handlerFunc {
 	}
 }
 
-func (b *brass) reset() error {
-	fx := b.e.cfg.Fixtures.Brass
-	fake := gofakeit.New(uint64(b.e.cfg.Seed) + 2)
+func (b *brass) Reset() error {
+	fx := b.fx
+	fake := gofakeit.New(uint64(b.env.Seed) + 2)
 	w := &brassWorld{
 		key:      make([]byte, 32),
 		appKeys:  map[store.SecretHash]bool{},
 		users:    map[string]*brassUser{},
 		byID:     map[string]*brassUser{},
-		customer: "cus_" + fakeBase62(fake, 22),
+		customer: "cus_" + vendorapi.FakeBase62(fake, 22),
 	}
 	_, _ = rand.Read(w.key)
 	for _, k := range fx.AppKeys {
 		w.appKeys[store.HashSecret(k)] = true
 	}
 	for _, u := range fx.Users {
-		bu := &brassUser{id: "usr_" + fakeBase62(fake, 22), email: u.Email, password: store.HashSecret(u.Password),
+		bu := &brassUser{id: "usr_" + vendorapi.FakeBase62(fake, 22), email: u.Email, password: store.HashSecret(u.Password),
 			role: brassRoleByName(u.Role), totpSecret: u.TOTPSecret}
 		w.users[u.Email], w.byID[bu.id] = bu, bu
 	}
@@ -272,17 +284,17 @@ func (b *brass) reset() error {
 	for range 3 {
 		bank := banks[fake.IntRange(0, len(banks)-1)]
 		w.accounts = append(w.accounts, brassAccount{
-			ID: "acc_" + fakeBase62(fake, 22), AccountNumber: fake.Numerify("##########"), AccountName: fake.Company(),
+			ID: "acc_" + vendorapi.FakeBase62(fake, 22), AccountNumber: fake.Numerify("##########"), AccountName: fake.Company(),
 			Currency: "NGN", Balance: int64(fake.IntRange(100_000, 500_000_000)) * 100,
 			Bank: brassBank{Data: brassBankData{Code: bank[0], Name: bank[1]}},
 		})
 	}
-	w.accountsJSON = encodeJSON(brassData[[]brassAccount]{w.accounts})
+	w.accountsJSON = vendorapi.EncodeJSON(brassData[[]brassAccount]{w.accounts})
 	var payments []brassPayment
 	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range 10 {
 		payments = append(payments, brassPayment{
-			ID: "pay_" + fakeBase62(fake, 22), Amount: int64(fake.IntRange(1_000, 5_000_000)) * 100, Currency: "NGN",
+			ID: "pay_" + vendorapi.FakeBase62(fake, 22), Amount: int64(fake.IntRange(1_000, 5_000_000)) * 100, Currency: "NGN",
 			Narration: fake.Sentence(4), Status: []string{"successful", "successful", "failed"}[fake.IntRange(0, 2)],
 			Recipient: brassRecipient{AccountNumber: fake.Numerify("##########"), BankCode: banks[fake.IntRange(0, len(banks)-1)][0], Name: fake.Name()},
 			CreatedAt: base.Add(-time.Duration(i*37) * time.Hour).Format(time.RFC3339),
@@ -302,25 +314,16 @@ func (b *brass) reset() error {
 
 // brassError is Brass's wire error: {"error":{"status","title","description","source"}}.
 type brassError struct {
-	status    int
-	reason    string
-	desc      string
-	source    map[string]string
-	challenge string
-	absent    bool
-	header    http.Header
+	vendorapi.WireError
+	source map[string]string // JSON:API's source: the parameter or header at fault
 }
 
-func (e *brassError) Error() string           { return e.desc }
-func (e *brassError) credentialsAbsent() bool { return e.absent }
-
 func brassErr(status int, reason, desc string) *brassError {
-	return &brassError{status: status, reason: reason, desc: desc}
+	return &brassError{WireError: vendorapi.WireError{Status: status, Reason: reason, Message: desc}}
 }
 
 func brassUnauthorized(reason, desc string) *brassError {
-	return &brassError{status: http.StatusUnauthorized, reason: reason, desc: desc,
-		challenge: fmt.Sprintf(`Bearer realm="brass", error="invalid_token", error_description=%q`, desc)}
+	return &brassError{WireError: vendorapi.WireError{Status: http.StatusUnauthorized, Reason: reason, Message: desc, Challenge: fmt.Sprintf(`Bearer realm="brass", error="invalid_token", error_description=%q`, desc)}}
 }
 
 type brassErrorBody struct {
@@ -332,38 +335,28 @@ type brassErrorBody struct {
 	} `json:"error"`
 }
 
-func (b *brass) writeError(w http.ResponseWriter, r *http.Request, rc *reqCtx, err error) {
-	be, ok := errors.AsType[*brassError](authFailure(err))
+func (b *brass) WriteError(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request, err error) {
+	be, ok := errors.AsType[*brassError](vendorapi.AuthFailure(err))
 	if !ok {
 		be = b.fromValidation(err)
 	}
-	h := w.Header()
-	for k, v := range be.header {
-		h[k] = v
-	}
-	if be.status == http.StatusUnauthorized && be.challenge == "" {
-		be.challenge = `Bearer realm="brass"`
-	}
-	if be.challenge != "" {
-		h.Set("WWW-Authenticate", be.challenge)
-	}
-	if be.reason != "" {
-		h.Set(ReasonHeader, be.reason)
+	if be.Status == http.StatusUnauthorized && be.Challenge == "" {
+		be.Challenge = `Bearer realm="brass"`
 	}
 	var body brassErrorBody
-	body.Error.Status, body.Error.Title, body.Error.Description = be.status, http.StatusText(be.status), be.desc
+	body.Error.Status, body.Error.Title, body.Error.Description = be.Status, http.StatusText(be.Status), be.Message
 	body.Error.Source = be.source
 	if body.Error.Source == nil {
 		body.Error.Source = map[string]string{}
 	}
-	writeJSON(w, be.status, body)
+	be.Write(w, body)
 }
 
 // fromValidation maps middleware and validation errors: invalid or missing
 // parameters are 422 (as Brass documents), with a JSON:API-style source.
 func (b *brass) fromValidation(err error) *brassError {
-	he := b.e.neutralError(brassVendor, err)
-	be := brassErr(he.status, he.reason, he.msg)
+	he := b.env.Neutral(err)
+	be := brassErr(he.Status, he.Reason, he.Message)
 	re, ok := errors.AsType[*openapi3filter.RequestError](err)
 	if !ok {
 		return be
@@ -371,21 +364,21 @@ func (b *brass) fromValidation(err error) *brassError {
 	se, isSchema := errors.AsType[*openapi3.SchemaError](re.Err)
 	switch {
 	case re.Parameter != nil:
-		be.status = http.StatusUnprocessableEntity
+		be.Status = http.StatusUnprocessableEntity
 		be.source = map[string]string{"parameter": re.Parameter.Name}
 		if re.Parameter.In == "header" {
 			be.source = map[string]string{"header": re.Parameter.Name}
 		}
 	case re.RequestBody != nil && errors.Is(re.Err, openapi3filter.ErrInvalidRequired):
-		be.status = http.StatusUnprocessableEntity
+		be.Status = http.StatusUnprocessableEntity
 	case re.RequestBody != nil && isSchema:
-		be.status = http.StatusUnprocessableEntity
+		be.Status = http.StatusUnprocessableEntity
 		ptr := "/" + strings.Join(se.JSONPointer(), "/")
 		if m := missingPropRE.FindStringSubmatch(se.Reason); m != nil && se.SchemaField == "required" {
 			if !strings.HasSuffix(ptr, "/"+m[1]) { // kin's pointer names the missing property already
 				ptr = strings.TrimSuffix(ptr, "/") + "/" + m[1]
 			}
-			be.desc = fmt.Sprintf("the %s field is required", strings.TrimPrefix(ptr, "/"))
+			be.Message = fmt.Sprintf("the %s field is required", strings.TrimPrefix(ptr, "/"))
 		}
 		be.source = map[string]string{"pointer": ptr}
 	}
@@ -413,25 +406,24 @@ type brassCred struct {
 	err   error
 }
 
-func (b *brass) credential(r *http.Request, rc *reqCtx) *brassCred {
+func (b *brass) credential(r *http.Request, rc *vendorapi.Request) *brassCred {
 	ctx := r.Context()
-	if c, ok := rc.cred.(*brassCred); ok {
+	if c, ok := rc.Cred.(*brassCred); ok {
 		return c
 	}
 	c := b.classify(ctx, r.Header.Get("Authorization"))
-	rc.cred = c
+	rc.Cred = c
 	return c
 }
 
 func (b *brass) classify(ctx context.Context, header string) *brassCred {
-	c := parseAuthorization(header)
-	if !c.present || c.scheme != "bearer" {
-		return &brassCred{err: &brassError{status: http.StatusUnauthorized, reason: "token_missing", absent: true,
-			desc: "send Authorization: Bearer <app key, JWT or personal access token>"}}
+	c := vendorapi.ParseAuthorization(header)
+	if !c.Present || c.Scheme != "bearer" {
+		return &brassCred{err: &brassError{WireError: vendorapi.WireError{Status: http.StatusUnauthorized, Reason: "token_missing", Absent: true, Message: "send Authorization: Bearer <app key, JWT or personal access token>"}}}
 	}
-	v := c.value
+	v := c.Value
 	w := b.world.Load()
-	now := b.e.clock.Now()
+	now := b.env.Clock.Now()
 	switch {
 	case strings.HasPrefix(v, "lk_"):
 		if !w.appKeys[store.HashSecret(v)] {
@@ -452,7 +444,7 @@ func (b *brass) checkPAT(ctx context.Context, v string, now time.Time) *brassCre
 		return &brassCred{err: brassUnauthorized("token_invalid", "malformed personal access token; want N|pat-<40 letters or digits>")}
 	}
 	// Sanctum-style: the id finds the row, then the hash of the rest is compared in constant time.
-	t, err := b.e.store.ByID(ctx, brassVendor, m[1])
+	t, err := b.env.Store.ByID(ctx, brassVendor, m[1])
 	if err != nil || t.Kind != store.KindPAT || !t.Hash.Equal(store.HashSecret(m[2])) {
 		return &brassCred{err: brassUnauthorized("token_unknown", "the personal access token is not valid")}
 	}
@@ -474,7 +466,7 @@ func (b *brass) checkPAT(ctx context.Context, v string, now time.Time) *brassCre
 
 func (b *brass) checkJWT(ctx context.Context, w *brassWorld, v string, now time.Time) *brassCred {
 	h := store.HashSecret(v)
-	claims, key, ok := b.verified.get(h)
+	claims, key, ok := b.verified.Get(h)
 	if !ok || key != w { // a world's key signs its JWTs; a reset makes a new world
 		claims = &brassClaims{}
 		_, err := b.parser.ParseWithClaims(v, claims, func(*jwt.Token) (any, error) { return w.key, nil })
@@ -484,9 +476,9 @@ func (b *brass) checkJWT(ctx context.Context, w *brassWorld, v string, now time.
 		case err != nil:
 			return &brassCred{err: brassUnauthorized("token_invalid", "the token is not valid: "+err.Error())}
 		}
-		b.verified.put(h, claims, w)
+		b.verified.Put(h, claims, w)
 	}
-	t, serr := b.e.store.ByHash(ctx, h)
+	t, serr := b.env.Store.ByHash(ctx, h)
 	u := w.byID[claims.Subject]
 	if serr != nil || t.Vendor != brassVendor || u == nil {
 		return &brassCred{err: brassUnauthorized("token_unknown", "the token is not known")}
@@ -510,7 +502,7 @@ func (b *brass) checkJWT(ctx context.Context, w *brassWorld, v string, now time.
 	return &brassCred{kind: brassUserJWT, user: u, token: t, perms: u.role.Perms}
 }
 
-func (b *brass) authenticate(r *http.Request, rc *reqCtx, securityScheme string, scopes []string) error {
+func (b *brass) Authenticate(r *http.Request, rc *vendorapi.Request, securityScheme string, scopes []string) error {
 	want := map[string]brassCredKind{"appKey": brassAppKey, "temporaryJWT": brassTemporary, "userJWT": brassUserJWT, "pat": brassPAT}[securityScheme]
 	if want == "" {
 		return fmt.Errorf("brass: unknown security scheme %q", securityScheme)
@@ -530,15 +522,14 @@ func (b *brass) authenticate(r *http.Request, rc *reqCtx, securityScheme string,
 		if securityScheme == "temporaryJWT" {
 			desc = "this endpoint needs the temporary token from POST /auth/login"
 		}
-		return &brassError{status: http.StatusUnauthorized, reason: "token_not_accepted", desc: desc, absent: true,
-			challenge: fmt.Sprintf(`Bearer realm="brass", error="invalid_token", error_description=%q`, desc)}
+		return &brassError{WireError: vendorapi.WireError{Status: http.StatusUnauthorized, Reason: "token_not_accepted", Message: desc, Absent: true, Challenge: fmt.Sprintf(`Bearer realm="brass", error="invalid_token", error_description=%q`, desc)}}
 	}
 	principal := c.token
 	if c.user != nil {
 		principal.Principal = c.user.email
 	}
 	principal.Vendor = brassVendor
-	rc.principal = &principal
+	rc.Principal = &principal
 	return nil
 }
 
@@ -547,12 +538,12 @@ func (b *brass) authenticate(r *http.Request, rc *reqCtx, securityScheme string,
 // over a bad body and whose headers every answer carries, and the
 // idempotency key, used up by the first request that carries it whether that
 // one succeeds or fails.
-func (b *brass) admit(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	c, ok := rc.cred.(*brassCred) // set by authenticate: every operation is authenticated
+func (b *brass) Admit(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
+	c, ok := rc.Cred.(*brassCred) // set by authenticate: every operation is authenticated
 	if !ok {
 		return nil
 	}
-	now := b.e.clock.Now()
+	now := b.env.Clock.Now()
 	if c.user != nil {
 		if err := b.rateLimit(w, c.user.email, now); err != nil {
 			return err
@@ -560,9 +551,7 @@ func (b *brass) admit(w http.ResponseWriter, r *http.Request, rc *reqCtx) error 
 	}
 	if key := r.Header.Get("x-idempotency-key"); key != "" && r.Method == http.MethodPost {
 		if len(key) > brassMaxIdempotencyKey {
-			return &brassError{status: http.StatusUnprocessableEntity, reason: "invalid_request",
-				desc:   fmt.Sprintf("x-idempotency-key is %d bytes; at most %d", len(key), brassMaxIdempotencyKey),
-				source: map[string]string{"header": "x-idempotency-key"}}
+			return &brassError{WireError: vendorapi.WireError{Status: http.StatusUnprocessableEntity, Reason: "invalid_request", Message: fmt.Sprintf("x-idempotency-key is %d bytes; at most %d", len(key), brassMaxIdempotencyKey)}, source: map[string]string{"header": "x-idempotency-key"}}
 		}
 		owner := "app"
 		if c.user != nil {
@@ -576,12 +565,11 @@ func (b *brass) admit(w http.ResponseWriter, r *http.Request, rc *reqCtx) error 
 }
 
 // guard checks the permission an operation needs (if any).
-func (b *brass) guard(perm string, h handlerFunc) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-		c := rc.cred.(*brassCred) // set by authenticate: every operation is authenticated
+func (b *brass) guard(perm string, h vendorapi.Handler) vendorapi.Handler {
+	return func(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
+		c := rc.Cred.(*brassCred) // set by authenticate: every operation is authenticated
 		if perm != "" && !slices.Contains(c.perms, perm) {
-			return &brassError{status: http.StatusForbidden, reason: "insufficient_permission",
-				desc: fmt.Sprintf("this %s lacks the %s permission", c.kind, perm)}
+			return &brassError{WireError: vendorapi.WireError{Status: http.StatusForbidden, Reason: "insufficient_permission", Message: fmt.Sprintf("this %s lacks the %s permission", c.kind, perm)}}
 		}
 		return h(w, r, rc)
 	}
@@ -590,8 +578,8 @@ func (b *brass) guard(perm string, h handlerFunc) handlerFunc {
 // rateLimit counts the user's requests in a fixed one-minute window on the
 // virtual clock (Laravel's throttle), and answers 429 past the limit.
 func (b *brass) rateLimit(w http.ResponseWriter, user string, now time.Time) error {
-	limit := b.e.cfg.Brass.RateLimit
-	if limit < 0 {
+	limit := b.cfg.RateLimit
+	if limit <= 0 { // 0 switches the limit off
 		return nil
 	}
 	b.mu.Lock()
@@ -611,9 +599,7 @@ func (b *brass) rateLimit(w http.ResponseWriter, user string, now time.Time) err
 	}
 	retry := int(math.Ceil(reset.Sub(now).Seconds()))
 	retry = max(retry, 1)
-	return &brassError{status: http.StatusTooManyRequests, reason: "rate_limited",
-		desc:   fmt.Sprintf("more than %d requests a minute; retry in %d s", limit, retry),
-		header: http.Header{"Retry-After": {strconv.Itoa(retry)}}}
+	return &brassError{WireError: vendorapi.WireError{Status: http.StatusTooManyRequests, Reason: "rate_limited", Message: fmt.Sprintf("more than %d requests a minute; retry in %d s", limit, retry), Header: http.Header{"Retry-After": {strconv.Itoa(retry)}}}}
 }
 
 // idempotency answers 409 for a key already used within 7 days, whether the
@@ -622,8 +608,7 @@ func (b *brass) idempotency(key string, now time.Time) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if at, used := b.idem[key]; used && now.Before(at.Add(brassIdempotencyTTL)) {
-		return &brassError{status: http.StatusConflict, reason: "idempotency_key_reused",
-			desc: "this x-idempotency-key has already been used", source: map[string]string{"header": "x-idempotency-key"}}
+		return &brassError{WireError: vendorapi.WireError{Status: http.StatusConflict, Reason: "idempotency_key_reused", Message: "this x-idempotency-key has already been used"}, source: map[string]string{"header": "x-idempotency-key"}}
 	}
 	purge := func() {
 		for k, at := range b.idem {
@@ -637,8 +622,7 @@ func (b *brass) idempotency(key string, now time.Time) error {
 	}
 	if len(b.idem) >= brassMaxIdempotencyKeys {
 		if purge(); len(b.idem) >= brassMaxIdempotencyKeys {
-			return &brassError{status: http.StatusConflict, reason: "limit_reached",
-				desc: fmt.Sprintf("the emulator holds %d idempotency keys of the last 7 days, the most it keeps; reset it (POST /_emulator/reset) or advance the clock", brassMaxIdempotencyKeys)}
+			return &brassError{WireError: vendorapi.WireError{Status: http.StatusConflict, Reason: "limit_reached", Message: fmt.Sprintf("the emulator holds %d idempotency keys of the last 7 days, the most it keeps; reset it (POST /_emulator/reset) or advance the clock", brassMaxIdempotencyKeys)}}
 		}
 	}
 	b.idem[key] = now
@@ -658,13 +642,13 @@ func writeBrassToken(w http.ResponseWriter, tok string) {
 	var body brassTokenBody
 	body.Token, body.Data.Token = tok, tok
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, body)
+	vendorapi.WriteJSON(w, http.StatusOK, body)
 }
 
 // signJWT issues and records a Brass JWT of the given level for u.
 func (b *brass) signJWT(ctx context.Context, u *brassUser, level int, lifetime time.Duration) (string, store.Token, error) {
 	w := b.world.Load()
-	now := b.e.clock.Now().Truncate(time.Second)
+	now := b.env.Clock.Now().Truncate(time.Second)
 	jti := uuid.NewString()
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, brassClaims{
 		Customer: w.customer, Level: level,
@@ -680,19 +664,19 @@ func (b *brass) signJWT(ctx context.Context, u *brassUser, level int, lifetime t
 	}
 	t := store.Token{ID: jti, Vendor: brassVendor, Kind: kind, Hash: store.HashSecret(s), Principal: u.email,
 		AccountID: w.customer, Scopes: u.role.Perms, Roles: []string{u.role.ID}, IssuedAt: now, ExpiresAt: now.Add(lifetime), OwnExpiresAt: now.Add(lifetime)}
-	if err := b.e.store.Put(ctx, t); err != nil {
+	if err := b.env.Store.Put(ctx, t); err != nil {
 		return "", store.Token{}, fmt.Errorf("store token: %w", err)
 	}
 	return s, t, nil
 }
 
-func (b *brass) login(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+func (b *brass) login(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
 	ctx := r.Context()
 	var body struct {
 		Username string `json:"username"`
 		Password string `json:"password"`
 	}
-	if err := requestJSON(rc, r, &body); err != nil {
+	if err := vendorapi.RequestJSON(rc, r, &body); err != nil {
 		return err
 	}
 	u := b.world.Load().users[body.Username]
@@ -701,14 +685,13 @@ func (b *brass) login(w http.ResponseWriter, r *http.Request, rc *reqCtx) error 
 		want = u.password
 	}
 	if !store.HashSecret(body.Password).Equal(want) || u == nil {
-		return &brassError{status: http.StatusUnauthorized, reason: "invalid_credentials",
-			desc: "the username or password is incorrect", challenge: `Bearer realm="brass"`}
+		return &brassError{WireError: vendorapi.WireError{Status: http.StatusUnauthorized, Reason: "invalid_credentials", Message: "the username or password is incorrect", Challenge: `Bearer realm="brass"`}}
 	}
-	tok, t, err := b.signJWT(ctx, u, 1, b.e.cfg.Brass.TemporaryTokenLifetime)
+	tok, t, err := b.signJWT(ctx, u, 1, b.cfg.TemporaryTokenLifetime)
 	if err != nil {
 		return err
 	}
-	rc.principal = &t // for the journal
+	rc.Principal = &t // for the journal
 	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
 	if err != nil {
 		return fmt.Errorf("otp: %w", err)
@@ -722,6 +705,18 @@ func (b *brass) login(w http.ResponseWriter, r *http.Request, rc *reqCtx) error 
 	return nil
 }
 
+// getOTP answers GET /_emulator/brass/otp: the last OTP sent to a user.
+func (b *brass) getOTP(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
+	user := r.URL.Query().Get("username")
+	code, ok := b.OTP(user)
+	if !ok {
+		return &vendorapi.WireError{Status: http.StatusNotFound, Reason: "not_found",
+			Message: fmt.Sprintf("no OTP has been sent to %q; log in with POST /brass/auth/login first", user)}
+	}
+	vendorapi.WriteJSON(w, http.StatusOK, map[string]string{"otp": code})
+	return nil
+}
+
 // OTP returns the last OTP sent to a Brass user (the emulator's stand-in for the
 // email), for tests and the admin plane.
 func (b *brass) OTP(email string) (string, bool) {
@@ -731,19 +726,19 @@ func (b *brass) OTP(email string) (string, bool) {
 	return code, ok
 }
 
-func (b *brass) authorise(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+func (b *brass) authorise(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
 	ctx := r.Context()
 	var body struct {
 		OTP string `json:"otp"`
 	}
-	if err := requestJSON(rc, r, &body); err != nil {
+	if err := vendorapi.RequestJSON(rc, r, &body); err != nil {
 		return err
 	}
-	c := rc.cred.(*brassCred)
-	now := b.e.clock.Now()
+	c := rc.Cred.(*brassCred)
+	now := b.env.Clock.Now()
 	b.mu.Lock()
 	st := b.otps[c.token.ID]
-	ok := st != nil && subtle.ConstantTimeCompare([]byte(st.code), []byte(body.OTP)) == 1
+	ok := st != nil && store.HashSecret(st.code).Equal(store.HashSecret(body.OTP))
 	if !ok && c.user.totpSecret != "" {
 		ok, _ = totp.ValidateCustom(body.OTP, c.user.totpSecret, now,
 			totp.ValidateOpts{Period: 30, Skew: 1, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
@@ -759,15 +754,13 @@ func (b *brass) authorise(w http.ResponseWriter, r *http.Request, rc *reqCtx) er
 	b.mu.Unlock()
 	if !ok {
 		if spent {
-			_, _ = b.e.store.Revoke(ctx, brassVendor, c.token.ID, now, store.RevokedByAttempts)
-			return &brassError{status: http.StatusUnprocessableEntity, reason: "otp_invalid",
-				desc: "the OTP is not valid; too many attempts, so the login must start again", source: map[string]string{"pointer": "/otp"}}
+			_, _ = b.env.Store.Revoke(ctx, brassVendor, c.token.ID, now, store.RevokedByAttempts)
+			return &brassError{WireError: vendorapi.WireError{Status: http.StatusUnprocessableEntity, Reason: "otp_invalid", Message: "the OTP is not valid; too many attempts, so the login must start again"}, source: map[string]string{"pointer": "/otp"}}
 		}
-		return &brassError{status: http.StatusUnprocessableEntity, reason: "otp_invalid",
-			desc: "the OTP is not valid", source: map[string]string{"pointer": "/otp"}}
+		return &brassError{WireError: vendorapi.WireError{Status: http.StatusUnprocessableEntity, Reason: "otp_invalid", Message: "the OTP is not valid"}, source: map[string]string{"pointer": "/otp"}}
 	}
 	// The temporary token is single-use: of two concurrent authorisations, one wins.
-	if _, err := b.e.store.Revoke(ctx, brassVendor, c.token.ID, now, store.RevokedByRotation); err != nil {
+	if _, err := b.env.Store.Revoke(ctx, brassVendor, c.token.ID, now, store.RevokedByRotation); err != nil {
 		return brassUnauthorized("token_revoked", "the temporary token has already been used; log in again")
 	}
 	tok, _, err := b.signJWT(ctx, c.user, 2, brassUserJWTLifetime)
@@ -800,7 +793,7 @@ type brassPATBody struct {
 // patBody is a PAT as Brass shows it; the caller holds b.mu.
 func (b *brass) patBody(t store.Token, meta brassPATMeta) brassPATBody {
 	id, _ := strconv.ParseInt(t.ID, 10, 64)
-	out := brassPATBody{ID: id, Name: b.pats.name(meta), Permissions: nonNil(t.Scopes),
+	out := brassPATBody{ID: id, Name: b.pats.name(meta), Permissions: vendorapi.NonNil(t.Scopes),
 		CreatedAt: fromUnixNanos(meta.created).Format(time.RFC3339)}
 	role := &brassRoles[meta.role]
 	out.Role.Data.ID, out.Role.Data.Name = role.ID, role.Name
@@ -811,33 +804,30 @@ func (b *brass) patBody(t store.Token, meta brassPATMeta) brassPATBody {
 	return out
 }
 
-func (b *brass) createPAT(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+func (b *brass) createPAT(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
 	ctx := r.Context()
 	var body struct {
 		Name string `json:"name"`
 		Role string `json:"role"`
 	}
-	if err := requestJSON(rc, r, &body); err != nil {
+	if err := vendorapi.RequestJSON(rc, r, &body); err != nil {
 		return err
 	}
 	role := brassRoleByName(body.Role)
 	if role == nil {
-		return &brassError{status: http.StatusUnprocessableEntity, reason: "invalid_request",
-			desc:   fmt.Sprintf("unknown role %q; use a role id (rol_…) or one of %s", body.Role, strings.Join(brassRoleNames(), ", ")),
-			source: map[string]string{"pointer": "/role"}}
+		return &brassError{WireError: vendorapi.WireError{Status: http.StatusUnprocessableEntity, Reason: "invalid_request", Message: fmt.Sprintf("unknown role %q; use a role id (rol_…) or one of %s", body.Role, strings.Join(brassRoleNames(), ", "))}, source: map[string]string{"pointer": "/role"}}
 	}
 	if strings.TrimSpace(body.Name) == "" {
-		return &brassError{status: http.StatusUnprocessableEntity, reason: "invalid_request",
-			desc: "the name field must not be blank", source: map[string]string{"pointer": "/name"}}
+		return &brassError{WireError: vendorapi.WireError{Status: http.StatusUnprocessableEntity, Reason: "invalid_request", Message: "the name field must not be blank"}, source: map[string]string{"pointer": "/name"}}
 	}
-	c := rc.cred.(*brassCred)
+	c := rc.Cred.(*brassCred)
 	token, _, out, err := b.newPAT(ctx, c.user, body.Name, role, c.perms)
 	if err != nil {
 		return err
 	}
 	out.Token = token
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusCreated, brassData[brassPATBody]{out})
+	vendorapi.WriteJSON(w, http.StatusCreated, brassData[brassPATBody]{out})
 	return nil
 }
 
@@ -846,10 +836,10 @@ func (b *brass) createPAT(w http.ResponseWriter, r *http.Request, rc *reqCtx) er
 // It returns the token, its record and the PAT as Brass shows it.
 func (b *brass) newPAT(ctx context.Context, u *brassUser, name string, role *brassRole, creatorPerms []string) (string, store.Token, brassPATBody, error) {
 	perms := intersect(role.Perms, creatorPerms)
-	now := b.e.clock.Now().Truncate(time.Second)
-	secret := "pat-" + randomBase62(40)
+	now := b.env.Clock.Now().Truncate(time.Second)
+	secret := "pat-" + vendorapi.RandomBase62(40)
 	b.mu.Lock()
-	if max := b.e.cfg.Brass.MaxPATs; len(b.pats.byID) >= max {
+	if max := b.cfg.MaxPATs; len(b.pats.byID) >= max {
 		b.mu.Unlock()
 		return "", store.Token{}, brassPATBody{}, brassErr(http.StatusConflict, "limit_reached",
 			fmt.Sprintf("the emulator holds %d personal access tokens, the most it keeps (-brass-max-pats); reset it (POST /_emulator/reset) to make more", max))
@@ -865,7 +855,7 @@ func (b *brass) newPAT(ctx context.Context, u *brassUser, name string, role *bra
 		AccountID: b.world.Load().customer, Scopes: perms, Roles: []string{role.ID}, IssuedAt: now}
 	body := b.patBody(t, b.pats.byID[uint64(n)])
 	b.mu.Unlock()
-	if err := b.e.store.Put(ctx, t); err != nil {
+	if err := b.env.Store.Put(ctx, t); err != nil {
 		return "", store.Token{}, brassPATBody{}, fmt.Errorf("store PAT: %w", err)
 	}
 	return id + "|" + secret, t, body, nil
@@ -873,34 +863,34 @@ func (b *brass) newPAT(ctx context.Context, u *brassUser, name string, role *bra
 
 // issueFor issues a user JWT (kind "" or "user", optional lifetime) or a PAT
 // (kind "pat", Role defaulting to the user's) for a user (admin plane).
-func (b *brass) issueFor(ctx context.Context, req IssueRequest) (IssueResult, error) {
+func (b *brass) Issue(ctx context.Context, req vendorapi.IssueRequest) (vendorapi.IssueResult, error) {
 	u := b.world.Load().users[req.Principal]
 	if u == nil {
-		return IssueResult{}, fmt.Errorf("no Brass user %q", req.Principal)
+		return vendorapi.IssueResult{}, fmt.Errorf("no Brass user %q", req.Principal)
 	}
 	switch req.Kind {
 	case "", "user":
 		s, t, err := b.signJWT(ctx, u, 2, cmp.Or(req.Lifetime, brassUserJWTLifetime))
-		return IssueResult{Token: s, Record: t}, err
+		return vendorapi.IssueResult{Token: s, Record: t}, err
 	case "pat":
 		role := u.role
 		if req.Role != "" {
 			if role = brassRoleByName(req.Role); role == nil {
-				return IssueResult{}, fmt.Errorf("unknown Brass role %q", req.Role)
+				return vendorapi.IssueResult{}, fmt.Errorf("unknown Brass role %q", req.Role)
 			}
 		}
 		name := cmp.Or(req.Name, "issued by the admin plane")
 		s, t, _, err := b.newPAT(ctx, u, name, role, u.role.Perms)
-		return IssueResult{Token: s, Record: t}, err
+		return vendorapi.IssueResult{Token: s, Record: t}, err
 	}
-	return IssueResult{}, fmt.Errorf("brass issues kind user or pat, not %q", req.Kind)
+	return vendorapi.IssueResult{}, fmt.Errorf("brass issues kind user or pat, not %q", req.Kind)
 }
 
-func (b *brass) listPATs(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	c := rc.cred.(*brassCred)
-	now := b.e.clock.Now()
+func (b *brass) listPATs(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
+	c := rc.Cred.(*brassCred)
+	now := b.env.Clock.Now()
 	out := []brassPATBody{}
-	page, err := b.e.store.List(r.Context(), store.Query{Vendor: brassVendor, Kind: store.KindPAT, Principal: c.user.email,
+	page, err := b.env.Store.List(r.Context(), store.Query{Vendor: brassVendor, Kind: store.KindPAT, Principal: c.user.email,
 		State: store.StateActive, At: now})
 	if err != nil {
 		return err
@@ -912,16 +902,16 @@ func (b *brass) listPATs(w http.ResponseWriter, r *http.Request, rc *reqCtx) err
 		}
 	}
 	b.mu.Unlock()
-	writeJSON(w, http.StatusOK, brassData[[]brassPATBody]{out})
+	vendorapi.WriteJSON(w, http.StatusOK, brassData[[]brassPATBody]{out})
 	return nil
 }
 
-func (b *brass) revokePAT(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+func (b *brass) revokePAT(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
 	ctx := r.Context()
-	c := rc.cred.(*brassCred)
-	id := pathParam(r, "id")
-	t, err := b.e.store.ByID(ctx, brassVendor, id)
-	now := b.e.clock.Now()
+	c := rc.Cred.(*brassCred)
+	id := vendorapi.PathParam(r, "id")
+	t, err := b.env.Store.ByID(ctx, brassVendor, id)
+	now := b.env.Clock.Now()
 	if err != nil || t.Kind != store.KindPAT || t.StateAt(now) == store.StateRevoked {
 		return brassErr(http.StatusNotFound, "not_found", "no personal access token with this id")
 	}
@@ -929,7 +919,7 @@ func (b *brass) revokePAT(w http.ResponseWriter, r *http.Request, rc *reqCtx) er
 		return brassErr(http.StatusForbidden, "insufficient_permission",
 			"only the token's owner, or an owner or admin, may revoke it")
 	}
-	if _, err := b.e.store.Revoke(ctx, brassVendor, id, now, store.RevokedByAPI); err != nil {
+	if _, err := b.env.Store.Revoke(ctx, brassVendor, id, now, store.RevokedByAPI); err != nil {
 		return brassErr(http.StatusNotFound, "not_found", "no personal access token with this id")
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -977,17 +967,17 @@ type brassPayment struct {
 	CreatedAt string         `json:"created_at"`
 }
 
-func (b *brass) listAccounts(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	writeJSONBytes(w, http.StatusOK, b.world.Load().accountsJSON)
+func (b *brass) listAccounts(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
+	vendorapi.WriteJSONBytes(w, http.StatusOK, b.world.Load().accountsJSON)
 	return nil
 }
 
-func (b *brass) listPayments(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+func (b *brass) listPayments(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
 	b.mu.Lock()
 	out := slices.Clone(b.payments)
 	b.mu.Unlock()
 	slices.Reverse(out) // newest first
-	writeJSON(w, http.StatusOK, brassData[[]brassPayment]{nonNil(out)})
+	vendorapi.WriteJSON(w, http.StatusOK, brassData[[]brassPayment]{vendorapi.NonNil(out)})
 	return nil
 }
 
@@ -998,46 +988,46 @@ const (
 	brassMaxIdempotencyKeys = 100_000
 )
 
-// MaxBrassPayments bounds the payments the emulator keeps (its fake ones and
+// MaxPayments bounds the payments the emulator keeps (its fake ones and
 // those made through POST /banking/payments); one more is a 409
 // limit_reached (a 403 at Brass means a permission the token lacks).
-const MaxBrassPayments = 10_000
+const MaxPayments = 10_000
 
-func (b *brass) createPayment(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+func (b *brass) createPayment(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
 	var body struct {
 		Amount    int64          `json:"amount"`
 		Currency  string         `json:"currency"`
 		Narration string         `json:"narration"`
 		Recipient brassRecipient `json:"recipient"`
 	}
-	if err := requestJSON(rc, r, &body); err != nil {
+	if err := vendorapi.RequestJSON(rc, r, &body); err != nil {
 		return err
 	}
 	if body.Currency == "" {
 		body.Currency = "NGN"
 	}
-	p := brassPayment{ID: "pay_" + randomBase62(22), Amount: body.Amount, Currency: body.Currency, Narration: body.Narration,
-		Status: "pending", Recipient: body.Recipient, CreatedAt: b.e.clock.Now().Format(time.RFC3339)}
+	p := brassPayment{ID: "pay_" + vendorapi.RandomBase62(22), Amount: body.Amount, Currency: body.Currency, Narration: body.Narration,
+		Status: "pending", Recipient: body.Recipient, CreatedAt: b.env.Clock.Now().Format(time.RFC3339)}
 	b.mu.Lock()
-	if len(b.payments) >= MaxBrassPayments {
+	if len(b.payments) >= MaxPayments {
 		b.mu.Unlock()
 		return brassErr(http.StatusConflict, "limit_reached",
-			fmt.Sprintf("the emulator holds %d payments, the most it keeps; reset it (POST /_emulator/reset) to make more", MaxBrassPayments))
+			fmt.Sprintf("the emulator holds %d payments, the most it keeps; reset it (POST /_emulator/reset) to make more", MaxPayments))
 	}
 	b.payments = append(b.payments, p)
 	b.mu.Unlock()
-	writeJSON(w, http.StatusCreated, brassData[brassPayment]{p})
+	vendorapi.WriteJSON(w, http.StatusCreated, brassData[brassPayment]{p})
 	return nil
 }
 
 // adopt finds the stored record of a PAT given in full ("N|pat-…"), whose
 // stored hash covers only the part after the bar.
-func (b *brass) adopt(ctx context.Context, value string) (store.Token, bool) {
+func (b *brass) Adopt(ctx context.Context, value string) (store.Token, bool) {
 	id, secret, ok := strings.Cut(value, "|")
 	if !ok || !strings.HasPrefix(secret, "pat-") {
 		return store.Token{}, false
 	}
-	t, err := b.e.store.ByHash(ctx, store.HashSecret(secret))
+	t, err := b.env.Store.ByHash(ctx, store.HashSecret(secret))
 	if err != nil || t.Vendor != brassVendor || t.ID != id {
 		return store.Token{}, false
 	}
@@ -1046,19 +1036,19 @@ func (b *brass) adopt(ctx context.Context, value string) (store.Token, bool) {
 
 // fault is a scenario's fault as Brass answers it. The codes otp_invalid and
 // rate_limited give Brass's own errors for a wrong OTP and the rate limit.
-func (b *brass) fault(rc *reqCtx, f faultSpec) error {
-	be := &brassError{status: f.status, reason: f.reason, desc: f.message()}
+func (b *brass) Fault(rc *vendorapi.Request, f vendorapi.Fault) error {
+	be := &brassError{WireError: vendorapi.WireError{Status: f.Status, Reason: f.Reason, Message: f.Text()}}
 	switch {
-	case f.code == "otp_invalid":
-		be.desc, be.source = cmp.Or(f.msg, "the OTP is not valid"), map[string]string{"pointer": "/otp"}
-	case f.status == http.StatusTooManyRequests:
-		limit := b.e.cfg.Brass.RateLimit
+	case f.Code == "otp_invalid":
+		be.Message, be.source = cmp.Or(f.Message, "the OTP is not valid"), map[string]string{"pointer": "/otp"}
+	case f.Status == http.StatusTooManyRequests:
+		limit := b.cfg.RateLimit
 		if limit <= 0 {
 			limit = 60 // Brass's documented limit, when the emulator's is off
 		}
-		retry := cmp.Or(f.retry, 60)
-		be.desc = cmp.Or(f.msg, fmt.Sprintf("more than %d requests a minute; retry in %d s", limit, retry))
-		be.header = http.Header{
+		retry := cmp.Or(f.RetryAfter, 60)
+		be.Message = cmp.Or(f.Message, fmt.Sprintf("more than %d requests a minute; retry in %d s", limit, retry))
+		be.Header = http.Header{
 			"Retry-After":           {strconv.Itoa(retry)},
 			"X-Ratelimit-Limit":     {strconv.Itoa(limit)},
 			"X-Ratelimit-Remaining": {"0"},
@@ -1068,7 +1058,9 @@ func (b *brass) fault(rc *reqCtx, f faultSpec) error {
 }
 
 // save returns the JWT key, PAT metadata, PAT counter and payments.
-func (b *brass) save() savedBrass {
+// Save returns the JWT key (so that JWTs issued before a restart still
+// verify), PAT metadata, the PAT counter and the payments.
+func (b *brass) Save() (json.RawMessage, error) {
 	w := b.world.Load()
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -1079,11 +1071,15 @@ func (b *brass) save() savedBrass {
 			Role: brassRoles[m.role].ID, Created: fromUnixNanos(m.created), LastUsed: fromUnixNanos(m.lastUsed)})
 	}
 	slices.SortFunc(out.PATs, func(x, y savedBrassPAT) int { return strings.Compare(x.TokenID, y.TokenID) })
-	return out
+	return json.Marshal(out)
 }
 
-// restore puts back what save returned, over a freshly reset world.
-func (b *brass) restore(s savedBrass) error {
+// Restore puts back what Save returned, over a freshly reset world.
+func (b *brass) Restore(raw json.RawMessage) error {
+	var s savedBrass
+	if err := vendorapi.DecodeState(raw, &s); err != nil {
+		return err
+	}
 	if len(s.Key) != 32 {
 		return fmt.Errorf("brass: the saved JWT key has %d bytes, want 32", len(s.Key))
 	}

@@ -1,10 +1,11 @@
-package emulator
+package passkit
 
 import (
 	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -19,6 +20,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tokenemu/tokenemu/emulator/store"
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
+	"github.com/tokenemu/tokenemu/openapi"
 )
 
 // PassKit (passkit.com): login → 60-minute HS256 JWT signed with the account's
@@ -32,9 +35,11 @@ const (
 )
 
 type passkit struct {
-	e        *Emulator
+	env      vendorapi.Env
+	cfg      Config
+	fx       *Fixtures
 	parser   *jwt.Parser
-	verified *jwtCache[*passkitClaims]
+	verified *vendorapi.JWTCache[*passkitClaims]
 
 	mu      sync.RWMutex
 	users   map[string]*passkitUser // by username
@@ -68,21 +73,29 @@ type passkitClaims struct {
 	jwt.RegisteredClaims
 }
 
-func newPassKit(e *Emulator) *passkit {
+func newPassKit(env vendorapi.Env) (vendorapi.Vendor, error) {
+	cfg, fx, err := vendorapi.Parts[Config, *Fixtures](env, Name)
+	if err != nil {
+		return nil, err
+	}
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
-		jwt.WithLeeway(e.cfg.PassKit.Leeway),
-		jwt.WithTimeFunc(e.clock.Now),
+		jwt.WithLeeway(cfg.Leeway),
+		jwt.WithTimeFunc(env.Clock.Now),
 	}
-	return &passkit{e: e, parser: jwt.NewParser(opts...), verified: newJWTCache[*passkitClaims](opts...)}
+	return &passkit{env: env, cfg: cfg, fx: fx, parser: jwt.NewParser(opts...), verified: vendorapi.NewJWTCache[*passkitClaims](opts...)}, nil
 }
 
-func (p *passkit) name() string { return passkitVendor }
+// Name is the vendor's name: passkit.
+func (p *passkit) Name() string { return passkitVendor }
 
-func (p *passkit) handlers() map[string]handlerFunc {
-	return map[string]handlerFunc{
+// Document is PassKit's OpenAPI document.
+func (p *passkit) Document() (*vendorapi.Document, error) { return openapi.Document(passkitVendor) }
+
+func (p *passkit) Handlers() map[string]vendorapi.Handler {
+	return map[string]vendorapi.Handler{
 		"login":              p.login,
 		"createUser":         p.createUser,
 		"getProfile":         p.withFreshToken(p.getProfile),
@@ -92,15 +105,15 @@ func (p *passkit) handlers() map[string]handlerFunc {
 	}
 }
 
-func (p *passkit) reset() error {
-	fx := p.e.cfg.Fixtures.PassKit
-	fake := gofakeit.New(uint64(p.e.cfg.Seed) + 1)
+func (p *passkit) Reset() error {
+	fx := p.fx
+	fake := gofakeit.New(uint64(p.env.Seed) + 1)
 	users := make(map[string]*passkitUser, len(fx.Users))
 	byKey := make(map[string]*passkitUser, len(fx.Users))
 	members := make(map[string]passkitMember)
 	for _, u := range fx.Users {
 		pu := &passkitUser{
-			id:        fakeBase62(fake, 22),
+			id:        vendorapi.FakeBase62(fake, 22),
 			username:  u.Username,
 			email:     u.Email,
 			company:   u.CompanyName,
@@ -122,7 +135,7 @@ func (p *passkit) reset() error {
 		}
 		for range n {
 			m := passkitMember{
-				ID: fakeBase62(fake, 22), ProgramID: "demo-program", TierID: "base", Points: float64(fake.IntRange(0, 5000)),
+				ID: vendorapi.FakeBase62(fake, 22), ProgramID: "demo-program", TierID: "base", Points: float64(fake.IntRange(0, 5000)),
 				Person:  passkitPerson{Forename: fake.FirstName(), Surname: fake.LastName(), EmailAddress: fake.Email()},
 				Created: fake.DateRange(pu.created, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)).UTC().Truncate(time.Second).Format(time.RFC3339),
 				owner:   u.Username,
@@ -136,87 +149,42 @@ func (p *passkit) reset() error {
 	return nil
 }
 
-const base62Alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-func fakeBase62(f *gofakeit.Faker, n int) string {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = base62Alphabet[f.IntRange(0, len(base62Alphabet)-1)]
-	}
-	return string(b)
-}
-
-// randomBase62 returns n characters from crypto/rand, without modulo bias.
-func randomBase62(n int) string {
-	out := make([]byte, 0, n)
-	var buf [64]byte
-	for len(out) < n {
-		_, _ = rand.Read(buf[:])
-		for _, c := range buf {
-			if c < 248 && len(out) < n { // 248 = 4 × 62: keeps the draw uniform
-				out = append(out, base62Alphabet[c%62])
-			}
-		}
-	}
-	return string(out)
-}
-
 // ---- errors ----
 
 // passkitError is PassKit's wire error: {"error":"<message>"}.
-type passkitError struct {
-	status    int
-	reason    string
-	msg       string
-	challenge string
-	absent    bool // no credentials were sent
-}
-
-func (e *passkitError) Error() string           { return e.msg }
-func (e *passkitError) credentialsAbsent() bool { return e.absent }
+type passkitError struct{ vendorapi.WireError }
 
 func passkitUnauthorized(reason, msg string) *passkitError {
-	return &passkitError{status: http.StatusUnauthorized, reason: reason, msg: msg,
-		challenge: fmt.Sprintf(`Bearer realm="passkit", error="invalid_token", error_description=%q`, msg)}
+	return &passkitError{WireError: vendorapi.WireError{Status: http.StatusUnauthorized, Reason: reason, Message: msg, Challenge: fmt.Sprintf(`Bearer realm="passkit", error="invalid_token", error_description=%q`, msg)}}
 }
 
-func (p *passkit) writeError(w http.ResponseWriter, r *http.Request, rc *reqCtx, err error) {
-	pe, ok := errors.AsType[*passkitError](authFailure(err))
+func (p *passkit) WriteError(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request, err error) {
+	pe, ok := errors.AsType[*passkitError](vendorapi.AuthFailure(err))
 	if !ok {
-		he := p.e.neutralError(passkitVendor, err)
-		pe = &passkitError{status: he.status, reason: he.reason, msg: he.msg}
+		pe = &passkitError{*p.env.Neutral(err)}
 	}
-	if pe.challenge != "" {
-		w.Header().Set("WWW-Authenticate", pe.challenge)
-	}
-	if pe.reason != "" {
-		w.Header().Set(ReasonHeader, pe.reason)
-	}
-	writeJSON(w, pe.status, map[string]string{"error": pe.msg})
+	pe.Write(w, map[string]string{"error": pe.Message})
 }
 
 // ---- authentication ----
 
-func (p *passkit) authenticate(r *http.Request, rc *reqCtx, securityScheme string, scopes []string) error {
+func (p *passkit) Authenticate(r *http.Request, rc *vendorapi.Request, securityScheme string, scopes []string) error {
 	ctx := r.Context()
 	if securityScheme != "passkitToken" {
 		return fmt.Errorf("passkit: unknown security scheme %q", securityScheme)
 	}
-	c := parseAuthorization(r.Header.Get("Authorization"))
+	c := vendorapi.ParseAuthorization(r.Header.Get("Authorization"))
 	switch {
-	case !c.present:
-		return &passkitError{status: http.StatusUnauthorized, reason: "token_missing", absent: true,
-			msg: "missing Authorization header", challenge: `Bearer realm="passkit"`}
-	case c.scheme != "" && c.scheme != "bearer":
-		return &passkitError{status: http.StatusUnauthorized, reason: "token_missing", absent: true,
-			msg: "unsupported authorization scheme; send Authorization: Bearer <token>", challenge: `Bearer realm="passkit"`}
+	case !c.Present:
+		return &passkitError{WireError: vendorapi.WireError{Status: http.StatusUnauthorized, Reason: "token_missing", Absent: true, Message: "missing Authorization header", Challenge: `Bearer realm="passkit"`}}
+	case c.Scheme != "" && c.Scheme != "bearer":
+		return &passkitError{WireError: vendorapi.WireError{Status: http.StatusUnauthorized, Reason: "token_missing", Absent: true, Message: "unsupported authorization scheme; send Authorization: Bearer <token>", Challenge: `Bearer realm="passkit"`}}
 	}
-	value := c.value
-	if c.scheme == "" && strings.EqualFold(value, "bearer") {
-		return &passkitError{status: http.StatusBadRequest, reason: "authorization_malformed", msg: "Bearer without a token",
-			challenge: `Bearer realm="passkit", error="invalid_request"`}
+	value := c.Value
+	if c.Scheme == "" && strings.EqualFold(value, "bearer") {
+		return &passkitError{WireError: vendorapi.WireError{Status: http.StatusBadRequest, Reason: "authorization_malformed", Message: "Bearer without a token", Challenge: `Bearer realm="passkit", error="invalid_request"`}}
 	}
-	now := p.e.clock.Now()
+	now := p.env.Clock.Now()
 	h := store.HashSecret(value)
 	if strings.Count(value, ".") == 2 {
 		user, err := p.verifyJWT(value, h)
@@ -224,15 +192,15 @@ func (p *passkit) authenticate(r *http.Request, rc *reqCtx, securityScheme strin
 			return err
 		}
 		// A JWT the emulator issued may have been revoked or expired by the admin plane.
-		if t, err := p.e.store.ByHash(ctx, h); err == nil && t.Vendor == passkitVendor {
+		if t, err := p.env.Store.ByHash(ctx, h); err == nil && t.Vendor == passkitVendor {
 			if err := passkitState(t, now); err != nil {
 				return err
 			}
 		}
-		rc.principal = &store.Token{Vendor: passkitVendor, Kind: store.KindJWT, Principal: user.username, AccountID: user.apiKey}
+		rc.Principal = &store.Token{Vendor: passkitVendor, Kind: store.KindJWT, Principal: user.username, AccountID: user.apiKey}
 		return nil
 	}
-	t, err := p.e.store.ByHash(ctx, h)
+	t, err := p.env.Store.ByHash(ctx, h)
 	if err != nil || t.Vendor != passkitVendor || t.Kind != store.KindLongLived {
 		return passkitUnauthorized("token_unknown", "token is not a valid JWT or long-lived token")
 	}
@@ -242,7 +210,7 @@ func (p *passkit) authenticate(r *http.Request, rc *reqCtx, securityScheme strin
 	if p.user(t.Principal) == nil {
 		return passkitUnauthorized("token_unknown", "the token's account no longer exists")
 	}
-	rc.principal = &t
+	rc.Principal = &t
 	return nil
 }
 
@@ -260,7 +228,7 @@ func passkitState(t store.Token, now time.Time) error {
 // names, and its exp (required) and iat against the virtual clock. h is the
 // JWT's SHA-256 (the verified-JWT cache's key; callers need it for the store).
 func (p *passkit) verifyJWT(value string, h store.SecretHash) (*passkitUser, error) {
-	if claims, key, ok := p.verified.get(h); ok {
+	if claims, key, ok := p.verified.Get(h); ok {
 		if user := p.userByKey(claims.UID); user != nil && user == key {
 			return user, nil
 		}
@@ -278,7 +246,7 @@ func (p *passkit) verifyJWT(value string, h store.SecretHash) (*passkitUser, err
 	})
 	switch {
 	case err == nil:
-		p.verified.put(h, claims, user)
+		p.verified.Put(h, claims, user)
 		return user, nil
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return nil, passkitUnauthorized("token_expired", err.Error())
@@ -333,13 +301,13 @@ const maxIATBack = 60
 // dead, iat moves back a second at a time, so that a login never hands out a
 // token that is refused at once. exp stays iat + lifetime.
 func (p *passkit) signLive(ctx context.Context, u *passkitUser, lifetime time.Duration) (*passkitSigned, error) {
-	now := p.e.clock.Now()
+	now := p.env.Clock.Now()
 	for back := range time.Duration(maxIATBack) {
 		c, err := p.sign(u, now.Add(-back*time.Second), lifetime)
 		if err != nil {
 			return nil, fmt.Errorf("sign: %w", err)
 		}
-		if t, err := p.e.store.ByHash(ctx, c.hash); err != nil || t.StateAt(now) == store.StateActive {
+		if t, err := p.env.Store.ByHash(ctx, c.hash); err != nil || t.StateAt(now) == store.StateActive {
 			return c, nil
 		}
 	}
@@ -350,10 +318,10 @@ func (p *passkit) signLive(ctx context.Context, u *passkitUser, lifetime time.Du
 // as PassKit does on every authenticated response. These refreshed JWTs are
 // verified by signature alone and not recorded, so the store does not grow by
 // one entry a request.
-func (p *passkit) withFreshToken(h handlerFunc) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+func (p *passkit) withFreshToken(h vendorapi.Handler) vendorapi.Handler {
+	return func(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
 		ctx := r.Context()
-		u := p.user(rc.principal.Principal)
+		u := p.user(rc.Principal.Principal)
 		if u == nil {
 			return passkitUnauthorized("token_unknown", "the token's account no longer exists")
 		}
@@ -376,9 +344,9 @@ func (p *passkit) issueJWT(ctx context.Context, u *passkitUser, lifetime time.Du
 	}
 	t := store.Token{ID: uuid.NewString(), Vendor: passkitVendor, Kind: store.KindJWT, Hash: c.hash,
 		Principal: u.username, AccountID: u.apiKey, IssuedAt: c.iat, ExpiresAt: c.iat.Add(c.lifetime), OwnExpiresAt: c.iat.Add(c.lifetime)}
-	err = p.e.store.Put(ctx, t)
+	err = p.env.Store.Put(ctx, t)
 	if errors.Is(err, store.ErrExists) { // the same account in the same second: the same, live, JWT
-		t, err = p.e.store.ByHash(ctx, t.Hash)
+		t, err = p.env.Store.ByHash(ctx, t.Hash)
 	}
 	if err != nil {
 		return "", store.Token{}, fmt.Errorf("store token: %w", err)
@@ -387,25 +355,24 @@ func (p *passkit) issueJWT(ctx context.Context, u *passkitUser, lifetime time.Du
 }
 
 // issueLongLived makes and records a permanent opaque token for u.
-// MaxPassKitLongLived bounds a user's live long-lived tokens, which never
+// MaxLongLived bounds a user's live long-lived tokens, which never
 // expire: one more is a 409 limit_reached (revoke some through the admin
 // plane, or reset).
-const MaxPassKitLongLived = 1000
+const MaxLongLived = 1000
 
 func (p *passkit) issueLongLived(ctx context.Context, u *passkitUser) (string, store.Token, error) {
-	page, err := p.e.store.List(ctx, store.Query{Vendor: passkitVendor, Principal: u.username, Kind: store.KindLongLived,
-		State: store.StateActive, At: p.e.clock.Now(), Limit: 1})
+	page, err := p.env.Store.List(ctx, store.Query{Vendor: passkitVendor, Principal: u.username, Kind: store.KindLongLived,
+		State: store.StateActive, At: p.env.Clock.Now(), Limit: 1})
 	if err != nil {
 		return "", store.Token{}, err
 	}
-	if live := page.Total; live >= MaxPassKitLongLived {
-		return "", store.Token{}, &passkitError{status: http.StatusConflict, reason: "limit_reached",
-			msg: fmt.Sprintf("%s holds %d live long-lived tokens, the most the emulator keeps a user; revoke some (POST /_emulator/tokens/revoke) or reset", u.username, live)}
+	if live := page.Total; live >= MaxLongLived {
+		return "", store.Token{}, &passkitError{WireError: vendorapi.WireError{Status: http.StatusConflict, Reason: "limit_reached", Message: fmt.Sprintf("%s holds %d live long-lived tokens, the most the emulator keeps a user; revoke some (POST /_emulator/tokens/revoke) or reset", u.username, live)}}
 	}
-	value := newOpaqueToken()
+	value := vendorapi.NewOpaqueToken()
 	t := store.Token{ID: uuid.NewString(), Vendor: passkitVendor, Kind: store.KindLongLived, Hash: store.HashSecret(value),
-		Principal: u.username, AccountID: u.apiKey, IssuedAt: p.e.clock.Now()}
-	if err := p.e.store.Put(ctx, t); err != nil {
+		Principal: u.username, AccountID: u.apiKey, IssuedAt: p.env.Clock.Now()}
+	if err := p.env.Store.Put(ctx, t); err != nil {
 		return "", store.Token{}, fmt.Errorf("store token: %w", err)
 	}
 	return value, t, nil
@@ -413,15 +380,15 @@ func (p *passkit) issueLongLived(ctx context.Context, u *passkitUser) (string, s
 
 func writePassKitToken(w http.ResponseWriter, value string) {
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]string{"token": value})
+	vendorapi.WriteJSON(w, http.StatusOK, map[string]string{"token": value})
 }
 
 // issueFor issues a JWT (kind "" or "jwt", with an optional lifetime) or a
 // long-lived token (kind "longlived") for a user (admin plane).
-func (p *passkit) issueFor(ctx context.Context, req IssueRequest) (IssueResult, error) {
+func (p *passkit) Issue(ctx context.Context, req vendorapi.IssueRequest) (vendorapi.IssueResult, error) {
 	u := p.user(req.Principal)
 	if u == nil {
-		return IssueResult{}, fmt.Errorf("no PassKit user %q", req.Principal)
+		return vendorapi.IssueResult{}, fmt.Errorf("no PassKit user %q", req.Principal)
 	}
 	var (
 		value string
@@ -434,14 +401,14 @@ func (p *passkit) issueFor(ctx context.Context, req IssueRequest) (IssueResult, 
 	case "longlived":
 		value, t, err = p.issueLongLived(ctx, u)
 	default:
-		return IssueResult{}, fmt.Errorf("PassKit issues kind jwt or longlived, not %q", req.Kind)
+		return vendorapi.IssueResult{}, fmt.Errorf("PassKit issues kind jwt or longlived, not %q", req.Kind)
 	}
-	return IssueResult{Token: value, Record: t}, err
+	return vendorapi.IssueResult{Token: value, Record: t}, err
 }
 
 // adopt records a valid JWT the store does not hold (a self-minted one, or an
 // X-Passkit-Token), so that the admin plane can expire or revoke it.
-func (p *passkit) adopt(_ context.Context, value string) (store.Token, bool) {
+func (p *passkit) Adopt(_ context.Context, value string) (store.Token, bool) {
 	if strings.Count(value, ".") != 2 {
 		return store.Token{}, false
 	}
@@ -462,13 +429,13 @@ func (p *passkit) adopt(_ context.Context, value string) (store.Token, bool) {
 	return t, true
 }
 
-func (p *passkit) login(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+func (p *passkit) login(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
 	ctx := r.Context()
 	var body struct {
 		Username string `json:"username"`
 		Password string `json:"password"`
 	}
-	if err := requestJSON(rc, r, &body); err != nil {
+	if err := vendorapi.RequestJSON(rc, r, &body); err != nil {
 		return err
 	}
 	u := p.user(body.Username)
@@ -477,8 +444,7 @@ func (p *passkit) login(w http.ResponseWriter, r *http.Request, rc *reqCtx) erro
 		want = u.password
 	}
 	if !store.HashSecret(body.Password).Equal(want) || u == nil {
-		return &passkitError{status: http.StatusUnauthorized, reason: "invalid_credentials", msg: "invalid username or password",
-			challenge: `Bearer realm="passkit"`}
+		return &passkitError{WireError: vendorapi.WireError{Status: http.StatusUnauthorized, Reason: "invalid_credentials", Message: "invalid username or password", Challenge: `Bearer realm="passkit"`}}
 	}
 	issue := func() (string, store.Token, error) { return p.issueJWT(ctx, u, passkitJWTLifetime) }
 	if strings.EqualFold(strings.TrimSpace(r.Header.Get("x-passkit-longlived-token")), "true") {
@@ -488,12 +454,12 @@ func (p *passkit) login(w http.ResponseWriter, r *http.Request, rc *reqCtx) erro
 	if err != nil {
 		return err
 	}
-	rc.principal = &t // for the journal
+	rc.Principal = &t // for the journal
 	writePassKitToken(w, value)
 	return nil
 }
 
-func (p *passkit) createUser(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+func (p *passkit) createUser(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
 	ctx := r.Context()
 	var body struct {
 		Username     string `json:"username"`
@@ -501,25 +467,24 @@ func (p *passkit) createUser(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 		CompanyName  string `json:"companyName"`
 		EmailAddress string `json:"emailAddress"`
 	}
-	if err := requestJSON(rc, r, &body); err != nil {
+	if err := vendorapi.RequestJSON(rc, r, &body); err != nil {
 		return err
 	}
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
 	u := &passkitUser{
-		id: randomBase62(22), username: body.Username, email: body.EmailAddress, company: body.CompanyName,
-		password: store.HashSecret(body.Password), apiKey: randomBase62(22), apiSecret: []byte(hex.EncodeToString(secret)),
-		created: p.e.clock.Now().Truncate(time.Second),
+		id: vendorapi.RandomBase62(22), username: body.Username, email: body.EmailAddress, company: body.CompanyName,
+		password: store.HashSecret(body.Password), apiKey: vendorapi.RandomBase62(22), apiSecret: []byte(hex.EncodeToString(secret)),
+		created: p.env.Clock.Now().Truncate(time.Second),
 	}
 	p.mu.Lock()
 	if _, taken := p.users[u.username]; taken {
 		p.mu.Unlock()
-		return &passkitError{status: http.StatusConflict, reason: "already_exists", msg: "a user with this username already exists"}
+		return &passkitError{WireError: vendorapi.WireError{Status: http.StatusConflict, Reason: "already_exists", Message: "a user with this username already exists"}}
 	}
-	if made := len(p.users) - len(p.e.cfg.Fixtures.PassKit.Users); made >= p.e.cfg.PassKit.MaxUsers {
+	if made := len(p.users) - len(p.fx.Users); made >= p.cfg.MaxUsers {
 		p.mu.Unlock()
-		return &passkitError{status: http.StatusConflict, reason: "limit_reached",
-			msg: fmt.Sprintf("%d accounts have been made through /user/new, the most this emulator allows (-passkit-max-users)", made)}
+		return &passkitError{WireError: vendorapi.WireError{Status: http.StatusConflict, Reason: "limit_reached", Message: fmt.Sprintf("%d accounts have been made through /user/new, the most this emulator allows (-passkit-max-users)", made)}}
 	}
 	p.users[u.username], p.byKey[u.apiKey] = u, u
 	p.mu.Unlock()
@@ -539,22 +504,22 @@ type passkitProfile struct {
 	Created      string `json:"created"`
 }
 
-func (p *passkit) getProfile(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	u := p.user(rc.principal.Principal)
+func (p *passkit) getProfile(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
+	u := p.user(rc.Principal.Principal)
 	b := u.profile.Load()
 	if b == nil { // a user's fields never change once made
-		enc := encodeJSON(passkitProfile{ID: u.id, Username: u.username, EmailAddress: u.email,
+		enc := vendorapi.EncodeJSON(passkitProfile{ID: u.id, Username: u.username, EmailAddress: u.email,
 			CompanyName: u.company, Created: u.created.Format(time.RFC3339)})
 		b = &enc
 		u.profile.Store(b)
 	}
-	writeJSONBytes(w, http.StatusOK, *b)
+	vendorapi.WriteJSONBytes(w, http.StatusOK, *b)
 	return nil
 }
 
-func (p *passkit) getRestCredentials(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	u := p.user(rc.principal.Principal)
-	writeJSON(w, http.StatusOK, map[string]string{"apiKey": u.apiKey, "apiSecret": string(u.apiSecret)})
+func (p *passkit) getRestCredentials(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
+	u := p.user(rc.Principal.Principal)
+	vendorapi.WriteJSON(w, http.StatusOK, map[string]string{"apiKey": u.apiKey, "apiSecret": string(u.apiSecret)})
 	return nil
 }
 
@@ -574,54 +539,53 @@ type passkitMember struct {
 	owner     string
 }
 
-// MaxPassKitMembers bounds the members the emulator keeps; one more is a 409
+// MaxMembers bounds the members the emulator keeps; one more is a 409
 // limit_reached.
-const MaxPassKitMembers = 10_000
+const MaxMembers = 10_000
 
-func (p *passkit) createMember(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+func (p *passkit) createMember(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
 	var m passkitMember
-	if err := requestJSON(rc, r, &m); err != nil {
+	if err := vendorapi.RequestJSON(rc, r, &m); err != nil {
 		return err
 	}
-	m.ID = randomBase62(22)
-	m.Created = p.e.clock.Now().Format(time.RFC3339)
-	m.owner = rc.principal.Principal
+	m.ID = vendorapi.RandomBase62(22)
+	m.Created = p.env.Clock.Now().Format(time.RFC3339)
+	m.owner = rc.Principal.Principal
 	p.mu.Lock()
-	if len(p.members) >= MaxPassKitMembers {
+	if len(p.members) >= MaxMembers {
 		p.mu.Unlock()
-		return &passkitError{status: http.StatusConflict, reason: "limit_reached",
-			msg: fmt.Sprintf("the emulator holds %d members, the most it keeps; reset it (POST /_emulator/reset) to make more", MaxPassKitMembers)}
+		return &passkitError{WireError: vendorapi.WireError{Status: http.StatusConflict, Reason: "limit_reached", Message: fmt.Sprintf("the emulator holds %d members, the most it keeps; reset it (POST /_emulator/reset) to make more", MaxMembers)}}
 	}
 	p.members[m.ID] = m
 	p.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]string{"id": m.ID})
+	vendorapi.WriteJSON(w, http.StatusOK, map[string]string{"id": m.ID})
 	return nil
 }
 
-func (p *passkit) getMember(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+func (p *passkit) getMember(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
 	p.mu.RLock()
-	m, ok := p.members[pathParam(r, "memberId")]
+	m, ok := p.members[vendorapi.PathParam(r, "memberId")]
 	p.mu.RUnlock()
-	if !ok || m.owner != rc.principal.Principal {
-		return &passkitError{status: http.StatusNotFound, reason: "not_found", msg: "member not found"}
+	if !ok || m.owner != rc.Principal.Principal {
+		return &passkitError{WireError: vendorapi.WireError{Status: http.StatusNotFound, Reason: "not_found", Message: "member not found"}}
 	}
-	writeJSON(w, http.StatusOK, m)
+	vendorapi.WriteJSON(w, http.StatusOK, m)
 	return nil
 }
 
 // fault is a scenario's fault as PassKit answers it: {"error":"…"}.
-func (p *passkit) fault(rc *reqCtx, f faultSpec) error {
-	pe := &passkitError{status: f.status, reason: f.reason, msg: f.message()}
-	if f.status == http.StatusUnauthorized {
-		pe.challenge = `Bearer realm="passkit"`
+func (p *passkit) Fault(rc *vendorapi.Request, f vendorapi.Fault) error {
+	pe := &passkitError{WireError: vendorapi.WireError{Status: f.Status, Reason: f.Reason, Message: f.Text()}}
+	if f.Status == http.StatusUnauthorized {
+		pe.Challenge = `Bearer realm="passkit"`
 	}
 	return pe
 }
 
-// save returns the accounts made through /user/new and every member.
-func (p *passkit) save() savedPassKit {
+// Save returns the accounts made through /user/new and every member.
+func (p *passkit) Save() (json.RawMessage, error) {
 	fixture := map[string]bool{}
-	for _, u := range p.e.cfg.Fixtures.PassKit.Users {
+	for _, u := range p.fx.Users {
 		fixture[u.Username] = true
 	}
 	p.mu.RLock()
@@ -639,11 +603,15 @@ func (p *passkit) save() savedPassKit {
 	}
 	slices.SortFunc(out.Users, func(a, b savedPassKitUser) int { return strings.Compare(a.Username, b.Username) })
 	slices.SortFunc(out.Members, func(a, b savedPassKitMember) int { return strings.Compare(a.ID, b.ID) })
-	return out
+	return json.Marshal(out)
 }
 
-// restore adds saved accounts to the fixtures' and puts back the members.
-func (p *passkit) restore(s savedPassKit) error {
+// Restore adds saved accounts to the fixtures' and puts back the members.
+func (p *passkit) Restore(b json.RawMessage) error {
+	var s savedPassKit
+	if err := vendorapi.DecodeState(b, &s); err != nil {
+		return err
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, su := range s.Users {

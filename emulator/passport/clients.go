@@ -1,6 +1,7 @@
-package emulator
+package passport
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -14,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tokenemu/tokenemu/emulator/store"
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 )
 
 // Passport clients made and re-keyed through the admin plane: Passport
@@ -22,14 +24,14 @@ import (
 // rotated secret replaces the old one at once; tokens already issued stay
 // valid until they expire or are revoked, as a token is not its secret.
 
-// MaxPassportClients bounds how many clients the admin plane can add.
-const MaxPassportClients = 1000
+// MaxClients bounds how many clients the admin plane can add.
+const MaxClients = 1000
 
-// PassportClientSpec asks for a Passport client; every field may be left
+// ClientSpec asks for a Passport client; every field may be left
 // out: the id and secret are then random, the account a new entity with
 // fake accounts of its own, the scopes every Passport scope and the role
 // entity.client_credentials.
-type PassportClientSpec struct {
+type ClientSpec struct {
 	ClientID     string   `json:"client_id,omitempty"`
 	ClientSecret string   `json:"client_secret,omitempty"`
 	AccountID    string   `json:"account_id,omitempty"`
@@ -37,9 +39,9 @@ type PassportClientSpec struct {
 	Roles        []string `json:"roles,omitempty"`
 }
 
-// PassportClientInfo is a Passport client as the admin plane shows it. The
+// ClientInfo is a Passport client as the admin plane shows it. The
 // secret is there only in the answer that set it.
-type PassportClientInfo struct {
+type ClientInfo struct {
 	ClientID     string   `json:"client_id"`
 	ClientSecret string   `json:"client_secret,omitempty"`
 	AccountID    string   `json:"account_id"`
@@ -47,11 +49,11 @@ type PassportClientInfo struct {
 	Roles        []string `json:"roles"`
 }
 
-// Passport client errors.
+// Client errors.
 var (
-	ErrClientExists   = errors.New("a Passport client with this client_id exists")
-	ErrNoClient       = errors.New("no Passport client with this client_id")
-	ErrTooManyClients = fmt.Errorf("the admin plane has added %d Passport clients, the most it may", MaxPassportClients)
+	ErrClientExists   = errors.New("a client with this client_id exists")
+	ErrNoClient       = errors.New("no client with this client_id")
+	ErrTooManyClients = fmt.Errorf("the admin plane has added %d clients, the most it may", MaxClients)
 )
 
 var clientIDRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
@@ -70,38 +72,37 @@ type savedPassportClient struct {
 	Roles     []string `json:"roles"`
 }
 
-func (c *passportClient) info() PassportClientInfo {
-	return PassportClientInfo{ClientID: c.id, AccountID: c.accountID, Scopes: nonNil(c.scopes), Roles: nonNil(c.roles)}
+func (c *passportClient) info() ClientInfo {
+	return ClientInfo{ClientID: c.id, AccountID: c.accountID, Scopes: vendorapi.NonNil(c.scopes), Roles: vendorapi.NonNil(c.roles)}
 }
 
-// CreatePassportClient adds a Passport client and returns it with its
+// createClient adds a client and returns it with its
 // secret, the one time the secret is shown.
-func (e *Emulator) CreatePassportClient(spec PassportClientSpec) (PassportClientInfo, error) {
-	p := e.passportScheme()
+func (p *passport) createClient(spec ClientSpec) (ClientInfo, error) {
 	if spec.ClientID == "" {
-		spec.ClientID = "client-" + randomBase62(12)
+		spec.ClientID = "client-" + vendorapi.RandomBase62(12)
 	}
 	if !clientIDRE.MatchString(spec.ClientID) {
-		return PassportClientInfo{}, fmt.Errorf("client_id %.64q: want 1 to 128 of A-Z a-z 0-9 . _ -", spec.ClientID)
+		return ClientInfo{}, fmt.Errorf("client_id %.64q: want 1 to 128 of A-Z a-z 0-9 . _ -", spec.ClientID)
 	}
 	secret, err := clientSecret(spec.ClientSecret)
 	if err != nil {
-		return PassportClientInfo{}, err
+		return ClientInfo{}, err
 	}
 	if spec.AccountID == "" {
 		spec.AccountID = uuid.NewString()
 	} else if _, err := uuid.Parse(spec.AccountID); err != nil {
-		return PassportClientInfo{}, fmt.Errorf("account_id %.64q is not a UUID", spec.AccountID)
+		return ClientInfo{}, fmt.Errorf("account_id %.64q is not a UUID", spec.AccountID)
 	}
 	if spec.Scopes == nil {
-		spec.Scopes = PassportScopes()
+		spec.Scopes = Scopes()
 	}
 	if spec.Roles == nil {
 		spec.Roles = []string{"entity.client_credentials"}
 	}
 	for _, list := range [][]string{spec.Scopes, spec.Roles} {
 		if len(list) > 64 || slices.ContainsFunc(list, func(s string) bool { return s == "" || len(s) > 128 }) {
-			return PassportClientInfo{}, errors.New("scopes and roles: at most 64, each 1 to 128 characters")
+			return ClientInfo{}, errors.New("scopes and roles: at most 64, each 1 to 128 characters")
 		}
 	}
 	c := &passportClient{id: spec.ClientID, secret: store.HashSecret(secret), accountID: spec.AccountID,
@@ -110,7 +111,7 @@ func (e *Emulator) CreatePassportClient(spec PassportClientSpec) (PassportClient
 		if _, taken := st.clients[c.id]; taken {
 			return ErrClientExists
 		}
-		if st.added >= MaxPassportClients {
+		if st.added >= MaxClients {
 			return ErrTooManyClients
 		}
 		st.clients[c.id] = c
@@ -121,24 +122,23 @@ func (e *Emulator) CreatePassportClient(spec PassportClientSpec) (PassportClient
 		}
 		return nil
 	}); err != nil {
-		return PassportClientInfo{}, err
+		return ClientInfo{}, err
 	}
-	e.addSecret(secret)
+	p.env.Redact(secret)
 	info := c.info()
 	info.ClientSecret = secret
 	return info, nil
 }
 
-// RotatePassportSecret gives a Passport client a new secret (random when
+// rotateSecret gives a client a new secret (random when
 // secret is empty) and returns it, the one time it is shown. The old secret
 // stops working at once; tokens issued with it stay valid.
-func (e *Emulator) RotatePassportSecret(clientID, secret string) (PassportClientInfo, error) {
-	p := e.passportScheme()
+func (p *passport) rotateSecret(clientID, secret string) (ClientInfo, error) {
 	secret, err := clientSecret(secret)
 	if err != nil {
-		return PassportClientInfo{}, err
+		return ClientInfo{}, err
 	}
-	var info PassportClientInfo
+	var info ClientInfo
 	err = p.change(func(st *passportState) error {
 		old, ok := st.clients[clientID]
 		if !ok {
@@ -152,16 +152,16 @@ func (e *Emulator) RotatePassportSecret(clientID, secret string) (PassportClient
 		return nil
 	})
 	if err == nil {
-		e.addSecret(secret)
+		p.env.Redact(secret)
 	}
 	info.ClientSecret = secret
 	return info, err
 }
 
-// PassportClients lists the Passport clients, by client_id, without secrets.
-func (e *Emulator) PassportClients() []PassportClientInfo {
-	st := e.passportScheme().state.Load()
-	out := make([]PassportClientInfo, 0, len(st.clients))
+// clients lists the clients, by client_id, without secrets.
+func (p *passport) clients() []ClientInfo {
+	st := p.state.Load()
+	out := make([]ClientInfo, 0, len(st.clients))
 	for _, id := range slices.Sorted(maps.Keys(st.clients)) {
 		out = append(out, st.clients[id].info())
 	}
@@ -171,20 +171,46 @@ func (e *Emulator) PassportClients() []PassportClientInfo {
 func clientSecret(s string) (string, error) {
 	switch {
 	case s == "":
-		return newOpaqueToken(), nil
+		return vendorapi.NewOpaqueToken(), nil
 	case len(s) < 8 || len(s) > 256:
 		return "", errors.New("client_secret: want 8 to 256 characters")
 	}
 	return s, nil
 }
 
-func (e *Emulator) passportScheme() *passport {
-	for _, s := range e.schemes {
-		if p, ok := s.(*passport); ok {
-			return p
-		}
+// CreateClient adds a client to v (an emulator's Passport, from
+// Emulator.Vendor) and returns it with its secret, the one time the secret
+// is shown.
+func CreateClient(v vendorapi.Vendor, spec ClientSpec) (ClientInfo, error) {
+	p, ok := v.(*passport)
+	if !ok {
+		return ClientInfo{}, errNotPassport(v)
 	}
-	panic("emulator: no Passport scheme") // New always makes one
+	return p.createClient(spec)
+}
+
+// RotateSecret gives a client of v a new secret (random when secret is
+// empty) and returns it, the one time it is shown. The old secret stops
+// working at once; tokens issued with it stay valid.
+func RotateSecret(v vendorapi.Vendor, clientID, secret string) (ClientInfo, error) {
+	p, ok := v.(*passport)
+	if !ok {
+		return ClientInfo{}, errNotPassport(v)
+	}
+	return p.rotateSecret(clientID, secret)
+}
+
+// Clients lists v's clients, by client_id, without secrets.
+func Clients(v vendorapi.Vendor) []ClientInfo {
+	p, ok := v.(*passport)
+	if !ok {
+		return nil
+	}
+	return p.clients()
+}
+
+func errNotPassport(v vendorapi.Vendor) error {
+	return fmt.Errorf("%T is not an emulator's Passport", v)
 }
 
 // change applies fn to a copy of the state and publishes it: readers keep
@@ -207,7 +233,7 @@ func (p *passport) change(fn func(*passportState) error) error {
 func (p *passport) addEntity(st *passportState, entity string) {
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(entity))
-	fake := gofakeit.New(uint64(p.e.cfg.Seed) ^ h.Sum64())
+	fake := gofakeit.New(uint64(p.env.Seed) ^ h.Sum64())
 	accts := make([]passportAccount, passportAccounts)
 	for i := range accts {
 		accts[i] = fakePassportAccount(fake, entity)
@@ -216,7 +242,9 @@ func (p *passport) addEntity(st *passportState, entity string) {
 	st.accountsJSON[entity] = encodePassportAccounts(accts)
 }
 
-func (p *passport) save() savedPassport {
+// Save returns what the admin plane changed: the clients it added and the
+// secrets it rotated (as SHA-256).
+func (p *passport) Save() (json.RawMessage, error) {
 	st := p.state.Load()
 	out := savedPassport{Clients: []savedPassportClient{}}
 	ids := slices.Collect(maps.Keys(st.changed))
@@ -226,10 +254,15 @@ func (p *passport) save() savedPassport {
 		out.Clients = append(out.Clients, savedPassportClient{ClientID: c.id, Secret: fmt.Sprintf("%x", c.secret[:]),
 			AccountID: c.accountID, Scopes: c.scopes, Roles: c.roles})
 	}
-	return out
+	return json.Marshal(out)
 }
 
-func (p *passport) restore(saved savedPassport) error {
+// Restore puts back the clients Save returned.
+func (p *passport) Restore(raw json.RawMessage) error {
+	var saved savedPassport
+	if err := vendorapi.DecodeState(raw, &saved); err != nil {
+		return err
+	}
 	return p.change(func(st *passportState) error {
 		for _, sc := range saved.Clients {
 			h, ok := store.ParseSecretHash(sc.Secret)
@@ -255,50 +288,60 @@ func (p *passport) restore(saved savedPassport) error {
 func passportClientError(err error) error {
 	switch {
 	case errors.Is(err, ErrNoClient):
-		return &adminError{status: http.StatusNotFound, code: "not_found", msg: err.Error()}
+		return &vendorapi.WireError{Status: http.StatusNotFound, Reason: "not_found", Message: err.Error()}
 	case errors.Is(err, ErrClientExists):
-		return &adminError{status: http.StatusConflict, code: "client_exists", msg: err.Error()}
+		return &vendorapi.WireError{Status: http.StatusConflict, Reason: "client_exists", Message: err.Error()}
 	case errors.Is(err, ErrTooManyClients):
-		return &adminError{status: http.StatusConflict, code: "too_many_clients", msg: err.Error()}
+		return &vendorapi.WireError{Status: http.StatusConflict, Reason: "too_many_clients", Message: err.Error()}
 	}
-	return badRequest(err.Error())
+	return vendorapi.BadRequest(err.Error())
 }
 
-func (a *admin) listPassportClients(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	writeJSON(w, http.StatusOK, map[string]any{"clients": a.e.PassportClients()})
+// AdminHandlers are Passport's operations on the admin plane: its clients,
+// which Passport documents no endpoint for managing.
+func (p *passport) AdminHandlers() map[string]vendorapi.Handler {
+	return map[string]vendorapi.Handler{
+		"listPassportClients":  p.adminListClients,
+		"createPassportClient": p.adminCreateClient,
+		"rotatePassportSecret": p.adminRotateSecret,
+	}
+}
+
+func (p *passport) adminListClients(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
+	vendorapi.WriteJSON(w, http.StatusOK, map[string]any{"clients": p.clients()})
 	return nil
 }
 
-func (a *admin) createPassportClient(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	var spec PassportClientSpec
-	if len(rc.body) > 0 {
-		if err := requestJSON(rc, r, &spec); err != nil {
+func (p *passport) adminCreateClient(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
+	var spec ClientSpec
+	if len(rc.Body) > 0 {
+		if err := vendorapi.RequestJSON(rc, r, &spec); err != nil {
 			return err
 		}
 	}
-	info, err := a.e.CreatePassportClient(spec)
+	info, err := p.createClient(spec)
 	if err != nil {
 		return passportClientError(err)
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusCreated, info)
+	vendorapi.WriteJSON(w, http.StatusCreated, info)
 	return nil
 }
 
-func (a *admin) rotatePassportSecret(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+func (p *passport) adminRotateSecret(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
 	var body struct {
 		ClientSecret string `json:"client_secret,omitempty"`
 	}
-	if len(rc.body) > 0 {
-		if err := requestJSON(rc, r, &body); err != nil {
+	if len(rc.Body) > 0 {
+		if err := vendorapi.RequestJSON(rc, r, &body); err != nil {
 			return err
 		}
 	}
-	info, err := a.e.RotatePassportSecret(pathParam(r, "client_id"), body.ClientSecret)
+	info, err := p.rotateSecret(vendorapi.PathParam(r, "client_id"), body.ClientSecret)
 	if err != nil {
 		return passportClientError(err)
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, info)
+	vendorapi.WriteJSON(w, http.StatusOK, info)
 	return nil
 }

@@ -1,4 +1,4 @@
-package emulator
+package teletracker
 
 import (
 	"cmp"
@@ -24,6 +24,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tokenemu/tokenemu/emulator/store"
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
+	"github.com/tokenemu/tokenemu/openapi"
 )
 
 // TeleTracker (teletracker.net): username/password → 1-hour UUID token and a
@@ -42,7 +44,9 @@ const (
 )
 
 type teletracker struct {
-	e     *Emulator
+	env   vendorapi.Env
+	cfg   Config
+	fx    *Fixtures
 	state atomic.Pointer[teletrackerState]
 
 	// calls caches callsOn, a pure function of (account, day) that costs
@@ -77,7 +81,7 @@ const callCacheSize = 4096
 
 type teletrackerState struct {
 	users    map[string]*teletrackerUser
-	accounts map[int64]TeleTrackerAccount
+	accounts map[int64]Account
 }
 
 type teletrackerUser struct {
@@ -90,12 +94,24 @@ type teletrackerUser struct {
 
 func (u *teletrackerUser) canUse(account int64) bool { return slices.Contains(u.accounts, account) }
 
-func newTeleTracker(e *Emulator) *teletracker { return &teletracker{e: e} }
+func newTeleTracker(env vendorapi.Env) (vendorapi.Vendor, error) {
+	cfg, fx, err := vendorapi.Parts[Config, *Fixtures](env, Name)
+	if err != nil {
+		return nil, err
+	}
+	return &teletracker{env: env, cfg: cfg, fx: fx}, nil
+}
 
-func (tt *teletracker) name() string { return teletrackerVendor }
+// Name is the vendor's name: teletracker.
+func (tt *teletracker) Name() string { return teletrackerVendor }
 
-func (tt *teletracker) handlers() map[string]handlerFunc {
-	return map[string]handlerFunc{
+// Document is TeleTracker's OpenAPI document.
+func (tt *teletracker) Document() (*vendorapi.Document, error) {
+	return openapi.Document(teletrackerVendor)
+}
+
+func (tt *teletracker) Handlers() map[string]vendorapi.Handler {
+	return map[string]vendorapi.Handler{
 		"login":       tt.login,
 		"refresh":     tt.refresh,
 		"masquerade":  tt.masquerade,
@@ -104,9 +120,9 @@ func (tt *teletracker) handlers() map[string]handlerFunc {
 	}
 }
 
-func (tt *teletracker) reset() error {
-	fx := tt.e.cfg.Fixtures.TeleTracker
-	st := &teletrackerState{users: map[string]*teletrackerUser{}, accounts: map[int64]TeleTrackerAccount{}}
+func (tt *teletracker) Reset() error {
+	fx := tt.fx
+	st := &teletrackerState{users: map[string]*teletrackerUser{}, accounts: map[int64]Account{}}
 	for _, a := range fx.Accounts {
 		st.accounts[a.ID] = a
 	}
@@ -122,16 +138,9 @@ func (tt *teletracker) reset() error {
 
 // teletrackerError is TeleTracker's wire error: {"success":false,"message":…}.
 type teletrackerError struct {
-	status    int
-	reason    string
-	msg       string
-	missing   []string
-	challenge string
-	absent    bool
+	vendorapi.WireError
+	missing []string // the required fields a body lacks, as TeleTracker lists them
 }
-
-func (e *teletrackerError) Error() string           { return e.msg }
-func (e *teletrackerError) credentialsAbsent() bool { return e.absent }
 
 type teletrackerErrorBody struct {
 	Success bool     `json:"success"`
@@ -140,58 +149,46 @@ type teletrackerErrorBody struct {
 }
 
 func ttError(status int, reason, msg string) *teletrackerError {
-	return &teletrackerError{status: status, reason: reason, msg: msg}
+	return &teletrackerError{WireError: vendorapi.WireError{Status: status, Reason: reason, Message: msg}}
 }
 
 func ttInvalidToken(reason, msg string) *teletrackerError {
-	return &teletrackerError{status: http.StatusUnauthorized, reason: reason, msg: msg,
-		challenge: fmt.Sprintf(`Bearer realm="teletracker", error="invalid_token", error_description=%q`, msg)}
+	return &teletrackerError{WireError: vendorapi.WireError{Status: http.StatusUnauthorized, Reason: reason, Message: msg, Challenge: fmt.Sprintf(`Bearer realm="teletracker", error="invalid_token", error_description=%q`, msg)}}
 }
 
 func ttMissing(fields ...string) *teletrackerError {
-	return &teletrackerError{status: http.StatusBadRequest, reason: "missing_fields", missing: fields,
-		msg: "missing required fields: " + strings.Join(fields, ", ")}
+	return &teletrackerError{WireError: vendorapi.WireError{Status: http.StatusBadRequest, Reason: "missing_fields", Message: "missing required fields: " + strings.Join(fields, ", ")}, missing: fields}
 }
 
-func (tt *teletracker) writeError(w http.ResponseWriter, r *http.Request, rc *reqCtx, err error) {
-	te, ok := errors.AsType[*teletrackerError](authFailure(err))
+func (tt *teletracker) WriteError(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request, err error) {
+	te, ok := errors.AsType[*teletrackerError](vendorapi.AuthFailure(err))
 	if !ok {
 		te = tt.fromValidation(r, rc, err)
 	}
-	if te.challenge == "" && te.status == http.StatusUnauthorized {
-		te.challenge = `Bearer realm="teletracker"`
+	if te.Challenge == "" && te.Status == http.StatusUnauthorized {
+		te.Challenge = `Bearer realm="teletracker"`
 	}
-	if te.challenge != "" {
-		w.Header().Set("WWW-Authenticate", te.challenge)
-	}
-	if te.reason != "" {
-		w.Header().Set(ReasonHeader, te.reason)
-	}
-	writeJSON(w, te.status, teletrackerErrorBody{Message: te.msg, Missing: te.missing})
+	te.Write(w, teletrackerErrorBody{Message: te.Message, Missing: te.missing})
 }
 
 // fromValidation turns a middleware or validation error into a teletrackerError;
 // a body that lacks required fields lists every one of them, as TeleTracker does.
-func (tt *teletracker) fromValidation(r *http.Request, rc *reqCtx, err error) *teletrackerError {
-	if re, ok := errors.AsType[*openapi3filter.RequestError](err); ok && re.RequestBody != nil && rc.op != nil {
+func (tt *teletracker) fromValidation(r *http.Request, rc *vendorapi.Request, err error) *teletrackerError {
+	if re, ok := errors.AsType[*openapi3filter.RequestError](err); ok && re.RequestBody != nil && rc.Operation != "" {
 		se, isSchema := errors.AsType[*openapi3.SchemaError](re.Err)
 		if errors.Is(re.Err, openapi3filter.ErrInvalidRequired) || (isSchema && se.SchemaField == "required") {
-			if missing := tt.missingFields(rc, r); len(missing) > 0 {
+			if missing := tt.missingFields(rc, r, re.RequestBody); len(missing) > 0 {
 				return ttMissing(missing...)
 			}
 		}
 	}
-	he := tt.e.neutralError(teletrackerVendor, err)
-	return ttError(he.status, he.reason, he.msg)
+	he := tt.env.Neutral(err)
+	return ttError(he.Status, he.Reason, he.Message)
 }
 
 // missingFields lists the operation's required body fields that the request lacks.
-func (tt *teletracker) missingFields(rc *reqCtx, r *http.Request) []string {
-	rb := rc.op.route.Operation.RequestBody
-	if rb == nil || rb.Value == nil {
-		return nil
-	}
-	mt := rb.Value.Content.Get("application/json")
+func (tt *teletracker) missingFields(rc *vendorapi.Request, r *http.Request, rb *openapi3.RequestBody) []string {
+	mt := rb.Content.Get("application/json")
 	if mt == nil || mt.Schema == nil || mt.Schema.Value == nil {
 		return nil
 	}
@@ -205,15 +202,19 @@ func (tt *teletracker) missingFields(rc *reqCtx, r *http.Request) []string {
 	return missing
 }
 
+// maxMultipartMemory is how much of a multipart body is parsed in memory:
+// all of it, as the core reads no larger body than this.
+const maxMultipartMemory = 1 << 20
+
 // ttParams reads a body as JSON, form-urlencoded or multipart into field → value.
 // The body was already validated against the document, and is in memory.
-func ttParams(rc *reqCtx, r *http.Request) (map[string]string, error) {
+func ttParams(rc *vendorapi.Request, r *http.Request) (map[string]string, error) {
 	out := map[string]string{}
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mt {
 	case "application/json":
 		var m map[string]jsontext.Value
-		if err := requestJSON(rc, r, &m); err != nil {
+		if err := vendorapi.RequestJSON(rc, r, &m); err != nil {
 			return out, err
 		}
 		for k, raw := range m {
@@ -225,19 +226,19 @@ func ttParams(rc *reqCtx, r *http.Request) (map[string]string, error) {
 			}
 		}
 	case "multipart/form-data":
-		if err := r.ParseMultipartForm(DefaultMaxBodyBytes); err != nil {
+		if err := r.ParseMultipartForm(maxMultipartMemory); err != nil {
 			return out, err
 		}
 		for k, v := range r.MultipartForm.Value {
 			if len(v) > 1 {
-				return out, badBody(fmt.Sprintf("request body: parameter %q appears more than once", k))
+				return out, vendorapi.BadRequest(fmt.Sprintf("request body: parameter %q appears more than once", k))
 			}
 			if len(v) > 0 {
 				out[k] = v[0]
 			}
 		}
 	case "application/x-www-form-urlencoded":
-		form, err := requestForm(rc, r)
+		form, err := vendorapi.RequestForm(rc, r)
 		if err != nil {
 			return out, err
 		}
@@ -252,8 +253,8 @@ func ttParams(rc *reqCtx, r *http.Request) (map[string]string, error) {
 // where the document (and the validator, and the handlers) look for them:
 // TeleTracker takes them from a body as well (SCHEMES.md D2). A parameter
 // given in both places is a 400.
-func (tt *teletracker) prepare(r *http.Request, rc *reqCtx) error {
-	if (r.Method != http.MethodGet && r.Method != http.MethodDelete && r.Method != http.MethodHead) || len(rc.body) == 0 {
+func (tt *teletracker) Prepare(r *http.Request, rc *vendorapi.Request) error {
+	if (r.Method != http.MethodGet && r.Method != http.MethodDelete && r.Method != http.MethodHead) || len(rc.Body) == 0 {
 		return nil
 	}
 	body, err := tt.params(rc, r)
@@ -271,11 +272,11 @@ func (tt *teletracker) prepare(r *http.Request, rc *reqCtx) error {
 	return nil
 }
 
-func (tt *teletracker) params(rc *reqCtx, r *http.Request) (map[string]string, error) {
+func (tt *teletracker) params(rc *vendorapi.Request, r *http.Request) (map[string]string, error) {
 	p, err := ttParams(rc, r)
 	if err != nil {
-		if he, ok := errors.AsType[*httpError](err); ok {
-			return nil, ttError(he.status, he.reason, he.msg)
+		if he, ok := vendorapi.AsWire(err); ok {
+			return nil, ttError(he.Status, he.Reason, he.Message)
 		}
 		return nil, ttError(http.StatusBadRequest, "invalid_request", "request body could not be parsed")
 	}
@@ -284,7 +285,7 @@ func (tt *teletracker) params(rc *reqCtx, r *http.Request) (map[string]string, e
 
 // ---- authentication ----
 
-func (tt *teletracker) authenticate(r *http.Request, rc *reqCtx, securityScheme string, scopes []string) error {
+func (tt *teletracker) Authenticate(r *http.Request, rc *vendorapi.Request, securityScheme string, scopes []string) error {
 	ctx := r.Context()
 	switch securityScheme {
 	case "bearerAuth":
@@ -299,21 +300,19 @@ func (tt *teletracker) authenticate(r *http.Request, rc *reqCtx, securityScheme 
 	return fmt.Errorf("teletracker: unknown security scheme %q", securityScheme)
 }
 
-func (tt *teletracker) authBearer(ctx context.Context, header string, rc *reqCtx) error {
-	c := parseAuthorization(header)
+func (tt *teletracker) authBearer(ctx context.Context, header string, rc *vendorapi.Request) error {
+	c := vendorapi.ParseAuthorization(header)
 	switch {
-	case !c.present || (c.scheme != "bearer" && !(c.scheme == "" && strings.EqualFold(c.value, "bearer"))):
-		return &teletrackerError{status: http.StatusUnauthorized, reason: "token_missing", absent: true,
-			msg: "authentication required"}
-	case c.scheme == "" || !isB64Token(c.value):
-		return &teletrackerError{status: http.StatusBadRequest, reason: "authorization_malformed",
-			msg: "malformed bearer token", challenge: `Bearer realm="teletracker", error="invalid_request"`}
+	case !c.Present || (c.Scheme != "bearer" && !(c.Scheme == "" && strings.EqualFold(c.Value, "bearer"))):
+		return &teletrackerError{WireError: vendorapi.WireError{Status: http.StatusUnauthorized, Reason: "token_missing", Absent: true, Message: "authentication required"}}
+	case c.Scheme == "" || !vendorapi.IsB64Token(c.Value):
+		return &teletrackerError{WireError: vendorapi.WireError{Status: http.StatusBadRequest, Reason: "authorization_malformed", Message: "malformed bearer token", Challenge: `Bearer realm="teletracker", error="invalid_request"`}}
 	}
-	t, err := tt.e.store.ByHash(ctx, store.HashSecret(c.value))
+	t, err := tt.env.Store.ByHash(ctx, store.HashSecret(c.Value))
 	if err != nil || t.Vendor != teletrackerVendor || t.Kind != store.KindAccess {
 		return ttInvalidToken("token_unknown", "invalid token")
 	}
-	switch t.StateAt(tt.e.clock.Now()) {
+	switch t.StateAt(tt.env.Clock.Now()) {
 	case store.StateExpired:
 		return ttInvalidToken("token_expired", "token has expired")
 	case store.StateRevoked:
@@ -322,25 +321,24 @@ func (tt *teletracker) authBearer(ctx context.Context, header string, rc *reqCtx
 	if tt.state.Load().users[t.Principal] == nil {
 		return ttInvalidToken("token_unknown", "the token's user no longer exists")
 	}
-	rc.principal = &t
+	rc.Principal = &t
 	return nil
 }
 
 // authPassword checks Basic or Integrator credentials: base64(user:pass).
-func (tt *teletracker) authPassword(r *http.Request, rc *reqCtx, scheme string, kind store.Kind) error {
-	c := parseAuthorization(r.Header.Get("Authorization"))
-	if !c.present || c.scheme != scheme {
-		return &teletrackerError{status: http.StatusUnauthorized, reason: "token_missing", absent: true, msg: "authentication required"}
+func (tt *teletracker) authPassword(r *http.Request, rc *vendorapi.Request, scheme string, kind store.Kind) error {
+	c := vendorapi.ParseAuthorization(r.Header.Get("Authorization"))
+	if !c.Present || c.Scheme != scheme {
+		return &teletrackerError{WireError: vendorapi.WireError{Status: http.StatusUnauthorized, Reason: "token_missing", Absent: true, Message: "authentication required"}}
 	}
 	realm := `Basic realm="teletracker"`
 	if kind == kindIntegrator {
 		realm = `Integrator realm="teletracker"`
 	}
-	raw, err := base64.StdEncoding.DecodeString(c.value)
+	raw, err := base64.StdEncoding.DecodeString(c.Value)
 	user, pass, ok := strings.Cut(string(raw), ":")
 	if err != nil || !ok {
-		return &teletrackerError{status: http.StatusUnauthorized, reason: "invalid_credentials",
-			msg: "malformed " + scheme + " credentials", challenge: realm}
+		return &teletrackerError{WireError: vendorapi.WireError{Status: http.StatusUnauthorized, Reason: "invalid_credentials", Message: "malformed " + scheme + " credentials", Challenge: realm}}
 	}
 	u := tt.checkPassword(user, pass)
 	if u == nil || u.integrator != (kind == kindIntegrator) {
@@ -350,9 +348,9 @@ func (tt *teletracker) authPassword(r *http.Request, rc *reqCtx, scheme string, 
 		} else if u != nil {
 			msg = "integrators authenticate with Authorization: Integrator"
 		}
-		return &teletrackerError{status: http.StatusUnauthorized, reason: "invalid_credentials", msg: msg, challenge: realm}
+		return &teletrackerError{WireError: vendorapi.WireError{Status: http.StatusUnauthorized, Reason: "invalid_credentials", Message: msg, Challenge: realm}}
 	}
-	rc.principal = &store.Token{Vendor: teletrackerVendor, Kind: kind, Principal: u.username}
+	rc.Principal = &store.Token{Vendor: teletrackerVendor, Kind: kind, Principal: u.username}
 	return nil
 }
 
@@ -385,11 +383,11 @@ type teletrackerSession struct {
 
 // newSession issues and records a token and a refresh token in family, bound to account.
 func (tt *teletracker) newSession(ctx context.Context, u *teletrackerUser, account int64, family string, lifetime time.Duration) (teletrackerSession, store.Token, error) {
-	now := tt.e.clock.Now().Truncate(time.Second)
+	now := tt.env.Clock.Now().Truncate(time.Second)
 	guid, token, refresh := uuid.NewString(), uuid.NewString(), uuid.NewString()
 	tokenExp := now.Add(lifetime)
-	refreshExp := tokenExp.Add(tt.e.cfg.TeleTracker.RefreshLifetime)
-	if limit := MaxTime().Add(MaxLifetime); refreshExp.After(limit) {
+	refreshExp := tokenExp.Add(tt.cfg.RefreshLifetime)
+	if limit := vendorapi.LatestExpiry(); refreshExp.After(limit) {
 		// A 100-year token plus a 100-year refresh from 2099 would pass what
 		// the store can keep: the refresh token says when it really ends.
 		refreshExp = limit
@@ -399,10 +397,10 @@ func (tt *teletracker) newSession(ctx context.Context, u *teletrackerUser, accou
 		Principal: u.username, AccountID: acct, Family: family, IssuedAt: now, ExpiresAt: tokenExp}
 	rt := store.Token{ID: uuid.NewString(), Vendor: teletrackerVendor, Kind: store.KindRefresh, Hash: store.HashSecret(refresh),
 		Principal: u.username, AccountID: acct, Family: family, PairID: guid, IssuedAt: now, ExpiresAt: refreshExp}
-	if err := tt.e.store.Put(ctx, access); err != nil {
+	if err := tt.env.Store.Put(ctx, access); err != nil {
 		return teletrackerSession{}, store.Token{}, fmt.Errorf("store token: %w", err)
 	}
-	if err := tt.e.store.Put(ctx, rt); err != nil {
+	if err := tt.env.Store.Put(ctx, rt); err != nil {
 		return teletrackerSession{}, store.Token{}, fmt.Errorf("store refresh token: %w", err)
 	}
 	return teletrackerSession{
@@ -414,37 +412,37 @@ func (tt *teletracker) newSession(ctx context.Context, u *teletrackerUser, accou
 }
 
 // issueSession opens a session and writes the login-shaped response.
-func (tt *teletracker) issueSession(ctx context.Context, w http.ResponseWriter, rc *reqCtx, u *teletrackerUser, account int64, family string) error {
+func (tt *teletracker) issueSession(ctx context.Context, w http.ResponseWriter, rc *vendorapi.Request, u *teletrackerUser, account int64, family string) error {
 	s, t, err := tt.newSession(ctx, u, account, family, teletrackerTokenLifetime)
 	if err != nil {
 		return err
 	}
-	rc.principal = &t // for the journal
+	rc.Principal = &t // for the journal
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, s)
+	vendorapi.WriteJSON(w, http.StatusOK, s)
 	return nil
 }
 
 // issueFor opens a session for a user without the password (admin plane), on
 // AccountID or the user's home account.
-func (tt *teletracker) issueFor(ctx context.Context, req IssueRequest) (IssueResult, error) {
+func (tt *teletracker) Issue(ctx context.Context, req vendorapi.IssueRequest) (vendorapi.IssueResult, error) {
 	u := tt.state.Load().users[req.Principal]
 	if u == nil {
-		return IssueResult{}, fmt.Errorf("no TeleTracker user %q", req.Principal)
+		return vendorapi.IssueResult{}, fmt.Errorf("no TeleTracker user %q", req.Principal)
 	}
 	account := u.accounts[0]
 	if req.AccountID != "" {
 		n, err := strconv.ParseInt(req.AccountID, 10, 64)
 		if err != nil || !u.canUse(n) {
-			return IssueResult{}, fmt.Errorf("user %q cannot use account %q", req.Principal, req.AccountID)
+			return vendorapi.IssueResult{}, fmt.Errorf("user %q cannot use account %q", req.Principal, req.AccountID)
 		}
 		account = n
 	}
 	s, t, err := tt.newSession(ctx, u, account, uuid.NewString(), cmp.Or(req.Lifetime, teletrackerTokenLifetime))
-	return IssueResult{Token: s.Token, RefreshToken: s.RefreshToken, Record: t}, err
+	return vendorapi.IssueResult{Token: s.Token, RefreshToken: s.RefreshToken, Record: t}, err
 }
 
-func (tt *teletracker) login(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+func (tt *teletracker) login(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
 	ctx := r.Context()
 	p, err := tt.params(rc, r)
 	if err != nil {
@@ -456,7 +454,7 @@ func (tt *teletracker) login(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	}
 	if p["auth_only"] == "1" {
 		w.Header().Set("Cache-Control", "no-store")
-		writeJSON(w, http.StatusOK, map[string]bool{"success": true})
+		vendorapi.WriteJSON(w, http.StatusOK, map[string]bool{"success": true})
 		return nil
 	}
 	var account int64
@@ -473,24 +471,23 @@ func (tt *teletracker) login(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	return tt.issueSession(ctx, w, rc, u, account, uuid.NewString())
 }
 
-func (tt *teletracker) refresh(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+func (tt *teletracker) refresh(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
 	ctx := r.Context()
 	p, err := tt.params(rc, r)
 	if err != nil {
 		return err
 	}
 	invalid := func(reason, msg string) error {
-		return &teletrackerError{status: http.StatusUnauthorized, reason: reason, msg: msg,
-			challenge: fmt.Sprintf(`Bearer realm="teletracker", error="invalid_token", error_description=%q`, msg)}
+		return &teletrackerError{WireError: vendorapi.WireError{Status: http.StatusUnauthorized, Reason: reason, Message: msg, Challenge: fmt.Sprintf(`Bearer realm="teletracker", error="invalid_token", error_description=%q`, msg)}}
 	}
-	now := tt.e.clock.Now()
-	t, err := tt.e.store.ByHash(ctx, store.HashSecret(p["refresh_token"]))
+	now := tt.env.Clock.Now()
+	t, err := tt.env.Store.ByHash(ctx, store.HashSecret(p["refresh_token"]))
 	if err != nil || t.Vendor != teletrackerVendor || t.Kind != store.KindRefresh {
 		return invalid("refresh_unknown", "invalid refresh token")
 	}
 	reused := func() error {
-		if tt.e.cfg.TeleTracker.RevokeFamilyOnReuse {
-			tt.e.store.RevokeFamily(ctx, teletrackerVendor, t.Family, now, store.RevokedByFamily)
+		if tt.cfg.RevokeFamilyOnReuse {
+			tt.env.Store.RevokeFamily(ctx, teletrackerVendor, t.Family, now, store.RevokedByFamily)
 		}
 		return invalid("refresh_reused", "refresh token has already been used")
 	}
@@ -504,11 +501,11 @@ func (tt *teletracker) refresh(w http.ResponseWriter, r *http.Request, rc *reqCt
 		return invalid("refresh_expired", "refresh token has expired")
 	}
 	// Consume it: of two concurrent refreshes with one token, exactly one wins.
-	if _, err := tt.e.store.Revoke(ctx, teletrackerVendor, t.ID, now, store.RevokedByRotation); err != nil {
+	if _, err := tt.env.Store.Revoke(ctx, teletrackerVendor, t.ID, now, store.RevokedByRotation); err != nil {
 		return reused()
 	}
-	if tt.e.cfg.TeleTracker.RevokeAccessOnRefresh {
-		_, _ = tt.e.store.Revoke(ctx, teletrackerVendor, t.PairID, now, store.RevokedByRotation)
+	if tt.cfg.RevokeAccessOnRefresh {
+		_, _ = tt.env.Store.Revoke(ctx, teletrackerVendor, t.PairID, now, store.RevokedByRotation)
 	}
 	u := tt.state.Load().users[t.Principal]
 	if u == nil {
@@ -518,26 +515,26 @@ func (tt *teletracker) refresh(w http.ResponseWriter, r *http.Request, rc *reqCt
 	return tt.issueSession(ctx, w, rc, u, account, t.Family)
 }
 
-func (tt *teletracker) masquerade(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+func (tt *teletracker) masquerade(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
 	ctx := r.Context()
 	p, err := tt.params(rc, r)
 	if err != nil {
 		return err
 	}
-	u := tt.state.Load().users[rc.principal.Principal]
+	u := tt.state.Load().users[rc.Principal.Principal]
 	account, _ := strconv.ParseInt(p["account_id"], 10, 64)
 	if !u.canUse(account) {
 		return ttError(http.StatusForbidden, "account_forbidden", fmt.Sprintf("user has no access to account %d", account))
 	}
 	// A token is bound to one account at a time: the old pair goes.
-	tt.e.store.RevokeFamily(ctx, teletrackerVendor, rc.principal.Family, tt.e.clock.Now(), store.RevokedByMasquerade)
+	tt.env.Store.RevokeFamily(ctx, teletrackerVendor, rc.Principal.Family, tt.env.Clock.Now(), store.RevokedByMasquerade)
 	return tt.issueSession(ctx, w, rc, u, account, uuid.NewString())
 }
 
-func (tt *teletracker) logout(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+func (tt *teletracker) logout(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
 	ctx := r.Context()
-	tt.e.store.RevokeFamily(ctx, teletrackerVendor, rc.principal.Family, tt.e.clock.Now(), store.RevokedByAPI)
-	writeJSON(w, http.StatusOK, map[string]bool{"success": true})
+	tt.env.Store.RevokeFamily(ctx, teletrackerVendor, rc.Principal.Family, tt.env.Clock.Now(), store.RevokedByAPI)
+	vendorapi.WriteJSON(w, http.StatusOK, map[string]bool{"success": true})
 	return nil
 }
 
@@ -558,24 +555,24 @@ type teletrackerCall struct {
 }
 
 // account resolves which account a call-data request reads.
-func (tt *teletracker) account(r *http.Request, rc *reqCtx) (int64, error) {
+func (tt *teletracker) account(r *http.Request, rc *vendorapi.Request) (int64, error) {
 	q := r.URL.Query()
 	var asked int64
 	if s := q.Get("account_id"); s != "" {
 		asked, _ = strconv.ParseInt(s, 10, 64) // validated as an integer ≥ 1
 	}
-	switch rc.principal.Kind {
+	switch rc.Principal.Kind {
 	case store.KindAccess:
-		bound, _ := strconv.ParseInt(rc.principal.AccountID, 10, 64)
+		bound, _ := strconv.ParseInt(rc.Principal.AccountID, 10, 64)
 		if asked != 0 && asked != bound {
 			return 0, ttError(http.StatusForbidden, "account_forbidden",
 				fmt.Sprintf("the session is bound to account %d; masquerade to use account %d", bound, asked))
 		}
 		return bound, nil
 	default:
-		u := tt.state.Load().users[rc.principal.Principal]
+		u := tt.state.Load().users[rc.Principal.Principal]
 		if asked == 0 {
-			if rc.principal.Kind == kindIntegrator {
+			if rc.Principal.Kind == kindIntegrator {
 				return 0, ttMissing("account_id")
 			}
 			return u.accounts[0], nil
@@ -587,12 +584,12 @@ func (tt *teletracker) account(r *http.Request, rc *reqCtx) (int64, error) {
 	}
 }
 
-func (tt *teletracker) getCallData(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+func (tt *teletracker) getCallData(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
 	account, err := tt.account(r, rc)
 	if err != nil {
 		return err
 	}
-	now := tt.e.clock.Now()
+	now := tt.env.Clock.Now()
 	q := r.URL.Query()
 	end := now.Truncate(24 * time.Hour)
 	if s := q.Get("end_date"); s != "" {
@@ -630,7 +627,7 @@ func (tt *teletracker) getCallData(w http.ResponseWriter, r *http.Request, rc *r
 	tt.reportsMu.Unlock()
 	if !ok {
 		calls := slices.AppendSeq(make([]teletrackerCall, 0, k.started), started)
-		b = encodeJSON(struct {
+		b = vendorapi.EncodeJSON(struct {
 			Success   bool              `json:"success"`
 			AccountID int64             `json:"account_id"`
 			Data      []teletrackerCall `json:"data"`
@@ -645,7 +642,7 @@ func (tt *teletracker) getCallData(w http.ResponseWriter, r *http.Request, rc *r
 		}
 		tt.reportsMu.Unlock()
 	}
-	writeJSONBytes(w, http.StatusOK, b)
+	vendorapi.WriteJSONBytes(w, http.StatusOK, b)
 	return nil
 }
 
@@ -674,7 +671,7 @@ func (tt *teletracker) cachedCallsOn(account int64, day time.Time) []teletracker
 // keeping the records.
 func (tt *teletracker) callsOn(account int64, day time.Time) []teletrackerCall {
 	h := fnv.New64a()
-	fmt.Fprintf(h, "%d/%d/%s", tt.e.cfg.Seed, account, day.Format(time.DateOnly))
+	fmt.Fprintf(h, "%d/%d/%s", tt.env.Seed, account, day.Format(time.DateOnly))
 	f := gofakeit.New(h.Sum64())
 	n := f.IntRange(0, 6)
 	offsets := make([]int, n)
@@ -709,6 +706,6 @@ func (tt *teletracker) callsOn(account int64, day time.Time) []teletrackerCall {
 }
 
 // fault is a scenario's fault as TeleTracker answers it: {"success":false,"message"}.
-func (tt *teletracker) fault(rc *reqCtx, f faultSpec) error {
-	return ttError(f.status, f.reason, f.message())
+func (tt *teletracker) Fault(rc *vendorapi.Request, f vendorapi.Fault) error {
+	return ttError(f.Status, f.Reason, f.Text())
 }

@@ -1,4 +1,4 @@
-package emulator
+package vendorapi
 
 import (
 	"sync"
@@ -8,15 +8,15 @@ import (
 	"github.com/tokenemu/tokenemu/emulator/store"
 )
 
-// jwtCacheSize bounds a jwtCache; it is emptied when full.
-const jwtCacheSize = 8192
+// JWTCacheSize bounds a JWTCache; it is emptied when full.
+const JWTCacheSize = 8192
 
-// jwtCache remembers JWTs whose signature has been verified, by their
+// JWTCache remembers JWTs whose signature has been verified, by their
 // SHA-256, with their parsed claims and the key that verified them, so that a
 // token used again skips the parse and the HMAC. Only successes are cached,
 // and the time claims are validated again on every use; anything else takes
 // the full path, which gives the errors.
-type jwtCache[C jwt.Claims] struct {
+type JWTCache[C jwt.Claims] struct {
 	validator *jwt.Validator
 	mu        sync.RWMutex // readers do not wait for each other: a hit is the common case
 	m         map[store.SecretHash]jwtCacheEntry[C]
@@ -27,12 +27,12 @@ type jwtCacheEntry[C any] struct {
 	key    any // what verified it (a user, a key generation): a hit must match
 }
 
-func newJWTCache[C jwt.Claims](opts ...jwt.ParserOption) *jwtCache[C] {
-	return &jwtCache[C]{validator: jwt.NewValidator(opts...), m: make(map[store.SecretHash]jwtCacheEntry[C])}
+func NewJWTCache[C jwt.Claims](opts ...jwt.ParserOption) *JWTCache[C] {
+	return &JWTCache[C]{validator: jwt.NewValidator(opts...), m: make(map[store.SecretHash]jwtCacheEntry[C])}
 }
 
-// get returns the cached claims of a token whose time claims still hold.
-func (c *jwtCache[C]) get(h store.SecretHash) (C, any, bool) {
+// Get returns the cached claims of a token whose time claims still hold.
+func (c *JWTCache[C]) Get(h store.SecretHash) (C, any, bool) {
 	c.mu.RLock()
 	e, ok := c.m[h]
 	c.mu.RUnlock()
@@ -43,9 +43,9 @@ func (c *jwtCache[C]) get(h store.SecretHash) (C, any, bool) {
 	return e.claims, e.key, true
 }
 
-func (c *jwtCache[C]) put(h store.SecretHash, claims C, key any) {
+func (c *JWTCache[C]) Put(h store.SecretHash, claims C, key any) {
 	c.mu.Lock()
-	if len(c.m) >= jwtCacheSize {
+	if len(c.m) >= JWTCacheSize {
 		clear(c.m)
 	}
 	c.m[h] = jwtCacheEntry[C]{claims: claims, key: key}

@@ -1,4 +1,4 @@
-package emulator
+package passport
 
 import (
 	"cmp"
@@ -21,6 +21,8 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/tokenemu/tokenemu/emulator/store"
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
+	"github.com/tokenemu/tokenemu/openapi"
 )
 
 // Passport (passportfintech.com): OAuth2 client-credentials tokens, opaque, 24 h,
@@ -49,7 +51,9 @@ const (
 )
 
 type passport struct {
-	e     *Emulator
+	env   vendorapi.Env
+	cfg   Config
+	fx    *Fixtures
 	langs language.Matcher
 	state atomic.Pointer[passportState]
 	mu    sync.Mutex // serialises changes to state (passport_clients.go)
@@ -76,14 +80,22 @@ type passportClient struct {
 	roles     []string
 }
 
-func newPassport(e *Emulator) *passport {
-	return &passport{e: e, langs: language.NewMatcher([]language.Tag{language.English, language.Spanish})}
+func newPassport(env vendorapi.Env) (vendorapi.Vendor, error) {
+	cfg, fx, err := vendorapi.Parts[Config, *Fixtures](env, Name)
+	if err != nil {
+		return nil, err
+	}
+	return &passport{env: env, cfg: cfg, fx: fx, langs: language.NewMatcher([]language.Tag{language.English, language.Spanish})}, nil
 }
 
-func (p *passport) name() string { return passportVendor }
+// Name is the vendor's name: passport.
+func (p *passport) Name() string { return passportVendor }
 
-func (p *passport) handlers() map[string]handlerFunc {
-	return map[string]handlerFunc{
+// Document is Passport's OpenAPI document.
+func (p *passport) Document() (*vendorapi.Document, error) { return openapi.Document(passportVendor) }
+
+func (p *passport) Handlers() map[string]vendorapi.Handler {
+	return map[string]vendorapi.Handler{
 		"createToken":  p.createToken,
 		"listTokens":   p.listTokens,
 		"getToken":     p.getToken,
@@ -94,8 +106,8 @@ func (p *passport) handlers() map[string]handlerFunc {
 	}
 }
 
-func (p *passport) reset() error {
-	fx := p.e.cfg.Fixtures.Passport
+func (p *passport) Reset() error {
+	fx := p.fx
 	st := &passportState{
 		clients:      make(map[string]*passportClient, len(fx.Clients)),
 		accountByID:  make(map[string]*passportAccount),
@@ -103,7 +115,7 @@ func (p *passport) reset() error {
 		changed:      map[string]bool{},
 	}
 	accounts := map[string][]passportAccount{} // by entity account id
-	fake := gofakeit.New(uint64(p.e.cfg.Seed))
+	fake := gofakeit.New(uint64(p.env.Seed))
 	for _, c := range fx.Clients {
 		st.clients[c.ClientID] = &passportClient{
 			id:        c.ClientID,
@@ -141,15 +153,11 @@ func (p *passport) reset() error {
 // RFC 6749 §5.2 ({"error","error_description"}); elsewhere as a gRPC-gateway
 // status ({"code","message","details"}).
 type passportError struct {
-	status    int
-	oauth     string // RFC 6749 error code, token endpoint only
-	code      int    // gRPC code
-	reason    string // X-Tokenemu-Reason
-	en, es    string // the message, in English and Spanish
-	challenge string // WWW-Authenticate
+	vendorapi.WireError        // its Message is in English
+	oauth               string // RFC 6749 error code, token endpoint only
+	code                int    // gRPC code
+	es                  string // the message in Spanish
 }
-
-func (e *passportError) Error() string { return e.en }
 
 type passportStatusBody struct {
 	Code    int    `json:"code"`
@@ -162,29 +170,21 @@ type passportOAuthErrorBody struct {
 	Description string `json:"error_description,omitempty"`
 }
 
-func (p *passport) writeError(w http.ResponseWriter, r *http.Request, rc *reqCtx, err error) {
-	tokenEndpoint := rc.op != nil && rc.op.id == "createToken"
+func (p *passport) WriteError(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request, err error) {
+	tokenEndpoint := rc.Operation == "createToken"
 	pe := p.toError(err, tokenEndpoint)
 	lang := p.language(r)
-	msg := pe.en
+	msg := pe.Message
 	if lang == "es" {
 		msg = pe.es
 	}
-	h := w.Header()
-	h.Set("Content-Language", lang)
-	if pe.reason != "" {
-		h.Set(ReasonHeader, pe.reason)
-	}
-	if pe.challenge != "" {
-		h.Set("WWW-Authenticate", pe.challenge)
-	}
+	w.Header().Set("Content-Language", lang)
 	if tokenEndpoint && pe.oauth != "" {
-		h.Set("Cache-Control", "no-store")
-		h.Set("Pragma", "no-cache")
-		writeJSON(w, pe.status, passportOAuthErrorBody{Error: pe.oauth, Description: msg})
+		pe.NoStore = true
+		pe.Write(w, passportOAuthErrorBody{Error: pe.oauth, Description: msg})
 		return
 	}
-	writeJSON(w, pe.status, passportStatusBody{Code: pe.code, Message: msg, Details: []any{}})
+	pe.Write(w, passportStatusBody{Code: pe.code, Message: msg, Details: []any{}})
 }
 
 // toError maps any error a Passport request can meet to a passportError.
@@ -192,30 +192,30 @@ func (p *passport) toError(err error, tokenEndpoint bool) *passportError {
 	if pe, ok := errors.AsType[*passportError](err); ok {
 		return pe
 	}
-	if se := schemaFieldError(err, "grant_type", "enum"); tokenEndpoint && se != nil && isString(se.Value) {
+	if se := vendorapi.SchemaFieldError(err, "grant_type", "enum"); tokenEndpoint && se != nil && isString(se.Value) {
 		return oauthError(http.StatusBadRequest, "unsupported_grant_type",
 			"grant_type must be client_credentials", "grant_type debe ser client_credentials")
 	}
-	he := p.e.neutralError(passportVendor, err)
-	pe := &passportError{status: he.status, reason: he.reason, en: he.msg}
-	switch he.status {
+	he := p.env.Neutral(err)
+	pe := &passportError{WireError: *he}
+	switch he.Status {
 	case http.StatusInternalServerError:
 		pe.code, pe.es = grpcInternal, "error interno"
 	case http.StatusNotFound:
-		pe.code, pe.es = grpcNotFound, "ruta no encontrada: "+he.msg
+		pe.code, pe.es = grpcNotFound, "ruta no encontrada: "+he.Message
 	case http.StatusMethodNotAllowed:
-		pe.code, pe.es = grpcUnimplemented, "método no permitido: "+he.msg
+		pe.code, pe.es = grpcUnimplemented, "método no permitido: "+he.Message
 	case http.StatusRequestEntityTooLarge:
-		pe.code, pe.es = grpcInvalidArgument, "el cuerpo de la solicitud es demasiado grande: "+he.msg
+		pe.code, pe.es = grpcInvalidArgument, "el cuerpo de la solicitud es demasiado grande: "+he.Message
 	case http.StatusUnsupportedMediaType:
-		pe.code, pe.es = grpcInvalidArgument, "tipo de contenido no admitido: "+he.msg
+		pe.code, pe.es = grpcInvalidArgument, "tipo de contenido no admitido: "+he.Message
 	default:
-		pe.code, pe.es = grpcInvalidArgument, "solicitud no válida: "+he.msg
+		pe.code, pe.es = grpcInvalidArgument, "solicitud no válida: "+he.Message
 	}
 	if tokenEndpoint {
 		pe.oauth = "invalid_request"
-		if pe.status == http.StatusUnsupportedMediaType {
-			pe.status = http.StatusBadRequest // RFC 6749 §5.2: every malformed request is a 400 invalid_request
+		if pe.Status == http.StatusUnsupportedMediaType {
+			pe.Status = http.StatusBadRequest // RFC 6749 §5.2: every malformed request is a 400 invalid_request
 		}
 	}
 	return pe
@@ -238,19 +238,16 @@ func (p *passport) language(r *http.Request) string {
 }
 
 func oauthError(status int, code, en, es string) *passportError {
-	return &passportError{status: status, oauth: code, code: grpcInvalidArgument, reason: code, en: en, es: es}
+	return &passportError{WireError: vendorapi.WireError{Status: status, Reason: code, Message: en}, oauth: code, code: grpcInvalidArgument, es: es}
 }
 
 func passportInvalidToken(reason, en, es string) *passportError {
-	return &passportError{
-		status: http.StatusUnauthorized, code: grpcUnauthenticated, reason: reason, en: en, es: es,
-		challenge: fmt.Sprintf(`Bearer realm="passport", error="invalid_token", error_description=%q`, en),
-	}
+	return &passportError{WireError: vendorapi.WireError{Status: http.StatusUnauthorized, Reason: reason, Message: en, Challenge: fmt.Sprintf(`Bearer realm="passport", error="invalid_token", error_description=%q`, en)}, code: grpcUnauthenticated, es: es}
 }
 
 // ---- authentication ----
 
-func (p *passport) authenticate(r *http.Request, rc *reqCtx, securityScheme string, scopes []string) error {
+func (p *passport) Authenticate(r *http.Request, rc *vendorapi.Request, securityScheme string, scopes []string) error {
 	ctx := r.Context()
 	switch securityScheme {
 	case "clientBasic":
@@ -261,22 +258,18 @@ func (p *passport) authenticate(r *http.Request, rc *reqCtx, securityScheme stri
 	default:
 		return fmt.Errorf("passport: unknown security scheme %q", securityScheme)
 	}
-	value, res := bearerToken(r)
+	value, res := vendorapi.BearerToken(r.Header.Get("Authorization"))
 	switch res {
-	case bearerMissing:
-		return &passportError{status: http.StatusUnauthorized, code: grpcUnauthenticated, reason: "token_missing",
-			en: "bearer token missing", es: "falta el token de acceso",
-			challenge: `Bearer realm="passport"`}
-	case bearerMalformed:
-		return &passportError{status: http.StatusBadRequest, code: grpcInvalidArgument, reason: "authorization_malformed",
-			en: "malformed Authorization header; want: Bearer <token>", es: "cabecera Authorization mal formada; se espera: Bearer <token>",
-			challenge: `Bearer realm="passport", error="invalid_request", error_description="malformed Authorization header"`}
+	case vendorapi.BearerMissing:
+		return &passportError{WireError: vendorapi.WireError{Status: http.StatusUnauthorized, Reason: "token_missing", Message: "bearer token missing", Challenge: `Bearer realm="passport"`}, code: grpcUnauthenticated, es: "falta el token de acceso"}
+	case vendorapi.BearerMalformed:
+		return &passportError{WireError: vendorapi.WireError{Status: http.StatusBadRequest, Reason: "authorization_malformed", Message: "malformed Authorization header; want: Bearer <token>", Challenge: `Bearer realm="passport", error="invalid_request", error_description="malformed Authorization header"`}, code: grpcInvalidArgument, es: "cabecera Authorization mal formada; se espera: Bearer <token>"}
 	}
-	t, err := p.e.store.ByHash(ctx, store.HashSecret(value))
+	t, err := p.env.Store.ByHash(ctx, store.HashSecret(value))
 	if err != nil || t.Vendor != passportVendor || t.Kind != store.KindAccess {
 		return passportInvalidToken("token_unknown", "the access token is not valid", "el token de acceso no es válido")
 	}
-	switch t.StateAt(p.e.clock.Now()) {
+	switch t.StateAt(p.env.Clock.Now()) {
 	case store.StateExpired:
 		return passportInvalidToken("token_expired", "the access token has expired", "el token de acceso ha expirado")
 	case store.StateRevoked:
@@ -284,18 +277,15 @@ func (p *passport) authenticate(r *http.Request, rc *reqCtx, securityScheme stri
 	}
 	for _, s := range scopes {
 		if !scopeGranted(t.Scopes, s) {
-			status, code := p.e.cfg.Passport.ScopeErrorStatus, grpcUnauthenticated
+			status, code := p.cfg.ScopeErrorStatus, grpcUnauthenticated
 			if status == http.StatusForbidden {
 				code = grpcPermissionDenied
 			}
 			need := strings.Join(scopes, " ")
-			return &passportError{status: status, code: code, reason: "insufficient_scope",
-				en:        fmt.Sprintf("the access token does not include the %s scope", s),
-				es:        fmt.Sprintf("el token de acceso no incluye el alcance %s", s),
-				challenge: fmt.Sprintf(`Bearer realm="passport", error="insufficient_scope", scope=%q`, need)}
+			return &passportError{WireError: vendorapi.WireError{Status: status, Reason: "insufficient_scope", Message: fmt.Sprintf("the access token does not include the %s scope", s), Challenge: fmt.Sprintf(`Bearer realm="passport", error="insufficient_scope", scope=%q`, need)}, code: code, es: fmt.Sprintf("el token de acceso no incluye el alcance %s", s)}
 		}
 	}
-	rc.principal = &t
+	rc.Principal = &t
 	return nil
 }
 
@@ -332,7 +322,7 @@ type tokenParams struct {
 	hasClientID, hasClientSecret      bool
 }
 
-func (p *passport) readTokenParams(rc *reqCtx, r *http.Request) (tokenParams, error) {
+func (p *passport) readTokenParams(rc *vendorapi.Request, r *http.Request) (tokenParams, error) {
 	var tp tokenParams
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mt {
@@ -342,7 +332,7 @@ func (p *passport) readTokenParams(rc *reqCtx, r *http.Request) (tokenParams, er
 			ClientID     *string `json:"client_id"`
 			ClientSecret *string `json:"client_secret"`
 		}
-		if err := requestJSON(rc, r, &body); err != nil {
+		if err := vendorapi.RequestJSON(rc, r, &body); err != nil {
 			return tp, err
 		}
 		if body.GrantType != nil {
@@ -355,7 +345,7 @@ func (p *passport) readTokenParams(rc *reqCtx, r *http.Request) (tokenParams, er
 			tp.clientSecret, tp.hasClientSecret = *body.ClientSecret, true
 		}
 	default: // application/x-www-form-urlencoded: the validator admits nothing else
-		form, err := requestForm(rc, r)
+		form, err := vendorapi.RequestForm(rc, r)
 		if err != nil {
 			return tp, err
 		}
@@ -366,7 +356,7 @@ func (p *passport) readTokenParams(rc *reqCtx, r *http.Request) (tokenParams, er
 	return tp, nil
 }
 
-func (p *passport) createToken(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+func (p *passport) createToken(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
 	ctx := r.Context()
 	tp, err := p.readTokenParams(rc, r)
 	if err != nil {
@@ -379,7 +369,7 @@ func (p *passport) createToken(w http.ResponseWriter, r *http.Request, rc *reqCt
 
 	// Client authentication: HTTP Basic (RFC 6749 §2.3.1) or the body (documented).
 	usedBasic := false
-	if c := parseAuthorization(r.Header.Get("Authorization")); c.present && c.scheme == "basic" {
+	if c := vendorapi.ParseAuthorization(r.Header.Get("Authorization")); c.Present && c.Scheme == "basic" {
 		usedBasic = true
 		user, pass, ok := r.BasicAuth()
 		var uerr, perr error
@@ -417,17 +407,17 @@ func (p *passport) createToken(w http.ResponseWriter, r *http.Request, rc *reqCt
 	if err != nil {
 		return err
 	}
-	rc.principal = &t // for the journal: who logged in, and the new token's fingerprint
+	rc.Principal = &t // for the journal: who logged in, and the new token's fingerprint
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
-	writeJSON(w, http.StatusOK, passportTokenResponse{
+	vendorapi.WriteJSON(w, http.StatusOK, passportTokenResponse{
 		AccessToken: value,
 		TokenType:   "Bearer",
 		ExpiresIn:   int64(passportTokenLifetime / time.Second),
 		TokenID:     t.ID,
-		Scopes:      nonNil(t.Scopes),
-		Roles:       nonNil(t.Roles),
+		Scopes:      vendorapi.NonNil(t.Scopes),
+		Roles:       vendorapi.NonNil(t.Roles),
 		AccountID:   t.AccountID,
 		CreatedAt:   t.IssuedAt.Format(passportTimeLayout),
 	})
@@ -436,8 +426,8 @@ func (p *passport) createToken(w http.ResponseWriter, r *http.Request, rc *reqCt
 
 // issue makes and records an access token for a client.
 func (p *passport) issue(ctx context.Context, client *passportClient, lifetime time.Duration) (string, store.Token, error) {
-	now := p.e.clock.Now().Truncate(time.Millisecond)
-	value := newOpaqueToken()
+	now := p.env.Clock.Now().Truncate(time.Millisecond)
+	value := vendorapi.NewOpaqueToken()
 	t := store.Token{
 		ID:        uuid.NewString(),
 		Vendor:    passportVendor,
@@ -450,26 +440,26 @@ func (p *passport) issue(ctx context.Context, client *passportClient, lifetime t
 		IssuedAt:  now,
 		ExpiresAt: now.Add(lifetime),
 	}
-	if err := p.e.store.Put(ctx, t); err != nil {
+	if err := p.env.Store.Put(ctx, t); err != nil {
 		return "", store.Token{}, fmt.Errorf("store token: %w", err)
 	}
 	return value, t, nil
 }
 
 // issueFor issues a token for a client without its secret (admin plane).
-func (p *passport) issueFor(ctx context.Context, req IssueRequest) (IssueResult, error) {
+func (p *passport) Issue(ctx context.Context, req vendorapi.IssueRequest) (vendorapi.IssueResult, error) {
 	client := p.state.Load().clients[req.Principal]
 	if client == nil {
-		return IssueResult{}, fmt.Errorf("no Passport client %q", req.Principal)
+		return vendorapi.IssueResult{}, fmt.Errorf("no Passport client %q", req.Principal)
 	}
 	value, t, err := p.issue(ctx, client, cmp.Or(req.Lifetime, passportTokenLifetime))
-	return IssueResult{Token: value, Record: t}, err
+	return vendorapi.IssueResult{Token: value, Record: t}, err
 }
 
 func (p *passport) invalidClient(basic bool, en, es string) *passportError {
 	pe := oauthError(http.StatusUnauthorized, "invalid_client", en, es)
 	if basic {
-		pe.challenge = `Basic realm="passport"` // RFC 6749 §5.2: MUST when the client used the Authorization header
+		pe.Challenge = `Basic realm="passport"` // RFC 6749 §5.2: MUST when the client used the Authorization header
 	}
 	return pe
 }
@@ -492,8 +482,8 @@ func passportInfo(t store.Token) passportTokenInfo {
 		TokenID:   t.ID,
 		CreatedAt: t.IssuedAt.Format(passportTimeLayout),
 		ExpiresAt: t.ExpiresAt.Format(passportTimeLayout),
-		Scopes:    nonNil(t.Scopes),
-		Roles:     nonNil(t.Roles),
+		Scopes:    vendorapi.NonNil(t.Scopes),
+		Roles:     vendorapi.NonNil(t.Roles),
 		AccountID: t.AccountID,
 		ClientID:  t.Principal,
 		GrantFlow: passportGrantFlow,
@@ -525,9 +515,9 @@ func queryInt(q url.Values, key string, def int64) int64 {
 
 // listTokens lists the live tokens of the caller's account. Pages are stable:
 // only tokens created at or before first_request_timestamp (default: now) count.
-func (p *passport) listTokens(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+func (p *passport) listTokens(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
 	q := r.URL.Query()
-	now := p.e.clock.Now()
+	now := p.env.Clock.Now()
 	size := int(queryInt(q, "page_params.page_size", passportDefaultPageSize))
 	page := int(queryInt(q, "page_params.page_number", 1))
 	first := now
@@ -541,7 +531,7 @@ func (p *passport) listTokens(w http.ResponseWriter, r *http.Request, rc *reqCtx
 
 	var clients []string
 	for _, c := range p.state.Load().clients {
-		if c.accountID == rc.principal.AccountID {
+		if c.accountID == rc.Principal.AccountID {
 			clients = append(clients, c.id)
 		}
 	}
@@ -551,7 +541,7 @@ func (p *passport) listTokens(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	}
 	if userID != "" || (flow != "" && flow != passportGrantFlow) || len(clients) == 0 {
 		// Client-credentials tokens belong to no user and have one flow.
-		writeJSON(w, http.StatusOK, out)
+		vendorapi.WriteJSON(w, http.StatusOK, out)
 		return nil
 	}
 	offset := math.MaxInt
@@ -560,7 +550,7 @@ func (p *passport) listTokens(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	}
 	// The account's tokens are its clients' tokens: the store walks their
 	// indexes, never the whole store, and makes tokens of the page alone.
-	got, err := p.e.store.List(r.Context(), store.Query{Vendor: passportVendor, Kind: store.KindAccess, Principals: clients,
+	got, err := p.env.Store.List(r.Context(), store.Query{Vendor: passportVendor, Kind: store.KindAccess, Principals: clients,
 		AccountID: accountID, Role: role, State: store.StateActive, At: now, IssuedBy: first,
 		ByExpiry: key == "expires_at", Desc: desc, Offset: offset, Limit: size})
 	if err != nil {
@@ -571,86 +561,81 @@ func (p *passport) listTokens(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	for _, t := range got.Tokens {
 		out.Tokens = append(out.Tokens, passportInfo(t))
 	}
-	writeJSON(w, http.StatusOK, out)
+	vendorapi.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
 func passportNotFound(en, es string) *passportError {
-	return &passportError{status: http.StatusNotFound, code: grpcNotFound, reason: "not_found", en: en, es: es}
+	return &passportError{WireError: vendorapi.WireError{Status: http.StatusNotFound, Reason: "not_found", Message: en}, code: grpcNotFound, es: es}
 }
 
 // ownToken loads a token of the caller's account by id.
-func (p *passport) ownToken(ctx context.Context, rc *reqCtx, id string) (store.Token, error) {
-	t, err := p.e.store.ByID(ctx, passportVendor, strings.ToLower(id))
+func (p *passport) ownToken(ctx context.Context, rc *vendorapi.Request, id string) (store.Token, error) {
+	t, err := p.env.Store.ByID(ctx, passportVendor, strings.ToLower(id))
 	if err != nil || t.Kind != store.KindAccess {
 		return store.Token{}, passportNotFound("token not found", "token no encontrado")
 	}
-	if t.AccountID != rc.principal.AccountID {
-		return store.Token{}, &passportError{status: http.StatusForbidden, code: grpcPermissionDenied, reason: "forbidden",
-			en: "the token belongs to another account", es: "el token pertenece a otra cuenta"}
+	if t.AccountID != rc.Principal.AccountID {
+		return store.Token{}, &passportError{WireError: vendorapi.WireError{Status: http.StatusForbidden, Reason: "forbidden", Message: "the token belongs to another account"}, code: grpcPermissionDenied, es: "el token pertenece a otra cuenta"}
 	}
 	return t, nil
 }
 
-func (p *passport) getToken(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+func (p *passport) getToken(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
 	ctx := r.Context()
-	t, err := p.ownToken(ctx, rc, pathParam(r, "token_id"))
+	t, err := p.ownToken(ctx, rc, vendorapi.PathParam(r, "token_id"))
 	if err != nil {
 		return err
 	}
-	if t.StateAt(p.e.clock.Now()) != store.StateActive {
+	if t.StateAt(p.env.Clock.Now()) != store.StateActive {
 		return passportNotFound("token not found (revoked or expired)", "token no encontrado (revocado o expirado)")
 	}
-	writeJSON(w, http.StatusOK, passportInfo(t))
+	vendorapi.WriteJSON(w, http.StatusOK, passportInfo(t))
 	return nil
 }
 
-func (p *passport) revokeToken(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+func (p *passport) revokeToken(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
 	ctx := r.Context()
-	id := pathParam(r, "token_id")
+	id := vendorapi.PathParam(r, "token_id")
 	if r.ContentLength != 0 {
 		var body struct {
 			TokenID *string `json:"token_id"`
 		}
-		if err := requestJSON(rc, r, &body); err != nil && len(rc.body) > 0 {
+		if err := vendorapi.RequestJSON(rc, r, &body); err != nil && len(rc.Body) > 0 {
 			return err
 		}
 		if body.TokenID != nil && !strings.EqualFold(*body.TokenID, id) {
-			return &passportError{status: http.StatusBadRequest, code: grpcInvalidArgument, reason: "invalid_request",
-				en: "token_id in the body differs from token_id in the path",
-				es: "token_id del cuerpo difiere del token_id de la ruta"}
+			return &passportError{WireError: vendorapi.WireError{Status: http.StatusBadRequest, Reason: "invalid_request", Message: "token_id in the body differs from token_id in the path"}, code: grpcInvalidArgument, es: "token_id del cuerpo difiere del token_id de la ruta"}
 		}
 	}
 	t, err := p.ownToken(ctx, rc, id)
 	if err != nil {
 		return err
 	}
-	now := p.e.clock.Now()
+	now := p.env.Clock.Now()
 	switch t.StateAt(now) {
 	case store.StateRevoked:
 		return passportAlreadyRevoked()
 	case store.StateExpired:
-		return &passportError{status: http.StatusConflict, code: grpcAlreadyExists, reason: "token_expired",
-			en: "the token has expired and cannot be revoked", es: "el token ha expirado y no se puede revocar"}
+		return &passportError{WireError: vendorapi.WireError{Status: http.StatusConflict, Reason: "token_expired", Message: "the token has expired and cannot be revoked"}, code: grpcAlreadyExists, es: "el token ha expirado y no se puede revocar"}
 	}
-	if _, err := p.e.store.Revoke(ctx, passportVendor, t.ID, now, store.RevokedByAPI); err != nil {
+	if _, err := p.env.Store.Revoke(ctx, passportVendor, t.ID, now, store.RevokedByAPI); err != nil {
 		if errors.Is(err, store.ErrRevoked) {
 			return passportAlreadyRevoked()
 		}
 		return passportNotFound("token not found", "token no encontrado")
 	}
-	w.WriteHeader(p.e.cfg.Passport.RevokeStatus)
+	w.WriteHeader(p.cfg.RevokeStatus)
 	return nil
 }
 
 func passportAlreadyRevoked() *passportError {
-	return &passportError{status: http.StatusConflict, code: grpcAlreadyExists, reason: "already_revoked",
-		en: "the token is already revoked", es: "el token ya está revocado"}
+	return &passportError{WireError: vendorapi.WireError{Status: http.StatusConflict, Reason: "already_revoked", Message: "the token is already revoked"}, code: grpcAlreadyExists, es: "el token ya está revocado"}
 }
 
-func (p *passport) logout(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+func (p *passport) logout(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
 	ctx := r.Context()
-	if _, err := p.e.store.Revoke(ctx, passportVendor, rc.principal.ID, p.e.clock.Now(), store.RevokedByAPI); err != nil && !errors.Is(err, store.ErrRevoked) {
+	if _, err := p.env.Store.Revoke(ctx, passportVendor, rc.Principal.ID, p.env.Clock.Now(), store.RevokedByAPI); err != nil && !errors.Is(err, store.ErrRevoked) {
 		return fmt.Errorf("logout: %w", err)
 	}
 	w.WriteHeader(http.StatusOK)
@@ -693,68 +678,62 @@ func fakePassportAccount(f *gofakeit.Faker, entity string) passportAccount {
 	}
 }
 
-func (p *passport) listAccounts(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	b, ok := p.state.Load().accountsJSON[rc.principal.AccountID]
+func (p *passport) listAccounts(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
+	b, ok := p.state.Load().accountsJSON[rc.Principal.AccountID]
 	if !ok { // an entity with no accounts
 		b = encodePassportAccounts(nil)
 	}
-	writeJSONBytes(w, http.StatusOK, b)
+	vendorapi.WriteJSONBytes(w, http.StatusOK, b)
 	return nil
 }
 
 func encodePassportAccounts(accts []passportAccount) []byte {
-	return encodeJSON(struct {
+	return vendorapi.EncodeJSON(struct {
 		Accounts []passportAccount `json:"accounts"`
-	}{Accounts: nonNil(accts)})
+	}{Accounts: vendorapi.NonNil(accts)})
 }
 
-func (p *passport) getAccount(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	a, ok := p.state.Load().accountByID[strings.ToLower(pathParam(r, "account_id"))]
-	if !ok || a.EntityAccountID != rc.principal.AccountID {
+func (p *passport) getAccount(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
+	a, ok := p.state.Load().accountByID[strings.ToLower(vendorapi.PathParam(r, "account_id"))]
+	if !ok || a.EntityAccountID != rc.Principal.AccountID {
 		return passportNotFound("account not found", "cuenta no encontrada")
 	}
-	writeJSON(w, http.StatusOK, a)
+	vendorapi.WriteJSON(w, http.StatusOK, a)
 	return nil
 }
 
 // nonNil returns s, or an empty slice for nil, so JSON says [] rather than null.
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
-}
 
 // fault is a scenario's fault as Passport answers it: an RFC 6749 §5.2 error
 // at the token endpoint, a gRPC-style status elsewhere.
-func (p *passport) fault(rc *reqCtx, f faultSpec) error {
-	msg := f.message()
-	pe := &passportError{status: f.status, reason: f.reason, en: msg, es: "error simulado: " + msg}
-	if rc.op != nil && rc.op.id == "createToken" {
-		pe.oauth = f.code
+func (p *passport) Fault(rc *vendorapi.Request, f vendorapi.Fault) error {
+	msg := f.Text()
+	pe := &passportError{WireError: vendorapi.WireError{Status: f.Status, Reason: f.Reason, Message: msg}, es: "error simulado: " + msg}
+	if rc.Operation == "createToken" {
+		pe.oauth = f.Code
 		if pe.oauth == "" {
 			switch {
-			case f.status == http.StatusUnauthorized:
+			case f.Status == http.StatusUnauthorized:
 				pe.oauth = "invalid_client"
-			case f.status == http.StatusForbidden:
+			case f.Status == http.StatusForbidden:
 				pe.oauth = "unauthorized_client"
-			case f.status == http.StatusTooManyRequests || f.status == http.StatusServiceUnavailable:
+			case f.Status == http.StatusTooManyRequests || f.Status == http.StatusServiceUnavailable:
 				pe.oauth = "temporarily_unavailable"
-			case f.status >= 500:
+			case f.Status >= 500:
 				pe.oauth = "server_error"
 			default:
 				pe.oauth = "invalid_request"
 			}
 		}
-		if f.msg == "" && pe.oauth == "invalid_client" {
-			pe.en, pe.es = "client authentication failed", "la autenticación del cliente falló"
+		if f.Message == "" && pe.oauth == "invalid_client" {
+			pe.Message, pe.es = "client authentication failed", "la autenticación del cliente falló"
 		}
 		return pe
 	}
-	switch f.status {
+	switch f.Status {
 	case http.StatusUnauthorized:
 		pe.code = grpcUnauthenticated
-		pe.challenge = fmt.Sprintf(`Bearer realm="passport", error="invalid_token", error_description=%q`, msg)
+		pe.Challenge = fmt.Sprintf(`Bearer realm="passport", error="invalid_token", error_description=%q`, msg)
 	case http.StatusForbidden:
 		pe.code = grpcPermissionDenied
 	case http.StatusNotFound:
@@ -770,11 +749,16 @@ func (p *passport) fault(rc *reqCtx, f faultSpec) error {
 	case http.StatusGatewayTimeout:
 		pe.code = grpcDeadlineExceeded
 	default:
-		if f.status >= 500 {
+		if f.Status >= 500 {
 			pe.code = grpcInternal
 		} else {
 			pe.code = grpcInvalidArgument
 		}
 	}
 	return pe
+}
+
+func isString(v any) bool {
+	_, ok := v.(string)
+	return ok
 }
