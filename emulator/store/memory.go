@@ -232,14 +232,36 @@ func (s *Memory) addSession(ses session) uint32 {
 		*s.sessionW(i) = ses
 		return i
 	}
-	if s.nSession&chunkMask == 0 {
-		s.sessions = append(s.sessions, make([]session, chunkSize))
+	switch {
+	case s.nSession&chunkMask == 0 && s.nSession > 0 || len(s.sessions) == 0:
+		s.sessions = append(s.sessions, make([]session, firstChunk(s.nSession)))
 		s.sesShared = append(s.sesShared, false)
+	case s.nSession < chunkSize && int(s.nSession) == len(s.sessions[0]):
+		s.sessions[0] = grow(s.sessions[0])
+		s.sesShared[0] = false
 	}
 	n := s.nSession
 	*s.sessionW(n) = ses
 	s.nSession++
 	return n
+}
+
+// firstChunk is the length of a new chunk: the first one starts small and
+// grows (grow) to chunkSize, so that an emulator with few tokens (a tenant)
+// holds a few KB of records, not 400 KB; every later one is whole.
+func firstChunk(n uint32) int {
+	if n == 0 {
+		return 16
+	}
+	return chunkSize
+}
+
+// grow returns a copy of the first chunk twice as long (at most chunkSize).
+// The copy is the store's own: a snapshot keeps reading the old one.
+func grow[T any](c []T) []T {
+	out := make([]T, min(2*len(c), chunkSize))
+	copy(out, c)
+	return out
 }
 
 // add stores r in a swept record or a new one and returns its number.
@@ -253,9 +275,13 @@ func (s *Memory) add(r record) uint32 {
 		*s.recW(i) = r
 		return i
 	}
-	if s.count&chunkMask == 0 {
-		s.chunks = append(s.chunks, make([]record, chunkSize))
+	switch {
+	case s.count&chunkMask == 0 && s.count > 0 || len(s.chunks) == 0:
+		s.chunks = append(s.chunks, make([]record, firstChunk(s.count)))
 		s.recShared = append(s.recShared, false)
+	case s.count < chunkSize && int(s.count) == len(s.chunks[0]):
+		s.chunks[0] = grow(s.chunks[0])
+		s.recShared[0] = false
 	}
 	s.count++
 	*s.recW(s.count) = r
