@@ -5,7 +5,7 @@ go 1.26.0
 require (
 	github.com/moby/moby/client v0.6.2
 	github.com/testcontainers/testcontainers-go v0.45.0
-	github.com/tokenemu/tokenemu v0.0.0
+	github.com/tokenemu/tokenemu v0.1.0
 )
 
 require (
@@ -72,4 +72,3 @@ require (
 )
 
 // The container kit builds the emulator from this repository's source.
-replace github.com/tokenemu/tokenemu => ../..
