@@ -1,8 +1,3 @@
-// Package emulator is tokenemu's in-memory emulator of four vendors' API token
-// schemes, served from OpenAPI documents on one http.Handler.
-//
-// Two Emulators in one process share nothing: each has its own clock, store,
-// fixtures, fake data and router.
 package emulator
 
 import (

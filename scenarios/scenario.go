@@ -1,13 +1,3 @@
-// Package scenarios is tokenemu's scripted failures: a scenario is data (YAML or
-// JSON), a name, a description and rules. A rule matches requests, a trigger
-// decides which of the matches it fires on, and an action says what happens: a
-// fault (a status with the vendor's error body, a delay, a dropped connection)
-// or an effect on state (expire or revoke a token, reject a refresh, skew the
-// clock).
-//
-// The package parses, validates and evaluates scenarios; the emulator carries
-// out what they decide. Nothing here is global: each Engine has its own
-// scenarios, counters and seeded randomness.
 package scenarios
 
 import (

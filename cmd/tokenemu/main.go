@@ -1,4 +1,3 @@
-// Command tokenemu runs the token-scheme emulator. See README.md.
 package main
 
 import (
