@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/tokenemu/tokenemu/emulator/store"
@@ -202,13 +203,13 @@ func (a *admin) resetAll(w http.ResponseWriter, r *http.Request, req *vendorapi.
 
 func (a *admin) getDocument(w http.ResponseWriter, r *http.Request, req *vendorapi.Request) error {
 	name := vendorapi.PathParam(r, "name")
-	raw, err := openapi.Raw(name)
-	if err != nil {
-		return &vendorapi.WireError{Status: http.StatusNotFound, Reason: "not_found", Message: fmt.Sprintf("no OpenAPI document %q; have %v", name, openapi.Names())}
+	doc, ok := a.e.documents[name]
+	if !ok {
+		return &vendorapi.WireError{Status: http.StatusNotFound, Reason: "not_found", Message: fmt.Sprintf("no OpenAPI document %q; have %v", name, slices.Sorted(maps.Keys(a.e.documents)))}
 	}
 	w.Header().Set("Content-Type", "application/yaml")
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(raw)
+	_, _ = w.Write(doc.Raw)
 	return nil
 }
 

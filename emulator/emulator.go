@@ -24,6 +24,7 @@ import (
 
 	"github.com/tokenemu/tokenemu/emulator/store"
 	"github.com/tokenemu/tokenemu/emulator/vendorapi"
+	"github.com/tokenemu/tokenemu/emulator/vendors"
 	"github.com/tokenemu/tokenemu/scenarios"
 )
 
@@ -142,7 +143,7 @@ type sweeping struct {
 
 func (s *sweeping) Put(ctx context.Context, t store.Token) error {
 	if err := s.Store.Put(ctx, t); err != nil {
-		return storeFailure(err)
+		return s.fail(err)
 	}
 	if !s.off.Load() {
 		// The token is stored: a sweep that fails now is not the issue's
@@ -154,45 +155,45 @@ func (s *sweeping) Put(ctx context.Context, t store.Token) error {
 
 func (s *sweeping) ByHash(ctx context.Context, h store.SecretHash) (store.Token, error) {
 	t, err := s.Store.ByHash(ctx, h)
-	return t, storeFailure(err)
+	return t, s.fail(err)
 }
 
 func (s *sweeping) ByID(ctx context.Context, vendor, id string) (store.Token, error) {
 	t, err := s.Store.ByID(ctx, vendor, id)
-	return t, storeFailure(err)
+	return t, s.fail(err)
 }
 
 func (s *sweeping) List(ctx context.Context, q store.Query) (store.Page, error) {
 	p, err := s.Store.List(ctx, q)
-	return p, storeFailure(err)
+	return p, s.fail(err)
 }
 
 func (s *sweeping) Revoke(ctx context.Context, vendor, id string, at time.Time, reason string) (store.Token, error) {
 	t, err := s.Store.Revoke(ctx, vendor, id, at, reason)
-	return t, storeFailure(err)
+	return t, s.fail(err)
 }
 
 func (s *sweeping) Expire(ctx context.Context, vendor, id string, at time.Time) (store.Token, error) {
 	t, err := s.Store.Expire(ctx, vendor, id, at)
-	return t, storeFailure(err)
+	return t, s.fail(err)
 }
 
 func (s *sweeping) RevokeFamily(ctx context.Context, vendor, family string, at time.Time, reason string) ([]store.Token, error) {
 	ts, err := s.Store.RevokeFamily(ctx, vendor, family, at, reason)
-	return ts, storeFailure(err)
+	return ts, s.fail(err)
 }
 
 func (s *sweeping) Sweep(ctx context.Context, before time.Time, budget int) (int, error) {
 	n, err := s.Store.Sweep(ctx, before, budget)
-	return n, storeFailure(err)
+	return n, s.fail(err)
 }
 
 func (s *sweeping) Stats(ctx context.Context) (store.Stats, error) {
 	st, err := s.Store.Stats(ctx)
-	return st, storeFailure(err)
+	return st, s.fail(err)
 }
 
-func (s *sweeping) Reset(ctx context.Context) error { return storeFailure(s.Store.Reset(ctx)) }
+func (s *sweeping) Reset(ctx context.Context) error { return s.fail(s.Store.Reset(ctx)) }
 
 // isStoreFailure reports whether err is a failure of the store itself.
 func isStoreFailure(err error) bool {
@@ -200,18 +201,20 @@ func isStoreFailure(err error) bool {
 	return ok && we.Reason == "store_unavailable"
 }
 
-// storeFailure leaves the store's own answers (ErrNotFound, ErrExists,
-// ErrRevoked) as they are and makes any other error, a failure of the
-// store itself, a 503 store_unavailable.
-func storeFailure(err error) error {
-	if err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrExists) || errors.Is(err, store.ErrRevoked) {
+// fail leaves the store's own answers (ErrNotFound, ErrExists, ErrRevoked)
+// as they are and makes any other error, a failure of the store itself, a
+// 503 store_unavailable, logged with its cause. The client's message says
+// no more: a network store's error may name its address.
+func (s *sweeping) fail(err error) error {
+	if !store.IsFailure(err) {
 		return err
 	}
 	if _, ok := vendorapi.AsWire(err); ok {
 		return err
 	}
+	s.e.log.Warn("the token store failed", "err", err)
 	return &vendorapi.WireError{Status: http.StatusServiceUnavailable, Reason: "store_unavailable",
-		Message: "the token store failed: " + err.Error(), Cause: err}
+		Message: "the token store is unavailable; try again", Cause: err}
 }
 
 // sweepHorizon is the time before which a revoked or expired token may go.
@@ -337,6 +340,19 @@ func (e *Emulator) resetVendors() error {
 // snapshot for minutes, or a save, which takes the lock itself.
 const unlockedExtension = "x-tokenemu-unlocked"
 
+// vendorExtension marks, in the admin document, an operation of one
+// vendor's (a vendorapi.AdminOperator's): it is that vendor's to handle, and
+// a 404 when the emulator does not serve the vendor.
+const vendorExtension = "x-tokenemu-vendor"
+
+// notServed answers an admin operation of a vendor the emulator does not serve.
+func notServed(vendor string) vendorapi.Handler {
+	return func(w http.ResponseWriter, r *http.Request, req *vendorapi.Request) error {
+		return &vendorapi.WireError{Status: http.StatusNotFound, Reason: "not_found",
+			Message: fmt.Sprintf("this emulator does not serve %s", vendor)}
+	}
+}
+
 // operation is one OpenAPI operation bound to its handler.
 type operation struct {
 	vendor   vendorapi.Vendor // or the admin plane
@@ -431,7 +447,6 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 	e.documents = make(map[string]*vendorapi.Document)
 	e.staticOps = make(map[string]map[string]*operation)
 	static := map[string]http.Handler{} // full paths without parameters
-	docs := map[string]*openapi3.T{}
 	for _, s := range append([]vendorapi.Vendor{e.admin}, e.vendors...) {
 		isAdmin := s == vendorapi.Vendor(e.admin)
 		d, err := s.Document()
@@ -439,11 +454,10 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 			return err
 		}
 		doc := d.T
-		e.documents[s.Name()] = d
-		if _, taken := docs[s.Name()]; taken {
+		if _, taken := e.documents[s.Name()]; taken {
 			return fmt.Errorf("two vendors are named %q", s.Name())
 		}
-		docs[s.Name()] = doc
+		e.documents[s.Name()] = d
 		if len(doc.Servers) != 1 || !strings.HasPrefix(doc.Servers[0].URL, "/") {
 			return fmt.Errorf("openapi document %q: want exactly one relative server URL", s.Name())
 		}
@@ -477,6 +491,10 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 			byMethod := make(map[string]http.Handler, len(item.Operations()))
 			for method, op := range item.Operations() {
 				h, ok := handlers[op.OperationID]
+				if v, isVendors := op.Extensions[vendorExtension].(string); !ok && isVendors && isAdmin && !slices.Contains(e.VendorNames(), v) {
+					// A vendor's admin operation, and the vendor is not served.
+					h, ok = notServed(v), true
+				}
 				if !ok {
 					return fmt.Errorf("openapi document %q: operation %q (%s %s) has no handler", s.Name(), op.OperationID, method, path)
 				}
@@ -549,12 +567,37 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 		}
 		root.ServeHTTP(w, r)
 	}))
-	cat, err := scenarios.NewCatalog(docs)
+	cat, err := ScenarioCatalog(e.cfg.Vendors)
 	if err != nil {
 		return err
 	}
 	e.scenarios, err = scenarios.NewEngine(cat, e.cfg.Seed)
 	return err
+}
+
+// ScenarioCatalog is what scenarios are validated against: the given
+// vendors (nil: vendors.All()), their documents, kinds of token and refresh
+// calls.
+func ScenarioCatalog(defs []vendorapi.Definition) (*scenarios.Catalog, error) {
+	if defs == nil {
+		defs = vendors.All()
+	}
+	list := make([]scenarios.CatalogVendor, 0, len(defs))
+	for _, d := range defs {
+		if d.Document == nil {
+			return nil, fmt.Errorf("vendor %q: its Definition has no Document", d.Name)
+		}
+		doc, err := d.Document()
+		if err != nil {
+			return nil, err
+		}
+		kinds := make([]string, len(d.Kinds))
+		for i, k := range d.Kinds {
+			kinds[i] = string(k)
+		}
+		list = append(list, scenarios.CatalogVendor{Name: d.Name, Doc: doc.T, Kinds: kinds, RefreshOperation: d.RefreshOperation})
+	}
+	return scenarios.NewCatalog(list)
 }
 
 // recorded wraps a handler that matched no operation so that it is journaled too.

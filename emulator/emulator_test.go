@@ -10,6 +10,7 @@ import (
 
 	"github.com/tokenemu/tokenemu/emulator/store"
 	"github.com/tokenemu/tokenemu/emulator/vendorapi"
+	"github.com/tokenemu/tokenemu/emulator/vendors"
 	"github.com/tokenemu/tokenemu/openapi"
 )
 
@@ -133,4 +134,40 @@ func listLen(t *testing.T, s store.Store) int {
 		t.Fatal(err)
 	}
 	return p.Total
+}
+
+// An emulator may serve some vendors only: the admin operations of the
+// others answer 404, and nothing else names them.
+func TestSomeVendorsOnly(t *testing.T) {
+	t.Parallel()
+	for _, d := range vendors.All() {
+		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel()
+			e, err := New(Config{Vendors: []vendorapi.Definition{d}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := e.VendorNames(); !slices.Equal(got, []string{d.Name}) {
+				t.Fatalf("vendors %v", got)
+			}
+			for _, path := range []string{"/_emulator/passport/clients", "/_emulator/brass/otp?username=x"} {
+				w := httptest.NewRecorder()
+				e.Handler().ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+				served := strings.HasPrefix(path, "/_emulator/"+d.Name+"/")
+				if !served && (w.Code != http.StatusNotFound || !strings.Contains(w.Body.String(), "does not serve")) {
+					t.Errorf("%s without its vendor: %d %s", path, w.Code, w.Body)
+				}
+				if served && w.Code == http.StatusNotFound && strings.Contains(w.Body.String(), "does not serve") {
+					t.Errorf("%s with its vendor: %d %s", path, w.Code, w.Body)
+				}
+			}
+			for _, other := range vendors.Names() {
+				w := httptest.NewRecorder()
+				e.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/"+other+"/x", nil))
+				if other != d.Name && w.Code != http.StatusNotFound {
+					t.Errorf("/%s/x: %d, want 404", other, w.Code)
+				}
+			}
+		})
+	}
 }

@@ -507,7 +507,7 @@ func TestScenarioBadInput(t *testing.T) {
 // Config.Scenarios are active from the start and come back, re-armed, after a reset.
 func TestScenarioFromConfigSurvivesReset(t *testing.T) {
 	t.Parallel()
-	cat, err := scenarios.LoadCatalog(t.Context())
+	cat, err := emulator.ScenarioCatalog(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

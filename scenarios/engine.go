@@ -91,9 +91,9 @@ type ruleRef struct {
 	r *rule
 }
 
-func newActiveSet(list []*active) *activeSet {
+func newActiveSet(list []*active, vendors []string) *activeSet {
 	s := &activeSet{list: list, byVendor: map[string][]ruleRef{}}
-	for _, v := range vendorNames {
+	for _, v := range vendors {
 		for _, a := range list {
 			for _, r := range a.rules {
 				if r.Match.Vendor == "*" || r.Match.Vendor == v {
@@ -187,6 +187,11 @@ func (e *Engine) loadBuiltins() (map[string]Scenario, error) {
 		}
 		m := make(map[string]Scenario, len(list))
 		for _, s := range list {
+			// An emulator that serves some vendors only offers the built-ins
+			// with rules for them, narrowed to them.
+			if s = e.cat.servedPart(s); len(s.Rules) == 0 {
+				continue
+			}
 			if err := e.cat.Validate(s); err != nil {
 				e.builtinsErr = fmt.Errorf("built-in: %w", err)
 				return
@@ -204,19 +209,36 @@ func (e *Engine) Catalog() *Catalog { return e.cat }
 // Builtin returns the built-in scenario of that name, narrowed to vendor when
 // it is set (see the package function Builtin).
 func (e *Engine) Builtin(name, vendor string) (Scenario, error) {
-	if !slices.Contains(e.order, name) {
-		return Scenario{}, unknownBuiltin(name, e.order)
-	}
 	builtins, err := e.loadBuiltins()
 	if err != nil {
 		return Scenario{}, err
 	}
-	// Every name in e.order is there: each file holds the scenario named after it.
-	return narrow(builtins[name], vendor)
+	s, ok := builtins[name]
+	if !ok {
+		return Scenario{}, unknownBuiltin(name, e.BuiltinNames())
+	}
+	if s, err = narrow(s, vendor); err != nil {
+		return Scenario{}, err
+	}
+	// Narrowed to a vendor, a rule for every vendor names that one: it must be served.
+	return s, e.cat.Validate(s)
 }
 
-// BuiltinNames lists the built-ins, sorted.
-func (e *Engine) BuiltinNames() []string { return append([]string(nil), e.order...) }
+// BuiltinNames lists the built-ins this engine offers (those with rules for
+// the catalog's vendors), sorted.
+func (e *Engine) BuiltinNames() []string {
+	builtins, err := e.loadBuiltins()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, name := range e.order {
+		if _, ok := builtins[name]; ok {
+			out = append(out, name)
+		}
+	}
+	return out
+}
 
 // Apply validates s and makes it active from now. A scenario of the same name
 // is an error (IsDuplicate) unless replace is set.
@@ -264,7 +286,7 @@ func (e *Engine) ApplyAll(list []Scenario, now time.Time, replace bool) error {
 // publish makes list the active scenarios, unless their rules would pass
 // MaxActiveRules. The caller holds mu.
 func (e *Engine) publish(name string, list []*active) error {
-	set := newActiveSet(list)
+	set := newActiveSet(list, e.cat.names)
 	if set.rules > MaxActiveRules {
 		return &Error{Scenario: name, Rule: -1, Field: "rules",
 			Msg: fmt.Sprintf("%d rules would be active; the limit is %d in all scenarios together", set.rules, MaxActiveRules)}

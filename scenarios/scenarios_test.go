@@ -1,7 +1,6 @@
 package scenarios_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,11 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenemu/tokenemu/emulator"
 	"github.com/tokenemu/tokenemu/scenarios"
 )
 
 var catalog = sync.OnceValues(func() (*scenarios.Catalog, error) {
-	return scenarios.LoadCatalog(context.Background())
+	return emulator.ScenarioCatalog(nil)
 })
 
 func newEngine(t *testing.T) *scenarios.Engine {

@@ -2,7 +2,6 @@ package scenarios
 
 import (
 	"cmp"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -15,12 +14,7 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
-
-	"github.com/tokenemu/tokenemu/openapi"
 )
-
-// Vendors are the vendors a rule can match, in the order the emulator lists them.
-var vendorNames = []string{"passport", "passkit", "brass", "teletracker"}
 
 // framingHeaders are the headers a rule may not set: they frame the message
 // (Content-Length, Transfer-Encoding, Trailer) or are hop-by-hop (RFC 9110
@@ -28,23 +22,30 @@ var vendorNames = []string{"passport", "passkit", "brass", "teletracker"}
 var framingHeaders = []string{"Connection", "Content-Length", "Keep-Alive", "Proxy-Connection", "Te",
 	"Trailer", "Transfer-Encoding", "Upgrade", "Proxy-Authenticate", "Proxy-Authorization"}
 
-// vendorKinds are the kinds of token each vendor presents.
-var vendorKinds = map[string][]string{
-	"passport":    {"access"},
-	"passkit":     {"jwt", "longlived"},
-	"brass":       {"temporary", "jwt", "pat"},
-	"teletracker": {"access", "refresh"},
-}
-
-// Catalog is what validation checks rules against: each vendor's prefix and
-// operations, from the OpenAPI documents.
+// Catalog is what validation checks rules against: the vendors an emulator
+// serves, each with its prefix and operations (from its OpenAPI document),
+// the kinds of token it issues and its refresh operation.
 type Catalog struct {
+	names   []string // in the order the emulator lists them
 	vendors map[string]*vendorCatalog
 }
 
 type vendorCatalog struct {
-	prefix string
-	ops    map[string]opInfo // by operationId
+	prefix  string
+	ops     map[string]opInfo // by operationId
+	kinds   []string
+	refresh string // the operationId whose request presents a refresh token
+}
+
+// CatalogVendor is one vendor as a Catalog knows it.
+type CatalogVendor struct {
+	Name string
+	Doc  *openapi3.T
+	// Kinds are the kinds of token the vendor issues (a rule's match.kind).
+	Kinds []string
+	// RefreshOperation is the operationId of the vendor's refresh call, if
+	// it has one: a rule's reject_refresh acts on the refresh token it presents.
+	RefreshOperation string
 }
 
 type opInfo struct {
@@ -52,37 +53,31 @@ type opInfo struct {
 	path   string // the document's path template, prefix included
 }
 
-// NewCatalog builds a catalog from the vendors' documents (keyed by vendor).
-func NewCatalog(docs map[string]*openapi3.T) (*Catalog, error) {
+// NewCatalog builds a catalog of the given vendors.
+func NewCatalog(vendors []CatalogVendor) (*Catalog, error) {
 	c := &Catalog{vendors: map[string]*vendorCatalog{}}
-	for _, v := range vendorNames {
-		doc := docs[v]
-		if doc == nil || len(doc.Servers) != 1 {
-			return nil, fmt.Errorf("catalog: no document for vendor %q", v)
+	for _, v := range vendors {
+		doc := v.Doc
+		switch {
+		case doc == nil || len(doc.Servers) != 1:
+			return nil, fmt.Errorf("catalog: vendor %q: want a document with one server URL", v.Name)
+		case c.vendors[v.Name] != nil || v.Name == "*":
+			return nil, fmt.Errorf("catalog: vendor %q given twice, or named *", v.Name)
 		}
-		vc := &vendorCatalog{prefix: doc.Servers[0].URL, ops: map[string]opInfo{}}
+		vc := &vendorCatalog{prefix: doc.Servers[0].URL, ops: map[string]opInfo{}, kinds: v.Kinds, refresh: v.RefreshOperation}
 		for p, item := range doc.Paths.Map() {
 			for method, op := range item.Operations() {
 				vc.ops[op.OperationID] = opInfo{method: method, path: vc.prefix + p}
 			}
 		}
-		c.vendors[v] = vc
+		c.vendors[v.Name] = vc
+		c.names = append(c.names, v.Name)
 	}
 	return c, nil
 }
 
-// LoadCatalog builds a catalog from the embedded documents.
-func LoadCatalog(ctx context.Context) (*Catalog, error) {
-	docs := map[string]*openapi3.T{}
-	for _, v := range vendorNames {
-		doc, err := openapi.Shared(v)
-		if err != nil {
-			return nil, err
-		}
-		docs[v] = doc
-	}
-	return NewCatalog(docs)
-}
+// Vendors lists the catalog's vendors, in order.
+func (c *Catalog) Vendors() []string { return slices.Clone(c.names) }
 
 // Operations lists a vendor's operationIds, sorted.
 func (c *Catalog) Operations(vendor string) []string {
@@ -133,7 +128,7 @@ func (c *Catalog) Validate(s Scenario) error {
 		if err := validateTrigger(r.Trigger); err != nil {
 			return fail(i, strings.TrimSuffix("trigger."+err.field, "."), "%s", err.msg)
 		}
-		if err := validateAction(r.Match, r.Action); err != nil {
+		if err := c.validateAction(r.Match, r.Action); err != nil {
 			return fail(i, strings.TrimSuffix("action."+err.field, "."), "%s", err.msg)
 		}
 	}
@@ -148,12 +143,12 @@ func ferr(field, format string, args ...any) *fieldErr {
 
 func (c *Catalog) validateMatch(m Match) *fieldErr {
 	if m.Vendor == "" {
-		return ferr("vendor", `required: one of %s, or "*" for all`, strings.Join(vendorNames, ", "))
+		return ferr("vendor", `required: one of %s, or "*" for all`, strings.Join(c.names, ", "))
 	}
 	var vc *vendorCatalog
 	if m.Vendor != "*" {
 		if vc = c.vendors[m.Vendor]; vc == nil {
-			return ferr("vendor", "unknown vendor %q: want one of %s, or \"*\"", m.Vendor, strings.Join(vendorNames, ", "))
+			return ferr("vendor", "unknown vendor %q: want one of %s, or \"*\"", m.Vendor, strings.Join(c.names, ", "))
 		}
 	}
 	if m.TokenSHA256 != "" {
@@ -211,9 +206,15 @@ func (c *Catalog) validateMatch(m Match) *fieldErr {
 		}
 	}
 	if m.Kind != "" {
-		kinds := vendorKinds[m.Vendor]
-		if m.Vendor == "*" {
-			kinds = []string{"access", "jwt", "longlived", "refresh", "temporary", "pat"}
+		var kinds []string
+		for _, name := range c.names {
+			if m.Vendor == "*" || m.Vendor == name {
+				for _, k := range c.vendors[name].kinds {
+					if !slices.Contains(kinds, k) {
+						kinds = append(kinds, k)
+					}
+				}
+			}
 		}
 		if !slices.Contains(kinds, m.Kind) {
 			return ferr("kind", "matches nothing: %s tokens are %s, not %q", m.Vendor, strings.Join(kinds, ", "), m.Kind)
@@ -312,7 +313,7 @@ func parseWhen(s string, base time.Time) (time.Time, error) {
 	return t, nil
 }
 
-func validateAction(m Match, a Action) *fieldErr {
+func (c *Catalog) validateAction(m Match, a Action) *fieldErr {
 	effects := a.Expire != "" || a.Revoke != "" || a.RejectRefresh != "" || a.Skew != 0
 	if !a.Fault() && a.Delay == 0 && !effects {
 		return ferr("", "does nothing: give status, drop, delay, expire, revoke, reject_refresh or skew")
@@ -374,8 +375,14 @@ func validateAction(m Match, a Action) *fieldErr {
 		if a.RejectRefresh != "reused" && a.RejectRefresh != "expired" {
 			return ferr("reject_refresh", "%q: want reused or expired", a.RejectRefresh)
 		}
-		if m.Vendor != "teletracker" || m.Operation != "refresh" {
-			return ferr("reject_refresh", "matches nothing: only a rule matching vendor teletracker, operation refresh sees a refresh token")
+		if vc := c.vendors[m.Vendor]; vc == nil || vc.refresh == "" || m.Operation != vc.refresh {
+			var with []string
+			for _, name := range c.names {
+				if r := c.vendors[name].refresh; r != "" {
+					with = append(with, "vendor "+name+", operation "+r)
+				}
+			}
+			return ferr("reject_refresh", "matches nothing: only a rule matching a refresh call sees a refresh token (%s)", strings.Join(with, "; "))
 		}
 	}
 	if a.Skew.D().Abs() > MaxDuration {
@@ -387,3 +394,15 @@ func validateAction(m Match, a Action) *fieldErr {
 // MaxDelay is the longest delay an action may add. The server's write timeout
 // allows for it.
 const MaxDelay = 60 * time.Second
+
+// servedPart is s with only the rules for the catalog's vendors (or "*").
+func (c *Catalog) servedPart(s Scenario) Scenario {
+	out := s
+	out.Rules = nil
+	for _, r := range s.Rules {
+		if r.Match.Vendor == "*" || c.vendors[r.Match.Vendor] != nil {
+			out.Rules = append(out.Rules, r)
+		}
+	}
+	return out
+}

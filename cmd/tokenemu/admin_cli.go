@@ -389,6 +389,9 @@ func loadScenarios(args []string) ([]scenarios.Scenario, error) {
 			continue
 		}
 		s, err := scenarios.Builtin(name, vendor)
+		if err == nil {
+			err = validateScenario(s)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("-scenario %s: %w", a, err)
 		}
@@ -511,7 +514,7 @@ func runScenarios(args []string, stdout, stderr io.Writer) int {
 		_, _ = stdout.Write(b)
 		return exitOK
 	case args[0] == "validate" && len(args) >= 2:
-		cat, err := scenarios.LoadCatalog(context.Background())
+		cat, err := emulator.ScenarioCatalog(nil)
 		if err != nil {
 			fmt.Fprintf(stderr, "tokenemu scenarios: %v\n", err)
 			return exitFail
@@ -803,4 +806,14 @@ func journalLine(en emulator.JournalEntry) string {
 	}
 	return fmt.Sprintf("%-6d %-24s %-11s %-26s %-6s %-6.1f %-26s %-14s %s",
 		en.Seq, ts, en.Vendor, op, status, en.LatencyMS, cmp.Or(en.Principal, "-"), cmp.Or(en.Fingerprint, "-"), reason)
+}
+
+// validateScenario checks s against every vendor tokenemu emulates, as a
+// running emulator would.
+func validateScenario(s scenarios.Scenario) error {
+	cat, err := emulator.ScenarioCatalog(nil)
+	if err != nil {
+		return err
+	}
+	return cat.Validate(s)
 }

@@ -445,6 +445,9 @@ func (b *brass) checkPAT(ctx context.Context, v string, now time.Time) *brassCre
 	}
 	// Sanctum-style: the id finds the row, then the hash of the rest is compared in constant time.
 	t, err := b.env.Store.ByID(ctx, brassVendor, m[1])
+	if store.IsFailure(err) {
+		return &brassCred{err: err}
+	}
 	if err != nil || t.Kind != store.KindPAT || !t.Hash.Equal(store.HashSecret(m[2])) {
 		return &brassCred{err: brassUnauthorized("token_unknown", "the personal access token is not valid")}
 	}
@@ -479,6 +482,9 @@ func (b *brass) checkJWT(ctx context.Context, w *brassWorld, v string, now time.
 		b.verified.Put(h, claims, w)
 	}
 	t, serr := b.env.Store.ByHash(ctx, h)
+	if store.IsFailure(serr) {
+		return &brassCred{err: serr}
+	}
 	u := w.byID[claims.Subject]
 	if serr != nil || t.Vendor != brassVendor || u == nil {
 		return &brassCred{err: brassUnauthorized("token_unknown", "the token is not known")}
@@ -912,6 +918,9 @@ func (b *brass) revokePAT(w http.ResponseWriter, r *http.Request, rc *vendorapi.
 	id := vendorapi.PathParam(r, "id")
 	t, err := b.env.Store.ByID(ctx, brassVendor, id)
 	now := b.env.Clock.Now()
+	if store.IsFailure(err) {
+		return err
+	}
 	if err != nil || t.Kind != store.KindPAT || t.StateAt(now) == store.StateRevoked {
 		return brassErr(http.StatusNotFound, "not_found", "no personal access token with this id")
 	}
@@ -919,7 +928,9 @@ func (b *brass) revokePAT(w http.ResponseWriter, r *http.Request, rc *vendorapi.
 		return brassErr(http.StatusForbidden, "insufficient_permission",
 			"only the token's owner, or an owner or admin, may revoke it")
 	}
-	if _, err := b.env.Store.Revoke(ctx, brassVendor, id, now, store.RevokedByAPI); err != nil {
+	if _, err := b.env.Store.Revoke(ctx, brassVendor, id, now, store.RevokedByAPI); store.IsFailure(err) {
+		return err
+	} else if err != nil {
 		return brassErr(http.StatusNotFound, "not_found", "no personal access token with this id")
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -17,7 +17,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokenemu/tokenemu/emulator/store"
 	"github.com/tokenemu/tokenemu/emulator/vendorapi"
+	"github.com/tokenemu/tokenemu/openapi"
 )
 
 // Name is the vendor's name, its path prefix (/brass) and its document's name.
@@ -26,7 +28,9 @@ const Name = brassVendor
 // Definition registers Brass with an emulator.
 func Definition() vendorapi.Definition {
 	return vendorapi.Definition{
-		Name: brassVendor,
+		Name:     brassVendor,
+		Document: func() (*vendorapi.Document, error) { return openapi.Document(brassVendor) },
+		Kinds:    []store.Kind{store.KindTemporary, store.KindJWT, store.KindPAT},
 		Settings: []vendorapi.Setting{
 			{Name: "temporary-lifetime", Default: "10m0s", Usage: "lifetime of the temporary JWT from login"},
 			{Name: "rate-limit", Default: "60", Usage: "requests a user may make a minute (Brass documents 60); 0 switches the limit off"},

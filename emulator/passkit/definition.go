@@ -14,7 +14,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tokenemu/tokenemu/emulator/store"
 	"github.com/tokenemu/tokenemu/emulator/vendorapi"
+	"github.com/tokenemu/tokenemu/openapi"
 )
 
 // Name is the vendor's name, its path prefix (/passkit) and its document's name.
@@ -23,7 +25,9 @@ const Name = passkitVendor
 // Definition registers PassKit with an emulator.
 func Definition() vendorapi.Definition {
 	return vendorapi.Definition{
-		Name: passkitVendor,
+		Name:     passkitVendor,
+		Document: func() (*vendorapi.Document, error) { return openapi.Document(passkitVendor) },
+		Kinds:    []store.Kind{store.KindJWT, store.KindLongLived},
 		Settings: []vendorapi.Setting{
 			{Name: "leeway", Default: "0s", Usage: "clock skew allowed on a JWT's exp, nbf and iat (e.g. 30s)"},
 			{Name: "max-users", Default: fmt.Sprint(DefaultMaxUsers), Usage: "accounts POST /user/new may make; one more gets 409"},

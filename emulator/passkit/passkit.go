@@ -192,7 +192,11 @@ func (p *passkit) Authenticate(r *http.Request, rc *vendorapi.Request, securityS
 			return err
 		}
 		// A JWT the emulator issued may have been revoked or expired by the admin plane.
-		if t, err := p.env.Store.ByHash(ctx, h); err == nil && t.Vendor == passkitVendor {
+		t, err := p.env.Store.ByHash(ctx, h)
+		if store.IsFailure(err) {
+			return err // fail closed: a revoked JWT must not pass while the store is down
+		}
+		if err == nil && t.Vendor == passkitVendor {
 			if err := passkitState(t, now); err != nil {
 				return err
 			}
@@ -201,6 +205,9 @@ func (p *passkit) Authenticate(r *http.Request, rc *vendorapi.Request, securityS
 		return nil
 	}
 	t, err := p.env.Store.ByHash(ctx, h)
+	if store.IsFailure(err) {
+		return err
+	}
 	if err != nil || t.Vendor != passkitVendor || t.Kind != store.KindLongLived {
 		return passkitUnauthorized("token_unknown", "token is not a valid JWT or long-lived token")
 	}
@@ -307,7 +314,11 @@ func (p *passkit) signLive(ctx context.Context, u *passkitUser, lifetime time.Du
 		if err != nil {
 			return nil, fmt.Errorf("sign: %w", err)
 		}
-		if t, err := p.env.Store.ByHash(ctx, c.hash); err != nil || t.StateAt(now) == store.StateActive {
+		t, err := p.env.Store.ByHash(ctx, c.hash)
+		if store.IsFailure(err) {
+			return nil, err
+		}
+		if err != nil || t.StateAt(now) == store.StateActive {
 			return c, nil
 		}
 	}

@@ -16,7 +16,9 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/tokenemu/tokenemu/emulator/store"
 	"github.com/tokenemu/tokenemu/emulator/vendorapi"
+	"github.com/tokenemu/tokenemu/openapi"
 )
 
 // Name is the vendor's name, its path prefix (/passport) and its document's name.
@@ -25,7 +27,9 @@ const Name = passportVendor
 // Definition registers Passport with an emulator.
 func Definition() vendorapi.Definition {
 	return vendorapi.Definition{
-		Name: passportVendor,
+		Name:     passportVendor,
+		Document: func() (*vendorapi.Document, error) { return openapi.Document(passportVendor) },
+		Kinds:    []store.Kind{store.KindAccess},
 		Settings: []vendorapi.Setting{
 			{Name: "revoke-status", Default: "200", Usage: "success status of DELETE /v1/iam/oauth/tokens/{id}, 200 or 204"},
 			{Name: "scope-status", Default: "401", Usage: "status for a token that lacks a scope, 401 (as documented) or 403"},

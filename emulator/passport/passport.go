@@ -201,6 +201,8 @@ func (p *passport) toError(err error, tokenEndpoint bool) *passportError {
 	switch he.Status {
 	case http.StatusInternalServerError:
 		pe.code, pe.es = grpcInternal, "error interno"
+	case http.StatusServiceUnavailable:
+		pe.code, pe.es = grpcUnavailable, "servicio no disponible: "+he.Message
 	case http.StatusNotFound:
 		pe.code, pe.es = grpcNotFound, "ruta no encontrada: "+he.Message
 	case http.StatusMethodNotAllowed:
@@ -213,7 +215,14 @@ func (p *passport) toError(err error, tokenEndpoint bool) *passportError {
 		pe.code, pe.es = grpcInvalidArgument, "solicitud no válida: "+he.Message
 	}
 	if tokenEndpoint {
-		pe.oauth = "invalid_request"
+		switch pe.Status {
+		case http.StatusServiceUnavailable:
+			pe.oauth = "temporarily_unavailable"
+		case http.StatusInternalServerError:
+			pe.oauth = "server_error"
+		default:
+			pe.oauth = "invalid_request"
+		}
 		if pe.Status == http.StatusUnsupportedMediaType {
 			pe.Status = http.StatusBadRequest // RFC 6749 §5.2: every malformed request is a 400 invalid_request
 		}
@@ -266,6 +275,9 @@ func (p *passport) Authenticate(r *http.Request, rc *vendorapi.Request, security
 		return &passportError{WireError: vendorapi.WireError{Status: http.StatusBadRequest, Reason: "authorization_malformed", Message: "malformed Authorization header; want: Bearer <token>", Challenge: `Bearer realm="passport", error="invalid_request", error_description="malformed Authorization header"`}, code: grpcInvalidArgument, es: "cabecera Authorization mal formada; se espera: Bearer <token>"}
 	}
 	t, err := p.env.Store.ByHash(ctx, store.HashSecret(value))
+	if store.IsFailure(err) {
+		return err
+	}
 	if err != nil || t.Vendor != passportVendor || t.Kind != store.KindAccess {
 		return passportInvalidToken("token_unknown", "the access token is not valid", "el token de acceso no es válido")
 	}
@@ -572,6 +584,9 @@ func passportNotFound(en, es string) *passportError {
 // ownToken loads a token of the caller's account by id.
 func (p *passport) ownToken(ctx context.Context, rc *vendorapi.Request, id string) (store.Token, error) {
 	t, err := p.env.Store.ByID(ctx, passportVendor, strings.ToLower(id))
+	if store.IsFailure(err) {
+		return store.Token{}, err
+	}
 	if err != nil || t.Kind != store.KindAccess {
 		return store.Token{}, passportNotFound("token not found", "token no encontrado")
 	}
@@ -622,6 +637,9 @@ func (p *passport) revokeToken(w http.ResponseWriter, r *http.Request, rc *vendo
 	if _, err := p.env.Store.Revoke(ctx, passportVendor, t.ID, now, store.RevokedByAPI); err != nil {
 		if errors.Is(err, store.ErrRevoked) {
 			return passportAlreadyRevoked()
+		}
+		if store.IsFailure(err) {
+			return err
 		}
 		return passportNotFound("token not found", "token no encontrado")
 	}

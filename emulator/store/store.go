@@ -198,6 +198,13 @@ var (
 	ErrRevoked  = errors.New("already revoked")
 )
 
+// IsFailure reports whether err is a failure of the store itself rather
+// than one of its answers (ErrNotFound, ErrExists, ErrRevoked): a caller
+// must not read it as "no such token".
+func IsFailure(err error) bool {
+	return err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrExists) && !errors.Is(err, ErrRevoked)
+}
+
 // Store keeps the emulator's tokens. Implementations are safe for
 // concurrent use, and every one must pass storetest.Run.
 type Store interface {

@@ -16,7 +16,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tokenemu/tokenemu/emulator/store"
 	"github.com/tokenemu/tokenemu/emulator/vendorapi"
+	"github.com/tokenemu/tokenemu/openapi"
 )
 
 // Name is the vendor's name, its path prefix (/teletracker) and its document's name.
@@ -25,7 +27,10 @@ const Name = teletrackerVendor
 // Definition registers TeleTracker with an emulator.
 func Definition() vendorapi.Definition {
 	return vendorapi.Definition{
-		Name: teletrackerVendor,
+		Name:             teletrackerVendor,
+		Document:         func() (*vendorapi.Document, error) { return openapi.Document(teletrackerVendor) },
+		Kinds:            []store.Kind{store.KindAccess, store.KindRefresh},
+		RefreshOperation: "refresh",
 		Settings: []vendorapi.Setting{
 			{Name: "refresh-lifetime", Default: "696h0m0s", Usage: "how long a refresh token outlives its access token (29 days, as in the vendor's examples)"},
 			{Name: "revoke-family-on-reuse", Default: "false", Usage: "revoke the whole session when a used refresh token is presented again (RFC 9700 §4.14.2)"},

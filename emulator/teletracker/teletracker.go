@@ -309,6 +309,9 @@ func (tt *teletracker) authBearer(ctx context.Context, header string, rc *vendor
 		return &teletrackerError{WireError: vendorapi.WireError{Status: http.StatusBadRequest, Reason: "authorization_malformed", Message: "malformed bearer token", Challenge: `Bearer realm="teletracker", error="invalid_request"`}}
 	}
 	t, err := tt.env.Store.ByHash(ctx, store.HashSecret(c.Value))
+	if store.IsFailure(err) {
+		return err
+	}
 	if err != nil || t.Vendor != teletrackerVendor || t.Kind != store.KindAccess {
 		return ttInvalidToken("token_unknown", "invalid token")
 	}
@@ -482,12 +485,17 @@ func (tt *teletracker) refresh(w http.ResponseWriter, r *http.Request, rc *vendo
 	}
 	now := tt.env.Clock.Now()
 	t, err := tt.env.Store.ByHash(ctx, store.HashSecret(p["refresh_token"]))
+	if store.IsFailure(err) {
+		return err
+	}
 	if err != nil || t.Vendor != teletrackerVendor || t.Kind != store.KindRefresh {
 		return invalid("refresh_unknown", "invalid refresh token")
 	}
 	reused := func() error {
 		if tt.cfg.RevokeFamilyOnReuse {
-			tt.env.Store.RevokeFamily(ctx, teletrackerVendor, t.Family, now, store.RevokedByFamily)
+			if _, err := tt.env.Store.RevokeFamily(ctx, teletrackerVendor, t.Family, now, store.RevokedByFamily); err != nil {
+				return err
+			}
 		}
 		return invalid("refresh_reused", "refresh token has already been used")
 	}
@@ -501,7 +509,9 @@ func (tt *teletracker) refresh(w http.ResponseWriter, r *http.Request, rc *vendo
 		return invalid("refresh_expired", "refresh token has expired")
 	}
 	// Consume it: of two concurrent refreshes with one token, exactly one wins.
-	if _, err := tt.env.Store.Revoke(ctx, teletrackerVendor, t.ID, now, store.RevokedByRotation); err != nil {
+	if _, err := tt.env.Store.Revoke(ctx, teletrackerVendor, t.ID, now, store.RevokedByRotation); store.IsFailure(err) {
+		return err
+	} else if err != nil {
 		return reused()
 	}
 	if tt.cfg.RevokeAccessOnRefresh {
@@ -527,13 +537,17 @@ func (tt *teletracker) masquerade(w http.ResponseWriter, r *http.Request, rc *ve
 		return ttError(http.StatusForbidden, "account_forbidden", fmt.Sprintf("user has no access to account %d", account))
 	}
 	// A token is bound to one account at a time: the old pair goes.
-	tt.env.Store.RevokeFamily(ctx, teletrackerVendor, rc.Principal.Family, tt.env.Clock.Now(), store.RevokedByMasquerade)
+	if _, err := tt.env.Store.RevokeFamily(ctx, teletrackerVendor, rc.Principal.Family, tt.env.Clock.Now(), store.RevokedByMasquerade); err != nil {
+		return err
+	}
 	return tt.issueSession(ctx, w, rc, u, account, uuid.NewString())
 }
 
 func (tt *teletracker) logout(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
 	ctx := r.Context()
-	tt.env.Store.RevokeFamily(ctx, teletrackerVendor, rc.Principal.Family, tt.env.Clock.Now(), store.RevokedByAPI)
+	if _, err := tt.env.Store.RevokeFamily(ctx, teletrackerVendor, rc.Principal.Family, tt.env.Clock.Now(), store.RevokedByAPI); err != nil {
+		return err
+	}
 	vendorapi.WriteJSON(w, http.StatusOK, map[string]bool{"success": true})
 	return nil
 }

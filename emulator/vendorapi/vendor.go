@@ -36,6 +36,16 @@ import (
 // its settings and fixtures, and how to build one for one emulator.
 type Definition struct {
 	Name string
+	// Document is the vendor's OpenAPI document (Vendor.Document's), for
+	// what needs it without an emulator: scenario validation offline.
+	Document func() (*Document, error)
+	// Kinds are the kinds of token the vendor issues (a scenario rule's
+	// match.kind).
+	Kinds []store.Kind
+	// RefreshOperation is the operationId of the vendor's refresh call, if
+	// it has one: a scenario's reject_refresh acts on the refresh token
+	// that call presents (Presenter).
+	RefreshOperation string
 	// Settings lists the vendor's settings. Each is a key
 	// "<vendor>.<setting>" of emulator.Config.Settings and a flag
 	// -<vendor>-<setting> of the command line, with the same meaning.
