@@ -147,10 +147,13 @@ func (s *Reference) Expire(_ context.Context, vendor, id string, at time.Time) (
 func (s *Reference) RevokeFamily(_ context.Context, vendor, family string, at time.Time, reason string) ([]Token, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	out := []Token{}
+	if family == "" {
+		return out, nil // a token with no family is in none
+	}
 	if _, ok := s.families[vendorKey{vendor, family}]; !ok {
 		s.families[vendorKey{vendor, family}] = revocation{at, reason}
 	}
-	out := []Token{}
 	for _, t := range s.tokens {
 		if t.Vendor == vendor && t.Family == family && t.RevokedAt.IsZero() {
 			t.RevokedAt, t.RevokeReason = at, reason

@@ -141,14 +141,15 @@ type Query struct {
 	AccountID  string
 	Family     string
 	Role       string // a token that carries this role
-	// State, when set, matches the tokens in that state at At.
+	// State, when set, matches the tokens in that state at At (which
+	// should then be set: the zero At is long before any token's expiry).
 	State State
 	At    time.Time
 	// IssuedBy, when not zero, matches the tokens issued at or before it.
 	IssuedBy time.Time
 
-	// ByExpiry orders by expiry instead of issue time; ties go by ID
-	// either way. Desc reverses the order.
+	// ByExpiry orders by expiry instead of issue time (a token that never
+	// expires first); ties go by ID either way. Desc reverses the order.
 	ByExpiry bool
 	Desc     bool
 	// After, when set, starts the listing just after that token in the
@@ -228,7 +229,7 @@ type Store interface {
 	// expires earlier, and returns it as it now is. Unknown: ErrNotFound.
 	Expire(ctx context.Context, vendor, id string, at time.Time) (Token, error)
 	// RevokeFamily revokes every token of a family that is not revoked yet
-	// and returns them, oldest first. The family stays revoked (see Put),
+	// and returns them, oldest first (never nil). The empty family is none. The family stays revoked (see Put),
 	// so that a refresh that rotates a family and a revocation of that
 	// family are atomic with respect to each other, whichever comes first.
 	RevokeFamily(ctx context.Context, vendor, family string, at time.Time, reason string) ([]Token, error)

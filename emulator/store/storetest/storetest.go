@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -204,7 +205,7 @@ func Run(t *testing.T, newStore func() store.Store) {
 		t.Parallel()
 		s := newStore()
 		for i, fam := range []string{"f1", "f1", "f2", "f1"} {
-			x := tok("teletracker", fmt.Sprint(i), fmt.Sprint("s", i), t0)
+			x := tok("teletracker", fmt.Sprint(i), fmt.Sprint("s", i), t0.Add(-time.Duration(i)*time.Minute)) // put newest first
 			x.Family = fam
 			if err := s.Put(ctx, x); err != nil {
 				t.Fatal(err)
@@ -214,8 +215,8 @@ func Run(t *testing.T, newStore func() store.Store) {
 			t.Fatal(err)
 		}
 		got := revokeFamily(t, s, "teletracker", "f1", t0.Add(time.Minute), store.RevokedByFamily)
-		if len(got) != 2 || got[0].RevokeReason != store.RevokedByFamily {
-			t.Errorf("revoked %v, want tokens 0 and 3", ids(got))
+		if len(got) != 2 || got[0].RevokeReason != store.RevokedByFamily || got[0].ID != "3" || got[1].ID != "0" {
+			t.Errorf("revoked %v, want tokens 3 and 0, oldest first", ids(got))
 		}
 		if one, _ := s.ByID(ctx, "teletracker", "1"); one.RevokeReason != store.RevokedByRotation {
 			t.Errorf("an already revoked member changed reason to %q", one.RevokeReason)
@@ -229,8 +230,11 @@ func Run(t *testing.T, newStore func() store.Store) {
 		if got := list(t, s, store.Query{Vendor: "teletracker", Family: "f1"}); len(got) != 3 {
 			t.Errorf("vendor and family filter: %v", ids(got))
 		}
-		if got := revokeFamily(t, s, "teletracker", "none", t0, store.RevokedByFamily); len(got) != 0 {
-			t.Errorf("unknown family: %v", ids(got))
+		if got := revokeFamily(t, s, "teletracker", "none", t0, store.RevokedByFamily); len(got) != 0 || got == nil {
+			t.Errorf("unknown family: %v, want an empty non-nil slice", ids(got))
+		}
+		if got := revokeFamily(t, s, "teletracker", "", t0, store.RevokedByFamily); len(got) != 0 {
+			t.Errorf("the empty family revoked %v: a token with no family is in none", ids(got))
 		}
 		// A revoked family stays revoked: a token put in it afterwards (a
 		// rotation that lost the race) is stored revoked.
@@ -610,6 +614,38 @@ func sweeps(t *testing.T, s store.Store) {
 func snapshots(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	// A small store first: a snapshot taken while a store is still small
+	// survives the store growing (Memory's first chunks grow by copying).
+	for i := range 10 {
+		if err := s.Put(ctx, store.Token{ID: fmt.Sprint("small", i), Vendor: "v", Kind: store.KindAccess,
+			Hash: store.HashSecret(fmt.Sprint("small", i)), Principal: "p", Family: "f", IssuedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	small, err := s.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 300 {
+		if err := s.Put(ctx, store.Token{ID: fmt.Sprint("grow", i), Vendor: "v", Kind: store.KindAccess,
+			Hash: store.HashSecret(fmt.Sprint("grow", i)), Principal: "p", Family: "g", IssuedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	revokeFamily(t, s, "v", "f", t0, store.RevokedByFamily)
+	n := 0
+	for tk, err := range small {
+		if err != nil || !tk.RevokedAt.IsZero() || !strings.HasPrefix(tk.ID, "small") {
+			t.Fatalf("a snapshot of the small store holds %+v (%v) after it grew", tk, err)
+		}
+		n++
+	}
+	if n != 10 {
+		t.Fatalf("a snapshot of 10 tokens yields %d after the store grew", n)
+	}
+	if err := s.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
 	for i := range 10_000 {
 		tk := store.Token{ID: fmt.Sprint(i), Vendor: "teletracker", Kind: store.KindAccess, Hash: store.HashSecret(fmt.Sprint("s", i)),
 			Principal: fmt.Sprint("p", i%7), Family: fmt.Sprint("f", i%100), IssuedAt: t0, ExpiresAt: t0.Add(time.Duration(i) * time.Second)}
