@@ -21,10 +21,7 @@ type admin struct {
 }
 
 func newAdmin(e *Emulator) *admin {
-	a := &admin{e: e, env: vendorapi.Env{Unexpected: func(err error) {
-		e.internal.Add(1)
-		e.log.Error("unexpected error", "vendor", "admin", "err", err)
-	}}}
+	a := &admin{e: e, env: vendorapi.Env{Unexpected: e.unexpected("admin")}}
 	if e.cfg.AdminToken != "" {
 		a.tokenHash = store.HashSecret(e.cfg.AdminToken)
 	}

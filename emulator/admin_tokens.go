@@ -241,9 +241,6 @@ func (e *Emulator) IssueToken(ctx context.Context, req vendorapi.IssueRequest) (
 	if req.Lifetime < 0 || req.Lifetime > MaxLifetime {
 		return vendorapi.IssueResult{}, fmt.Errorf("lifetime %v: want 0 (the vendor's own) to %v (100 years)", req.Lifetime, MaxLifetime)
 	}
-	if req.Lifetime > 0 && (req.Kind == "longlived" || req.Kind == "pat") {
-		return vendorapi.IssueResult{}, fmt.Errorf("a %s token never expires: leave out lifetime", req.Kind)
-	}
 	return is.Issue(ctx, req)
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/tokenemu/tokenemu/emulator/brass"
 	"github.com/tokenemu/tokenemu/emulator/passkit"
 	"github.com/tokenemu/tokenemu/emulator/passport"
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 )
 
 type tokenList struct {
@@ -410,5 +411,23 @@ func TestJournalIsBounded(t *testing.T) {
 			seqs = append(seqs, x.Seq)
 		}
 		t.Errorf("ring of 5 after 12 requests holds %v, want 8..12", seqs)
+	}
+}
+
+// A token that never expires is not issued with a lifetime: each vendor
+// that has one says so.
+func TestIssueNeverExpiringWithALifetime(t *testing.T) {
+	t.Parallel()
+	emu, err := emulator.New(emulator.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, req := range []vendorapi.IssueRequest{
+		{Vendor: passkit.Name, Principal: passkit.DefaultUsername, Kind: "longlived", Lifetime: time.Minute},
+		{Vendor: brass.Name, Principal: brass.DefaultUsername, Kind: "pat", Lifetime: time.Minute},
+	} {
+		if _, err := emu.IssueToken(t.Context(), req); err == nil || !strings.Contains(err.Error(), "never expires") {
+			t.Errorf("%s %s with a lifetime: %v, want an error saying it never expires", req.Vendor, req.Kind, err)
+		}
 	}
 }

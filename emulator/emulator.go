@@ -44,6 +44,7 @@ type Emulator struct {
 	prefixes    []prefixed                     // each vendor's (and the admin plane's) path prefix, for errors outside an operation
 	adminPrefix string                         // the admin plane's path prefix
 	secretsMu   sync.Mutex
+	added       []store.SecretHash                            // the secrets added since start, oldest first (addSecretHash)
 	secrets     atomic.Pointer[map[store.SecretHash]struct{}] // the fixtures' secrets, the admin token and secrets set since, for redaction
 	staticOps   map[string]map[string]*operation              // path without parameters → method → operation
 	handler     http.Handler
@@ -261,17 +262,23 @@ func (e *Emulator) Vendor(name string) (vendorapi.Vendor, bool) {
 // VendorNames lists the vendors this emulator serves, in order.
 func (e *Emulator) VendorNames() []string { return e.cfg.vendorNames() }
 
+// unexpected reports an error no request should meet (a bug): it is
+// logged and counted (InternalErrors).
+func (e *Emulator) unexpected(vendor string) func(error) {
+	return func(err error) {
+		e.internal.Add(1)
+		e.log.Error("unexpected error", "vendor", vendor, "err", err)
+	}
+}
+
 // newVendors builds each vendor of Config.Vendors for this emulator.
 func (e *Emulator) newVendors() error {
 	for _, s := range e.setups {
 		v, err := s.def.New(vendorapi.Env{
 			Clock: e.clock, Store: e.store, Seed: e.cfg.Seed, Log: e.log.With("vendor", s.def.Name),
 			Config: s.config, Fixtures: s.fixtures,
-			Unexpected: func(err error) {
-				e.internal.Add(1)
-				e.log.Error("unexpected error", "vendor", s.def.Name, "err", err)
-			},
-			Redact: e.addSecret,
+			Unexpected: e.unexpected(s.def.Name),
+			Redact:     e.addSecret, RedactHash: e.addSecretHash,
 		})
 		if err != nil {
 			return fmt.Errorf("%s: %w", s.def.Name, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -54,16 +55,36 @@ func (e *Emulator) knownSecrets() map[store.SecretHash]struct{} {
 	return m
 }
 
+// MaxAddedSecrets bounds the secrets set after start (client secrets made
+// or rotated through the admin plane) that the journal and the log redact
+// by name; past it the oldest is forgotten. A segment of 32 characters or
+// more that is no UUID is redacted anyway.
+const MaxAddedSecrets = 10_000
+
 // addSecret makes a secret set after start (a Passport client secret made
 // or rotated through the admin plane) one the journal and the log redact.
 func (e *Emulator) addSecret(secret string) {
-	if len(secret) < minSecretSegment {
-		return
+	if len(secret) >= minSecretSegment {
+		e.addSecretHash(store.HashSecret(secret))
 	}
+}
+
+// addSecretHash is addSecret for a secret known by its SHA-256 (one a
+// restored state file holds).
+func (e *Emulator) addSecretHash(h store.SecretHash) {
 	e.secretsMu.Lock()
 	defer e.secretsMu.Unlock()
-	next := maps.Clone(*e.secrets.Load())
-	next[store.HashSecret(secret)] = struct{}{}
+	cur := *e.secrets.Load()
+	if _, ok := cur[h]; ok {
+		return
+	}
+	next := maps.Clone(cur)
+	if len(e.added) >= MaxAddedSecrets {
+		delete(next, e.added[0])
+		e.added = slices.Delete(e.added, 0, 1)
+	}
+	next[h] = struct{}{}
+	e.added = append(e.added, h)
 	e.secrets.Store(&next)
 }
 

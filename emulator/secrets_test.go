@@ -1,6 +1,7 @@
 package emulator_test
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -268,5 +269,36 @@ func leakFinder(secret string) func(string) bool {
 			}
 		}
 		return false
+	}
+}
+
+// A client secret set through the admin plane stays redacted after the
+// state is restored into another emulator, which never saw it in clear.
+func TestRotatedSecretStaysRedactedAfterARestore(t *testing.T) {
+	t.Parallel()
+	a, err := emulator.New(emulator.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const secret = "rotated-secret-0123" // shorter than a secret guessed by its length alone
+	if _, err := passport.CreateClient(mustVendor(t, a, passport.Name), passport.ClientSpec{ClientID: "qa", ClientSecret: secret}); err != nil {
+		t.Fatal(err)
+	}
+	var saved bytes.Buffer
+	if err := a.WriteState(&saved); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(saved.String(), secret) {
+		t.Fatal("the state file holds the secret")
+	}
+	b := newEnv(t, emulator.Config{})
+	if err := b.emu.ReadState(&saved); err != nil {
+		t.Fatal(err)
+	}
+	b.do("GET", "/passport/v1/iam/oauth/tokens/"+secret, bearer(b.demoToken().AccessToken), "")
+	for _, en := range b.emu.Requests(emulator.JournalFilter{Vendor: passport.Name}) {
+		if strings.Contains(en.Path, secret) {
+			t.Errorf("the journal shows a restored client's secret: %s", en.Path)
+		}
 	}
 }

@@ -111,6 +111,8 @@ func TestParseServe(t *testing.T) {
 		{name: "negative brass limit", args: []string{"-brass-rate-limit", "-5"}, wantErr: `brass.rate-limit="-5": want an integer from 0`},
 		{name: "negative leeway", args: []string{"-passkit-leeway", "-1s"}, wantErr: `passkit.leeway="-1s": want a duration`},
 		{name: "zero temporary lifetime", args: []string{"-brass-temporary-lifetime", "0s"}, wantErr: `brass.temporary-lifetime="0s": want more than 0s`},
+		{name: "zero max users", args: []string{"-passkit-max-users", "0"}, wantErr: `passkit.max-users="0": want an integer from 1`},
+		{name: "zero refresh lifetime", args: []string{"-teletracker-refresh-lifetime", "0s"}, wantErr: `teletracker.refresh-lifetime="0s": want more than 0s`},
 		{name: "not a bool", args: []string{"-teletracker-revoke-family-on-reuse=maybe"}, wantErr: "true or false"},
 		{name: "flags", args: []string{"-addr", ":9", "-seed", "42", "-fixtures", "f.yaml", "-log-format", "json", "-log-level", "debug", "-admin-token", "t", "-passport-revoke-status", "204", "-passport-scope-status", "403"},
 			want: func(o serveOptions) bool {

@@ -879,6 +879,9 @@ func (b *brass) Issue(ctx context.Context, req vendorapi.IssueRequest) (vendorap
 		s, t, err := b.signJWT(ctx, u, 2, cmp.Or(req.Lifetime, brassUserJWTLifetime))
 		return vendorapi.IssueResult{Token: s, Record: t}, err
 	case "pat":
+		if req.Lifetime > 0 {
+			return vendorapi.IssueResult{}, errors.New("a pat token never expires: leave out lifetime")
+		}
 		role := u.role
 		if req.Role != "" {
 			if role = brassRoleByName(req.Role); role == nil {
@@ -1138,18 +1141,8 @@ func fromUnixNanos(n int64) time.Time {
 }
 
 // decimalPATID parses a PAT's canonical decimal id ("7"; no sign, no
-// leading zero, at most 19 digits).
+// leading zero).
 func decimalPATID(id string) (uint64, bool) {
-	if id == "" || len(id) > 19 || (id[0] == '0' && len(id) > 1) {
-		return 0, false
-	}
-	var n uint64
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + uint64(c-'0')
-	}
-	return n, true
+	n, err := strconv.ParseUint(id, 10, 64)
+	return n, err == nil && strconv.FormatUint(n, 10) == id
 }

@@ -34,7 +34,7 @@ func Definition() vendorapi.Definition {
 		},
 		Configure: func(values map[string]string) (any, error) {
 			s := vendorapi.Settings{Values: values}
-			c := Config{Leeway: s.Duration("leeway", 0), MaxUsers: s.Int("max-users", DefaultMaxUsers, 0, 1_000_000)}
+			c := Config{Leeway: s.Duration("leeway", 0), MaxUsers: s.Int("max-users", DefaultMaxUsers, 1, 1_000_000)}
 			return c, s.Err
 		},
 		Fixtures: ParseFixtures,

@@ -372,12 +372,19 @@ func (p *passkit) issueJWT(ctx context.Context, u *passkitUser, lifetime time.Du
 const MaxLongLived = 1000
 
 func (p *passkit) issueLongLived(ctx context.Context, u *passkitUser) (string, store.Token, error) {
-	page, err := p.env.Store.List(ctx, store.Query{Vendor: passkitVendor, Principal: u.username, Kind: store.KindLongLived,
-		State: store.StateActive, At: p.env.Clock.Now(), Limit: 1})
+	// Every long-lived token not revoked counts, expired through the admin
+	// plane or not: the bound is on the records a user can make the store keep.
+	q := store.Query{Vendor: passkitVendor, Principal: u.username, Kind: store.KindLongLived, Limit: 1}
+	all, err := p.env.Store.List(ctx, q)
 	if err != nil {
 		return "", store.Token{}, err
 	}
-	if live := page.Total; live >= MaxLongLived {
+	q.State, q.At = store.StateRevoked, p.env.Clock.Now()
+	revoked, err := p.env.Store.List(ctx, q)
+	if err != nil {
+		return "", store.Token{}, err
+	}
+	if live := all.Total - revoked.Total; live >= MaxLongLived {
 		return "", store.Token{}, &passkitError{WireError: vendorapi.WireError{Status: http.StatusConflict, Reason: "limit_reached", Message: fmt.Sprintf("%s holds %d live long-lived tokens, the most the emulator keeps a user; revoke some (POST /_emulator/tokens/revoke) or reset", u.username, live)}}
 	}
 	value := vendorapi.NewOpaqueToken()
@@ -410,6 +417,9 @@ func (p *passkit) Issue(ctx context.Context, req vendorapi.IssueRequest) (vendor
 	case "", "jwt":
 		value, t, err = p.issueJWT(ctx, u, cmp.Or(req.Lifetime, passkitJWTLifetime))
 	case "longlived":
+		if req.Lifetime > 0 {
+			return vendorapi.IssueResult{}, errors.New("a longlived token never expires: leave out lifetime")
+		}
 		value, t, err = p.issueLongLived(ctx, u)
 	default:
 		return vendorapi.IssueResult{}, fmt.Errorf("PassKit issues kind jwt or longlived, not %q", req.Kind)

@@ -263,12 +263,14 @@ func (p *passport) Restore(raw json.RawMessage) error {
 	if err := vendorapi.DecodeState(raw, &saved); err != nil {
 		return err
 	}
-	return p.change(func(st *passportState) error {
+	var secrets []store.SecretHash
+	err := p.change(func(st *passportState) error {
 		for _, sc := range saved.Clients {
 			h, ok := store.ParseSecretHash(sc.Secret)
 			if !ok {
 				return fmt.Errorf("passport client %q: bad secret_sha256", sc.ClientID)
 			}
+			secrets = append(secrets, h)
 			if _, fixture := st.clients[sc.ClientID]; !fixture {
 				st.added++
 			}
@@ -281,6 +283,14 @@ func (p *passport) Restore(raw json.RawMessage) error {
 		}
 		return nil
 	})
+	if err == nil && p.env.RedactHash != nil {
+		// A secret set through the admin plane before the restart stays
+		// one the journal never shows.
+		for _, h := range secrets {
+			p.env.RedactHash(h)
+		}
+	}
+	return err
 }
 
 // ---- admin plane ----

@@ -43,6 +43,9 @@ func Definition() vendorapi.Definition {
 				RevokeFamilyOnReuse:   s.Bool("revoke-family-on-reuse", false),
 				RevokeAccessOnRefresh: s.Bool("revoke-access-on-refresh", false),
 			}
+			if c.RefreshLifetime == 0 && s.Err == nil {
+				s.Err = &vendorapi.SettingError{Name: "refresh-lifetime", Value: values["refresh-lifetime"], Want: "more than 0s"}
+			}
 			return c, s.Err
 		},
 		Fixtures: ParseFixtures,

@@ -92,6 +92,9 @@ type Env struct {
 	// the admin plane) one the journal and the log never show. The
 	// fixtures' secrets are redacted from the start (SecretHolder).
 	Redact func(secret string)
+	// RedactHash is Redact for a secret known only by its SHA-256 (one a
+	// restored state file holds).
+	RedactHash func(store.SecretHash)
 }
 
 // Vendor is one vendor of one emulator.
