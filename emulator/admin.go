@@ -6,16 +6,23 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/tokenemu/tokenemu/emulator/store"
 	"github.com/tokenemu/tokenemu/emulator/vendorapi"
+	"github.com/tokenemu/tokenemu/emulator/vendors"
 	"github.com/tokenemu/tokenemu/openapi"
 )
 
 // admin is the /_emulator plane: health, clock, reset and the OpenAPI documents.
 type admin struct {
 	e         *Emulator
+	docOnce   sync.Once // doc, for an emulator that serves other vendors than the registered ones
+	doc       *vendorapi.Document
+	docErr    error
 	env       vendorapi.Env    // for Neutral
 	tokenHash store.SecretHash // SHA-256 of the admin token; zero when none is set
 }
@@ -34,8 +41,67 @@ func (a *admin) Name() string { return "admin" }
 // Reset does nothing: the admin plane keeps no state of its own.
 func (a *admin) Reset() error { return nil }
 
-// Document is the admin plane's OpenAPI document.
-func (a *admin) Document() (*vendorapi.Document, error) { return openapi.Document("admin") }
+// Document is the admin plane's OpenAPI document. Its lists of vendors
+// (the schemas marked x-tokenemu-enum) name the registered vendors; an
+// emulator that serves others gets a copy that names its own, made once.
+func (a *admin) Document() (*vendorapi.Document, error) {
+	shared, err := openapi.Document("admin")
+	if err != nil || slices.Equal(a.e.VendorNames(), vendors.Names()) {
+		return shared, err
+	}
+	a.docOnce.Do(func() { a.doc, a.docErr = ownVendors(shared, a.e.VendorNames()) })
+	return a.doc, a.docErr
+}
+
+// enumExtension marks a schema of the admin document whose enum is the
+// emulator's vendors ("vendors"), or its vendors and the admin plane
+// ("vendors and admin").
+const enumExtension = "x-tokenemu-enum"
+
+// ownVendors parses the admin document afresh (the shared one is read-only)
+// and sets every marked enum to names.
+func ownVendors(shared *vendorapi.Document, names []string) (*vendorapi.Document, error) {
+	t, err := openapi3.NewLoader().LoadFromData(shared.Raw)
+	if err != nil {
+		return nil, fmt.Errorf("admin document: %w", err)
+	}
+	set := func(s *openapi3.Schema) {
+		if s == nil {
+			return
+		}
+		switch s.Extensions[enumExtension] {
+		case "vendors":
+			s.Enum = anySlice(names)
+		case "vendors and admin":
+			s.Enum = append(anySlice(names), "admin")
+		}
+	}
+	for _, ref := range t.Components.Schemas {
+		set(ref.Value)
+	}
+	for _, item := range t.Paths.Map() {
+		for _, op := range item.Operations() {
+			for _, p := range op.Parameters {
+				if p.Value != nil && p.Value.Schema != nil {
+					set(p.Value.Schema.Value)
+				}
+			}
+		}
+	}
+	b, err := t.MarshalJSON() // served as JSON, which is YAML too
+	if err != nil {
+		return nil, fmt.Errorf("admin document: %w", err)
+	}
+	return &vendorapi.Document{Name: shared.Name, Raw: b, T: t}, nil
+}
+
+func anySlice(names []string) []any {
+	out := make([]any, len(names))
+	for i, n := range names {
+		out[i] = n
+	}
+	return out
+}
 
 // Handlers are the admin plane's own operations and those of every vendor
 // that is an AdminOperator.

@@ -484,11 +484,11 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 		sc := s
 		sub.NotFoundHandler = e.recorded(sc.Name(), func(w http.ResponseWriter, r *http.Request) {
 			sc.WriteError(w, r, &vendorapi.Request{}, &vendorapi.WireError{Status: http.StatusNotFound, Reason: "route_not_found",
-				Message: fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path)})
+				Message: fmt.Sprintf("no route for %s %s", r.Method, e.journalPath(r, nil))}) // secrets in the path redacted
 		})
 		sub.MethodNotAllowedHandler = e.recorded(sc.Name(), func(w http.ResponseWriter, r *http.Request) {
 			sc.WriteError(w, r, &vendorapi.Request{}, &vendorapi.WireError{Status: http.StatusMethodNotAllowed, Reason: "method_not_allowed",
-				Message: fmt.Sprintf("method %s not allowed on %s", r.Method, r.URL.Path)})
+				Message: fmt.Sprintf("method %s not allowed on %s", r.Method, e.journalPath(r, nil))})
 		})
 
 		handlers := s.Handlers()
@@ -561,7 +561,7 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 	}
 	root.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeAdminError(w, http.StatusNotFound, "not_found",
-			fmt.Sprintf("no route for %s %s; vendors are under %s", r.Method, r.URL.Path, strings.Join(under, ", ")))
+			fmt.Sprintf("no route for %s %s; vendors are under %s", r.Method, e.journalPath(r, nil), strings.Join(under, ", ")))
 	})
 	root.MethodNotAllowedHandler = root.NotFoundHandler
 	// Most vendor paths have no parameter: they are served from a map, which

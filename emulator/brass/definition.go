@@ -50,6 +50,7 @@ func Definition() vendorapi.Definition {
 		},
 		Fixtures: ParseFixtures,
 		New:      newBrass,
+		Example:  vendorapi.Example{Principal: DefaultUsername, Method: "GET", Path: "/banking/accounts"},
 	}
 }
 

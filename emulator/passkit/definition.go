@@ -39,6 +39,7 @@ func Definition() vendorapi.Definition {
 		},
 		Fixtures: ParseFixtures,
 		New:      newPassKit,
+		Example:  vendorapi.Example{Principal: DefaultUsername, Method: "GET", Path: "/user/profile"},
 	}
 }
 

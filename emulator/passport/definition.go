@@ -44,6 +44,7 @@ func Definition() vendorapi.Definition {
 		},
 		Fixtures: ParseFixtures,
 		New:      newPassport,
+		Example:  vendorapi.Example{Principal: DefaultClientID, Method: "GET", Path: "/v1/core/accounts"},
 	}
 }
 

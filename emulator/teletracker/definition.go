@@ -50,6 +50,7 @@ func Definition() vendorapi.Definition {
 		},
 		Fixtures: ParseFixtures,
 		New:      newTeleTracker,
+		Example:  vendorapi.Example{Principal: DefaultUsername, Method: "GET", Path: "/reports/call-data"},
 	}
 }
 

@@ -60,6 +60,19 @@ type Definition struct {
 	Fixtures func(raw []byte) (any, error)
 	// New builds the vendor for one emulator.
 	New func(Env) (Vendor, error)
+	// Example is how a generic test (package vendortest) and the load
+	// bench use the vendor.
+	Example Example
+}
+
+// Example is a use of a vendor with its default fixtures: a principal the
+// admin plane issues a token for (an Issuer), and a call, below the
+// vendor's prefix, that answers 200 to that token sent as
+// "Authorization: Bearer <token>".
+type Example struct {
+	Principal    string
+	Kind         string // the IssueRequest's kind; "" for the vendor's default
+	Method, Path string
 }
 
 // Setting is one setting of a vendor.
