@@ -66,6 +66,15 @@ func BenchmarkBearer(b *testing.B) {
 		{"brass-pat", "/brass/banking/accounts", http.Header{"Authorization": {"Bearer " + issueToken(b, emu, "brass", "demo@brass.test", "pat")}}},
 		{"teletracker", "/teletracker/reports/call-data", http.Header{"Authorization": {"Bearer " + issueToken(b, emu, "teletracker", "demo@teletracker.test", "")}}},
 	}
+	// A route with a path parameter (W2's parameterized workload).
+	res, err := emu.IssueToken(context.Background(), vendorapi.IssueRequest{Vendor: "passport", Principal: "demo-client"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cases = append(cases, struct {
+		name, path string
+		header     http.Header
+	}{"passport-token-id", "/passport/v1/iam/oauth/tokens/" + res.Record.ID, http.Header{"Authorization": {"Bearer " + res.Token}}})
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) { benchRequest(b, h, "GET", c.path, c.header, "", 200) })
 	}

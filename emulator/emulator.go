@@ -454,6 +454,7 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 	e.documents = make(map[string]*vendorapi.Document)
 	e.staticOps = make(map[string]map[string]*operation)
 	static := map[string]http.Handler{} // full paths without parameters
+	var templates []template            // full paths with parameters, in matching order
 	for _, s := range append([]vendorapi.Vendor{e.admin}, e.vendors...) {
 		isAdmin := s == vendorapi.Vendor(e.admin)
 		d, err := s.Document()
@@ -547,10 +548,13 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 			// never reach mux: leaving them out of it spares a regular
 			// expression each at start (a third of building the router).
 			h := methodSwitch(byMethod, sub.MethodNotAllowedHandler)
-			if strings.Contains(path, "{") {
-				sub.Handle(path, h)
-			} else {
+			switch t, ok := parseTemplate(prefix + path); {
+			case !strings.Contains(path, "{"):
 				static[prefix+path] = h
+			case ok:
+				templates = append(templates, template{segs: t, h: h})
+			default:
+				sub.Handle(path, h)
 			}
 		}
 		for id := range handlers {
@@ -571,6 +575,12 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 		if h, ok := static[r.URL.Path]; ok {
 			h.ServeHTTP(w, r)
 			return
+		}
+		for i := range templates {
+			if vars := templates[i].match(r.URL.Path); vars != nil {
+				templates[i].h.ServeHTTP(w, mux.SetURLVars(r, vars))
+				return
+			}
 		}
 		root.ServeHTTP(w, r)
 	}))
@@ -605,6 +615,72 @@ func ScenarioCatalog(defs []vendorapi.Definition) (*scenarios.Catalog, error) {
 		list = append(list, scenarios.CatalogVendor{Name: d.Name, Doc: doc.T, Kinds: kinds, RefreshOperation: d.RefreshOperation})
 	}
 	return scenarios.NewCatalog(list)
+}
+
+// template is a path template with parameters, matched segment by
+// segment without a regular expression: gorilla/mux compiled one per
+// template (most of an emulator's cost to build) and tried them in turn on
+// every request, which made a parameterized route cost twice a static one.
+type template struct {
+	segs []segment
+	h    http.Handler
+}
+
+// segment is one segment of a template: literal text, or a parameter with
+// literal text before and after it ("{name}.yaml").
+type segment struct {
+	lit, param, pre, suf string
+}
+
+// parseTemplate splits a template into segments; it declines (false) a
+// segment with more than one parameter, which mux then serves.
+func parseTemplate(path string) ([]segment, bool) {
+	parts := strings.Split(path, "/")
+	segs := make([]segment, len(parts))
+	for i, p := range parts {
+		open := strings.IndexByte(p, '{')
+		if open < 0 {
+			segs[i] = segment{lit: p}
+			continue
+		}
+		end := strings.IndexByte(p, '}')
+		if end < open || strings.ContainsAny(p[end+1:], "{}") || strings.Contains(p[open+1:end], ":") {
+			return nil, false
+		}
+		segs[i] = segment{param: p[open+1 : end], pre: p[:open], suf: p[end+1:]}
+	}
+	return segs, true
+}
+
+// match returns the template's parameters in path, or nil when path does
+// not fit it. A parameter matches one non-empty segment, as in mux.
+func (t *template) match(path string) map[string]string {
+	if strings.Count(path, "/")+1 != len(t.segs) {
+		return nil
+	}
+	var vars map[string]string
+	rest := path
+	for i := range t.segs {
+		seg := rest
+		if j := strings.IndexByte(rest, '/'); j >= 0 {
+			seg, rest = rest[:j], rest[j+1:]
+		}
+		s := &t.segs[i]
+		if s.param == "" {
+			if seg != s.lit {
+				return nil
+			}
+			continue
+		}
+		if len(seg) <= len(s.pre)+len(s.suf) || !strings.HasPrefix(seg, s.pre) || !strings.HasSuffix(seg, s.suf) {
+			return nil
+		}
+		if vars == nil {
+			vars = make(map[string]string, 2)
+		}
+		vars[s.param] = seg[len(s.pre) : len(seg)-len(s.suf)]
+	}
+	return vars
 }
 
 // recorded wraps a handler that matched no operation so that it is journaled too.

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/google/uuid"
-
 	"github.com/tokenemu/tokenemu/emulator/store"
 	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 )
@@ -157,9 +155,30 @@ func (e *Emulator) secretLike(ctx context.Context, seg string) bool {
 	if _, err := e.store.ByHash(context.WithoutCancel(ctx), h); err == nil || store.IsFailure(err) {
 		return true
 	}
-	u, err := uuid.Parse(seg)
-	isUUID := err == nil && u.String() == seg // an id the emulator made, not a secret
-	return len(seg) >= unknownSecretSegment && !isUUID
+	return len(seg) >= unknownSecretSegment && !canonicalUUID(seg) // a UUID is an id the emulator made
+}
+
+// canonicalUUID reports whether s is a UUID as uuid.UUID.String writes one
+// (lower-case hex, dashes after the 8th, 12th, 16th and 20th digit), without
+// parsing or formatting it.
+func canonicalUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func cutPath(p string) string { return cutTo(p, MaxJournalPath) }

@@ -30,6 +30,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tokenemu/tokenemu/emulator/brass"
+	"github.com/tokenemu/tokenemu/emulator/passkit"
+	"github.com/tokenemu/tokenemu/emulator/passport"
+	"github.com/tokenemu/tokenemu/emulator/teletracker"
+	"github.com/tokenemu/tokenemu/emulator/vendors"
 )
 
 func main() {
@@ -143,33 +149,52 @@ type workload struct {
 
 func (w workload) name() string { return w.vendor + " " + w.kind }
 
+// issued is a token from tokenemu's admin plane and its public id.
+type issued struct{ token, id string }
+
 // issue gets a token from tokenemu's admin plane.
-func issue(base, vendor, principal string) (string, error) {
-	b, _ := json.Marshal(map[string]string{"vendor": vendor, "principal": principal})
+func issue(base, vendor, principal, kind string) (issued, error) {
+	req := map[string]string{"vendor": vendor, "principal": principal}
+	if kind != "" {
+		req["kind"] = kind
+	}
+	b, _ := json.Marshal(req)
 	resp, err := http.Post(base+"/_emulator/tokens/issue", "application/json", bytes.NewReader(b))
 	if err != nil {
-		return "", err
+		return issued{}, err
 	}
 	defer resp.Body.Close()
 	var out struct {
 		Token string `json:"token"`
+		Info  struct {
+			ID string `json:"id"`
+		} `json:"token_info"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Token == "" {
-		return "", fmt.Errorf("issue a %s token: %s %v", vendor, resp.Status, err)
+		return issued{}, fmt.Errorf("issue a %s token: %s %v", vendor, resp.Status, err)
 	}
-	return out.Token, nil
+	return issued{out.Token, out.Info.ID}, nil
 }
 
+// workloads are W1, each vendor's issuing call, and W2, an authenticated
+// GET: each registered vendor's Example call (vendorapi.Example), and one
+// call on a route with a path parameter, which is routed differently from
+// the parameterless ones.
 func workloads(base string) ([]workload, error) {
-	tokens := map[string]string{}
-	for vendor, principal := range map[string]string{
-		"passport": "demo-client", "passkit": "demo@passkit.test", "brass": "demo@brass.test", "teletracker": "demo@teletracker.test",
-	} {
-		tok, err := issue(base, vendor, principal)
+	tokens := map[string]issued{}
+	var w2 []workload
+	for _, d := range vendors.All() {
+		tok, err := issue(base, d.Name, d.Example.Principal, d.Example.Kind)
 		if err != nil {
 			return nil, err
 		}
-		tokens[vendor] = tok
+		tokens[d.Name] = tok
+		doc, err := d.Document()
+		if err != nil {
+			return nil, err
+		}
+		w2 = append(w2, workload{d.Name, "W2", d.Example.Method + " " + d.Example.Path, d.Example.Method,
+			doc.T.Servers[0].URL + d.Example.Path, map[string]string{"Authorization": "Bearer " + tok.token}, "", 200})
 	}
 	jsonCT := map[string]string{"Content-Type": "application/json"}
 	with := func(h map[string]string, kv ...string) map[string]string {
@@ -182,24 +207,20 @@ func workloads(base string) ([]workload, error) {
 		}
 		return out
 	}
-	return []workload{
-		{"passport", "W1", "client-credentials token", "POST", "/passport/v1/iam/oauth/tokens", jsonCT,
+	pp := tokens[passport.Name]
+	w1 := []workload{
+		{passport.Name, "W1", "client-credentials token", "POST", "/passport/v1/iam/oauth/tokens", jsonCT,
 			`{"client_id":"demo-client","client_secret":"demo-secret","grant_type":"client_credentials"}`, 200},
-		{"passport", "W2", "GET /v1/core/accounts", "GET", "/passport/v1/core/accounts",
-			map[string]string{"Authorization": "Bearer " + tokens["passport"]}, "", 200},
-		{"passkit", "W1", "login (HS256 JWT)", "POST", "/passkit/login", jsonCT,
+		{passkit.Name, "W1", "login (HS256 JWT)", "POST", "/passkit/login", jsonCT,
 			`{"username":"demo@passkit.test","password":"passkit-demo"}`, 200},
-		{"passkit", "W2", "GET /user/profile", "GET", "/passkit/user/profile",
-			map[string]string{"Authorization": tokens["passkit"]}, "", 200},
-		{"brass", "W1", "create a PAT", "POST", "/brass/auth/personal-access-tokens",
-			with(jsonCT, "Authorization", "Bearer "+tokens["brass"]), `{"name":"bench","role":"accountant"}`, 201},
-		{"brass", "W2", "GET /banking/accounts", "GET", "/brass/banking/accounts",
-			map[string]string{"Authorization": "Bearer " + tokens["brass"]}, "", 200},
-		{"teletracker", "W1", "login (token + refresh)", "POST", "/teletracker/auth/login",
+		{brass.Name, "W1", "create a PAT", "POST", "/brass/auth/personal-access-tokens",
+			with(jsonCT, "Authorization", "Bearer "+tokens[brass.Name].token), `{"name":"bench","role":"accountant"}`, 201},
+		{teletracker.Name, "W1", "login (token + refresh)", "POST", "/teletracker/auth/login",
 			map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, "username=demo%40teletracker.test&password=teletracker-demo", 200},
-		{"teletracker", "W2", "GET /reports/call-data", "GET", "/teletracker/reports/call-data",
-			map[string]string{"Authorization": "Bearer " + tokens["teletracker"]}, "", 200},
-	}, nil
+	}
+	param := workload{passport.Name, "W2", "GET /v1/iam/oauth/tokens/{token_id}", "GET", "/passport/v1/iam/oauth/tokens/" + pp.id,
+		map[string]string{"Authorization": "Bearer " + pp.token}, "", 200}
+	return append(append(w1, w2...), param), nil
 }
 
 // result is one wrk measurement.
