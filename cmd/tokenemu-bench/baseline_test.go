@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 )
@@ -37,5 +38,28 @@ func TestBaselineAnswersTheCapturedBytes(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("GET of a POST-only path: %d, want 404", resp.StatusCode)
+	}
+}
+
+// The bench writes its results between the README's two marker lines and
+// leaves the rest as it was.
+func TestWriteBetween(t *testing.T) {
+	t.Parallel()
+	file := t.TempDir() + "/README.md"
+	if err := os.WriteFile(file, []byte("head\n"+beginMark+"\nold table\n"+endMark+"\ntail\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeBetween(file, "new table\n"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(file)
+	if want := "head\n" + beginMark + "\nnew table\n" + endMark + "\ntail\n"; string(got) != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if err := os.WriteFile(file, []byte("no marks\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeBetween(file, "x"); err == nil {
+		t.Error("a file without the marks: no error")
 	}
 }

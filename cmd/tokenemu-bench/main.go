@@ -50,6 +50,7 @@ type options struct {
 	connections      int
 	threads          int
 	only             string
+	readme           string
 	startups         int
 	procs            int
 }
@@ -62,6 +63,7 @@ func run(args []string) int {
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "length of the warm-up before each measurement")
 	fs.IntVar(&o.connections, "connections", 32, "wrk connections")
 	fs.IntVar(&o.threads, "threads", 2, "wrk threads")
+	fs.StringVar(&o.readme, "readme", "", "also write the results into this file, between its <!-- bench:begin --> and <!-- bench:end --> lines (cmd/tokenemu-bench/README.md)")
 	fs.StringVar(&o.only, "only", "", "run only the workloads whose name contains this (e.g. passport, W2)")
 	fs.IntVar(&o.procs, "procs", max(1, runtime.GOMAXPROCS(0)/2), "GOMAXPROCS of both servers (the default is tokenemu's own: half of the CPUs, at least 1)")
 	fs.IntVar(&o.startups, "startups", 21, "how many times to start the binary for the start-up time (the median is shown)")
@@ -423,17 +425,24 @@ func bench(o options) error {
 		rows = append(rows, r)
 	}
 
-	fmt.Printf("tokenemu load benchmark, %s: %s, %d CPUs, %s/%s, %s; GOMAXPROCS %d for both servers; wrk -t%d -c%d, %v per measurement after a %v warm-up\n\n",
+	var out strings.Builder
+	fmt.Fprintf(&out, "tokenemu load benchmark, %s: %s, %d CPUs, %s/%s, %s; GOMAXPROCS %d for both servers; wrk -t%d -c%d, %v per measurement after a %v warm-up\n\n",
 		time.Now().UTC().Format("2006-01-02"), cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(),
 		o.procs, o.threads, o.connections, o.duration, o.warmup)
-	fmt.Println("| vendor | workload | tokenemu req/s | p50 | p99 | errors | baseline req/s | baseline p99 | ratio |")
-	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(&out, "| vendor | workload | tokenemu req/s | p50 | p99 | errors | baseline req/s | baseline p99 | ratio |")
+	fmt.Fprintln(&out, "|---|---|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rows {
-		fmt.Printf("| %s | %s %s | %.0f | %s | %s | %d | %.0f | %s | %.2f |\n", r.w.vendor, r.w.kind, r.w.what,
+		fmt.Fprintf(&out, "| %s | %s %s | %.0f | %s | %s | %d | %.0f | %s | %.2f |\n", r.w.vendor, r.w.kind, r.w.what,
 			r.emu.rps, ms(r.emu.p50), ms(r.emu.p99), r.emu.errors, r.base.rps, ms(r.base.p99), r.emu.rps/r.base.rps)
 	}
-	fmt.Printf("\nStart-up: binary exec to a 200 from /_emulator/healthz, median of %d: %.1f ms. Idle RSS after start and 10 requests: %.1f MiB.\n",
+	fmt.Fprintf(&out, "\nStart-up: binary exec to a 200 from /_emulator/healthz, median of %d: %.1f ms. Idle RSS after start and 10 requests: %.1f MiB.\n",
 		o.startups, float64(startTime.Microseconds())/1000, float64(rss)/(1<<20))
+	fmt.Print(out.String())
+	if o.readme != "" {
+		if err := writeBetween(o.readme, out.String()); err != nil {
+			return err
+		}
+	}
 	if failed {
 		return errors.New("some requests failed (non-2xx answers or socket errors): see the errors column")
 	}
@@ -514,4 +523,25 @@ func vmRSS(pid int) int64 {
 		}
 	}
 	return 0
+}
+
+// The lines of a file between which the bench writes its latest results.
+const (
+	beginMark = "<!-- bench:begin -->"
+	endMark   = "<!-- bench:end -->"
+)
+
+// writeBetween replaces what file holds between beginMark and endMark.
+func writeBetween(file, text string) error {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	s := string(b)
+	i, j := strings.Index(s, beginMark), strings.Index(s, endMark)
+	if i < 0 || j < i {
+		return fmt.Errorf("%s: no %s … %s lines to write between", file, beginMark, endMark)
+	}
+	s = s[:i+len(beginMark)] + "\n" + text + s[j:]
+	return os.WriteFile(file, []byte(s), 0o644)
 }
