@@ -511,7 +511,7 @@ func TestTeleTrackerBadInput(t *testing.T) {
 }
 
 // GET and DELETE take their parameters from a body as well as from the query
-// string (SCHEMES.md D2): form, JSON or multipart. Before, a form body's
+// string, as TeleTracker documents: form, JSON or multipart. Before, a form body's
 // account_id was ignored and the user's first account answered.
 func TestTeleTrackerGetTakesBodyParameters(t *testing.T) {
 	t.Parallel()

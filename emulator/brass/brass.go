@@ -32,7 +32,7 @@ import (
 )
 
 // Brass (trybrass.com): app key → temporary JWT → OTP → 60-minute user JWT, and
-// show-once personal access tokens with role ∩ creator permissions. SCHEMES.md section B.
+// show-once personal access tokens with role ∩ creator permissions.
 
 const (
 	brassVendor          = "brass"
@@ -49,7 +49,7 @@ var (
 )
 
 // Brass permissions. The roles and their ids are the ones seen in public client
-// code (SCHEMES.md B21); the permission table is the emulator's own.
+// code; the permission table is the emulator's own.
 const (
 	PermAccountsRead   = "accounts.read"
 	PermPaymentsRead   = "payments.read"

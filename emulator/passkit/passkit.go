@@ -25,7 +25,7 @@ import (
 )
 
 // PassKit (passkit.com): login → 60-minute HS256 JWT signed with the account's
-// API secret, or a permanent opaque long-lived token. SCHEMES.md section A.
+// API secret, or a permanent opaque long-lived token.
 
 const (
 	passkitVendor      = "passkit"
@@ -279,7 +279,7 @@ func (p *passkit) userByKey(key string) *passkitUser {
 }
 
 // sign issues a JWT for u: header {"alg":"HS256","typ":"JWT"}, claims
-// exactly uid, iat, exp (SCHEMES.md A3/A12/A13). Like PassKit's, two JWTs for
+// exactly uid, iat and exp, as PassKit documents them. Like PassKit's, two JWTs for
 // one account in one second are the same string.
 func (p *passkit) sign(u *passkitUser, now time.Time, lifetime time.Duration) (*passkitSigned, error) {
 	iat := now.Truncate(time.Second)

@@ -19,8 +19,8 @@ import (
 )
 
 // Passport clients made and re-keyed through the admin plane: Passport
-// promises guidance on rotating keys but documents no endpoint for it
-// (SCHEMES.md C20), so the emulator offers the operation a test needs. A
+// promises guidance on rotating keys but documents no endpoint for it,
+// so the emulator offers the operation a test needs. A
 // rotated secret replaces the old one at once; tokens already issued stay
 // valid until they expire or are revoked, as a token is not its secret.
 

@@ -26,7 +26,7 @@ import (
 )
 
 // Passport (passportfintech.com): OAuth2 client-credentials tokens, opaque, 24 h,
-// with list, inspect, revoke and logout. SCHEMES.md section C.
+// with list, inspect, revoke and logout.
 
 const (
 	passportVendor        = "passport"

@@ -30,7 +30,7 @@ import (
 
 // TeleTracker (teletracker.net): username/password → 1-hour UUID token and a
 // rotating single-use refresh token; sessions bound to one account; masquerade;
-// Basic and Integrator auth. SCHEMES.md section D.
+// Basic and Integrator auth.
 
 const (
 	teletrackerVendor        = "teletracker"
@@ -251,7 +251,7 @@ func ttParams(rc *vendorapi.Request, r *http.Request) (map[string]string, error)
 
 // prepare moves a GET's or DELETE's body parameters into its query string,
 // where the document (and the validator, and the handlers) look for them:
-// TeleTracker takes them from a body as well (SCHEMES.md D2). A parameter
+// TeleTracker documents that it takes them from a body as well. A parameter
 // given in both places is a 400.
 func (tt *teletracker) Prepare(r *http.Request, rc *vendorapi.Request) error {
 	if (r.Method != http.MethodGet && r.Method != http.MethodDelete && r.Method != http.MethodHead) || len(rc.Body) == 0 {
