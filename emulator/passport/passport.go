@@ -57,6 +57,39 @@ type passport struct {
 	langs language.Matcher
 	state atomic.Pointer[passportState]
 	mu    sync.Mutex // serialises changes to state (passport_clients.go)
+
+	// infos caches getToken's answers, encoded, by token id and expiry: a
+	// token's metadata changes only when an expiry moves (a revoked one is
+	// not answered). Bounded: emptied when it holds infoCacheSize.
+	infoMu sync.RWMutex
+	infos  map[infoKey][]byte
+}
+
+type infoKey struct {
+	id      string
+	expires int64
+}
+
+// infoCacheSize bounds the encoded token answers kept.
+const infoCacheSize = 4096
+
+// encodedInfo returns getToken's answer for t, encoded once.
+func (p *passport) encodedInfo(t store.Token) []byte {
+	k := infoKey{t.ID, t.ExpiresAt.UnixNano()}
+	p.infoMu.RLock()
+	b, ok := p.infos[k]
+	p.infoMu.RUnlock()
+	if ok {
+		return b
+	}
+	b = vendorapi.EncodeJSON(passportInfo(t))
+	p.infoMu.Lock()
+	if p.infos == nil || len(p.infos) >= infoCacheSize {
+		p.infos = make(map[infoKey][]byte)
+	}
+	p.infos[k] = b
+	p.infoMu.Unlock()
+	return b
 }
 
 // passportState is the fixture-derived state, rebuilt on reset and read without locks.
@@ -605,7 +638,7 @@ func (p *passport) getToken(w http.ResponseWriter, r *http.Request, rc *vendorap
 	if t.StateAt(p.env.Clock.Now()) != store.StateActive {
 		return passportNotFound("token not found (revoked or expired)", "token no encontrado (revocado o expirado)")
 	}
-	vendorapi.WriteJSON(w, http.StatusOK, passportInfo(t))
+	vendorapi.WriteJSONBytes(w, http.StatusOK, p.encodedInfo(t))
 	return nil
 }
 
