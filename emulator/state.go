@@ -392,7 +392,7 @@ func (e *Emulator) WriteState(w io.Writer) error {
 // ReadState replaces the emulator's state with one WriteState wrote. A state
 // of another version, seed or fixtures is refused with ErrStateMismatch and
 // changes nothing; a state that passes those checks but cannot be applied
-// (a duplicate token, an invalid scenario) may leave the tokens, schemes and
+// (a duplicate token, an invalid scenario) may leave the tokens, vendors and
 // scenarios partly replaced (Reset starts over), never the clock.
 func (e *Emulator) ReadState(r io.Reader) error {
 	var st savedState

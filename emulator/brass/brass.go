@@ -250,14 +250,14 @@ func (b *brass) Document() (*vendorapi.Document, error) { return openapi.Documen
 
 func (b *brass) Handlers() map[string]vendorapi.Handler {
 	return map[string]vendorapi.Handler{
-		"login":                     b.guard("", b.login),
-		"authorise":                 b.guard("", b.authorise),
-		"createPersonalAccessToken": b.guard("", b.createPAT),
-		"listPersonalAccessTokens":  b.guard("", b.listPATs),
-		"revokePersonalAccessToken": b.guard("", b.revokePAT),
-		"listAccounts":              b.guard(PermAccountsRead, b.listAccounts),
-		"listPayments":              b.guard(PermPaymentsRead, b.listPayments),
-		"createPayment":             b.guard(PermPaymentsCreate, b.createPayment),
+		"login":                     b.permitted("", b.login),
+		"authorise":                 b.permitted("", b.authorise),
+		"createPersonalAccessToken": b.permitted("", b.createPAT),
+		"listPersonalAccessTokens":  b.permitted("", b.listPATs),
+		"revokePersonalAccessToken": b.permitted("", b.revokePAT),
+		"listAccounts":              b.permitted(PermAccountsRead, b.listAccounts),
+		"listPayments":              b.permitted(PermPaymentsRead, b.listPayments),
+		"createPayment":             b.permitted(PermPaymentsCreate, b.createPayment),
 	}
 }
 
@@ -570,8 +570,8 @@ func (b *brass) Admit(w http.ResponseWriter, r *http.Request, rc *vendorapi.Requ
 	return nil
 }
 
-// guard checks the permission an operation needs (if any).
-func (b *brass) guard(perm string, h vendorapi.Handler) vendorapi.Handler {
+// permitted checks the permission an operation needs (if any).
+func (b *brass) permitted(perm string, h vendorapi.Handler) vendorapi.Handler {
 	return func(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
 		c := rc.Cred.(*brassCred) // set by authenticate: every operation is authenticated
 		if perm != "" && !slices.Contains(c.perms, perm) {
