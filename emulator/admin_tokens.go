@@ -152,9 +152,16 @@ func (e *Emulator) selectTokens(ctx context.Context, sel TokenSelector) ([]store
 		if err == nil {
 			return []store.Token{t}, nil
 		}
+		if store.IsFailure(err) {
+			return nil, err
+		}
 		for _, v := range e.vendors {
 			if ad, ok := v.(vendorapi.Adopter); ok {
-				if t, ok := ad.Adopt(ctx, sel.Token); ok {
+				t, err := ad.Adopt(ctx, sel.Token)
+				if store.IsFailure(err) {
+					return nil, err
+				}
+				if err == nil {
 					if err := e.store.Put(ctx, t); err != nil && !errors.Is(err, store.ErrExists) {
 						return nil, err
 					}

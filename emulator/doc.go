@@ -1,9 +1,9 @@
-// Package emulator is tokenemu's in-memory emulator of four vendors' API token
-// schemes, served from OpenAPI documents on one http.Handler.
+// Package emulator is tokenemu's in-memory emulator of vendors' API token
+// schemes (four, listed in package vendors), served from OpenAPI documents on one http.Handler.
 //
 // Two Emulators in one process share nothing: each has its own clock, store,
 // fixtures, fake data and router.
-
+//
 // # Use from Go
 //
 //	emu, err := emulator.New(emulator.Config{})   // the zero Config is a working default
@@ -89,7 +89,8 @@
 //     PassKit user's live long-lived tokens 1,000, Brass personal access tokens 1,000,000
 //     (`-brass-max-pats`), Brass payments 10,000 and Brass idempotency keys of the last 7 days 100,000
 //     (409 `limit_reached` past them; a key is at most 255 bytes); Passport clients added through the
-//     admin plane 1,000; a token listing page 100 (`limit`, at most 1000; `GET /_emulator/tokens`
+//     admin plane 1,000; the secrets redacted by name that were set
+//     through the admin plane, at most 10,000 (MaxAddedSecrets; a rotated one is forgotten); a token listing page 100 (`limit`, at most 1000; `GET /_emulator/tokens`
 //     pages with `next`/`after`, and walks the store's index of the vendor and principal it is
 //     filtered on, as Passport's own token list walks its account's clients'); `GET /_emulator/state`
 //     shows where the journal and the state file stand. A state save copies the token store's chunk

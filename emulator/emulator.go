@@ -10,6 +10,7 @@ import (
 	"maps"
 	"net/http"
 	"os"
+	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -278,7 +279,7 @@ func (e *Emulator) newVendors() error {
 			Clock: e.clock, Store: e.store, Seed: e.cfg.Seed, Log: e.log.With("vendor", s.def.Name),
 			Config: s.config, Fixtures: s.fixtures,
 			Unexpected: e.unexpected(s.def.Name),
-			Redact:     e.addSecret, RedactHash: e.addSecretHash,
+			Redact:     e.addSecret, RedactHash: e.addSecretHash, Retire: e.retireSecret,
 		})
 		if err != nil {
 			return fmt.Errorf("%s: %w", s.def.Name, err)
@@ -576,7 +577,9 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 			h.ServeHTTP(w, r)
 			return
 		}
-		for i := range templates {
+		// A path mux would clean (a "." or ".." segment, a "//") is left
+		// to mux, which redirects it to the clean one.
+		for i := 0; i < len(templates) && path.Clean(r.URL.Path) == r.URL.Path; i++ {
 			if vars := templates[i].match(r.URL.Path); vars != nil {
 				templates[i].h.ServeHTTP(w, mux.SetURLVars(r, vars))
 				return

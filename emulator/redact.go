@@ -55,8 +55,10 @@ func (e *Emulator) knownSecrets() map[store.SecretHash]struct{} {
 
 // MaxAddedSecrets bounds the secrets set after start (client secrets made
 // or rotated through the admin plane) that the journal and the log redact
-// by name; past it the oldest is forgotten. A segment of 32 characters or
-// more that is no UUID is redacted anyway.
+// by name. A rotated secret is forgotten (it no longer works), so the live
+// ones are at most Passport's 1,000 added clients; past the bound, were it
+// reached, the oldest would go. A segment of 32 characters or more that is
+// no UUID is redacted anyway.
 const MaxAddedSecrets = 10_000
 
 // addSecret makes a secret set after start (a Passport client secret made
@@ -83,6 +85,21 @@ func (e *Emulator) addSecretHash(h store.SecretHash) {
 	}
 	next[h] = struct{}{}
 	e.added = append(e.added, h)
+	e.secrets.Store(&next)
+}
+
+// retireSecret forgets a secret added since start that no longer works.
+// The fixtures' secrets and the admin token are never forgotten.
+func (e *Emulator) retireSecret(h store.SecretHash) {
+	e.secretsMu.Lock()
+	defer e.secretsMu.Unlock()
+	i := slices.Index(e.added, h)
+	if i < 0 {
+		return
+	}
+	e.added = slices.Delete(e.added, i, i+1)
+	next := maps.Clone(*e.secrets.Load())
+	delete(next, h)
 	e.secrets.Store(&next)
 }
 

@@ -106,7 +106,7 @@ func (sr *scenarioRequest) stored(ctx context.Context) *store.Token {
 		return sr.record
 	}
 	if ad, ok := sr.v.(vendorapi.Adopter); ok {
-		if t, ok := ad.Adopt(ctx, v); ok {
+		if t, err := ad.Adopt(ctx, v); err == nil {
 			sr.record = &t
 		}
 	}

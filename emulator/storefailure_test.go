@@ -138,6 +138,10 @@ func TestStoreFailureIsA503InEachVendorsShape(t *testing.T) {
 		{"teletracker refresh", "POST", "/teletracker/auth/refresh", hdr("Content-Type", "application/json"),
 			`{"refresh_token":"` + tt.RefreshToken + `"}`, `"success":false`},
 		{"admin listing", "GET", "/_emulator/tokens", nil, "", `"error":"store_unavailable"`},
+		{"admin expire by value", "POST", "/_emulator/tokens/expire", hdr("Content-Type", "application/json"),
+			`{"token":"` + passportTok + `"}`, `"error":"store_unavailable"`},
+		{"admin revoke a pat by value", "POST", "/_emulator/tokens/revoke", hdr("Content-Type", "application/json"),
+			`{"token":"` + brassPAT + `"}`, `"error":"store_unavailable"`},
 	}
 	for _, c := range cases {
 		resp, body := e.do(c.method, c.path, c.header, c.body)

@@ -2,6 +2,8 @@ package emulator
 
 import (
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 )
 
@@ -53,6 +55,23 @@ func TestCanonicalUUID(t *testing.T) {
 	} {
 		if got := canonicalUUID(s); got != want {
 			t.Errorf("canonicalUUID(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// A path with a "." or ".." segment never reaches an operation as a
+// parameter: mux redirects it to the clean path, as before templates.
+func TestDotSegmentsAreCleanedNotMatched(t *testing.T) {
+	t.Parallel()
+	e, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/passport/v1/iam/oauth/tokens/..", "/passport/v1/iam/oauth/tokens/.", "/_emulator/scenarios/..", "/passport//v1/iam/oauth/tokens/x"} {
+		w := httptest.NewRecorder()
+		e.Handler().ServeHTTP(w, httptest.NewRequest("DELETE", p, nil))
+		if w.Code != http.StatusMovedPermanently {
+			t.Errorf("DELETE %s: %d %s, want 301 to the clean path", p, w.Code, w.Body)
 		}
 	}
 }

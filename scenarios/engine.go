@@ -217,6 +217,9 @@ func (e *Engine) Builtin(name, vendor string) (Scenario, error) {
 	if !ok {
 		return Scenario{}, unknownBuiltin(name, e.BuiltinNames())
 	}
+	if vendor == "" {
+		return s, nil // validated when loaded
+	}
 	if s, err = narrow(s, vendor); err != nil {
 		return Scenario{}, err
 	}

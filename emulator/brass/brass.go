@@ -760,13 +760,17 @@ func (b *brass) authorise(w http.ResponseWriter, r *http.Request, rc *vendorapi.
 	b.mu.Unlock()
 	if !ok {
 		if spent {
-			_, _ = b.env.Store.Revoke(ctx, brassVendor, c.token.ID, now, store.RevokedByAttempts)
+			if _, err := b.env.Store.Revoke(ctx, brassVendor, c.token.ID, now, store.RevokedByAttempts); store.IsFailure(err) {
+				return err
+			}
 			return &brassError{WireError: vendorapi.WireError{Status: http.StatusUnprocessableEntity, Reason: "otp_invalid", Message: "the OTP is not valid; too many attempts, so the login must start again"}, source: map[string]string{"pointer": "/otp"}}
 		}
 		return &brassError{WireError: vendorapi.WireError{Status: http.StatusUnprocessableEntity, Reason: "otp_invalid", Message: "the OTP is not valid"}, source: map[string]string{"pointer": "/otp"}}
 	}
 	// The temporary token is single-use: of two concurrent authorisations, one wins.
-	if _, err := b.env.Store.Revoke(ctx, brassVendor, c.token.ID, now, store.RevokedByRotation); err != nil {
+	if _, err := b.env.Store.Revoke(ctx, brassVendor, c.token.ID, now, store.RevokedByRotation); store.IsFailure(err) {
+		return err
+	} else if err != nil {
 		return brassUnauthorized("token_revoked", "the temporary token has already been used; log in again")
 	}
 	tok, _, err := b.signJWT(ctx, c.user, 2, brassUserJWTLifetime)
@@ -1036,16 +1040,19 @@ func (b *brass) createPayment(w http.ResponseWriter, r *http.Request, rc *vendor
 
 // adopt finds the stored record of a PAT given in full ("N|pat-…"), whose
 // stored hash covers only the part after the bar.
-func (b *brass) Adopt(ctx context.Context, value string) (store.Token, bool) {
+func (b *brass) Adopt(ctx context.Context, value string) (store.Token, error) {
 	id, secret, ok := strings.Cut(value, "|")
 	if !ok || !strings.HasPrefix(secret, "pat-") {
-		return store.Token{}, false
+		return store.Token{}, store.ErrNotFound
 	}
 	t, err := b.env.Store.ByHash(ctx, store.HashSecret(secret))
-	if err != nil || t.Vendor != brassVendor || t.ID != id {
-		return store.Token{}, false
+	if store.IsFailure(err) {
+		return store.Token{}, err
 	}
-	return t, true
+	if err != nil || t.Vendor != brassVendor || t.ID != id {
+		return store.Token{}, store.ErrNotFound
+	}
+	return t, nil
 }
 
 // fault is a scenario's fault as Brass answers it. The codes otp_invalid and

@@ -429,25 +429,25 @@ func (p *passkit) Issue(ctx context.Context, req vendorapi.IssueRequest) (vendor
 
 // adopt records a valid JWT the store does not hold (a self-minted one, or an
 // X-Passkit-Token), so that the admin plane can expire or revoke it.
-func (p *passkit) Adopt(_ context.Context, value string) (store.Token, bool) {
+func (p *passkit) Adopt(_ context.Context, value string) (store.Token, error) {
 	if strings.Count(value, ".") != 2 {
-		return store.Token{}, false
+		return store.Token{}, store.ErrNotFound
 	}
 	h := store.HashSecret(value)
 	u, err := p.verifyJWT(value, h)
 	if err != nil {
-		return store.Token{}, false
+		return store.Token{}, store.ErrNotFound
 	}
 	claims := &passkitClaims{}
 	if _, _, err := jwt.NewParser().ParseUnverified(value, claims); err != nil || claims.ExpiresAt == nil {
-		return store.Token{}, false
+		return store.Token{}, store.ErrNotFound
 	}
 	t := store.Token{ID: uuid.NewString(), Vendor: passkitVendor, Kind: store.KindJWT, Hash: h,
 		Principal: u.username, AccountID: u.apiKey, ExpiresAt: claims.ExpiresAt.Time, OwnExpiresAt: claims.ExpiresAt.Time}
 	if claims.IssuedAt != nil {
 		t.IssuedAt = claims.IssuedAt.Time
 	}
-	return t, true
+	return t, nil
 }
 
 func (p *passkit) login(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {

@@ -139,11 +139,13 @@ func (p *passport) rotateSecret(clientID, secret string) (ClientInfo, error) {
 		return ClientInfo{}, err
 	}
 	var info ClientInfo
+	var retired store.SecretHash
 	err = p.change(func(st *passportState) error {
 		old, ok := st.clients[clientID]
 		if !ok {
 			return ErrNoClient
 		}
+		retired = old.secret
 		c := *old
 		c.secret = store.HashSecret(secret)
 		st.clients[clientID] = &c
@@ -153,6 +155,9 @@ func (p *passport) rotateSecret(clientID, secret string) (ClientInfo, error) {
 	})
 	if err == nil {
 		p.env.Redact(secret)
+		if p.env.Retire != nil {
+			p.env.Retire(retired) // it no longer works: the journal may forget it
+		}
 	}
 	info.ClientSecret = secret
 	return info, err

@@ -732,8 +732,12 @@ func (s *Memory) List(_ context.Context, q Query) (Page, error) {
 		keys = append(keys, key{at, n})
 	}
 	chain := func(v uint8, p uint32) {
+		// The chain is keyed by a 64-bit hash of (vendor, principal): a
+		// colliding principal shares it, and is skipped here.
 		for n := s.byPrincipal[idHash(v, s.strs[p])].head; n != 0; n = s.rec(n).nextP {
-			visit(n)
+			if r := s.rec(n); r.principal == p && r.vendor == v {
+				visit(n)
+			}
 		}
 	}
 	// The principals to walk, when the query names some.
@@ -763,14 +767,14 @@ func (s *Memory) List(_ context.Context, q Query) (Page, error) {
 				}
 			}
 		}
-	case q.Vendor != "" && q.Family == "":
+	case q.Vendor != "" && q.Family == "" && known:
 		for _, n := range s.principals[v] {
 			room += n
 		}
 	case q.Vendor == "":
 		room = s.live
 	}
-	keys = make([]key, 0, room)
+	keys = make([]key, 0, min(room, maxListRoom))
 	switch {
 	case q.Vendor != "" && !known:
 		// No token of that vendor was ever stored.
@@ -838,6 +842,10 @@ func (s *Memory) List(_ context.Context, q Query) (Page, error) {
 	}
 	return page, nil
 }
+
+// maxListRoom caps the keys List reserves before it walks (16 bytes each):
+// a walk that may visit more grows the slice as it finds matches.
+const maxListRoom = 1 << 16
 
 // compareIDs orders two ids as their strings order, without making strings
 // of UUIDs (their bytes order as their lower-case hex does).

@@ -515,7 +515,9 @@ func (tt *teletracker) refresh(w http.ResponseWriter, r *http.Request, rc *vendo
 		return reused()
 	}
 	if tt.cfg.RevokeAccessOnRefresh {
-		_, _ = tt.env.Store.Revoke(ctx, teletrackerVendor, t.PairID, now, store.RevokedByRotation)
+		if _, err := tt.env.Store.Revoke(ctx, teletrackerVendor, t.PairID, now, store.RevokedByRotation); store.IsFailure(err) {
+			return err
+		}
 	}
 	u := tt.state.Load().users[t.Principal]
 	if u == nil {

@@ -108,6 +108,10 @@ type Env struct {
 	// RedactHash is Redact for a secret known only by its SHA-256 (one a
 	// restored state file holds).
 	RedactHash func(store.SecretHash)
+	// Retire tells that a secret Redact or RedactHash was given no longer
+	// works (a rotated client secret), so the set of secrets redacted by
+	// name stays as large as the live ones.
+	Retire func(store.SecretHash)
 }
 
 // Vendor is one vendor of one emulator.
@@ -206,7 +210,9 @@ type Issuer interface {
 // Adopter is a vendor that recognises a valid token the store does not hold
 // (a JWT a client signed itself) and makes a record of it.
 type Adopter interface {
-	Adopt(ctx context.Context, value string) (store.Token, bool)
+	// Adopt returns the record of value, or store.ErrNotFound when value
+	// is none of the vendor's valid tokens; any other error is the store's.
+	Adopt(ctx context.Context, value string) (store.Token, error)
 }
 
 // Preparer is a vendor that reads a request's parameters from more places

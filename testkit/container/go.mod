@@ -71,4 +71,7 @@ require (
 	golang.org/x/text v0.43.0 // indirect
 )
 
-// The container kit builds the emulator from this repository's source.
+// The container kit builds the emulator from this repository's source. It
+// is released in lockstep with the root module: it requires the root at
+// the version tagged with it (v0.1.0 and testkit/container/v0.1.0). In
+// this repository the workspace (go.work) maps that version to the checkout.
