@@ -10,7 +10,6 @@ import (
 	"maps"
 	"net/http"
 	"os"
-	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -577,9 +576,9 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 			h.ServeHTTP(w, r)
 			return
 		}
-		// A path mux would clean (a "." or ".." segment, a "//") is left
-		// to mux, which redirects it to the clean one.
-		for i := 0; i < len(templates) && path.Clean(r.URL.Path) == r.URL.Path; i++ {
+		// A path mux would clean (a "." or ".." segment, a "//") fits no
+		// template (match refuses them) and goes to mux, which redirects it.
+		for i := range templates {
 			if vars := templates[i].match(r.URL.Path); vars != nil {
 				templates[i].h.ServeHTTP(w, mux.SetURLVars(r, vars))
 				return
@@ -675,7 +674,8 @@ func (t *template) match(path string) map[string]string {
 			}
 			continue
 		}
-		if len(seg) <= len(s.pre)+len(s.suf) || !strings.HasPrefix(seg, s.pre) || !strings.HasSuffix(seg, s.suf) {
+		if len(seg) <= len(s.pre)+len(s.suf) || !strings.HasPrefix(seg, s.pre) || !strings.HasSuffix(seg, s.suf) ||
+			seg == "." || seg == ".." { // a segment mux cleans away: never a parameter
 			return nil
 		}
 		if vars == nil {

@@ -27,6 +27,9 @@ func TestTemplateMatch(t *testing.T) {
 		{"/openapi/{name}.yaml", "/openapi/admin.json", nil},
 		{"/openapi/v{n}", "/openapi/v", nil},
 		{"/openapi/v{n}", "/openapi/v2", map[string]string{"n": "2"}},
+		{"/v/tokens/{id}", "/v/tokens/..", nil},
+		{"/v/tokens/{id}", "/v/tokens/.", nil},
+		{"/v/tokens/{id}", "/v//abc", nil},
 	}
 	for _, c := range cases {
 		segs, ok := parseTemplate(c.template)
