@@ -265,7 +265,7 @@ func (a *admin) resetAll(w http.ResponseWriter, r *http.Request, req *vendorapi.
 }
 
 func (a *admin) getDocument(w http.ResponseWriter, r *http.Request, req *vendorapi.Request) error {
-	name := vendorapi.PathParam(r, "name")
+	name := req.Param("name")
 	doc, ok := a.e.documents[name]
 	if !ok {
 		return &vendorapi.WireError{Status: http.StatusNotFound, Reason: "not_found", Message: fmt.Sprintf("no OpenAPI document %q; have %v", name, slices.Sorted(maps.Keys(a.e.documents)))}

@@ -95,7 +95,7 @@ func (a *admin) applyScenarios(w http.ResponseWriter, r *http.Request, req *vend
 }
 
 func (a *admin) removeScenario(w http.ResponseWriter, r *http.Request, req *vendorapi.Request) error {
-	name := vendorapi.PathParam(r, "name")
+	name := req.Param("name")
 	if !a.e.scenarios.Remove(name) {
 		return &vendorapi.WireError{Status: http.StatusNotFound, Reason: "not_found", Message: fmt.Sprintf("no active scenario %q", name)}
 	}

@@ -579,8 +579,9 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 		// A path mux would clean (a "." or ".." segment, a "//") fits no
 		// template (match refuses them) and goes to mux, which redirects it.
 		for i := range templates {
-			if vars := templates[i].match(r.URL.Path); vars != nil {
-				templates[i].h.ServeHTTP(w, mux.SetURLVars(r, vars))
+			if params := templates[i].match(r.URL.Path); params != nil {
+				recorderOf(w).params = params
+				templates[i].h.ServeHTTP(w, r)
 				return
 			}
 		}
@@ -733,6 +734,9 @@ func (e *Emulator) serveOperation(op *operation) http.Handler {
 		w := recorderOf(rw)
 		rc := newReqCtx(op)
 		req := &rc.Request
+		if req.Params = w.params; req.Params == nil {
+			req.Params = mux.Vars(r) // a path mux routed
+		}
 		defer e.record(r, vendor, rc, w, start)
 		fail := func(err error) { op.vendor.WriteError(w, r, req, err) }
 		if err := e.limitBody(w, r, req); err != nil {
@@ -781,7 +785,7 @@ func (e *Emulator) serveOperation(op *operation) http.Handler {
 		}
 		in := &openapi3filter.RequestValidationInput{
 			Request:    r,
-			PathParams: mux.Vars(r),
+			PathParams: req.Params,
 			Route:      op.route,
 			Options:    opts,
 		}

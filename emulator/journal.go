@@ -334,6 +334,10 @@ func Fingerprint(h store.SecretHash) string {
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+	// params are the path parameters of the template the request matched
+	// (the router sets them here: a request copy for mux.SetURLVars was a
+	// tenth of a parameterized request's allocations).
+	params map[string]string
 }
 
 func (s *statusRecorder) WriteHeader(code int) {

@@ -922,7 +922,7 @@ func (b *brass) listPATs(w http.ResponseWriter, r *http.Request, rc *vendorapi.R
 func (b *brass) revokePAT(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
 	ctx := r.Context()
 	c := rc.Cred.(*brassCred)
-	id := vendorapi.PathParam(r, "id")
+	id := rc.Param("id")
 	t, err := b.env.Store.ByID(ctx, brassVendor, id)
 	now := b.env.Clock.Now()
 	if store.IsFailure(err) {

@@ -585,7 +585,7 @@ func (p *passkit) createMember(w http.ResponseWriter, r *http.Request, rc *vendo
 
 func (p *passkit) getMember(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
 	p.mu.RLock()
-	m, ok := p.members[vendorapi.PathParam(r, "memberId")]
+	m, ok := p.members[rc.Param("memberId")]
 	p.mu.RUnlock()
 	if !ok || m.owner != rc.Principal.Principal {
 		return &passkitError{WireError: vendorapi.WireError{Status: http.StatusNotFound, Reason: "not_found", Message: "member not found"}}

@@ -352,7 +352,7 @@ func (p *passport) adminRotateSecret(w http.ResponseWriter, r *http.Request, rc 
 			return err
 		}
 	}
-	info, err := p.rotateSecret(vendorapi.PathParam(r, "client_id"), body.ClientSecret)
+	info, err := p.rotateSecret(rc.Param("client_id"), body.ClientSecret)
 	if err != nil {
 		return passportClientError(err)
 	}

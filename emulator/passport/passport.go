@@ -631,7 +631,7 @@ func (p *passport) ownToken(ctx context.Context, rc *vendorapi.Request, id strin
 
 func (p *passport) getToken(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
 	ctx := r.Context()
-	t, err := p.ownToken(ctx, rc, vendorapi.PathParam(r, "token_id"))
+	t, err := p.ownToken(ctx, rc, rc.Param("token_id"))
 	if err != nil {
 		return err
 	}
@@ -644,7 +644,7 @@ func (p *passport) getToken(w http.ResponseWriter, r *http.Request, rc *vendorap
 
 func (p *passport) revokeToken(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
 	ctx := r.Context()
-	id := vendorapi.PathParam(r, "token_id")
+	id := rc.Param("token_id")
 	if r.ContentLength != 0 {
 		var body struct {
 			TokenID *string `json:"token_id"`
@@ -745,7 +745,7 @@ func encodePassportAccounts(accts []passportAccount) []byte {
 }
 
 func (p *passport) getAccount(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
-	a, ok := p.state.Load().accountByID[strings.ToLower(vendorapi.PathParam(r, "account_id"))]
+	a, ok := p.state.Load().accountByID[strings.ToLower(rc.Param("account_id"))]
 	if !ok || a.EntityAccountID != rc.Principal.AccountID {
 		return passportNotFound("account not found", "cuenta no encontrada")
 	}

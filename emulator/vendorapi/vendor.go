@@ -154,7 +154,12 @@ type Request struct {
 	// Body is the request body, read into memory by the core (at most the
 	// configured limit).
 	Body []byte
+	// Params are the path parameters of the operation's path template.
+	Params map[string]string
 }
+
+// Param returns a path parameter of the matched operation.
+func (r *Request) Param(name string) string { return r.Params[name] }
 
 // Fault is a scenario's fault, for a vendor to turn into its own error.
 type Fault struct {

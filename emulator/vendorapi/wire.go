@@ -16,7 +16,6 @@ import (
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
-	"github.com/gorilla/mux"
 )
 
 // WriteJSON writes v as a JSON answer.
@@ -46,9 +45,6 @@ func WriteJSONBytes(w http.ResponseWriter, status int, b []byte) {
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }
-
-// PathParam returns a path parameter of the matched operation.
-func PathParam(r *http.Request, name string) string { return mux.Vars(r)[name] }
 
 // The one body decoder of every vendor and of the admin plane.
 //
