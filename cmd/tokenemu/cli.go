@@ -178,6 +178,15 @@ func fillFromEnv(fs *flag.FlagSet, getenv func(string) string) error {
 	return err
 }
 
+// commandsUsage lists the commands besides serve, for tokenemu -h; each
+// has its own -h.
+const commandsUsage = `Commands (tokenemu COMMAND -h for a command's flags, which go after it):
+  serve                          run the emulator (the default)
+  healthcheck, version           check a running emulator's health; print the version
+  scenarios list|show|validate   built-in scenarios and scenario files (offline)
+  clock, scenario, tokens, journal, reset, state, passport   drive a running emulator (-url, -admin-token)
+`
+
 // parseServe turns the serve command's arguments and environment into options.
 // It is pure: no files are read and nothing is started.
 func parseServe(args []string, getenv func(string) string, out io.Writer) (serveOptions, error) {
@@ -205,7 +214,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	fs.IntVar(&o.procs, "procs", 0, "how many CPUs run the emulator (GOMAXPROCS); 0: half of those available, at least 1, unless GOMAXPROCS is set in the environment")
 	fs.Var(listFlag{&o.scenarios}, "scenario", "activate a scenario at start: a YAML/JSON file or a built-in name (NAME or NAME:VENDOR); repeatable")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: tokenemu [serve] [flags]\n\nEach flag can be set as TOKENEMU_<NAME> in the environment.\n\n")
+		fmt.Fprintf(fs.Output(), "Usage: tokenemu [serve] [flags]\n\n%s\nEach flag can be set as TOKENEMU_<NAME> in the environment.\n\n", commandsUsage)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, getenv); err != nil {
