@@ -362,13 +362,18 @@ func notServed(vendor string) vendorapi.Handler {
 
 // operation is one OpenAPI operation bound to its handler.
 type operation struct {
-	vendor   vendorapi.Vendor // or the admin plane
-	id       string
-	route    *routers.Route // its Operation has no security: see authenticate
-	security openapi3.SecurityRequirements
-	checks   [][]securityCheck // security, with each requirement's names sorted
-	handle   vendorapi.Handler
-	locks    bool // holds the state lock for reading while it runs
+	vendor vendorapi.Vendor // or the admin plane
+	id     string
+	route  *routers.Route // its Operation has no security: see authenticate
+	// pathChecks are the path parameters checked before kin-openapi, which
+	// then validates the request against restRoute (route without them);
+	// restRoute is nil when there are none.
+	pathChecks []pathCheck
+	restRoute  *routers.Route
+	security   openapi3.SecurityRequirements
+	checks     [][]securityCheck // security, with each requirement's names sorted
+	handle     vendorapi.Handler
+	locks      bool // holds the state lock for reading while it runs
 	// paramSegments are the indexes, in the request path split at "/", of
 	// the segments that hold path parameters (the journal redacts them).
 	paramSegments []int
@@ -532,6 +537,7 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 					// so in its document.
 					locks: op.Extensions[unlockedExtension] != true,
 				}
+				o.pathChecks, o.restRoute = fastParams(o.route)
 				e.ops[s.Name()+"."+op.OperationID] = o
 				if !strings.Contains(path, "{") {
 					if e.staticOps[prefix+path] == nil {
@@ -788,6 +794,9 @@ func (e *Emulator) serveOperation(op *operation) http.Handler {
 			PathParams: req.Params,
 			Route:      op.route,
 			Options:    opts,
+		}
+		if op.restRoute != nil && checkPathParams(op.pathChecks, req.Params) {
+			in.Route = op.restRoute
 		}
 		if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
 			fail(err)

@@ -117,31 +117,52 @@ func (e *Emulator) journalPath(r *http.Request, rc *reqCtx) string {
 			return ownPath(r, p)
 		}
 	}
+	// Most paths hold no secret: find out before building anything. The
+	// first pass stops where the second will (the kept path's length), so
+	// that every segment the second writes has been looked at.
+	var secret []int // indexes of the segments to replace
+	last, n := 0, 0  // the last segment kept; the kept path's length
+	for seg := range strings.SplitSeq(p, "/") {
+		if last > 0 {
+			n++ // the slash
+		}
+		if (all || containsInt(params, last)) && e.secretLike(ctx, seg) {
+			secret = append(secret, last)
+			n += len(redactedSegment)
+		} else {
+			n += len(seg)
+		}
+		if n > MaxJournalPath {
+			break
+		}
+		last++
+	}
+	if len(secret) == 0 {
+		return ownPath(r, p)
+	}
 	var b strings.Builder
-	changed := false
 	i := 0
 	for seg := range strings.SplitSeq(p, "/") {
+		if i > last {
+			break
+		}
 		if i > 0 {
 			b.WriteByte('/')
 		}
-		if (all || containsInt(params, i)) && e.secretLike(ctx, seg) {
+		if containsInt(secret, i) {
 			b.WriteString("{secret:")
 			b.WriteString(Fingerprint(store.HashSecret(seg)))
 			b.WriteByte('}')
-			changed = true
 		} else {
 			b.WriteString(seg)
 		}
 		i++
-		if b.Len() > MaxJournalPath {
-			break
-		}
-	}
-	if !changed {
-		return ownPath(r, p)
 	}
 	return cutPath(b.String())
 }
+
+// redactedSegment is as long as a secret's segment in a journaled path.
+const redactedSegment = "{secret:0123456789ab}"
 
 // ownPath is cutPath(p), in memory of its own when p may be part of a much
 // longer request line (a long query string), which an entry would otherwise
