@@ -370,6 +370,7 @@ type operation struct {
 	// restRoute is nil when there are none.
 	pathChecks []pathCheck
 	restRoute  *routers.Route
+	restParams bool // restRoute still has path parameters
 	security   openapi3.SecurityRequirements
 	checks     [][]securityCheck // security, with each requirement's names sorted
 	handle     vendorapi.Handler
@@ -537,7 +538,7 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 					// so in its document.
 					locks: op.Extensions[unlockedExtension] != true,
 				}
-				o.pathChecks, o.restRoute = fastParams(o.route)
+				o.pathChecks, o.restRoute, o.restParams = fastParams(o.route)
 				e.ops[s.Name()+"."+op.OperationID] = o
 				if !strings.Contains(path, "{") {
 					if e.staticOps[prefix+path] == nil {
@@ -585,8 +586,9 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 		// A path mux would clean (a "." or ".." segment, a "//") fits no
 		// template (match refuses them) and goes to mux, which redirects it.
 		for i := range templates {
-			if params := templates[i].match(r.URL.Path); params != nil {
-				recorderOf(w).params = params
+			rec := recorderOf(w)
+			if params, ok := templates[i].match(r.URL.Path, rec.paramBuf[:0]); ok {
+				rec.params = params
 				templates[i].h.ServeHTTP(w, r)
 				return
 			}
@@ -661,13 +663,13 @@ func parseTemplate(path string) ([]segment, bool) {
 	return segs, true
 }
 
-// match returns the template's parameters in path, or nil when path does
-// not fit it. A parameter matches one non-empty segment, as in mux.
-func (t *template) match(path string) map[string]string {
+// match appends the template's parameters in path to vars, and reports
+// whether path fits it. A parameter matches one non-empty segment, as in mux.
+func (t *template) match(path string, vars vendorapi.Params) (vendorapi.Params, bool) {
 	if strings.Count(path, "/")+1 != len(t.segs) {
-		return nil
+		return nil, false
 	}
-	var vars map[string]string
+	vars = vars[:0]
 	rest := path
 	for i := range t.segs {
 		seg := rest
@@ -677,20 +679,17 @@ func (t *template) match(path string) map[string]string {
 		s := &t.segs[i]
 		if s.param == "" {
 			if seg != s.lit {
-				return nil
+				return nil, false
 			}
 			continue
 		}
 		if len(seg) <= len(s.pre)+len(s.suf) || !strings.HasPrefix(seg, s.pre) || !strings.HasSuffix(seg, s.suf) ||
 			seg == "." || seg == ".." { // a segment mux cleans away: never a parameter
-			return nil
+			return nil, false
 		}
-		if vars == nil {
-			vars = make(map[string]string, 2)
-		}
-		vars[s.param] = seg[len(s.pre) : len(seg)-len(s.suf)]
+		vars = append(vars, vendorapi.Param{Name: s.param, Value: seg[len(s.pre) : len(seg)-len(s.suf)]})
 	}
-	return vars
+	return vars, true
 }
 
 // recorded wraps a handler that matched no operation so that it is journaled too.
@@ -741,7 +740,7 @@ func (e *Emulator) serveOperation(op *operation) http.Handler {
 		rc := newReqCtx(op)
 		req := &rc.Request
 		if req.Params = w.params; req.Params == nil {
-			req.Params = mux.Vars(r) // a path mux routed
+			req.Params = vendorapi.ParamsOf(mux.Vars(r)) // a path mux routed
 		}
 		defer e.record(r, vendor, rc, w, start)
 		fail := func(err error) { op.vendor.WriteError(w, r, req, err) }
@@ -789,14 +788,14 @@ func (e *Emulator) serveOperation(op *operation) http.Handler {
 			fail(err)
 			return
 		}
-		in := &openapi3filter.RequestValidationInput{
-			Request:    r,
-			PathParams: req.Params,
-			Route:      op.route,
-			Options:    opts,
-		}
+		in := &openapi3filter.RequestValidationInput{Request: r, Route: op.route, Options: opts}
 		if op.restRoute != nil && checkPathParams(op.pathChecks, req.Params) {
 			in.Route = op.restRoute
+			if op.restParams {
+				in.PathParams = req.Params.Map()
+			}
+		} else {
+			in.PathParams = req.Params.Map()
 		}
 		if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
 			fail(err)

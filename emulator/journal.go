@@ -337,7 +337,8 @@ type statusRecorder struct {
 	// params are the path parameters of the template the request matched
 	// (the router sets them here: a request copy for mux.SetURLVars was a
 	// tenth of a parameterized request's allocations).
-	params map[string]string
+	params   vendorapi.Params
+	paramBuf [1]vendorapi.Param // params' room, for the usual one
 }
 
 func (s *statusRecorder) WriteHeader(code int) {

@@ -37,7 +37,8 @@ func TestTemplateMatch(t *testing.T) {
 			t.Fatalf("parseTemplate(%q) declined", c.template)
 		}
 		tm := template{segs: segs}
-		if got := tm.match(c.path); !maps.Equal(got, c.want) || (got == nil) != (c.want == nil) {
+		got, ok := tm.match(c.path, nil)
+		if !maps.Equal(got.Map(), c.want) || ok != (c.want != nil) {
 			t.Errorf("%s against %s: %v, want %v", c.template, c.path, got, c.want)
 		}
 	}

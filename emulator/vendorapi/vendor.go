@@ -25,7 +25,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -155,11 +157,53 @@ type Request struct {
 	// configured limit).
 	Body []byte
 	// Params are the path parameters of the operation's path template.
-	Params map[string]string
+	Params Params
 }
 
 // Param returns a path parameter of the matched operation.
-func (r *Request) Param(name string) string { return r.Params[name] }
+func (r *Request) Param(name string) string { return r.Params.Get(name) }
+
+// Params are a request's path parameters in the order of its path template.
+// A template has one or two, so a list beats a map, which the router would
+// otherwise allocate for every request.
+type Params []Param
+
+// Param is one path parameter: its name in the template and its value.
+type Param struct{ Name, Value string }
+
+// Get returns the value of the parameter name ("" when there is none).
+func (p Params) Get(name string) string {
+	for _, x := range p {
+		if x.Name == name {
+			return x.Value
+		}
+	}
+	return ""
+}
+
+// Map returns the parameters as a map (nil when there are none).
+func (p Params) Map() map[string]string {
+	if len(p) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(p))
+	for _, x := range p {
+		m[x.Name] = x.Value
+	}
+	return m
+}
+
+// ParamsOf returns m's parameters, sorted by name.
+func ParamsOf(m map[string]string) Params {
+	if len(m) == 0 {
+		return nil
+	}
+	p := make(Params, 0, len(m))
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		p = append(p, Param{name, m[name]})
+	}
+	return p
+}
 
 // Fault is a scenario's fault, for a vendor to turn into its own error.
 type Fault struct {
