@@ -14,6 +14,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -53,13 +54,15 @@ type options struct {
 	readme           string
 	startups         int
 	procs            int
+	rounds           int
 }
 
 func run(args []string) int {
 	fs := flag.NewFlagSet("tokenemu-bench", flag.ContinueOnError)
 	var o options
-	quick := fs.Bool("quick", false, "3 s measurements after 1 s warm-ups")
-	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of each measurement")
+	quick := fs.Bool("quick", false, "one round of 3 s measurements after 1 s warm-ups")
+	fs.DurationVar(&o.duration, "duration", 5*time.Second, "length of each measurement")
+	fs.IntVar(&o.rounds, "rounds", 3, "measurements of each server per workload, alternating which goes first; the median ratio is shown")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "length of the warm-up before each measurement")
 	fs.IntVar(&o.connections, "connections", 32, "wrk connections")
 	fs.IntVar(&o.threads, "threads", 2, "wrk threads")
@@ -70,12 +73,12 @@ func run(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if o.procs < 1 || o.startups < 1 {
-		fmt.Fprintln(os.Stderr, "tokenemu-bench: -procs and -startups must be at least 1")
+	if o.procs < 1 || o.startups < 1 || o.rounds < 1 {
+		fmt.Fprintln(os.Stderr, "tokenemu-bench: -procs, -startups and -rounds must be at least 1")
 		return 2
 	}
 	if *quick {
-		o.duration, o.warmup = 3*time.Second, time.Second
+		o.duration, o.warmup, o.rounds = 3*time.Second, time.Second, 1
 	}
 	if _, err := exec.LookPath("wrk"); err != nil {
 		fmt.Fprintln(os.Stderr, "tokenemu-bench: wrk is not on PATH (install it: apt-get install -y wrk)")
@@ -378,7 +381,8 @@ func bench(o options) error {
 	defer base.stop()
 	type row struct {
 		w         workload
-		emu, base result
+		emu, base result    // the round whose ratio is the median
+		ratios    []float64 // every round's, sorted
 	}
 	var rows []row
 	failed := false
@@ -398,42 +402,74 @@ func bench(o options) error {
 			return err
 		}
 		r := row{w: w}
-		for _, s := range []struct {
+		// The host's speed drifts over seconds (other tenants of the
+		// machine), so each server is measured in several rounds, the
+		// order alternating, and the round with the median ratio is shown.
+		type pair struct{ emu, base result }
+		var rounds []pair
+		servers := []struct {
 			srv *server
 			w   workload
-			out *result
-		}{{emu, fresh[i], &r.emu}, {base, w, &r.base}} {
-			w := s.w
-			if _, err := check(s.srv.base, w); err != nil {
+		}{{emu, fresh[i]}, {base, w}}
+		for _, s := range servers {
+			if _, err := check(s.srv.base, s.w); err != nil {
 				return err
 			}
-			fmt.Fprintf(os.Stderr, "%s on %s…\n", w.name(), s.srv.base)
 			if o.warmup > 0 {
-				if _, err := wrk(o, dir, s.srv.base, w, o.warmup); err != nil {
+				if _, err := wrk(o, dir, s.srv.base, s.w, o.warmup); err != nil {
 					return err
 				}
 			}
-			res, err := wrk(o, dir, s.srv.base, w, o.duration)
-			if err != nil {
-				return err
-			}
-			*s.out = res
-			if res.errors > 0 {
-				failed = true
-			}
 		}
+		for round := range o.rounds {
+			var p pair
+			order := []int{0, 1}
+			if round%2 == 1 {
+				order = []int{1, 0}
+			}
+			for _, k := range order {
+				s := servers[k]
+				fmt.Fprintf(os.Stderr, "%s on %s (round %d of %d)…\n", s.w.name(), s.srv.base, round+1, o.rounds)
+				res, err := wrk(o, dir, s.srv.base, s.w, o.duration)
+				if err != nil {
+					return err
+				}
+				if res.errors > 0 {
+					failed = true
+				}
+				if k == 0 {
+					p.emu = res
+				} else {
+					p.base = res
+				}
+			}
+			rounds = append(rounds, p)
+		}
+		slices.SortFunc(rounds, func(a, b pair) int { return cmp.Compare(a.emu.rps/a.base.rps, b.emu.rps/b.base.rps) })
+		for _, p := range rounds {
+			r.ratios = append(r.ratios, p.emu.rps/p.base.rps)
+			r.emu.errors += p.emu.errors
+		}
+		mid := rounds[len(rounds)/2]
+		errs := r.emu.errors
+		r.emu, r.base = mid.emu, mid.base
+		r.emu.errors = errs
 		rows = append(rows, r)
 	}
 
 	var out strings.Builder
-	fmt.Fprintf(&out, "tokenemu load benchmark, %s: %s, %d CPUs, %s/%s, %s; GOMAXPROCS %d for both servers; wrk -t%d -c%d, %v per measurement after a %v warm-up\n\n",
+	fmt.Fprintf(&out, "tokenemu load benchmark, %s: %s, %d CPUs, %s/%s, %s; GOMAXPROCS %d for both servers; wrk -t%d -c%d; %d round(s) of %v per server and workload, after a %v warm-up; the round with the median ratio shown\n\n",
 		time.Now().UTC().Format("2006-01-02"), cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(),
-		o.procs, o.threads, o.connections, o.duration, o.warmup)
-	fmt.Fprintln(&out, "| vendor | workload | tokenemu req/s | p50 | p99 | errors | baseline req/s | baseline p99 | ratio |")
-	fmt.Fprintln(&out, "|---|---|---:|---:|---:|---:|---:|---:|---:|")
+		o.procs, o.threads, o.connections, o.rounds, o.duration, o.warmup)
+	fmt.Fprintln(&out, "| vendor | workload | tokenemu req/s | p50 | p99 | errors | baseline req/s | baseline p99 | ratio | every round |")
+	fmt.Fprintln(&out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, r := range rows {
-		fmt.Fprintf(&out, "| %s | %s %s | %.0f | %s | %s | %d | %.0f | %s | %.2f |\n", r.w.vendor, r.w.kind, r.w.what,
-			r.emu.rps, ms(r.emu.p50), ms(r.emu.p99), r.emu.errors, r.base.rps, ms(r.base.p99), r.emu.rps/r.base.rps)
+		every := make([]string, len(r.ratios))
+		for i, x := range r.ratios {
+			every[i] = fmt.Sprintf("%.2f", x)
+		}
+		fmt.Fprintf(&out, "| %s | %s %s | %.0f | %s | %s | %d | %.0f | %s | %.2f | %s |\n", r.w.vendor, r.w.kind, r.w.what,
+			r.emu.rps, ms(r.emu.p50), ms(r.emu.p99), r.emu.errors, r.base.rps, ms(r.base.p99), r.emu.rps/r.base.rps, strings.Join(every, " "))
 	}
 	fmt.Fprintf(&out, "\nStart-up: binary exec to a 200 from /_emulator/healthz, median of %d: %.1f ms. Idle RSS after start and 10 requests: %.1f MiB.\n",
 		o.startups, float64(startTime.Microseconds())/1000, float64(rss)/(1<<20))
