@@ -18,34 +18,33 @@ import (
 // TokenInfo is a token as the admin plane shows it: metadata and a
 // fingerprint, never the token.
 type TokenInfo struct {
-	Vendor       string   `json:"vendor"`
-	Kind         string   `json:"kind"`
-	ID           string   `json:"id"`
-	Principal    string   `json:"principal"`
-	AccountID    string   `json:"account_id,omitempty"`
-	Scopes       []string `json:"scopes,omitempty"`
-	Roles        []string `json:"roles,omitempty"`
-	Family       string   `json:"family,omitempty"`
-	IssuedAt     string   `json:"issued_at"`
-	ExpiresAt    *string  `json:"expires_at"`
-	RevokedAt    string   `json:"revoked_at,omitempty"`
-	RevokeReason string   `json:"revoke_reason,omitempty"`
-	State        string   `json:"state"`
-	Fingerprint  string   `json:"fingerprint"`
+	Vendor       string     `json:"vendor"`
+	Kind         string     `json:"kind"`
+	ID           string     `json:"id"`
+	Principal    string     `json:"principal"`
+	AccountID    string     `json:"account_id,omitempty"`
+	Scopes       []string   `json:"scopes,omitempty"`
+	Roles        []string   `json:"roles,omitempty"`
+	Family       string     `json:"family,omitempty"`
+	IssuedAt     time.Time  `json:"issued_at"`
+	ExpiresAt    *time.Time `json:"expires_at"` // nil: never expires
+	RevokedAt    *time.Time `json:"revoked_at,omitempty"`
+	RevokeReason string     `json:"revoke_reason,omitempty"`
+	State        string     `json:"state"`
+	Fingerprint  string     `json:"fingerprint"`
 }
 
 func tokenInfo(t store.Token, now time.Time) TokenInfo {
 	info := TokenInfo{
 		Vendor: t.Vendor, Kind: string(t.Kind), ID: t.ID, Principal: t.Principal, AccountID: t.AccountID,
-		Scopes: t.Scopes, Roles: t.Roles, Family: t.Family, IssuedAt: t.IssuedAt.Format(time.RFC3339Nano),
+		Scopes: t.Scopes, Roles: t.Roles, Family: t.Family, IssuedAt: t.IssuedAt,
 		RevokeReason: t.RevokeReason, State: string(t.StateAt(now)), Fingerprint: Fingerprint(t.Hash),
 	}
 	if !t.ExpiresAt.IsZero() {
-		s := t.ExpiresAt.Format(time.RFC3339Nano)
-		info.ExpiresAt = &s
+		info.ExpiresAt = &t.ExpiresAt
 	}
 	if !t.RevokedAt.IsZero() {
-		info.RevokedAt = t.RevokedAt.Format(time.RFC3339Nano)
+		info.RevokedAt = &t.RevokedAt
 	}
 	return info
 }
@@ -326,10 +325,15 @@ func (a *admin) getJournal(w http.ResponseWriter, r *http.Request, req *vendorap
 	}
 	limit := DefaultJournalPage
 	if s := q.Get("limit"); s != "" {
-		limit, _ = strconv.Atoi(s) // validated as 1 to MaxJournalPage
+		limit, _ = strconv.Atoi(s) // validated as 0 to MaxJournalPage
 	}
 	var page journalPage
-	if s := q.Get("wait"); s != "" {
+	if limit == 0 {
+		if q.Has("wait") {
+			return vendorapi.BadRequest("limit 0 answers at once: it cannot wait")
+		}
+		page = journalPage{Entries: []JournalEntry{}, Next: a.e.journal.last()}
+	} else if s := q.Get("wait"); s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil || d < 0 || d > maxJournalWait {
 			return vendorapi.BadRequest(fmt.Sprintf("wait %q: want a Go duration from 0s to 60s", s))

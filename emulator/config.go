@@ -56,6 +56,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock is the virtual clock. Nil means a new clock at real now.
 	Clock *Clock
+	// ClockStart, when set, is where the virtual clock starts (running from
+	// there) and where a reset puts it back; otherwise a reset puts it back
+	// to real now.
+	ClockStart time.Time
 	// Store keeps the tokens. Nil means a new in-memory store.
 	Store store.Store
 	// MaxBodyBytes limits request bodies (413 beyond). Zero means DefaultMaxBodyBytes.
@@ -125,6 +129,11 @@ func (c Config) normalizeCore() (Config, error) {
 	}
 	if c.Clock == nil {
 		c.Clock = NewClock(nil)
+	}
+	if !c.ClockStart.IsZero() {
+		if err := inClockRange(c.ClockStart); err != nil {
+			return c, fmt.Errorf("clock start %s: %w", c.ClockStart.Format(time.RFC3339), err)
+		}
 	}
 	if c.Store == nil {
 		c.Store = store.NewMemory()

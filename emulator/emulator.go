@@ -75,6 +75,9 @@ func New(cfg Config) (*Emulator, error) {
 	}
 	e := &Emulator{cfg: cfg, clock: cfg.Clock, log: cfg.Logger, journal: newJournal(cfg.JournalSize, cfg.JournalBytes, cfg.JournalWaiters)}
 	e.setups = setups
+	if !cfg.ClockStart.IsZero() {
+		_, _ = e.clock.Set(cfg.ClockStart) // in range: normalize checked it
+	}
 	e.store = &sweeping{Store: cfg.Store, e: e}
 	e.admin = newAdmin(e)
 	none := map[store.SecretHash]struct{}{}
@@ -318,14 +321,23 @@ func (e *Emulator) releaseStateFile() {
 	}
 }
 
-// Reset forgets every token, reloads the fixtures, puts the clock back to real
-// now, empties the journal and puts back the scenarios of Config.Scenarios
+// resetClock puts the clock back to Config.ClockStart (checked by New), or
+// to real now, running.
+func (e *Emulator) resetClock() {
+	e.clock.Reset()
+	if !e.cfg.ClockStart.IsZero() {
+		_, _ = e.clock.Set(e.cfg.ClockStart)
+	}
+}
+
+// Reset forgets every token, reloads the fixtures, puts the clock back to
+// Config.ClockStart (or real now), running, empties the journal and puts back the scenarios of Config.Scenarios
 // (with fresh counters) in place of any others.
 func (e *Emulator) Reset() error {
 	if err := e.store.Reset(context.Background()); err != nil {
 		return err
 	}
-	e.clock.Reset()
+	e.resetClock()
 	e.journal.clear()
 	if err := e.resetVendors(); err != nil {
 		return err

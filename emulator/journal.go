@@ -287,6 +287,13 @@ func (j *journal) end() {
 	}
 }
 
+// last is the sequence number of the newest entry (0 before the first).
+func (j *journal) last() int64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.seq
+}
+
 func (j *journal) clear() {
 	j.mu.Lock()
 	defer j.mu.Unlock()

@@ -95,7 +95,7 @@ func FuzzClockRange(f *testing.F) {
 			t.Fatalf("%d tokens saved, %d restored", len(before), len(after))
 		}
 		for i := range before {
-			if before[i].State != after[i].State || *before[i].ExpiresAt != *after[i].ExpiresAt {
+			if before[i].State != after[i].State || !before[i].ExpiresAt.Equal(*after[i].ExpiresAt) {
 				t.Fatalf("token %d: %+v saved, %+v restored", i, before[i], after[i])
 			}
 		}

@@ -281,7 +281,7 @@ func runReset(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		}
 		b, err := c.call(ctx, "POST", "/reset", "", nil)
 		return answer(c, b, err, func(struct{}) {
-			fmt.Fprintln(c.stdout, "reset: every token gone, fixtures reloaded, clock at real now, journal empty, start-up scenarios re-armed")
+			fmt.Fprintln(c.stdout, "reset: every token gone, fixtures reloaded, clock back at its start (-clock, or real now), journal empty, start-up scenarios re-armed")
 		})
 	})
 }
@@ -682,10 +682,7 @@ func printTokens(w io.Writer, ts []emulator.TokenInfo) {
 	for _, t := range ts {
 		exp := "never"
 		if t.ExpiresAt != nil {
-			exp = *t.ExpiresAt
-			if pt, err := time.Parse(time.RFC3339Nano, exp); err == nil {
-				exp = pt.Format(time.RFC3339)
-			}
+			exp = t.ExpiresAt.Format(time.RFC3339)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Vendor, t.Kind, t.Principal, t.State, exp, t.Fingerprint, t.ID)
 	}

@@ -206,7 +206,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	fs.IntVar(&o.journalSize, "journal-size", emulator.DefaultJournalSize, "requests the journal keeps (GET /_emulator/journal); the oldest go first")
 	fs.Int64Var(&o.journalBytes, "journal-bytes", emulator.DefaultJournalBytes, "memory the journal's entries may take, in bytes; the oldest go first")
 	fs.IntVar(&o.journalWaiters, "journal-waiters", emulator.DefaultJournalWaiters, "journal long polls (wait=) that may wait at once; one more gets 429")
-	clockAt := fs.String("clock", "", "start the virtual clock at this RFC 3339 time (it runs from there; a reset puts it back to real now)")
+	clockAt := fs.String("clock", "", "start the virtual clock at this RFC 3339 time (it runs from there, and a reset puts it back there)")
 	fs.StringVar(&o.stateFile, "state", "", "keep the state (tokens, PATs, refresh tokens, accounts made through the APIs, scenarios, clock) in this file: restored at start, saved atomically every -state-interval and at shutdown")
 	fs.DurationVar(&o.stateInterval, "state-interval", emulator.DefaultStateInterval, "how often -state is saved (when something was served since the last save)")
 	fs.BoolVar(&o.stateFresh, "state-fresh", false, "start with fresh state when the -state file cannot be restored (corrupt, another version, another -seed or -fixtures); it is overwritten")
@@ -297,13 +297,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		}
 		cfg.Fixtures = f
 	}
-	if !o.clockAt.IsZero() {
-		cfg.Clock = emulator.NewClock(nil)
-		if _, err := cfg.Clock.Set(o.clockAt); err != nil {
-			fmt.Fprintf(stderr, "tokenemu: -clock: %v\n", err)
-			return exitUsage
-		}
-	}
+	cfg.ClockStart = o.clockAt
 	if cfg.Scenarios, err = loadScenarios(o.scenarios); err != nil {
 		fmt.Fprintf(stderr, "tokenemu: %v\n", err)
 		return exitUsage

@@ -54,8 +54,8 @@
 //   - `-journal-waiters`: `64` — journal long polls that may wait at once; one more gets 429
 //   - `-allowed-hosts`: on loopback, `Host` names answered besides `localhost`, `127.0.0.1` and
 //     `[::1]`; repeatable or comma-separated
-//   - `-clock`: real now — start the virtual clock at this RFC 3339 time; it runs from there (a reset
-//     puts it back to real now)
+//   - `-clock`: real now — start the virtual clock at this RFC 3339 time; it runs from there, and a reset
+//     puts it back there
 //   - `-scenario`: activate a scenario at start: a YAML/JSON file or a built-in (`NAME` or
 //     `NAME:VENDOR`); repeatable; `TOKENEMU_SCENARIO` takes a comma-separated list. An invalid one
 //     stops start-up (exit 2).

@@ -605,7 +605,12 @@ func (b *brass) rateLimit(w http.ResponseWriter, user string, now time.Time) err
 	}
 	retry := int(math.Ceil(reset.Sub(now).Seconds()))
 	retry = max(retry, 1)
-	return &brassError{WireError: vendorapi.WireError{Status: http.StatusTooManyRequests, Reason: "rate_limited", Message: fmt.Sprintf("more than %d requests a minute; retry in %d s", limit, retry), Header: http.Header{"Retry-After": {strconv.Itoa(retry)}}}}
+	msg := fmt.Sprintf("more than %d requests a minute; retry in %d s", limit, retry)
+	if f, ok := b.env.Clock.(interface{ Frozen() bool }); ok && f.Frozen() {
+		// Brass's answer, and the emulator's word on why it will not clear.
+		msg += " of the virtual clock, which is frozen: advance it by a minute (POST /_emulator/clock/advance), or turn the limit off (-brass-rate-limit 0)"
+	}
+	return &brassError{WireError: vendorapi.WireError{Status: http.StatusTooManyRequests, Reason: "rate_limited", Message: msg, Header: http.Header{"Retry-After": {strconv.Itoa(retry)}}}}
 }
 
 // idempotency answers 409 for a key already used within 7 days, whether the
