@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -15,7 +16,12 @@ import (
 )
 
 // exampleT stands in for the *testing.T a real test has: examples get none.
-type exampleT struct{ cleanups []func() }
+type exampleT struct {
+	testing.TB // nil: only the methods below are called
+	cleanups   []func()
+}
+
+func (t *exampleT) Failed() bool { return false }
 
 func (t *exampleT) Helper()                           {}
 func (t *exampleT) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }

@@ -1,50 +1,21 @@
 package testkit
 
 import (
-	"fmt"
-	"maps"
 	"os"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/internal/kitopt"
 	"github.com/tokenemu/tokenemu/scenarios"
 )
 
 // Option configures a kit. The same options work for Start (in-process) and
 // for the container kit.
-type Option func(*Settings) error
-
-// Settings is what the options of a kit add up to. Container kits read it to
-// turn the options into the emulator's flags and files.
-type Settings struct {
-	// Config is the emulator's configuration. In a container only the fields
-	// that have a flag are honoured (see Args).
-	Config emulator.Config
-	// Scenarios are active from the start (and again after Reset).
-	Scenarios []scenarios.Scenario
-	// ClockAt, when set, is where the virtual clock starts.
-	ClockAt time.Time
-	// Image is a prebuilt image for a container kit ("" builds one from source).
-	Image string
-}
-
-// Resolve applies opts in order.
-func Resolve(opts ...Option) (Settings, error) {
-	var s Settings
-	for _, o := range opts {
-		if err := o(&s); err != nil {
-			return s, err
-		}
-	}
-	return s, nil
-}
+type Option = kitopt.Option
 
 // WithSeed seeds the fake data.
 func WithSeed(seed int64) Option {
-	return func(s *Settings) error {
+	return func(s *kitopt.Settings) error {
 		s.Config.Seed = seed
 		return nil
 	}
@@ -52,7 +23,7 @@ func WithSeed(seed int64) Option {
 
 // WithFixtures replaces the default users and clients, vendor by vendor.
 func WithFixtures(f emulator.Fixtures) Option {
-	return func(s *Settings) error {
+	return func(s *kitopt.Settings) error {
 		s.Config.Fixtures = f
 		return nil
 	}
@@ -62,7 +33,7 @@ func WithFixtures(f emulator.Fixtures) Option {
 // example "brass.rate-limit", "0"): the same as the command line's
 // -<vendor>-<setting> (`tokenemu -h` lists them).
 func WithSetting(key, value string) Option {
-	return func(s *Settings) error {
+	return func(s *kitopt.Settings) error {
 		if s.Config.Settings == nil {
 			s.Config.Settings = map[string]string{}
 		}
@@ -73,7 +44,7 @@ func WithSetting(key, value string) Option {
 
 // WithFixturesFile loads fixtures from a YAML or JSON file.
 func WithFixturesFile(path string) Option {
-	return func(s *Settings) error {
+	return func(s *kitopt.Settings) error {
 		f, err := emulator.LoadFixtures(path)
 		if err != nil {
 			return err
@@ -87,7 +58,7 @@ func WithFixturesFile(path string) Option {
 // ("passport-token-endpoint-flaky", or "vendor-outage:brass" for one vendor),
 // a YAML or JSON file, or a scenarios.Scenario value.
 func WithScenario[T string | scenarios.Scenario](scenario T) Option {
-	return func(s *Settings) error {
+	return func(s *kitopt.Settings) error {
 		switch v := any(scenario).(type) {
 		case scenarios.Scenario:
 			s.Scenarios = append(s.Scenarios, v)
@@ -126,17 +97,18 @@ func scenarioByName(arg string) ([]scenarios.Scenario, error) {
 	return []scenarios.Scenario{s}, nil
 }
 
-// WithClockAt starts the virtual clock at t (running from there).
+// WithClockAt starts the virtual clock at t (running from there); a reset
+// puts it back there (Config.ClockStart, the command line's -clock).
 func WithClockAt(t time.Time) Option {
-	return func(s *Settings) error {
-		s.ClockAt = t
+	return func(s *kitopt.Settings) error {
+		s.Config.ClockStart = t
 		return nil
 	}
 }
 
 // WithConfig changes the emulator's configuration directly.
 func WithConfig(change func(*emulator.Config)) Option {
-	return func(s *Settings) error {
+	return func(s *kitopt.Settings) error {
 		change(&s.Config)
 		return nil
 	}
@@ -145,42 +117,8 @@ func WithConfig(change func(*emulator.Config)) Option {
 // WithImage makes a container kit run this prebuilt image instead of building
 // one from source. In-process kits ignore it.
 func WithImage(name string) Option {
-	return func(s *Settings) error {
+	return func(s *kitopt.Settings) error {
 		s.Image = name
 		return nil
 	}
-}
-
-// Args turns the settings' configuration into the emulator's command-line
-// flags, for a container. Fields that have no flag (Logger, Clock, Store,
-// MaxBodyBytes) are an error when set; fixtures and scenarios travel as files
-// (see the container kit).
-func (s Settings) Args() ([]string, error) {
-	c := s.Config
-	if c.Logger != nil || c.Clock != nil || c.Store != nil || c.MaxBodyBytes != 0 || c.MaxHeaderBytes != 0 {
-		return nil, fmt.Errorf("testkit: Config.Logger, Clock, Store, MaxBodyBytes and MaxHeaderBytes cannot be passed to a container")
-	}
-	if c.State != (emulator.StateConfig{}) {
-		// The file would live inside the container and die with it.
-		return nil, fmt.Errorf("testkit: Config.State cannot be passed to a container; use the in-process kit for durable state")
-	}
-	var args []string
-	add := func(name, value string) { args = append(args, "-"+name+"="+value) }
-	if c.Seed != 0 {
-		add("seed", strconv.FormatInt(c.Seed, 10))
-	}
-	if c.AdminToken != "" {
-		add("admin-token", c.AdminToken)
-	}
-	if c.JournalSize != 0 {
-		add("journal-size", strconv.Itoa(c.JournalSize))
-	}
-	for _, key := range slices.Sorted(maps.Keys(c.Settings)) {
-		// A vendor setting's flag is its key with a dash: brass.rate-limit → -brass-rate-limit.
-		add(strings.Replace(key, ".", "-", 1), c.Settings[key])
-	}
-	if !s.ClockAt.IsZero() {
-		add("clock", s.ClockAt.UTC().Format(time.RFC3339))
-	}
-	return args, nil
 }

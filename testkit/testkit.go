@@ -8,7 +8,33 @@
 //
 // Every control is a call to the emulator's admin plane (/_emulator), so a kit
 // behaves the same whether the emulator runs in the test process or in a
-// container. Controls fail the test (t.Fatalf) when the emulator refuses them.
+// container.
+//
+// # Failures
+//
+// A control fails the test it is bound to (t.Fatalf, at the caller's line)
+// when the emulator refuses it. A kit is bound to the test that started it;
+// in a subtest, bind it to the subtest with In, so that a failing control
+// fails that subtest and the others run on:
+//
+//	t.Run("expired", func(t *testing.T) {
+//		kit := kit.In(t)
+//		kit.Expire(token)
+//	})
+//
+// To assert that a control fails, use its form that returns an error, on
+// Admin: err := kit.Admin().Expire(ctx, "no-such-token").
+//
+// When a test the kit is bound to fails, the kit logs the journal's last
+// entries (secrets redacted, as always) and the emulator's last log lines.
+//
+// # The virtual clock and cached tokens
+//
+// Clients cache tokens against real time. After kit.Clock.Advance(24 *
+// time.Hour) an oauth2 client made by cfg.Client(ctx) keeps sending its
+// cached token, which the emulator now answers 401, until the token's real
+// expiry passes. Use kit.PassportHTTPClient (or kit.TokenSource with an
+// oauth2.Transport), which judges a token's expiry on the virtual clock.
 package testkit
 
 import (
@@ -17,12 +43,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/tokenemu/tokenemu/emulator"
@@ -30,6 +60,7 @@ import (
 	"github.com/tokenemu/tokenemu/emulator/passkit"
 	"github.com/tokenemu/tokenemu/emulator/passport"
 	"github.com/tokenemu/tokenemu/emulator/teletracker"
+	"github.com/tokenemu/tokenemu/internal/kitopt"
 	"github.com/tokenemu/tokenemu/scenarios"
 )
 
@@ -41,47 +72,47 @@ const (
 	TeleTracker = teletracker.Name
 )
 
-// TB is the part of testing.TB a kit uses; *testing.T and *testing.B satisfy it.
-type TB interface {
-	Helper()
-	Fatalf(format string, args ...any)
-	Cleanup(func())
-}
-
 // Kit is a running emulator and the means to drive it from a test.
 type Kit struct {
 	// Clock is the emulator's virtual clock.
 	Clock *Clock
 
-	tb       TB
-	base     string
-	token    string
-	fixtures map[string]any     // each vendor's fixtures in effect
-	emu      *emulator.Emulator // nil outside the test process
-	client   *http.Client
-	faults   atomic.Int64
+	tb testing.TB
+	c  *core
+}
+
+// core is what every Kit of one emulator shares (In makes more of them).
+type core struct {
+	base, token string
+	fixtures    map[string]any // each vendor's fixtures in effect
+	vendors     []string       // the vendors' names, sorted
+	emu         *emulator.Emulator
+	client      *http.Client
+	faults      atomic.Int64
+	logs        func(context.Context) (string, error) // the emulator's log, or nil
+
+	mu      sync.Mutex
+	watched map[testing.TB]bool // tests whose failure prints the journal
+	dumped  atomic.Int32        // failures printed so far
 }
 
 // Start runs an emulator in the test process on 127.0.0.1 (a free port) and
 // stops it when the test ends. A setup failure fails the test.
-func Start(tb TB, opts ...Option) *Kit {
+func Start(tb testing.TB, opts ...Option) *Kit {
 	tb.Helper()
-	s, err := Resolve(opts...)
+	s, err := kitopt.Resolve(opts...)
 	if err != nil {
 		tb.Fatalf("testkit: %v", err)
 	}
 	cfg := s.Config
 	cfg.Scenarios = append(cfg.Scenarios, s.Scenarios...)
-	if !s.ClockAt.IsZero() {
-		if cfg.Clock == nil {
-			cfg.Clock = emulator.NewClock(nil)
-		}
-		if _, err := cfg.Clock.Set(s.ClockAt); err != nil {
-			tb.Fatalf("testkit: WithClockAt: %v", err)
-		}
-	}
 	if cfg.AllowedHosts == nil {
 		cfg.AllowedHosts = emulator.LoopbackHosts() // it listens on 127.0.0.1
+	}
+	var lines *lineRing
+	if cfg.Logger == nil {
+		lines = &lineRing{max: maxLogLines}
+		cfg.Logger = slog.New(slog.NewTextHandler(lines, nil))
 	}
 	emu, err := emulator.New(cfg)
 	if err != nil {
@@ -94,14 +125,19 @@ func Start(tb TB, opts ...Option) *Kit {
 	srv := emulator.NewHTTPServer(emu.Handler())
 	srv.RegisterOnShutdown(emu.EndWaits)
 	go func() { _ = srv.Serve(emulator.LimitListener(ln, emulator.DefaultMaxConnections)) }()
+	// Registered before the kit's own cleanup (which prints the journal
+	// of a failed test), so that it runs after it.
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 		_ = emu.Close()
 	})
-	k := newKit(tb, "http://"+ln.Addr().String(), cfg.AdminToken, cfg)
-	k.emu = emu
+	if lines != nil {
+		s.Logs = func(context.Context) (string, error) { return lines.String(), nil }
+	}
+	k := newKit(tb, "http://"+ln.Addr().String(), cfg, s.Logs)
+	k.c.emu = emu
 	return k
 }
 
@@ -109,59 +145,94 @@ func Start(tb TB, opts ...Option) *Kit {
 // (started by hand, in docker compose, or by the container kit). opts describe
 // how it was started: its admin token (WithConfig) and fixtures, so that the
 // credential helpers know the passwords.
-func Connect(tb TB, baseURL string, opts ...Option) *Kit {
+func Connect(tb testing.TB, baseURL string, opts ...Option) *Kit {
 	tb.Helper()
-	s, err := Resolve(opts...)
+	s, err := kitopt.Resolve(opts...)
 	if err != nil {
 		tb.Fatalf("testkit: %v", err)
 	}
-	k := newKit(tb, strings.TrimRight(baseURL, "/"), s.Config.AdminToken, s.Config)
-	if _, err := k.call(context.Background(), "GET", "/healthz", nil); err != nil {
+	k := newKit(tb, strings.TrimRight(baseURL, "/"), s.Config, s.Logs)
+	if _, err := k.c.call(context.Background(), "GET", "/healthz", nil); err != nil {
 		tb.Fatalf("testkit: no emulator at %s: %v", baseURL, err)
 	}
 	return k
 }
 
-func newKit(tb TB, base, adminToken string, cfg emulator.Config) *Kit {
-	k := &Kit{tb: tb, base: base, token: adminToken, client: &http.Client{Timeout: 90 * time.Second}}
+func newKit(tb testing.TB, base string, cfg emulator.Config, logs func(context.Context) (string, error)) *Kit {
+	tb.Helper()
+	c := &core{base: base, token: cfg.AdminToken, client: &http.Client{Timeout: 90 * time.Second}, logs: logs,
+		watched: map[testing.TB]bool{}}
 	fx, err := cfg.FixturesInEffect()
 	if err != nil {
 		tb.Fatalf("testkit: %v", err)
 	}
-	k.fixtures = fx
+	c.fixtures = fx
+	for name := range fx {
+		c.vendors = append(c.vendors, name)
+	}
+	slices.Sort(c.vendors)
+	return c.kit(tb)
+}
+
+// kit is a Kit of c bound to tb.
+func (c *core) kit(tb testing.TB) *Kit {
+	k := &Kit{tb: tb, c: c}
 	k.Clock = &Clock{k: k}
+	c.watch(tb)
 	return k
 }
 
+// In returns the kit bound to tb (a subtest): its controls fail tb, and a
+// failure of tb prints the journal. It drives the same emulator.
+func (k *Kit) In(tb testing.TB) *Kit { return k.c.kit(tb) }
+
 // URL returns a vendor's base URL: a client's base URL for that vendor
-// ("http://127.0.0.1:PORT/passport").
-func (k *Kit) URL(vendor string) string { return k.base + "/" + vendor }
+// ("http://127.0.0.1:PORT/passport"). An unknown vendor fails the test.
+func (k *Kit) URL(vendor string) string {
+	k.tb.Helper()
+	if !slices.Contains(k.c.vendors, vendor) {
+		k.tb.Fatalf("testkit: URL(%q): no such vendor%s; the vendors are %s", vendor, didYouMean(vendor, k.c.vendors), strings.Join(k.c.vendors, ", "))
+	}
+	return k.c.base + "/" + vendor
+}
 
 // BaseURL returns the emulator's root URL.
-func (k *Kit) BaseURL() string { return k.base }
+func (k *Kit) BaseURL() string { return k.c.base }
 
 // AdminURL returns the admin plane's URL.
-func (k *Kit) AdminURL() string { return k.base + "/_emulator" }
+func (k *Kit) AdminURL() string { return k.c.base + "/_emulator" }
 
 // Emulator returns the in-process emulator, or nil when it runs elsewhere.
-func (k *Kit) Emulator() *emulator.Emulator { return k.emu }
+func (k *Kit) Emulator() *emulator.Emulator { return k.c.emu }
 
 // Fixtures returns a vendor's users and clients as the emulator serves
 // them: its package's Fixtures type (for example *passport.Fixtures).
-func (k *Kit) Fixtures(vendor string) any { return k.fixtures[vendor] }
+func (k *Kit) Fixtures(vendor string) any { return k.c.fixtures[vendor] }
 
-// adminError is the admin plane's refusal.
-type adminError struct {
-	Status  int
-	Code    string `json:"error"`
+// Admin returns the kit's controls in the form that returns an error instead
+// of failing the test.
+func (k *Kit) Admin() *Admin { return &Admin{c: k.c} }
+
+// check fails the kit's test when err is not nil.
+func (k *Kit) check(what string, err error) {
+	k.tb.Helper()
+	if err != nil {
+		k.tb.Fatalf("testkit: %s: %v", what, err)
+	}
+}
+
+// AdminError is the admin plane's refusal of a control.
+type AdminError struct {
+	Status  int    // the HTTP status
+	Code    string `json:"error"` // e.g. not_found
 	Message string `json:"message"`
 }
 
-func (e *adminError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
+func (e *AdminError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
 
 // call sends one admin request (body nil, or a value sent as JSON) and returns
 // the answer's body.
-func (k *Kit) call(ctx context.Context, method, path string, body any) ([]byte, error) {
+func (c *core) call(ctx context.Context, method, path string, body any) ([]byte, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -170,7 +241,7 @@ func (k *Kit) call(ctx context.Context, method, path string, body any) ([]byte, 
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, k.base+"/_emulator"+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, c.base+"/_emulator"+path, rd)
 	if err != nil {
 		return nil, err
 	}
@@ -179,10 +250,10 @@ func (k *Kit) call(ctx context.Context, method, path string, body any) ([]byte, 
 		// defence against cross-site requests), body or not.
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if k.token != "" {
-		req.Header.Set("Authorization", "Bearer "+k.token)
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
-	resp, err := k.client.Do(req)
+	resp, err := c.client.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +263,7 @@ func (k *Kit) call(ctx context.Context, method, path string, body any) ([]byte, 
 		return nil, err
 	}
 	if resp.StatusCode/100 != 2 {
-		ae := &adminError{Status: resp.StatusCode}
+		ae := &AdminError{Status: resp.StatusCode}
 		if json.Unmarshal(b, ae) != nil {
 			ae.Message = string(b)
 		}
@@ -201,96 +272,82 @@ func (k *Kit) call(ctx context.Context, method, path string, body any) ([]byte, 
 	return b, nil
 }
 
-// must runs an admin call and decodes its answer into out (when not nil),
-// failing the test on any error.
-func (k *Kit) must(method, path string, body, out any) {
-	k.tb.Helper()
-	b, err := k.call(context.Background(), method, path, body)
+// do runs an admin call and decodes its answer into out (when not nil).
+func (c *core) do(ctx context.Context, method, path string, body, out any) error {
+	b, err := c.call(ctx, method, path, body)
 	if err != nil {
-		k.tb.Fatalf("testkit: %s /_emulator%s: %v", method, path, err)
+		return fmt.Errorf("%s /_emulator%s: %w", method, path, err)
 	}
 	if out != nil {
 		if err := json.Unmarshal(b, out); err != nil {
-			k.tb.Fatalf("testkit: %s /_emulator%s: decode %s: %v", method, path, b, err)
+			return fmt.Errorf("%s /_emulator%s: decode %s: %w", method, path, b, err)
 		}
 	}
+	return nil
 }
 
 // Clock is the emulator's virtual clock, seen from a test.
 type Clock struct{ k *Kit }
 
-type clockBody struct {
-	Now    time.Time `json:"now"`
-	Frozen bool      `json:"frozen"`
-}
-
-func (c *Clock) do(method, path string, body any) time.Time {
-	c.k.tb.Helper()
-	var out clockBody
-	c.k.must(method, "/clock"+path, body, &out)
-	return out.Now
-}
-
 // Now returns the virtual time.
-func (c *Clock) Now() time.Time { c.k.tb.Helper(); return c.do("GET", "", nil) }
+func (c *Clock) Now() time.Time {
+	c.k.tb.Helper()
+	t, err := c.k.Admin().Now(context.Background())
+	c.k.check("clock", err)
+	return t
+}
 
 // Advance moves the clock forward by d and returns the new time.
 func (c *Clock) Advance(d time.Duration) time.Time {
 	c.k.tb.Helper()
-	return c.do("POST", "/advance", map[string]string{"duration": d.String()})
+	t, err := c.k.Admin().Advance(context.Background(), d)
+	c.k.check("advance the clock", err)
+	return t
 }
 
 // Set moves the clock to t (forwards or backwards).
 func (c *Clock) Set(t time.Time) time.Time {
 	c.k.tb.Helper()
-	return c.do("POST", "/set", map[string]string{"time": t.UTC().Format(time.RFC3339Nano)})
+	t, err := c.k.Admin().SetClock(context.Background(), t)
+	c.k.check("set the clock", err)
+	return t
 }
 
 // Freeze stops the clock: it then moves only when advanced or set.
-func (c *Clock) Freeze() time.Time { c.k.tb.Helper(); return c.do("POST", "/freeze", nil) }
+func (c *Clock) Freeze() time.Time {
+	c.k.tb.Helper()
+	t, err := c.k.Admin().Freeze(context.Background())
+	c.k.check("freeze the clock", err)
+	return t
+}
 
 // Resume lets a frozen clock run again from where it stands.
-func (c *Clock) Resume() time.Time { c.k.tb.Helper(); return c.do("POST", "/resume", nil) }
-
-type tokenList struct {
-	Tokens []emulator.TokenInfo `json:"tokens"`
-	Next   string               `json:"next"`
+func (c *Clock) Resume() time.Time {
+	c.k.tb.Helper()
+	t, err := c.k.Admin().Resume(context.Background())
+	c.k.check("resume the clock", err)
+	return t
 }
 
 // Expire makes a token expire now; the next use is answered 401 token_expired.
 func (k *Kit) Expire(token string) {
 	k.tb.Helper()
-	k.must("POST", "/tokens/expire", emulator.TokenSelector{Token: token}, nil)
+	k.check("expire", k.Admin().Expire(context.Background(), token))
 }
 
 // Revoke revokes a token; the next use is answered 401 token_revoked.
 func (k *Kit) Revoke(token string) {
 	k.tb.Helper()
-	k.must("POST", "/tokens/revoke", emulator.TokenSelector{Token: token}, nil)
+	k.check("revoke", k.Admin().Revoke(context.Background(), token))
 }
 
 // Tokens lists the tokens the emulator holds for a vendor ("" for all) and a
 // principal ("" for all): metadata and fingerprints, never the tokens.
 func (k *Kit) Tokens(vendor, principal string) []emulator.TokenInfo {
 	k.tb.Helper()
-	q := url.Values{}
-	if vendor != "" {
-		q.Set("vendor", vendor)
-	}
-	if principal != "" {
-		q.Set("principal", principal)
-	}
-	q.Set("limit", strconv.Itoa(emulator.MaxTokenPage))
-	var all []emulator.TokenInfo
-	for {
-		var page tokenList
-		k.must("GET", "/tokens?"+q.Encode(), nil, &page)
-		all = append(all, page.Tokens...)
-		if page.Next == "" {
-			return all
-		}
-		q.Set("after", page.Next)
-	}
+	ts, err := k.Admin().Tokens(context.Background(), vendor, principal)
+	k.check("list tokens", err)
+	return ts
 }
 
 // Issued is a token issued without the login dance.
@@ -301,64 +358,69 @@ type Issued struct {
 }
 
 // IssueOption refines IssueToken.
-type IssueOption func(map[string]string)
+type IssueOption struct{ apply func(*issueBody) }
+
+type issueBody struct {
+	Vendor    string `json:"vendor"`
+	Principal string `json:"principal"`
+	Lifetime  string `json:"lifetime,omitempty"`
+	Kind      string `json:"kind,omitempty"`
+	Role      string `json:"role,omitempty"`
+	Name      string `json:"name,omitempty"`
+	AccountID string `json:"account_id,omitempty"`
+}
 
 // Lifetime gives the token this lifetime instead of the vendor's.
 func Lifetime(d time.Duration) IssueOption {
-	return func(m map[string]string) { m["lifetime"] = d.String() }
+	return IssueOption{func(b *issueBody) { b.Lifetime = d.String() }}
 }
 
 // Kind picks the kind of token: PassKit "jwt" or "longlived", Brass "user" or "pat".
-func Kind(kind string) IssueOption { return func(m map[string]string) { m["kind"] = kind } }
+func Kind(kind string) IssueOption { return IssueOption{func(b *issueBody) { b.Kind = kind }} }
 
-// Role is a Brass PAT's role.
-func Role(role string) IssueOption { return func(m map[string]string) { m["role"] = role } }
+// Role is a Brass PAT's role (a name such as "accountant", or an id).
+func Role(role string) IssueOption { return IssueOption{func(b *issueBody) { b.Role = role }} }
+
+// Name is a Brass PAT's name.
+func Name(name string) IssueOption { return IssueOption{func(b *issueBody) { b.Name = name }} }
 
 // Account binds a TeleTracker token to this account.
 func Account(id int64) IssueOption {
-	return func(m map[string]string) { m["account_id"] = strconv.FormatInt(id, 10) }
+	return IssueOption{func(b *issueBody) { b.AccountID = strconv.FormatInt(id, 10) }}
 }
 
 // IssueToken issues a token for a principal (a Passport client id, a PassKit
 // or TeleTracker username, a Brass email) without logging in.
 func (k *Kit) IssueToken(vendor, principal string, opts ...IssueOption) Issued {
 	k.tb.Helper()
-	body := map[string]string{"vendor": vendor, "principal": principal}
-	for _, o := range opts {
-		o(body)
-	}
-	var out Issued
-	k.must("POST", "/tokens/issue", body, &out)
+	out, err := k.Admin().IssueToken(context.Background(), vendor, principal, opts...)
+	k.check("issue a token", err)
 	return out
 }
 
 // Apply activates a scenario.
 func (k *Kit) Apply(s scenarios.Scenario) {
 	k.tb.Helper()
-	k.must("POST", "/scenarios", s, nil)
+	k.check("apply a scenario", k.Admin().Apply(context.Background(), s))
 }
 
 // ApplyBuiltin activates a built-in scenario; a vendor ("brass") narrows it
 // to that vendor.
 func (k *Kit) ApplyBuiltin(name string, vendor ...string) {
 	k.tb.Helper()
-	body := map[string]string{"name": name}
-	if len(vendor) > 0 {
-		body["vendor"] = vendor[0]
-	}
-	k.must("POST", "/scenarios", body, nil)
+	k.check("apply a built-in scenario", k.Admin().ApplyBuiltin(context.Background(), name, vendor...))
 }
 
 // RemoveScenario deactivates one scenario.
 func (k *Kit) RemoveScenario(name string) {
 	k.tb.Helper()
-	k.must("DELETE", "/scenarios/"+url.PathEscape(name), nil, nil)
+	k.check("remove a scenario", k.Admin().RemoveScenario(context.Background(), name))
 }
 
 // ClearScenarios deactivates every scenario.
 func (k *Kit) ClearScenarios() {
 	k.tb.Helper()
-	k.must("DELETE", "/scenarios", nil, nil)
+	k.check("clear the scenarios", k.Admin().ClearScenarios(context.Background()))
 }
 
 // FailNext makes the next request to one operation of a vendor fail with
@@ -366,7 +428,7 @@ func (k *Kit) ClearScenarios() {
 func (k *Kit) FailNext(vendor, operationID string, status int) {
 	k.tb.Helper()
 	k.Apply(scenarios.Scenario{
-		Name:        fmt.Sprintf("fail-next-%d", k.faults.Add(1)),
+		Name:        fmt.Sprintf("fail-next-%d", k.c.faults.Add(1)),
 		Description: fmt.Sprintf("%s.%s answers %d once", vendor, operationID, status),
 		Rules: []scenarios.Rule{{
 			Match:   scenarios.Match{Vendor: vendor, Operation: operationID},
@@ -381,22 +443,35 @@ type Filter struct {
 	Vendor    string
 	Operation string
 	Status    int
-	// Since is a journal sequence number: only entries after it.
+	// Principal: the client id, username or email that made the request.
+	Principal string
+	// Reason: the answer's X-Tokenemu-Reason, e.g. token_expired.
+	Reason string
+	// Scenario: a scenario one of whose rules acted on the request.
+	Scenario string
+	// Since is a journal cursor (Kit.Cursor): only entries after it. For
+	// Requests, 0 is the oldest entry the journal keeps; for
+	// WaitForRequest, 0 is the moment of the call, and Oldest the oldest
+	// entry (one already there is returned at once).
 	Since int64
 }
 
+// Oldest is a Filter.Since for WaitForRequest that takes entries made
+// before the call too.
+const Oldest int64 = -1
+
 func (f Filter) query() url.Values {
 	q := url.Values{}
-	if f.Vendor != "" {
-		q.Set("vendor", f.Vendor)
-	}
-	if f.Operation != "" {
-		q.Set("operation", f.Operation)
+	for key, v := range map[string]string{"vendor": f.Vendor, "operation": f.Operation, "principal": f.Principal,
+		"reason": f.Reason, "scenario": f.Scenario} {
+		if v != "" {
+			q.Set(key, v)
+		}
 	}
 	if f.Status != 0 {
 		q.Set("status", strconv.Itoa(f.Status))
 	}
-	if f.Since != 0 {
+	if f.Since > 0 {
 		q.Set("since", strconv.FormatInt(f.Since, 10))
 	}
 	return q
@@ -412,54 +487,67 @@ type journalBody struct {
 // page of them).
 func (k *Kit) Requests(f Filter) []emulator.JournalEntry {
 	k.tb.Helper()
-	q := f.query()
-	q.Set("limit", strconv.Itoa(emulator.MaxJournalPage))
-	var all []emulator.JournalEntry
-	for {
-		var page journalBody
-		k.must("GET", "/journal?"+q.Encode(), nil, &page)
-		all = append(all, page.Entries...)
-		if !page.More {
-			return all
-		}
-		q.Set("since", strconv.FormatInt(page.Next, 10))
-	}
+	es, err := k.Admin().Requests(context.Background(), f)
+	k.check("read the journal", err)
+	return es
 }
 
-// WaitForRequest returns the first journal entry that matches f, waiting for
-// one to arrive until ctx ends.
+// Cursor returns the journal's cursor now: a Filter.Since that selects only
+// the requests made after this call.
+func (k *Kit) Cursor() int64 {
+	k.tb.Helper()
+	c, err := k.Admin().Cursor(context.Background())
+	k.check("read the journal", err)
+	return c
+}
+
+// WaitForRequest returns the first journal entry that matches f and was made
+// after f.Since (with Since 0, after this call), waiting for one until ctx
+// ends. To wait for a request that an action of the test makes, take the
+// Cursor before the action and pass it as Since.
 func (k *Kit) WaitForRequest(ctx context.Context, f Filter) (emulator.JournalEntry, error) {
-	for {
-		wait := 30 * time.Second
-		if dl, ok := ctx.Deadline(); ok {
-			wait = min(wait, time.Until(dl))
-		}
-		if wait <= 0 {
-			// The deadline has passed, though ctx may not say so yet.
-			return emulator.JournalEntry{}, context.DeadlineExceeded
-		}
-		q := f.query()
-		q.Set("wait", wait.Round(time.Millisecond).String())
-		b, err := k.call(ctx, "GET", "/journal?"+q.Encode(), nil)
-		if err != nil {
-			if ctx.Err() != nil {
-				return emulator.JournalEntry{}, ctx.Err()
-			}
-			return emulator.JournalEntry{}, err
-		}
-		var out journalBody
-		if err := json.Unmarshal(b, &out); err != nil {
-			return emulator.JournalEntry{}, err
-		}
-		if len(out.Entries) > 0 {
-			return out.Entries[0], nil
-		}
-	}
+	return k.Admin().WaitForRequest(ctx, f)
 }
 
-// Reset forgets every token, reloads the fixtures, puts the clock back to real
-// now, empties the journal and restores the start-up scenarios.
+// Reset forgets every token, reloads the fixtures, puts the clock back to its
+// start (WithClockAt, or real now), empties the journal and restores the
+// start-up scenarios.
 func (k *Kit) Reset() {
 	k.tb.Helper()
-	k.must("POST", "/reset", nil, nil)
+	k.check("reset", k.Admin().Reset(context.Background()))
+}
+
+// didYouMean is ` (did you mean "x"?)` for the known name closest to name,
+// when one is close enough.
+func didYouMean(name string, known []string) string {
+	best, dist := "", 3
+	for _, k := range known {
+		if d := levenshtein(strings.ToLower(name), k); d < dist {
+			best, dist = k, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }

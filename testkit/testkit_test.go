@@ -15,6 +15,7 @@ import (
 	"github.com/tokenemu/tokenemu/emulator"
 	"github.com/tokenemu/tokenemu/emulator/passport"
 	"github.com/tokenemu/tokenemu/emulator/vendorapi"
+	"github.com/tokenemu/tokenemu/internal/kitopt"
 	"github.com/tokenemu/tokenemu/scenarios"
 	"github.com/tokenemu/tokenemu/testkit"
 )
@@ -86,7 +87,7 @@ func TestStartOptions(t *testing.T) {
 
 func fmtArgs(t *testing.T, opts ...testkit.Option) string {
 	t.Helper()
-	s, err := testkit.Resolve(opts...)
+	s, err := kitopt.Resolve(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +113,7 @@ func TestSettingsArgs(t *testing.T) {
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
-	s, _ := testkit.Resolve(testkit.WithConfig(func(c *emulator.Config) { c.Clock = emulator.NewClock(nil) }))
+	s, _ := kitopt.Resolve(testkit.WithConfig(func(c *emulator.Config) { c.Clock = emulator.NewClock(nil) }))
 	if _, err := s.Args(); err == nil {
 		t.Error("a Go clock cannot go to a container")
 	}
@@ -120,15 +121,15 @@ func TestSettingsArgs(t *testing.T) {
 		"MaxHeaderBytes": func(c *emulator.Config) { c.MaxHeaderBytes = 1 << 10 },
 		"State":          func(c *emulator.Config) { c.State.File = "state.json" },
 	} {
-		s, _ := testkit.Resolve(testkit.WithConfig(set))
+		s, _ := kitopt.Resolve(testkit.WithConfig(set))
 		if _, err := s.Args(); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("Config.%s for a container: %v, want an error naming it", name, err)
 		}
 	}
-	if _, err := testkit.Resolve(testkit.WithScenario("no-such-built-in")); err == nil {
+	if _, err := kitopt.Resolve(testkit.WithScenario("no-such-built-in")); err == nil {
 		t.Error("unknown built-in accepted")
 	}
-	if _, err := testkit.Resolve(testkit.WithFixturesFile(filepath.Join(t.TempDir(), "missing.yaml"))); err == nil {
+	if _, err := kitopt.Resolve(testkit.WithFixturesFile(filepath.Join(t.TempDir(), "missing.yaml"))); err == nil {
 		t.Error("missing fixtures file accepted")
 	}
 }
@@ -166,8 +167,9 @@ func TestKitControls(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	got := make(chan emulator.JournalEntry, 1)
+	cursor := kit.Cursor() // the goroutine may ask after the request is made
 	go func() {
-		e, err := kit.WaitForRequest(ctx, testkit.Filter{Vendor: "passkit", Status: 502})
+		e, err := kit.WaitForRequest(ctx, testkit.Filter{Vendor: "passkit", Status: 502, Since: cursor})
 		if err != nil {
 			t.Errorf("WaitForRequest: %v", err)
 		}
@@ -250,7 +252,10 @@ func BenchmarkStart(b *testing.B) {
 }
 
 // fatalTB records a Fatalf and stops the goroutine, as testing.T does.
-type fatalTB struct{ msg string }
+type fatalTB struct {
+	testing.TB // nil: only the methods below are called
+	msg        string
+}
 
 func (f *fatalTB) Helper()        {}
 func (f *fatalTB) Cleanup(func()) {}
@@ -263,9 +268,9 @@ func (f *fatalTB) Fatalf(format string, args ...any) {
 func TestCredentialsForAnUnknownUser(t *testing.T) {
 	t.Parallel()
 	kit := testkit.Start(t)
-	for vendor, call := range map[string]func(testkit.TB){
-		"Brass":       func(tb testkit.TB) { kit.BrassUserJWT(tb, "nobody@example.test") },
-		"TeleTracker": func(tb testkit.TB) { kit.TeleTrackerLogin(tb, "nobody@example.test") },
+	for vendor, call := range map[string]func(testing.TB){
+		"Brass":       func(tb testing.TB) { kit.BrassUserJWT(tb, "nobody@example.test") },
+		"TeleTracker": func(tb testing.TB) { kit.TeleTrackerLogin(tb, "nobody@example.test") },
 	} {
 		tb := &fatalTB{}
 		done := make(chan struct{})

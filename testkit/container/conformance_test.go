@@ -64,9 +64,11 @@ func expect(t *testing.T, what string, code int, reason string, wantCode int, wa
 	}
 }
 
-// waitJournal waits for a journal entry and checks its status.
+// waitJournal waits for a journal entry of a request already answered (the
+// journal records it just after the answer).
 func waitJournal(t *testing.T, kit *testkit.Kit, f testkit.Filter) {
 	t.Helper()
+	f.Since = testkit.Oldest
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := kit.WaitForRequest(ctx, f); err != nil {

@@ -8,8 +8,13 @@
 // GOOS=linux) on FROM scratch (docker/Dockerfile), tagged by the hash of the
 // binary and the Dockerfile, so nothing is pulled at any step. It is a module
 // of its own so that users of the in-process kit never download
-// testcontainers-go. With no registry at hand, set
-// TESTCONTAINERS_RYUK_DISABLED=true: the kit removes its containers itself.
+// testcontainers-go.
+//
+// testcontainers' reaper (Ryuk) removes the containers of a test process
+// that dies. Where its image is neither in the engine nor can be pulled (no
+// registry at hand), the kit switches it off for the process, logs one line
+// saying so, and removes its containers itself: at the end of the test
+// (Start) or at Terminate (Run).
 package container
 
 import (
@@ -39,6 +44,7 @@ import (
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/tokenemu/tokenemu/docker"
+	"github.com/tokenemu/tokenemu/internal/kitopt"
 	"github.com/tokenemu/tokenemu/testkit"
 )
 
@@ -47,25 +53,53 @@ const Repository = "tokenemu.invalid/tokenemu"
 
 const port = "8080/tcp"
 
-// Start runs the emulator in a container with opts (the options of
-// testkit.Start) and removes the container when the test ends. A setup
-// failure fails the test; without Docker it skips, unless CI=true.
-func Start(tb testing.TB, opts ...testkit.Option) *testkit.Kit {
-	tb.Helper()
-	RequireDocker(tb)
-	s, err := testkit.Resolve(opts...)
+// Kit is an emulator running in a container, not bound to any test: a
+// TestMain starts one with Run and shares it, each test taking a
+// *testkit.Kit of it with In, and ends it with Terminate.
+//
+//	var shared *container.Kit
+//
+//	func TestMain(m *testing.M) {
+//		var err error
+//		if shared, err = container.Run(context.Background()); err != nil {
+//			log.Fatal(err)
+//		}
+//		code := m.Run()
+//		_ = shared.Terminate(context.Background())
+//		os.Exit(code)
+//	}
+//
+//	func TestSomething(t *testing.T) {
+//		kit := shared.In(t)
+//		kit.Reset() // the container's state is shared: start from a clean one
+//	}
+type Kit struct {
+	ctr  testcontainers.Container
+	base string
+	opts []testkit.Option
+}
+
+// Run starts the emulator in a container with opts (the options of
+// testkit.Start). The caller ends it with Terminate.
+func Run(ctx context.Context, opts ...testkit.Option) (*Kit, error) {
+	return run(ctx, nil, opts...)
+}
+
+func run(ctx context.Context, tb testing.TB, opts ...testkit.Option) (*Kit, error) {
+	reaperCheck(ctx)
+	s, err := kitopt.Resolve(opts...)
 	if err != nil {
-		tb.Fatalf("testkit/container: %v", err)
+		return nil, err
 	}
 	args, err := s.Args()
 	if err != nil {
-		tb.Fatalf("testkit/container: %v", err)
+		return nil, err
 	}
 	var files []testcontainers.ContainerFile
 	if s.Config.Fixtures != nil {
 		b, err := s.Config.Fixtures.YAML()
 		if err != nil {
-			tb.Fatalf("testkit/container: fixtures: %v", err)
+			return nil, fmt.Errorf("fixtures: %w", err)
 		}
 		files = append(files, testcontainers.ContainerFile{Reader: bytes.NewReader(b), ContainerFilePath: "/etc/tokenemu/fixtures.yaml", FileMode: 0o644})
 		args = append(args, "-fixtures=/etc/tokenemu/fixtures.yaml")
@@ -74,33 +108,79 @@ func Start(tb testing.TB, opts ...testkit.Option) *testkit.Kit {
 	if len(all) > 0 {
 		b, err := json.Marshal(all)
 		if err != nil {
-			tb.Fatalf("testkit/container: scenarios: %v", err)
+			return nil, fmt.Errorf("scenarios: %w", err)
 		}
 		files = append(files, testcontainers.ContainerFile{Reader: bytes.NewReader(b), ContainerFilePath: "/etc/tokenemu/scenarios.json", FileMode: 0o644})
 		args = append(args, "-scenario=/etc/tokenemu/scenarios.json")
 	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	image := s.Image
 	if image == "" {
 		if image, err = Image(ctx); err != nil {
-			tb.Fatalf("testkit/container: %v", err)
+			return nil, err
 		}
 	}
 	health := &healthWait{timeout: 60 * time.Second}
+	var logger tclog.Logger = quiet{}
+	if tb != nil {
+		logger = tclog.TestLogger(tb) // to the test's log, not stderr
+	}
 	ctr, err := testcontainers.Run(ctx, image,
 		testcontainers.WithExposedPorts(port),
 		testcontainers.WithCmd(append([]string{"serve"}, args...)...),
 		testcontainers.WithFiles(files...),
 		testcontainers.WithWaitStrategy(health),
-		testcontainers.WithLogger(tclog.TestLogger(tb)), // to the test's log, not stderr
+		testcontainers.WithLogger(logger),
 	)
-	testcontainers.CleanupContainer(tb, ctr)
-	if err != nil {
-		tb.Fatalf("testkit/container: start %s: %v%s", image, err, ryukHint(err))
+	k := &Kit{ctr: ctr, base: health.endpoint, opts: opts}
+	if tb != nil {
+		testcontainers.CleanupContainer(tb, ctr)
 	}
-	return testkit.Connect(tb, health.endpoint, opts...)
+	if err != nil {
+		if tb == nil && ctr != nil {
+			_ = ctr.Terminate(context.Background())
+		}
+		return nil, fmt.Errorf("start %s: %w%s", image, err, ryukHint(err))
+	}
+	return k, nil
+}
+
+// In returns a kit of this container bound to tb: its controls fail tb, and
+// a failure of tb prints the journal and the container's last log lines.
+func (k *Kit) In(tb testing.TB) *testkit.Kit {
+	tb.Helper()
+	return testkit.Connect(tb, k.base, append(slices.Clip(k.opts), kitopt.WithLogs(k.Logs))...)
+}
+
+// BaseURL returns the emulator's root URL.
+func (k *Kit) BaseURL() string { return k.base }
+
+// Logs returns what the emulator has logged so far.
+func (k *Kit) Logs(ctx context.Context) (string, error) {
+	rc, err := k.ctr.Logs(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	return string(b), err
+}
+
+// Terminate stops and removes the container.
+func (k *Kit) Terminate(ctx context.Context) error { return k.ctr.Terminate(ctx) }
+
+// Start runs the emulator in a container with opts (the options of
+// testkit.Start) and removes the container when the test ends. A setup
+// failure fails the test; without Docker it skips, unless CI=true.
+func Start(tb testing.TB, opts ...testkit.Option) *testkit.Kit {
+	tb.Helper()
+	RequireDocker(tb)
+	k, err := run(context.Background(), tb, opts...)
+	if err != nil {
+		tb.Fatalf("testkit/container: %v", err)
+	}
+	return k.In(tb)
 }
 
 // healthWait is ready when /_emulator/healthz answers 200 on the mapped port,
@@ -157,7 +237,7 @@ func anySlice[T any](xs []T) []any {
 
 func ryukHint(err error) string {
 	if strings.Contains(strings.ToLower(err.Error()), "ryuk") || strings.Contains(err.Error(), "reaper") {
-		return " (no registry to pull the reaper image from? set TESTCONTAINERS_RYUK_DISABLED=true)"
+		return " (the reaper image cannot be pulled? set TESTCONTAINERS_RYUK_DISABLED=true)"
 	}
 	return ""
 }
@@ -177,6 +257,7 @@ func RequireDocker(tb testing.TB) {
 // dockerHealth is checked once per process: the engine does not come and go
 // during a test run.
 var dockerHealth = sync.OnceValue(func() (err error) {
+	reaperCheck(context.Background())
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("docker provider: %v", r)
@@ -217,6 +298,7 @@ type BuildTimings struct {
 // says how long each step took. An image with the same content hash already
 // in the engine is reused.
 func BuildImage(ctx context.Context, log io.Writer) (string, BuildTimings, error) {
+	reaperCheck(ctx)
 	var tm BuildTimings
 	p, err := testcontainers.NewDockerProvider(testcontainers.WithLogger(quiet{}))
 	if err != nil {
