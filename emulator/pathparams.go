@@ -38,10 +38,7 @@ func (c *pathCheck) ok(v string) bool {
 		return false // kin-openapi's "missing", or its "value is required"
 	}
 	if c.min > 0 || c.max >= 0 {
-		n := len(v)
-		if c.min > n || c.max < n { // more bytes than runes: count them
-			n = utf8.RuneCountInString(v)
-		}
+		n := utf8.RuneCountInString(v) // the schema counts runes, not bytes
 		if n < c.min || (c.max >= 0 && n > c.max) {
 			return false
 		}
@@ -159,7 +156,11 @@ func fastParams(route *routers.Route) (checks []pathCheck, rest *routers.Route, 
 	drop := func(params openapi3.Parameters) openapi3.Parameters {
 		var kept openapi3.Parameters
 		for _, ref := range params {
-			if c, ok := newPathCheck(ref.Value); ok {
+			// A parameter that overrides one of the path item's stays
+			// with kin-openapi, which skips the item's only while the
+			// operation still lists it.
+			overrides := ref.Value != nil && route.PathItem.Parameters.GetByInAndName(ref.Value.In, ref.Value.Name) != nil
+			if c, ok := newPathCheck(ref.Value); ok && !overrides {
 				checks = append(checks, c)
 				continue
 			}

@@ -9,6 +9,9 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 )
 
 // fastChecked lists "vendor.operation.param" for every path parameter the
@@ -103,4 +106,44 @@ func FuzzPathCheck(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Lengths count runes, as the schema does: "éé" is two long, not four.
+func TestPathCheckCountsRunes(t *testing.T) {
+	t.Parallel()
+	max := uint64(10)
+	p := &openapi3.Parameter{Name: "id", In: openapi3.ParameterInPath, Required: true,
+		Schema: &openapi3.SchemaRef{Value: &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeString}, MinLength: 3, MaxLength: &max}}}
+	c, ok := newPathCheck(p)
+	if !ok {
+		t.Fatal("a plain string with lengths is not fast-checked")
+	}
+	for v, want := range map[string]bool{"éé": false, "ééé": true, "abc": true, "ab": false, strings.Repeat("é", 10): true, strings.Repeat("é", 11): false} {
+		if got := c.ok(v); got != want {
+			t.Errorf("ok(%q) = %v, want %v", v, got, want)
+		}
+	}
+}
+
+// An operation's parameter that overrides one of its path item's stays with
+// kin-openapi, which would otherwise check the value against the item's.
+func TestPathCheckLeavesOverridesToKinOpenAPI(t *testing.T) {
+	t.Parallel()
+	str := &openapi3.Parameter{Name: "id", In: openapi3.ParameterInPath, Required: true,
+		Schema: &openapi3.SchemaRef{Value: &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeString}, Pattern: "^[a-z]+$"}}}
+	integer := &openapi3.Parameter{Name: "id", In: openapi3.ParameterInPath, Required: true,
+		Schema: &openapi3.SchemaRef{Value: &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeInteger}}}}
+	route := &routers.Route{
+		PathItem:  &openapi3.PathItem{Parameters: openapi3.Parameters{{Value: integer}}},
+		Operation: &openapi3.Operation{Parameters: openapi3.Parameters{{Value: str}}},
+	}
+	if checks, rest, _ := fastParams(route); len(checks) != 0 || rest != nil {
+		t.Errorf("fastParams took the overriding parameter: %d checks", len(checks))
+	}
+	// And a template that names a parameter twice gives it the last value
+	// everywhere, as the map kin-openapi reads does.
+	p := vendorapi.Params{{Name: "id", Value: "BAD!"}, {Name: "id", Value: "good"}}
+	if p.Get("id") != p.Map()["id"] {
+		t.Errorf("Get %q, Map %q", p.Get("id"), p.Map()["id"])
+	}
 }

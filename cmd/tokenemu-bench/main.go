@@ -73,8 +73,8 @@ func run(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if o.procs < 1 || o.startups < 1 || o.rounds < 1 {
-		fmt.Fprintln(os.Stderr, "tokenemu-bench: -procs, -startups and -rounds must be at least 1")
+	if o.procs < 1 || o.startups < 1 || o.rounds < 1 || o.rounds%2 == 0 {
+		fmt.Fprintln(os.Stderr, "tokenemu-bench: -procs and -startups must be at least 1, and -rounds an odd number (it has a median)")
 		return 2
 	}
 	if *quick {
@@ -382,7 +382,7 @@ func bench(o options) error {
 	type row struct {
 		w         workload
 		emu, base result    // the round whose ratio is the median
-		ratios    []float64 // every round's, sorted
+		ratios    []float64 // every round's, in the order they ran
 	}
 	var rows []row
 	failed := false
@@ -445,11 +445,11 @@ func bench(o options) error {
 			}
 			rounds = append(rounds, p)
 		}
-		slices.SortFunc(rounds, func(a, b pair) int { return cmp.Compare(a.emu.rps/a.base.rps, b.emu.rps/b.base.rps) })
-		for _, p := range rounds {
+		for _, p := range rounds { // in the order they ran
 			r.ratios = append(r.ratios, p.emu.rps/p.base.rps)
 			r.emu.errors += p.emu.errors
 		}
+		slices.SortFunc(rounds, func(a, b pair) int { return cmp.Compare(a.emu.rps/a.base.rps, b.emu.rps/b.base.rps) })
 		mid := rounds[len(rounds)/2]
 		errs := r.emu.errors
 		r.emu, r.base = mid.emu, mid.base
@@ -461,7 +461,7 @@ func bench(o options) error {
 	fmt.Fprintf(&out, "tokenemu load benchmark, %s: %s, %d CPUs, %s/%s, %s; GOMAXPROCS %d for both servers; wrk -t%d -c%d; %d round(s) of %v per server and workload, after a %v warm-up; the round with the median ratio shown\n\n",
 		time.Now().UTC().Format("2006-01-02"), cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(),
 		o.procs, o.threads, o.connections, o.rounds, o.duration, o.warmup)
-	fmt.Fprintln(&out, "| vendor | workload | tokenemu req/s | p50 | p99 | errors | baseline req/s | baseline p99 | ratio | every round |")
+	fmt.Fprintln(&out, "| vendor | workload | tokenemu req/s | p50 | p99 | errors (all rounds) | baseline req/s | baseline p99 | ratio | every round, in order |")
 	fmt.Fprintln(&out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, r := range rows {
 		every := make([]string, len(r.ratios))

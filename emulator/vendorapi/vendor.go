@@ -171,11 +171,12 @@ type Params []Param
 // Param is one path parameter: its name in the template and its value.
 type Param struct{ Name, Value string }
 
-// Get returns the value of the parameter name ("" when there is none).
+// Get returns the value of the parameter name ("" when there is none). A
+// template that names a parameter twice gives it the last value, as Map does.
 func (p Params) Get(name string) string {
-	for _, x := range p {
-		if x.Name == name {
-			return x.Value
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i].Name == name {
+			return p[i].Value
 		}
 	}
 	return ""
