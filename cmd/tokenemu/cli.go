@@ -478,12 +478,20 @@ func printBanner(out io.Writer, base string, procs int, emu *emulator.Emulator) 
 	fmt.Fprintf(w, "  admin        %s/_emulator  (OpenAPI documents at %s/_emulator/openapi/{name}.yaml)\n\n", base, base)
 }
 
+// version is stamped by the release build (-ldflags "-X main.version=v1.2.3");
+// otherwise the module's version, or (devel), is shown.
+var version string
+
 func versionString() string {
 	v := "(devel)"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		if bi.Main.Version != "" {
-			v = bi.Main.Version
-		}
+	bi, ok := debug.ReadBuildInfo()
+	switch {
+	case version != "":
+		v = version
+	case ok && bi.Main.Version != "":
+		v = bi.Main.Version
+	}
+	if ok {
 		for _, s := range bi.Settings {
 			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
 				v += " " + s.Value[:12]
