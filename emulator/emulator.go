@@ -377,16 +377,13 @@ type operation struct {
 	vendor vendorapi.Vendor // or the admin plane
 	id     string
 	route  *routers.Route // its Operation has no security: see authenticate
-	// pathChecks are the path parameters checked before kin-openapi, which
-	// then validates the request against restRoute (route without them);
-	// restRoute is nil when there are none.
-	pathChecks []pathCheck
-	restRoute  *routers.Route
-	restParams bool // restRoute still has path parameters
-	security   openapi3.SecurityRequirements
-	checks     [][]securityCheck // security, with each requirement's names sorted
-	handle     vendorapi.Handler
-	locks      bool // holds the state lock for reading while it runs
+	// paths are the path parameters checked before kin-openapi, made at
+	// the operation's first request (see fastPaths).
+	paths    fastPaths
+	security openapi3.SecurityRequirements
+	checks   [][]securityCheck // security, with each requirement's names sorted
+	handle   vendorapi.Handler
+	locks    bool // holds the state lock for reading while it runs
 	// paramSegments are the indexes, in the request path split at "/", of
 	// the segments that hold path parameters (the journal redacts them).
 	paramSegments []int
@@ -550,7 +547,6 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 					// so in its document.
 					locks: op.Extensions[unlockedExtension] != true,
 				}
-				o.pathChecks, o.restRoute, o.restParams = fastParams(o.route)
 				e.ops[s.Name()+"."+op.OperationID] = o
 				if !strings.Contains(path, "{") {
 					if e.staticOps[prefix+path] == nil {
@@ -801,9 +797,9 @@ func (e *Emulator) serveOperation(op *operation) http.Handler {
 			return
 		}
 		in := &openapi3filter.RequestValidationInput{Request: r, Route: op.route, Options: opts}
-		if op.restRoute != nil && checkPathParams(op.pathChecks, req.Params) {
-			in.Route = op.restRoute
-			if op.restParams {
+		if fp := op.paths.get(op.route); fp.rest != nil && checkPathParams(fp.checks, req.Params) {
+			in.Route = fp.rest
+			if fp.restParams {
 				in.PathParams = req.Params.Map()
 			}
 		} else {

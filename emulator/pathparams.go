@@ -7,6 +7,7 @@ import (
 	"regexp/syntax"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -49,8 +50,11 @@ func (c *pathCheck) ok(v string) bool {
 	return c.pattern == nil || c.pattern.MatchString(v)
 }
 
-// byteClass is one byte of a fixed-length pattern: the ASCII bytes it takes.
-type byteClass *[256]bool
+// byteClass is one byte of a fixed-length pattern: the ASCII bytes it takes,
+// a bit each (16 bytes, so that a UUID's 36 cost 576 bytes per instance).
+type byteClass [2]uint64
+
+func (c *byteClass) has(b byte) bool { return b < 128 && c[b>>6]&(1<<(b&63)) != 0 }
 
 // fixedClasses turns an anchored pattern that is a run of ASCII literals and
 // ASCII character classes repeated a fixed number of times (the shape of
@@ -74,8 +78,8 @@ func fixedClasses(pattern string) []byteClass {
 			n, sub = sub.Min, sub.Sub[0]
 		} else if sub.Op == syntax.OpConcat { // Simplify spells a{3} as aaa
 			for _, s := range sub.Sub {
-				c := asciiClass(s)
-				if c == nil {
+				c, ok := asciiClass(s)
+				if !ok {
 					return nil
 				}
 				out = append(out, c)
@@ -92,16 +96,16 @@ func fixedClasses(pattern string) []byteClass {
 		}
 		if sub.Op == syntax.OpLiteral {
 			for _, r := range sub.Rune {
-				c := asciiClass(&syntax.Regexp{Op: syntax.OpLiteral, Rune: []rune{r}, Flags: sub.Flags})
-				if c == nil {
+				c, ok := asciiClass(&syntax.Regexp{Op: syntax.OpLiteral, Rune: []rune{r}, Flags: sub.Flags})
+				if !ok {
 					return nil
 				}
 				out = append(out, c)
 			}
 			continue
 		}
-		c := asciiClass(sub)
-		if c == nil || len(out)+n > 1024 {
+		c, ok := asciiClass(sub)
+		if !ok || len(out)+n > 1024 {
 			return nil
 		}
 		for range n {
@@ -111,9 +115,9 @@ func fixedClasses(pattern string) []byteClass {
 	return out
 }
 
-// asciiClass is the bytes a one-character literal or a character class takes,
-// or nil when it is anything else or takes a character outside ASCII.
-func asciiClass(re *syntax.Regexp) byteClass {
+// asciiClass is the bytes a one-character literal or a character class takes;
+// false when it is anything else or takes a character outside ASCII.
+func asciiClass(re *syntax.Regexp) (byteClass, bool) {
 	var ranges []rune
 	switch {
 	case re.Op == syntax.OpLiteral && len(re.Rune) == 1 && re.Flags&syntax.FoldCase == 0:
@@ -121,19 +125,19 @@ func asciiClass(re *syntax.Regexp) byteClass {
 	case re.Op == syntax.OpCharClass:
 		ranges = re.Rune
 	default:
-		return nil
+		return byteClass{}, false
 	}
-	var c [256]bool
+	var c byteClass
 	for i := 0; i+1 < len(ranges); i += 2 {
 		lo, hi := ranges[i], ranges[i+1]
 		if lo < 0 || hi >= utf8.RuneSelf {
-			return nil
+			return byteClass{}, false
 		}
 		for r := lo; r <= hi; r++ {
-			c[r] = true
+			c[r>>6] |= 1 << (r & 63)
 		}
 	}
-	return &c
+	return c, true
 }
 
 // matchFixed reports whether v is exactly one byte of each class.
@@ -141,12 +145,27 @@ func matchFixed(classes []byteClass, v string) bool {
 	if len(v) != len(classes) {
 		return false
 	}
-	for i, c := range classes {
-		if !c[v[i]] {
+	for i := range classes {
+		if !classes[i].has(v[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+// fastPaths are an operation's fast-checked path parameters, made at its
+// first request rather than with the instance: a regexp or a table per
+// parameter cost each instance about 30 KB, for operations most never call.
+type fastPaths struct {
+	once       sync.Once
+	checks     []pathCheck
+	rest       *routers.Route // the route without them; nil when there are none
+	restParams bool           // rest still has path parameters
+}
+
+func (f *fastPaths) get(route *routers.Route) *fastPaths {
+	f.once.Do(func() { f.checks, f.rest, f.restParams = fastParams(route) })
+	return f
 }
 
 // fastParams splits route's path parameters into those pathCheck can judge
@@ -230,12 +249,15 @@ func newPathCheck(p *openapi3.Parameter) (pathCheck, bool) {
 		if strings.Contains(s.Pattern, `\u`) {
 			return pathCheck{}, false
 		}
-		re, err := regexp.Compile(s.Pattern)
-		if err != nil {
-			return pathCheck{}, false
+		// A fixed run of classes needs no regexp (whose program costs an
+		// instance kilobytes per parameter).
+		if c.fixed = fixedClasses(s.Pattern); c.fixed == nil {
+			re, err := regexp.Compile(s.Pattern)
+			if err != nil {
+				return pathCheck{}, false
+			}
+			c.pattern = re
 		}
-		c.pattern = re
-		c.fixed = fixedClasses(s.Pattern)
 	}
 	return c, true
 }

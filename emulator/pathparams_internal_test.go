@@ -27,7 +27,7 @@ func fastChecked(t testing.TB, e *Emulator) map[string]struct {
 		param *openapi3.Parameter
 	}{}
 	for id, op := range e.ops {
-		for _, c := range op.pathChecks {
+		for _, c := range op.paths.get(op.route).checks {
 			var param *openapi3.Parameter
 			for _, ref := range slices.Concat(op.route.Operation.Parameters, op.route.PathItem.Parameters) {
 				if ref.Value.In == openapi3.ParameterInPath && ref.Value.Name == c.name {
