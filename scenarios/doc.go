@@ -11,7 +11,7 @@
 //
 // A scenario scripts failures that are hard to get from a real vendor. It is data: a name, a
 // description and rules. Load it at start (`-scenario FILE|NAME`, repeatable), over HTTP
-// (`POST /_emulator/scenarios`), with the CLI (`tokenemu scenario apply`), or from Go
+// (`POST /_emulator/scenarios`), with the CLI (`tokenemu scenarios apply`), or from Go
 // (`emu.ApplyScenario`). One request can also carry `X-Tokenemu-Scenario: <built-in>`: that
 // built-in then applies to that request alone, as if it were the scenario's first match, and
 // nothing stays active. Since anyone who reaches a vendor can send it, the header takes only

@@ -43,37 +43,6 @@ type cliError struct{ msg string }
 
 func (e *cliError) Error() string { return e.msg }
 
-// parseArgs parses flags that may come before, between or after positional
-// arguments, fills unset flags from TOKENEMU_* variables, and returns the
-// positional arguments.
-func parseArgs(fs *flag.FlagSet, args []string, getenv func(string) string) ([]string, error) {
-	var pos []string
-	for {
-		// A base64url token may start with "-": an argument that names no
-		// flag and is as long as a token is the token, not a mistyped flag.
-		if len(args) > 0 && looksLikeToken(fs, args[0]) {
-			pos, args = append(pos, args[0]), args[1:]
-			continue
-		}
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-	return pos, fillFromEnv(fs, getenv)
-}
-
-func looksLikeToken(fs *flag.FlagSet, arg string) bool {
-	if len(arg) < 20 || !strings.HasPrefix(arg, "-") || strings.ContainsAny(arg, "= ") {
-		return false
-	}
-	return fs.Lookup(strings.TrimLeft(arg, "-")) == nil
-}
-
 // adminClient talks to a running emulator's /_emulator plane.
 type adminClient struct {
 	base    string
@@ -81,15 +50,8 @@ type adminClient struct {
 	json    bool
 	timeout time.Duration
 	stdout  io.Writer
+	stderr  io.Writer
 	client  *http.Client
-}
-
-// clientFlags adds the flags every admin command has.
-func clientFlags(fs *flag.FlagSet, c *adminClient) {
-	fs.StringVar(&c.base, "url", "http://127.0.0.1:8080", "base URL of the running emulator")
-	fs.StringVar(&c.token, "admin-token", "", "the emulator's -admin-token, if it has one")
-	fs.BoolVar(&c.json, "json", false, "print the emulator's JSON answer instead of text")
-	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "how long to wait for an answer")
 }
 
 // call sends one admin request and returns the body of a 2xx answer; any other
@@ -186,41 +148,6 @@ func answer[T any](c *adminClient, b []byte, err error, text func(T)) error {
 	return nil
 }
 
-// adminCommand runs one admin client command: it parses its flags, then calls
-// do with the client and the positional arguments.
-func adminCommand(ctx context.Context, name, usageText string, args []string, stdout, stderr io.Writer, getenv func(string) string,
-	extra func(*flag.FlagSet), do func(ctx context.Context, c *adminClient, pos []string) error) int {
-	fs := flag.NewFlagSet("tokenemu "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	c := &adminClient{stdout: stdout}
-	clientFlags(fs, c)
-	if extra != nil {
-		extra(fs)
-	}
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: %s\n\nFlags (each also TOKENEMU_<NAME>):\n", usageText)
-		fs.PrintDefaults()
-	}
-	pos, err := parseArgs(fs, args, getenv)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "tokenemu %s: %v\n", name, err)
-		return exitUsage
-	}
-	if err := do(ctx, c, pos); err != nil {
-		var ue *usageError
-		if errors.As(err, &ue) {
-			fmt.Fprintf(stderr, "tokenemu %s: %v\nUsage: %s\n", name, err, usageText)
-			return exitUsage
-		}
-		fmt.Fprintf(stderr, "tokenemu %s: %v\n", name, err)
-		return exitFail
-	}
-	return exitOK
-}
-
 // usageError is a command line the command cannot run.
 type usageError struct{ msg string }
 
@@ -230,52 +157,52 @@ func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(f
 
 // ---- clock ----
 
-func runClock(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	const u = "tokenemu clock [get | advance DURATION | set TIME | freeze | resume] [flags]"
-	return adminCommand(ctx, "clock", u, args, stdout, stderr, getenv, nil, func(ctx context.Context, c *adminClient, pos []string) error {
-		sub := "get"
-		if len(pos) > 0 {
-			sub = pos[0]
-		}
-		var (
-			b   []byte
-			err error
-		)
-		switch {
-		case sub == "get" && len(pos) <= 1:
-			b, err = c.call(ctx, "GET", "/clock", "", nil)
-		case sub == "advance" && len(pos) == 2:
-			if _, perr := time.ParseDuration(pos[1]); perr != nil {
-				return usagef("advance %q: want a Go duration such as 61m, 24h or 30s", pos[1])
+func clockCommand() adminSpec {
+	return adminSpec{use: "clock [get | advance DURATION | set TIME | freeze | resume]", short: "Show or move the virtual clock",
+		words: []string{"get", "advance", "set", "freeze", "resume"}, do: func(ctx context.Context, c *adminClient, pos []string) error {
+			sub := "get"
+			if len(pos) > 0 {
+				sub = pos[0]
 			}
-			b, err = c.callJSON(ctx, "POST", "/clock/advance", map[string]string{"duration": pos[1]})
-		case sub == "set" && len(pos) == 2:
-			if _, perr := time.Parse(time.RFC3339, pos[1]); perr != nil {
-				return usagef("set %q: want an RFC 3339 time such as 2030-01-01T00:00:00Z", pos[1])
+			var (
+				b   []byte
+				err error
+			)
+			switch {
+			case sub == "get" && len(pos) <= 1:
+				b, err = c.call(ctx, "GET", "/clock", "", nil)
+			case sub == "advance" && len(pos) == 2:
+				if _, perr := time.ParseDuration(pos[1]); perr != nil {
+					return usagef("advance %q: want a Go duration such as 61m, 24h or 30s", pos[1])
+				}
+				b, err = c.callJSON(ctx, "POST", "/clock/advance", map[string]string{"duration": pos[1]})
+			case sub == "set" && len(pos) == 2:
+				if _, perr := time.Parse(time.RFC3339, pos[1]); perr != nil {
+					return usagef("set %q: want an RFC 3339 time such as 2030-01-01T00:00:00Z", pos[1])
+				}
+				b, err = c.callJSON(ctx, "POST", "/clock/set", map[string]string{"time": pos[1]})
+			case (sub == "freeze" || sub == "resume") && len(pos) == 1:
+				b, err = c.call(ctx, "POST", "/clock/"+sub, "", nil)
+			default:
+				return usagef("unknown clock command %q", strings.Join(pos, " "))
 			}
-			b, err = c.callJSON(ctx, "POST", "/clock/set", map[string]string{"time": pos[1]})
-		case (sub == "freeze" || sub == "resume") && len(pos) == 1:
-			b, err = c.call(ctx, "POST", "/clock/"+sub, "", nil)
-		default:
-			return usagef("unknown clock command %q", strings.Join(pos, " "))
-		}
-		return answer(c, b, err, func(clk struct {
-			Now    string `json:"now"`
-			Frozen bool   `json:"frozen"`
-		}) {
-			state := "running"
-			if clk.Frozen {
-				state = "frozen"
-			}
-			fmt.Fprintf(c.stdout, "%s (%s)\n", clk.Now, state)
-		})
-	})
+			return answer(c, b, err, func(clk struct {
+				Now    string `json:"now"`
+				Frozen bool   `json:"frozen"`
+			}) {
+				state := "running"
+				if clk.Frozen {
+					state = "frozen"
+				}
+				fmt.Fprintf(c.stdout, "%s (%s)\n", clk.Now, state)
+			})
+		}}
 }
 
 // ---- reset ----
 
-func runReset(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	return adminCommand(ctx, "reset", "tokenemu reset [flags]", args, stdout, stderr, getenv, nil, func(ctx context.Context, c *adminClient, pos []string) error {
+func resetCommand() adminSpec {
+	return adminSpec{use: "reset", short: "Forget every token, reload the fixtures, put the clock back, empty the journal", do: func(ctx context.Context, c *adminClient, pos []string) error {
 		if len(pos) > 0 {
 			return usagef("reset takes no arguments")
 		}
@@ -283,11 +210,11 @@ func runReset(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return answer(c, b, err, func(struct{}) {
 			fmt.Fprintln(c.stdout, "reset: every token gone, fixtures reloaded, clock back at its start (-clock, or real now), journal empty, start-up scenarios re-armed")
 		})
-	})
+	}}
 }
 
-func runState(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	return adminCommand(ctx, "state", "tokenemu state save [flags]", args, stdout, stderr, getenv, nil, func(ctx context.Context, c *adminClient, pos []string) error {
+func stateCommand() adminSpec {
+	return adminSpec{use: "state save", short: "Save the -state file now", words: []string{"save"}, do: func(ctx context.Context, c *adminClient, pos []string) error {
 		if len(pos) != 1 || pos[0] != "save" {
 			return usagef("usage: tokenemu state save")
 		}
@@ -298,13 +225,13 @@ func runState(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		}) {
 			fmt.Fprintf(c.stdout, "saved %s (%d bytes)\n", out.File, out.Bytes)
 		})
-	})
+	}}
 }
 
 // ---- passport clients ----
 
-func runPassport(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	const u = "tokenemu passport clients [list | create [-client-id ID] [-secret S] [-account-id UUID] [-scopes A,B] | rotate CLIENT_ID [-secret S]] [flags]"
+func passportCommand() adminSpec {
+	const u = "passport clients [list | create [-client-id ID] [-secret S] [-account-id UUID] [-scopes A,B] | rotate CLIENT_ID [-secret S]]"
 	var id, secret, account string
 	var scopes []string
 	extra := func(fs *flag.FlagSet) {
@@ -313,9 +240,9 @@ func runPassport(ctx context.Context, args []string, stdout, stderr io.Writer, g
 		fs.StringVar(&account, "account-id", "", "create: the entity account id, a UUID (default a new entity)")
 		fs.Var(listFlag{&scopes}, "scopes", "create: scopes, comma-separated (default every Passport scope)")
 	}
-	return adminCommand(ctx, "passport", u, args, stdout, stderr, getenv, extra, func(ctx context.Context, c *adminClient, pos []string) error {
+	return adminSpec{use: u, short: "List, create and rotate Passport clients", words: []string{"clients"}, extra: extra, do: func(ctx context.Context, c *adminClient, pos []string) error {
 		if len(pos) == 0 || pos[0] != "clients" {
-			return usagef("usage: %s", u)
+			return usagef("usage: tokenemu %s", u)
 		}
 		pos = pos[1:]
 		printClient := func(cl passport.ClientInfo) {
@@ -346,8 +273,8 @@ func runPassport(ctx context.Context, args []string, stdout, stderr io.Writer, g
 			b, err := c.callJSON(ctx, "POST", "/passport/clients/"+url.PathEscape(pos[1])+"/secret", body)
 			return answer(c, b, err, printClient)
 		}
-		return usagef("usage: %s", u)
-	})
+		return usagef("usage: tokenemu %s", u)
+	}}
 }
 
 // ---- scenario (against a running emulator) ----
@@ -400,61 +327,166 @@ func loadScenarios(args []string) ([]scenarios.Scenario, error) {
 	return out, nil
 }
 
-func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	const u = "tokenemu scenario [list | apply NAME[:VENDOR]|FILE | clear [NAME]] [flags]"
+func scenariosCommand() adminSpec {
 	var vendor string
 	var replace bool
 	extra := func(fs *flag.FlagSet) {
 		fs.StringVar(&vendor, "vendor", "", "apply: narrow a built-in to this vendor (as NAME:VENDOR does)")
 		fs.BoolVar(&replace, "replace", false, "apply: replace an active scenario of the same name (re-arming its counters)")
 	}
-	return adminCommand(ctx, "scenario", u, args, stdout, stderr, getenv, extra, func(ctx context.Context, c *adminClient, pos []string) error {
-		if len(pos) == 0 {
-			pos = []string{"list"}
+	return adminSpec{
+		use:   "scenarios [list | show NAME | validate FILE... | active | apply NAME[:VENDOR]|FILE | remove NAME | clear]",
+		short: "Built-in scenarios and scenario files (offline); the active ones of a running emulator",
+		long: `list, show and validate need no emulator: they read the built-in library and files.
+active, apply, remove and clear drive a running emulator (-url, -admin-token).`,
+		words: []string{"list", "show", "validate", "active", "apply", "remove", "clear"},
+		extra: extra,
+		do: func(ctx context.Context, c *adminClient, pos []string) error {
+			if len(pos) == 0 {
+				pos = []string{"list"}
+			}
+			switch {
+			case pos[0] == "list" && len(pos) == 1:
+				return listBuiltins(c)
+			case pos[0] == "show" && len(pos) == 2:
+				return showBuiltin(c, pos[1])
+			case pos[0] == "validate" && len(pos) >= 2:
+				return validateFiles(c, pos[1:])
+			case pos[0] == "active" && len(pos) == 1:
+				b, err := c.call(ctx, "GET", "/scenarios", "", nil)
+				return answer(c, b, err, func(out struct {
+					Active []scenarios.Status `json:"active"`
+				}) {
+					printActive(c.stdout, out.Active)
+				})
+			case pos[0] == "apply" && len(pos) == 2:
+				file, name, v, err := scenarioArg(pos[1])
+				if err != nil {
+					return err
+				}
+				path := "/scenarios"
+				if replace {
+					path += "?replace=true"
+				}
+				var b []byte
+				if file != nil {
+					if vendor != "" {
+						return usagef("-vendor narrows a built-in, not a file")
+					}
+					b, err = c.call(ctx, "POST", path, "application/yaml", file)
+				} else {
+					b, err = c.callJSON(ctx, "POST", path, builtinBody{Name: name, Vendor: cmp.Or(v, vendor)})
+				}
+				return answer(c, b, err, func(out struct {
+					Applied []scenarios.Status `json:"applied"`
+				}) {
+					for _, s := range out.Applied {
+						fmt.Fprintf(c.stdout, "applied %s (%d rules)\n", s.Name, len(s.Rules))
+					}
+				})
+			case (pos[0] == "remove" && len(pos) == 2) || (pos[0] == "clear" && len(pos) == 1):
+				path, what := "/scenarios", "every scenario"
+				if len(pos) == 2 {
+					path, what = "/scenarios/"+url.PathEscape(pos[1]), pos[1]
+				}
+				b, err := c.call(ctx, "DELETE", path, "", nil)
+				return answer(c, b, err, func(struct{}) { fmt.Fprintf(c.stdout, "removed %s\n", what) })
+			}
+			return usagef("unknown scenarios command %q", strings.Join(pos, " "))
+		},
+	}
+}
+
+// listBuiltins prints the built-in library: a table, or JSON with -json.
+func listBuiltins(c *adminClient) error {
+	list, err := scenarios.Builtins()
+	if err != nil {
+		return err
+	}
+	if c.json {
+		type item struct {
+			Name        string `json:"name"`
+			Description string `json:"description"`
 		}
-		switch {
-		case pos[0] == "list" && len(pos) == 1:
-			b, err := c.call(ctx, "GET", "/scenarios", "", nil)
-			return answer(c, b, err, func(out struct {
-				Active []scenarios.Status `json:"active"`
-			}) {
-				printActive(c.stdout, out.Active)
-			})
-		case pos[0] == "apply" && len(pos) == 2:
-			file, name, v, err := scenarioArg(pos[1])
+		out := make([]item, len(list))
+		for i, s := range list {
+			out[i] = item{s.Name, s.Description}
+		}
+		return printValue(c, out)
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	for _, s := range list {
+		fmt.Fprintf(tw, "%s\t%s\n", s.Name, s.Description)
+	}
+	return tw.Flush()
+}
+
+// showBuiltin prints a built-in's YAML, or the scenario as JSON with -json.
+func showBuiltin(c *adminClient, name string) error {
+	if c.json {
+		s, err := scenarios.Builtin(name, "")
+		if err != nil {
+			return err
+		}
+		return printValue(c, s)
+	}
+	b, err := scenarios.BuiltinSource(name)
+	if err != nil {
+		return err
+	}
+	_, err = c.stdout.Write(b)
+	return err
+}
+
+// validateFiles checks scenario files as a running emulator would.
+func validateFiles(c *adminClient, files []string) error {
+	cat, err := emulator.ScenarioCatalog(nil)
+	if err != nil {
+		return err
+	}
+	type result struct {
+		File      string   `json:"file"`
+		OK        bool     `json:"ok"`
+		Scenarios []string `json:"scenarios,omitempty"`
+		Error     string   `json:"error,omitempty"`
+	}
+	var results []result
+	failed := 0
+	for _, file := range files {
+		names, err := validateFile(cat, file)
+		r := result{File: file, OK: err == nil, Scenarios: names}
+		if err != nil {
+			r.Error = err.Error()
+			failed++
+		}
+		results = append(results, r)
+		if !c.json {
 			if err != nil {
-				return err
-			}
-			path := "/scenarios"
-			if replace {
-				path += "?replace=true"
-			}
-			var b []byte
-			if file != nil {
-				if vendor != "" {
-					return usagef("-vendor narrows a built-in, not a file")
-				}
-				b, err = c.call(ctx, "POST", path, "application/yaml", file)
+				fmt.Fprintf(c.stderr, "%s: %v\n", file, err)
 			} else {
-				b, err = c.callJSON(ctx, "POST", path, builtinBody{Name: name, Vendor: cmp.Or(v, vendor)})
+				fmt.Fprintf(c.stdout, "%s: ok: %s\n", file, strings.Join(names, ", "))
 			}
-			return answer(c, b, err, func(out struct {
-				Applied []scenarios.Status `json:"applied"`
-			}) {
-				for _, s := range out.Applied {
-					fmt.Fprintf(c.stdout, "applied %s (%d rules)\n", s.Name, len(s.Rules))
-				}
-			})
-		case pos[0] == "clear" && len(pos) <= 2:
-			path, what := "/scenarios", "every scenario"
-			if len(pos) == 2 {
-				path, what = "/scenarios/"+url.PathEscape(pos[1]), pos[1]
-			}
-			b, err := c.call(ctx, "DELETE", path, "", nil)
-			return answer(c, b, err, func(struct{}) { fmt.Fprintf(c.stdout, "cleared %s\n", what) })
 		}
-		return usagef("unknown scenario command %q", strings.Join(pos, " "))
-	})
+	}
+	if c.json {
+		if err := printValue(c, results); err != nil {
+			return err
+		}
+	}
+	if failed > 0 {
+		return &cliError{fmt.Sprintf("%d of %d files are not valid", failed, len(files))}
+	}
+	return nil
+}
+
+// printValue writes v as indented JSON.
+func printValue(c *adminClient, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	c.printJSON(b)
+	return nil
 }
 
 type builtinBody struct {
@@ -485,82 +517,33 @@ func printActive(w io.Writer, active []scenarios.Status) {
 	_ = tw.Flush()
 }
 
-// ---- scenarios (offline: the built-ins and files) ----
-
-func runScenarios(args []string, stdout, stderr io.Writer) int {
-	const u = "tokenemu scenarios [list | show NAME | validate FILE...]"
-	if len(args) == 0 {
-		args = []string{"list"}
-	}
-	switch {
-	case args[0] == "list" && len(args) == 1:
-		list, err := scenarios.Builtins()
-		if err != nil {
-			fmt.Fprintf(stderr, "tokenemu scenarios: %v\n", err)
-			return exitFail
-		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		for _, s := range list {
-			fmt.Fprintf(tw, "%s\t%s\n", s.Name, s.Description)
-		}
-		_ = tw.Flush()
-		return exitOK
-	case args[0] == "show" && len(args) == 2:
-		b, err := scenarios.BuiltinSource(args[1])
-		if err != nil {
-			fmt.Fprintf(stderr, "tokenemu scenarios: %v\n", err)
-			return exitFail
-		}
-		_, _ = stdout.Write(b)
-		return exitOK
-	case args[0] == "validate" && len(args) >= 2:
-		cat, err := emulator.ScenarioCatalog(nil)
-		if err != nil {
-			fmt.Fprintf(stderr, "tokenemu scenarios: %v\n", err)
-			return exitFail
-		}
-		code := exitOK
-		for _, file := range args[1:] {
-			if err := validateFile(cat, file, stdout); err != nil {
-				fmt.Fprintf(stderr, "%s: %v\n", file, err)
-				code = exitFail
-			}
-		}
-		return code
-	}
-	fmt.Fprintf(stderr, "tokenemu scenarios: unknown command %q\nUsage: %s\n", strings.Join(args, " "), u)
-	return exitUsage
-}
-
-func validateFile(cat *scenarios.Catalog, file string, stdout io.Writer) error {
+func validateFile(cat *scenarios.Catalog, file string) ([]string, error) {
 	b, err := os.ReadFile(file)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	list, err := scenarios.Parse(b)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	names := map[string]bool{}
+	var names []string
+	seen := map[string]bool{}
 	for _, s := range list {
 		if err := cat.Validate(s); err != nil {
-			return err
+			return nil, err
 		}
-		if names[s.Name] {
-			return fmt.Errorf("scenario %q appears twice", s.Name)
+		if seen[s.Name] {
+			return nil, fmt.Errorf("scenario %q appears twice", s.Name)
 		}
-		names[s.Name] = true
+		seen[s.Name] = true
+		names = append(names, fmt.Sprintf("%s (%d rules)", s.Name, len(s.Rules)))
 	}
-	for _, s := range list {
-		fmt.Fprintf(stdout, "%s: ok: %s (%d rules)\n", file, s.Name, len(s.Rules))
-	}
-	return nil
+	return names, nil
 }
 
 // ---- tokens ----
 
-func runTokens(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	const u = "tokenemu tokens [list | expire TOKEN | revoke TOKEN | issue] [-vendor V] [-principal P] [flags]"
+func tokensCommand() adminSpec {
 	var vendor, principal, kind, state, lifetime, role, name, account string
 	extra := func(fs *flag.FlagSet) {
 		fs.StringVar(&vendor, "vendor", "", "passport, passkit, brass or teletracker")
@@ -572,66 +555,67 @@ func runTokens(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		fs.StringVar(&name, "name", "", "issue: the Brass PAT's name")
 		fs.StringVar(&account, "account-id", "", "issue: the TeleTracker account")
 	}
-	return adminCommand(ctx, "tokens", u, args, stdout, stderr, getenv, extra, func(ctx context.Context, c *adminClient, pos []string) error {
-		if len(pos) == 0 {
-			pos = []string{"list"}
-		}
-		var (
-			b   []byte
-			err error
-		)
-		switch {
-		case pos[0] == "list" && len(pos) == 1:
-			q := url.Values{}
-			for k, v := range map[string]string{"vendor": vendor, "principal": principal, "kind": kind, "state": state} {
-				if v != "" {
-					q.Set(k, v)
+	return adminSpec{use: "tokens [list | expire TOKEN | revoke TOKEN | issue] [-vendor V] [-principal P]", short: "List, expire, revoke and issue tokens",
+		words: []string{"list", "expire", "revoke", "issue"}, extra: extra, do: func(ctx context.Context, c *adminClient, pos []string) error {
+			if len(pos) == 0 {
+				pos = []string{"list"}
+			}
+			var (
+				b   []byte
+				err error
+			)
+			switch {
+			case pos[0] == "list" && len(pos) == 1:
+				q := url.Values{}
+				for k, v := range map[string]string{"vendor": vendor, "principal": principal, "kind": kind, "state": state} {
+					if v != "" {
+						q.Set(k, v)
+					}
 				}
-			}
-			return listTokenPages(ctx, c, q)
-		case (pos[0] == "expire" || pos[0] == "revoke") && len(pos) <= 2:
-			sel := emulator.TokenSelector{Vendor: vendor, Principal: principal}
-			if len(pos) == 2 {
-				sel.Token = pos[1]
-			} else if vendor == "" || principal == "" {
-				return usagef("%s needs a TOKEN, or -vendor and -principal", pos[0])
-			}
-			b, err = c.callJSON(ctx, "POST", "/tokens/"+pos[0], sel)
-		case pos[0] == "issue" && len(pos) == 1:
-			if vendor == "" || principal == "" {
-				return usagef("issue needs -vendor and -principal")
-			}
-			body := map[string]string{"vendor": vendor, "principal": principal}
-			for k, v := range map[string]string{"kind": kind, "lifetime": lifetime, "role": role, "name": name, "account_id": account} {
-				if v != "" {
-					body[k] = v
+				return listTokenPages(ctx, c, q)
+			case (pos[0] == "expire" || pos[0] == "revoke") && len(pos) <= 2:
+				sel := emulator.TokenSelector{Vendor: vendor, Principal: principal}
+				if len(pos) == 2 {
+					sel.Token = pos[1]
+				} else if vendor == "" || principal == "" {
+					return usagef("%s needs a TOKEN, or -vendor and -principal", pos[0])
 				}
+				b, err = c.callJSON(ctx, "POST", "/tokens/"+pos[0], sel)
+			case pos[0] == "issue" && len(pos) == 1:
+				if vendor == "" || principal == "" {
+					return usagef("issue needs -vendor and -principal")
+				}
+				body := map[string]string{"vendor": vendor, "principal": principal}
+				for k, v := range map[string]string{"kind": kind, "lifetime": lifetime, "role": role, "name": name, "account_id": account} {
+					if v != "" {
+						body[k] = v
+					}
+				}
+				b, err = c.callJSON(ctx, "POST", "/tokens/issue", body)
+				return answer(c, b, err, func(out struct {
+					Token        string `json:"token"`
+					RefreshToken string `json:"refresh_token"`
+				}) {
+					fmt.Fprintln(c.stdout, out.Token)
+					if out.RefreshToken != "" {
+						fmt.Fprintln(c.stdout, out.RefreshToken)
+					}
+				})
+			default:
+				return usagef("unknown tokens command %q", strings.Join(pos, " "))
 			}
-			b, err = c.callJSON(ctx, "POST", "/tokens/issue", body)
 			return answer(c, b, err, func(out struct {
-				Token        string `json:"token"`
-				RefreshToken string `json:"refresh_token"`
+				Tokens []emulator.TokenInfo `json:"tokens"`
 			}) {
-				fmt.Fprintln(c.stdout, out.Token)
-				if out.RefreshToken != "" {
-					fmt.Fprintln(c.stdout, out.RefreshToken)
+				switch pos[0] {
+				case "expire":
+					fmt.Fprintf(c.stdout, "expired %d token(s)\n", len(out.Tokens))
+				case "revoke":
+					fmt.Fprintf(c.stdout, "revoked %d token(s)\n", len(out.Tokens))
 				}
+				printTokens(c.stdout, out.Tokens)
 			})
-		default:
-			return usagef("unknown tokens command %q", strings.Join(pos, " "))
-		}
-		return answer(c, b, err, func(out struct {
-			Tokens []emulator.TokenInfo `json:"tokens"`
-		}) {
-			switch pos[0] {
-			case "expire":
-				fmt.Fprintf(c.stdout, "expired %d token(s)\n", len(out.Tokens))
-			case "revoke":
-				fmt.Fprintf(c.stdout, "revoked %d token(s)\n", len(out.Tokens))
-			}
-			printTokens(c.stdout, out.Tokens)
-		})
-	})
+		}}
 }
 
 // listTokenPages prints the tokens page by page as they arrive, however many
@@ -691,8 +675,7 @@ func printTokens(w io.Writer, ts []emulator.TokenInfo) {
 
 // ---- journal ----
 
-func runJournal(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	const u = "tokenemu journal [-vendor V] [-operation ID] [-status N] [-principal P] [-reason R] [-scenario S] [-follow] [flags]"
+func journalCommand() adminSpec {
 	var vendor, operation, principal, reason, scenario string
 	var status int
 	var follow bool
@@ -705,86 +688,87 @@ func runJournal(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 		fs.StringVar(&scenario, "scenario", "", "only requests a rule of this scenario acted on")
 		fs.BoolVar(&follow, "follow", false, "keep printing new requests until interrupted")
 	}
-	return adminCommand(ctx, "journal", u, args, stdout, stderr, getenv, extra, func(ctx context.Context, c *adminClient, pos []string) error {
-		if len(pos) > 0 {
-			return usagef("journal takes no arguments")
-		}
-		q := url.Values{}
-		if vendor != "" {
-			q.Set("vendor", vendor)
-		}
-		if operation != "" {
-			q.Set("operation", operation)
-		}
-		if status != 0 {
-			q.Set("status", strconv.Itoa(status))
-		}
-		for k, v := range map[string]string{"principal": principal, "reason": reason, "scenario": scenario} {
-			if v != "" {
-				q.Set(k, v)
+	return adminSpec{use: "journal [-vendor V] [-operation ID] [-status N] [-principal P] [-reason R] [-scenario S] [-follow]", short: "Print the requests the emulator answered, or follow them",
+		extra: extra, do: func(ctx context.Context, c *adminClient, pos []string) error {
+			if len(pos) > 0 {
+				return usagef("journal takes no arguments")
 			}
-		}
-		// Page by page, each printed as it arrives: the journal answers at
-		// most 1000 entries at a time, and -follow waits for the next ones.
-		q.Set("limit", strconv.Itoa(emulator.MaxJournalPage))
-		var since int64
-		header := !c.json
-		printed := false
-		for {
-			if since > 0 {
-				q.Set("since", strconv.FormatInt(since, 10))
+			q := url.Values{}
+			if vendor != "" {
+				q.Set("vendor", vendor)
 			}
-			if follow {
-				q.Set("wait", "25s")
-				c.timeout = 35 * time.Second
+			if operation != "" {
+				q.Set("operation", operation)
 			}
-			b, err := c.call(ctx, "GET", "/journal?"+q.Encode(), "", nil)
-			if err != nil {
-				if follow && ctx.Err() != nil {
-					return nil // interrupted
+			if status != 0 {
+				q.Set("status", strconv.Itoa(status))
+			}
+			for k, v := range map[string]string{"principal": principal, "reason": reason, "scenario": scenario} {
+				if v != "" {
+					q.Set(k, v)
 				}
-				return err
 			}
-			var out struct {
-				Entries []json.RawMessage `json:"entries"`
-				Next    int64             `json:"next"`
-				More    bool              `json:"more"`
-			}
-			if err := json.Unmarshal(b, &out); err != nil {
-				return err
-			}
-			since = max(since, out.Next)
-			for _, raw := range out.Entries {
-				var en emulator.JournalEntry
-				if err := json.Unmarshal(raw, &en); err != nil {
+			// Page by page, each printed as it arrives: the journal answers at
+			// most 1000 entries at a time, and -follow waits for the next ones.
+			q.Set("limit", strconv.Itoa(emulator.MaxJournalPage))
+			var since int64
+			header := !c.json
+			printed := false
+			for {
+				if since > 0 {
+					q.Set("since", strconv.FormatInt(since, 10))
+				}
+				if follow {
+					q.Set("wait", "25s")
+					c.timeout = 35 * time.Second
+				}
+				b, err := c.call(ctx, "GET", "/journal?"+q.Encode(), "", nil)
+				if err != nil {
+					if follow && ctx.Err() != nil {
+						return nil // interrupted
+					}
 					return err
 				}
-				printed = true
-				if c.json {
-					fmt.Fprintf(c.stdout, "%s\n", raw) // one entry per line
+				var out struct {
+					Entries []json.RawMessage `json:"entries"`
+					Next    int64             `json:"next"`
+					More    bool              `json:"more"`
+				}
+				if err := json.Unmarshal(b, &out); err != nil {
+					return err
+				}
+				since = max(since, out.Next)
+				for _, raw := range out.Entries {
+					var en emulator.JournalEntry
+					if err := json.Unmarshal(raw, &en); err != nil {
+						return err
+					}
+					printed = true
+					if c.json {
+						fmt.Fprintf(c.stdout, "%s\n", raw) // one entry per line
+						continue
+					}
+					if header {
+						fmt.Fprintf(c.stdout, "%-6s %-24s %-11s %-26s %-6s %-6s %-26s %-14s %s\n",
+							"SEQ", "TIME", "VENDOR", "OPERATION", "STATUS", "MS", "PRINCIPAL", "TOKEN", "REASON")
+						header = false
+					}
+					fmt.Fprintln(c.stdout, journalLine(en))
+				}
+				if !follow && out.More {
 					continue
 				}
-				if header {
-					fmt.Fprintf(c.stdout, "%-6s %-24s %-11s %-26s %-6s %-6s %-26s %-14s %s\n",
-						"SEQ", "TIME", "VENDOR", "OPERATION", "STATUS", "MS", "PRINCIPAL", "TOKEN", "REASON")
-					header = false
+				if !follow {
+					if !c.json && !printed {
+						fmt.Fprintln(c.stdout, "no requests")
+					}
+					return nil
 				}
-				fmt.Fprintln(c.stdout, journalLine(en))
-			}
-			if !follow && out.More {
-				continue
-			}
-			if !follow {
-				if !c.json && !printed {
-					fmt.Fprintln(c.stdout, "no requests")
+				if ctx.Err() != nil {
+					return nil
 				}
-				return nil
 			}
-			if ctx.Err() != nil {
-				return nil
-			}
-		}
-	})
+		}}
 }
 
 func journalLine(en emulator.JournalEntry) string {

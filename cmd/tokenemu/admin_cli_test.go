@@ -101,21 +101,21 @@ func TestCLIExpireATokenInARunningEmulator(t *testing.T) {
 func TestCLIScenarioCommands(t *testing.T) {
 	t.Parallel()
 	q := newQA(t, emulator.Config{})
-	if out := q.must("scenario", "list"); !strings.Contains(out, "no active scenario") {
+	if out := q.must("scenarios", "active"); !strings.Contains(out, "no active scenario") {
 		t.Errorf("empty list: %s", out)
 	}
-	if out := q.must("scenario", "apply", "passport-token-endpoint-flaky"); out != "applied passport-token-endpoint-flaky (1 rules)\n" {
+	if out := q.must("scenarios", "apply", "passport-token-endpoint-flaky"); out != "applied passport-token-endpoint-flaky (1 rules)\n" {
 		t.Errorf("apply: %q", out)
 	}
-	if out := q.must("scenario", "apply", "vendor-outage:brass"); !strings.Contains(out, "applied vendor-outage") {
+	if out := q.must("scenarios", "apply", "vendor-outage:brass"); !strings.Contains(out, "applied vendor-outage") {
 		t.Errorf("apply with a vendor: %q", out)
 	}
 	file := filepath.Join(t.TempDir(), "s.yaml")
 	if err := os.WriteFile(file, []byte("name: mine\nrules:\n  - match: {vendor: passkit, operation: login}\n    action: {status: 500}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	q.must("scenario", "apply", file)
-	out := q.must("scenario", "list")
+	q.must("scenarios", "apply", file)
+	out := q.must("scenarios", "active")
 	for _, want := range []string{"passport-token-endpoint-flaky", "passport.createToken", "brass", "mine", "passkit.login"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("list lacks %q:\n%s", want, out)
@@ -125,24 +125,24 @@ func TestCLIScenarioCommands(t *testing.T) {
 	var active struct {
 		Active []struct{ Name string } `json:"active"`
 	}
-	if err := json.Unmarshal([]byte(q.must("scenario", "list", "-json")), &active); err != nil || len(active.Active) != 3 {
+	if err := json.Unmarshal([]byte(q.must("scenarios", "active", "-json")), &active); err != nil || len(active.Active) != 3 {
 		t.Errorf("list -json: %v %+v", err, active)
 	}
 	// A duplicate is refused with the emulator's message, exit 1.
-	code, _, errOut := q.cli("scenario", "apply", "mine", "-replace=false")
+	code, _, errOut := q.cli("scenarios", "apply", "mine", "-replace=false")
 	if code != exitFail || !strings.Contains(errOut, "neither a file nor a built-in") {
 		t.Errorf("unknown name: %d %s", code, errOut)
 	}
-	code, _, errOut = q.cli("scenario", "apply", file)
+	code, _, errOut = q.cli("scenarios", "apply", file)
 	if code != exitFail || !strings.Contains(errOut, "already active") {
 		t.Errorf("duplicate: %d %s", code, errOut)
 	}
-	q.must("scenario", "apply", file, "-replace")
-	q.must("scenario", "clear", "mine")
-	if code, _, errOut := q.cli("scenario", "clear", "mine"); code != exitFail || !strings.Contains(errOut, `no active scenario "mine"`) {
+	q.must("scenarios", "apply", file, "-replace")
+	q.must("scenarios", "remove", "mine")
+	if code, _, errOut := q.cli("scenarios", "remove", "mine"); code != exitFail || !strings.Contains(errOut, `no active scenario "mine"`) {
 		t.Errorf("clear twice: %d %s", code, errOut)
 	}
-	q.must("scenario", "clear")
+	q.must("scenarios", "clear")
 	if n := len(q.emu.ActiveScenarios()); n != 0 {
 		t.Errorf("%d active after clear", n)
 	}
@@ -264,7 +264,7 @@ func TestCLIOffline(t *testing.T) {
 		t.Error("unknown scenarios command")
 	}
 	// Against nothing: one line, exit 1.
-	for _, args := range [][]string{{"clock"}, {"tokens", "list"}, {"journal"}, {"scenario", "apply", "slow-login"}, {"reset"}} {
+	for _, args := range [][]string{{"clock"}, {"tokens", "list"}, {"journal"}, {"scenarios", "apply", "slow-login"}, {"reset"}} {
 		out.Reset()
 		errOut.Reset()
 		code := run(context.Background(), args, &out, &errOut, env(map[string]string{"TOKENEMU_URL": "http://" + closedAddr(t)}), keepProcs)

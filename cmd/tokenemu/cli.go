@@ -28,74 +28,6 @@ const (
 	exitUsage = 2
 )
 
-const usage = `tokenemu: an in-memory emulator of PassKit, Brass, Passport and TeleTracker API tokens.
-
-Usage:
-  tokenemu [serve] [flags]        run the emulator (the default command)
-  tokenemu healthcheck [-url URL] exit 0 when the emulator at URL answers /_emulator/healthz
-  tokenemu version                print the version
-
-Scenarios (no emulator needed):
-  tokenemu scenarios list                 the built-in scenarios
-  tokenemu scenarios show NAME            a built-in's YAML
-  tokenemu scenarios validate FILE...     check scenario files
-
-Against a running emulator (-url, -admin-token, -json):
-  tokenemu clock [get|advance 61m|set 2030-01-01T00:00:00Z|freeze|resume]
-  tokenemu scenario [list|apply NAME[:VENDOR]|FILE|clear [NAME]]
-  tokenemu tokens [list|expire TOKEN|revoke TOKEN|issue] [-vendor V -principal P]
-  tokenemu journal [-vendor V] [-operation ID] [-status N] [-follow]
-  tokenemu passport clients [list|create|rotate CLIENT_ID]
-  tokenemu reset
-  tokenemu state save                     save the -state file now
-
-Every flag can also be set through the environment as TOKENEMU_<NAME>
-(e.g. -admin-token as TOKENEMU_ADMIN_TOKEN); a flag on the command line wins.
-Run "tokenemu serve -h" for the serve flags.
-`
-
-// run is the whole program, with its inputs made explicit for tests. setProcs
-// is runtime.GOMAXPROCS in the binary: serve reads and sets how many CPUs run
-// Go code through it, so that tests serving in-process can pass a stand-in
-// and leave the test binary's own setting alone.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, setProcs func(int) int) int {
-	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		cmd, args = args[0], args[1:]
-	}
-	switch cmd {
-	case "serve":
-		return runServe(ctx, args, stdout, stderr, getenv, setProcs)
-	case "healthcheck":
-		return runHealthcheck(ctx, args, stdout, stderr, getenv)
-	case "clock":
-		return runClock(ctx, args, stdout, stderr, getenv)
-	case "reset":
-		return runReset(ctx, args, stdout, stderr, getenv)
-	case "state":
-		return runState(ctx, args, stdout, stderr, getenv)
-	case "scenario":
-		return runScenario(ctx, args, stdout, stderr, getenv)
-	case "scenarios":
-		return runScenarios(args, stdout, stderr)
-	case "tokens":
-		return runTokens(ctx, args, stdout, stderr, getenv)
-	case "journal":
-		return runJournal(ctx, args, stdout, stderr, getenv)
-	case "passport":
-		return runPassport(ctx, args, stdout, stderr, getenv)
-	case "version":
-		fmt.Fprintln(stdout, versionString())
-		return exitOK
-	case "help":
-		fmt.Fprint(stdout, usage)
-		return exitOK
-	default:
-		fmt.Fprintf(stderr, "tokenemu: unknown command %q (tokenemu help lists them)\n", cmd)
-		return exitUsage
-	}
-}
-
 // serveOptions are the serve command's settings.
 type serveOptions struct {
 	addr         string
@@ -178,35 +110,39 @@ func fillFromEnv(fs *flag.FlagSet, getenv func(string) string) error {
 	return err
 }
 
-// commandsUsage lists the commands besides serve, for tokenemu -h; each
-// has its own -h.
-const commandsUsage = `Commands (tokenemu COMMAND -h for a command's flags, which go after it):
-  serve                          run the emulator (the default)
-  healthcheck, version           check a running emulator's health; print the version
-  scenarios list|show|validate   built-in scenarios and scenario files (offline)
-  clock, scenario, tokens, journal, reset, state, passport   drive a running emulator (-url, -admin-token)
-`
-
 // parseServe turns the serve command's arguments and environment into options.
 // It is pure: no files are read and nothing is started.
 func parseServe(args []string, getenv func(string) string, out io.Writer) (serveOptions, error) {
 	var o serveOptions
-	fs := flag.NewFlagSet("tokenemu serve", flag.ContinueOnError)
-	fs.SetOutput(out)
+	fs, level, clockAt := serveFlags(&o)
+	fs.SetOutput(io.Discard) // an error is one line, printed by the caller
+	if err := parseFlags(fs, args, getenv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(out)
+			fs.Usage()
+		}
+		return o, err
+	}
+	return o, o.check(*level, *clockAt)
+}
+
+// serveFlags defines serve's flags on a new flag set, into o.
+func serveFlags(o *serveOptions) (fs *flag.FlagSet, level, clockAt *string) {
+	fs = flag.NewFlagSet("tokenemu serve", flag.ContinueOnError)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (host:port; port 0 picks a free port)")
 	fs.Int64Var(&o.seed, "seed", emulator.DefaultSeed, "seed of the fake data; the same seed gives the same data")
 	fs.StringVar(&o.fixtures, "fixtures", "", "YAML or JSON file of users, clients and accounts (replaces the defaults, vendor by vendor)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
-	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	level = fs.String("log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&o.adminToken, "admin-token", "", "when set, /_emulator/* (except healthz) needs Authorization: Bearer <token>")
 	fs.Var(listFlag{&o.allowedHosts}, "allowed-hosts", "a Host name answered besides localhost and IP addresses (any other gets 403: DNS rebinding), e.g. a compose service name; without -admin-token on a non-loopback address too; repeatable or comma-separated")
 	fs.DurationVar(&o.retention, "retention", emulator.DefaultRetention, "how long a revoked or expired token is kept (and refused as such, not as unknown) before it is swept, on the virtual clock")
-	vendorFlags(fs, &o)
+	vendorFlags(fs, o)
 	fs.IntVar(&o.maxConns, "max-connections", emulator.DefaultMaxConnections, "connections held open at once (each may hold a request body of up to 1 MiB); more wait to be accepted")
 	fs.IntVar(&o.journalSize, "journal-size", emulator.DefaultJournalSize, "requests the journal keeps (GET /_emulator/journal); the oldest go first")
 	fs.Int64Var(&o.journalBytes, "journal-bytes", emulator.DefaultJournalBytes, "memory the journal's entries may take, in bytes; the oldest go first")
 	fs.IntVar(&o.journalWaiters, "journal-waiters", emulator.DefaultJournalWaiters, "journal long polls (wait=) that may wait at once; one more gets 429")
-	clockAt := fs.String("clock", "", "start the virtual clock at this RFC 3339 time (it runs from there, and a reset puts it back there)")
+	clockAt = fs.String("clock", "", "start the virtual clock at this RFC 3339 time (it runs from there, and a reset puts it back there)")
 	fs.StringVar(&o.stateFile, "state", "", "keep the state (tokens, PATs, refresh tokens, accounts made through the APIs, scenarios, clock) in this file: restored at start, saved atomically every -state-interval and at shutdown")
 	fs.DurationVar(&o.stateInterval, "state-interval", emulator.DefaultStateInterval, "how often -state is saved (when something was served since the last save)")
 	fs.BoolVar(&o.stateFresh, "state-fresh", false, "start with fresh state when the -state file cannot be restored (corrupt, another version, another -seed or -fixtures); it is overwritten")
@@ -214,67 +150,69 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	fs.IntVar(&o.procs, "procs", 0, "how many CPUs run the emulator (GOMAXPROCS); 0: half of those available, at least 1, unless GOMAXPROCS is set in the environment")
 	fs.Var(listFlag{&o.scenarios}, "scenario", "activate a scenario at start: a YAML/JSON file or a built-in name (NAME or NAME:VENDOR); repeatable")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: tokenemu [serve] [flags]\n\n%s\nEach flag can be set as TOKENEMU_<NAME> in the environment.\n\n", commandsUsage)
+		fmt.Fprintf(fs.Output(), "Usage: tokenemu [serve] [flags]\n\nRuns the emulator. Each flag can also be set as TOKENEMU_<NAME> in the environment\n(-admin-token as TOKENEMU_ADMIN_TOKEN); \"tokenemu -h\" lists the other commands.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := parseFlags(fs, args, getenv); err != nil {
-		return o, err
-	}
+	return fs, level, clockAt
+}
+
+// check validates the parsed options.
+func (o *serveOptions) check(level, clockAt string) error {
 	if o.seed == 0 {
-		return o, errors.New("-seed: 0 is not a seed (it would make every run different); pick any other number")
+		return errors.New("-seed: 0 is not a seed (it would make every run different); pick any other number")
 	}
 	if o.logFormat != "text" && o.logFormat != "json" {
-		return o, fmt.Errorf("-log-format %q: want text or json", o.logFormat)
+		return fmt.Errorf("-log-format %q: want text or json", o.logFormat)
 	}
-	if err := o.logLevel.UnmarshalText([]byte(*level)); err != nil {
-		return o, fmt.Errorf("-log-level %q: want debug, info, warn or error", *level)
+	if err := o.logLevel.UnmarshalText([]byte(level)); err != nil {
+		return fmt.Errorf("-log-level %q: want debug, info, warn or error", level)
 	}
 	if _, _, err := net.SplitHostPort(o.addr); err != nil {
-		return o, fmt.Errorf("-addr %q: %w", o.addr, err)
+		return fmt.Errorf("-addr %q: %w", o.addr, err)
 	}
 	if o.maxConns < 1 || o.maxConns > 1_000_000 {
-		return o, fmt.Errorf("-max-connections %d: want 1 to 1000000", o.maxConns)
+		return fmt.Errorf("-max-connections %d: want 1 to 1000000", o.maxConns)
 	}
 	if o.retention <= 0 || o.retention > emulator.MaxLifetime {
-		return o, fmt.Errorf("-retention %v: want 1s to %v (100 years)", o.retention, emulator.MaxLifetime)
+		return fmt.Errorf("-retention %v: want 1s to %v (100 years)", o.retention, emulator.MaxLifetime)
 	}
-	if *clockAt != "" {
-		t, err := time.Parse(time.RFC3339, *clockAt)
+	if clockAt != "" {
+		t, err := time.Parse(time.RFC3339, clockAt)
 		if err != nil {
-			return o, fmt.Errorf("-clock %q: want an RFC 3339 time such as 2030-01-01T00:00:00Z", *clockAt)
+			return fmt.Errorf("-clock %q: want an RFC 3339 time such as 2030-01-01T00:00:00Z", clockAt)
 		}
 		o.clockAt = t
 	}
 	if o.journalSize < 1 || o.journalSize > 10_000_000 {
-		return o, fmt.Errorf("-journal-size %d: want 1 to 10000000", o.journalSize)
+		return fmt.Errorf("-journal-size %d: want 1 to 10000000", o.journalSize)
 	}
 	if o.journalBytes < 64<<10 || o.journalBytes > 16<<30 {
-		return o, fmt.Errorf("-journal-bytes %d: want 65536 (64 KiB) to 17179869184 (16 GiB)", o.journalBytes)
+		return fmt.Errorf("-journal-bytes %d: want 65536 (64 KiB) to 17179869184 (16 GiB)", o.journalBytes)
 	}
 	if o.journalWaiters < 1 || o.journalWaiters > 10_000 {
-		return o, fmt.Errorf("-journal-waiters %d: want 1 to 10000", o.journalWaiters)
+		return fmt.Errorf("-journal-waiters %d: want 1 to 10000", o.journalWaiters)
 	}
 	if o.stateInterval <= 0 {
-		return o, fmt.Errorf("-state-interval %v: must be positive", o.stateInterval)
+		return fmt.Errorf("-state-interval %v: must be positive", o.stateInterval)
 	}
 	if o.procs < 0 || o.procs > 4096 {
-		return o, fmt.Errorf("-procs %d: want 1 to 4096, or 0 for half of the CPUs", o.procs)
+		return fmt.Errorf("-procs %d: want 1 to 4096, or 0 for half of the CPUs", o.procs)
 	}
 	// The vendors' settings are checked as New checks them: one
 	// Config.Validate, so that a value means the same on both sides.
 	if err := (emulator.Config{Settings: o.settings}).Validate(); err != nil {
-		return o, err
+		return err
 	}
-	return o, nil
+	return nil
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, setProcs func(int) int) (code int) {
-	o, err := parseServe(args, getenv, stderr)
+	o, err := parseServe(args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "tokenemu: %v\n", err)
+		fmt.Fprintf(stderr, "tokenemu serve: %v (tokenemu serve -h lists the flags)\n", err)
 		return exitUsage
 	}
 	cfg := emulator.Config{

@@ -177,7 +177,8 @@ func TestRunExitCodes(t *testing.T) {
 		{"invalid fixtures", []string{"-fixtures", badFixtures}, exitUsage, "", "client_secret is empty"},
 		{"version", []string{"version"}, exitOK, "go1.", ""},
 		{"help", []string{"help"}, exitOK, "Usage:", ""},
-		{"serve help", []string{"-h"}, exitOK, "", "-admin-token"},
+		{"serve help", []string{"serve", "-h"}, exitOK, "-admin-token", ""},
+		{"help lists the commands", []string{"-h"}, exitOK, "tokens", ""},
 		{"healthcheck nothing there", []string{"healthcheck", "-url", "http://" + closedAddr(t)}, exitFail, "", "no emulator answering"},
 		{"healthcheck bad flag", []string{"healthcheck", "-x"}, exitUsage, "", "not defined"},
 	}

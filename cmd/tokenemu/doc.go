@@ -4,11 +4,14 @@
 //	tokenemu healthcheck [-url URL]  exit 0 when URL/_emulator/healthz answers 200 (for FROM-scratch images)
 //	tokenemu version                 print the version
 //
+//	tokenemu completion bash|zsh|fish|powershell   a shell completion script
+//
 //	tokenemu scenarios list | show NAME | validate FILE...      built-ins and scenario files (offline)
 //
-//	against a running emulator (flags -url, -admin-token, -json, -timeout; TOKENEMU_URL, TOKENEMU_ADMIN_TOKEN):
+//	against a running emulator (global flags -url, -admin-token, -json, -timeout, before or after
+//	the command; TOKENEMU_URL, TOKENEMU_ADMIN_TOKEN, TOKENEMU_JSON, TOKENEMU_TIMEOUT):
 //	tokenemu clock [get | advance 61m | set 2030-01-01T00:00:00Z | freeze | resume]
-//	tokenemu scenario [list | apply NAME[:VENDOR]|FILE [-replace] | clear [NAME]]
+//	tokenemu scenarios [active | apply NAME[:VENDOR]|FILE [-replace] | remove NAME | clear]
 //	tokenemu tokens [list [-vendor V] [-principal P] [-kind K] [-state S]
 //	                | expire TOKEN | expire -vendor V -principal P | revoke … (same)
 //	                | issue -vendor V -principal P [-kind K] [-lifetime D] [-role R] [-name N] [-account-id A]]
@@ -16,9 +19,13 @@
 //	tokenemu reset
 //	tokenemu state save
 //
-// Every flag can also be set in the environment as `TOKENEMU_<NAME>` (`-admin-token` →
-// `TOKENEMU_ADMIN_TOKEN`); a flag on the command line wins. Invalid flags, or a fixtures file that
-// cannot be read or is invalid, print one line on stderr and exit 2. SIGINT/SIGTERM shut down
+// The command line is built on cobra: `tokenemu -h` lists the commands and `tokenemu COMMAND -h`
+// gives each one's flags; a mistyped command gets "did you mean"; flags take one dash or two
+// (`-url`, `--url`). Serve's flags can also be set in the environment as `TOKENEMU_<NAME>`
+// (`-admin-token` → `TOKENEMU_ADMIN_TOKEN`), and so can the global flags above; a command's own
+// flags cannot (so that serve's `TOKENEMU_STATE` never becomes `tokens list -state`). A flag on
+// the command line wins. Invalid flags, or a fixtures file that cannot be read or is invalid,
+// print one line on stderr and exit 2. SIGINT/SIGTERM shut down
 // gracefully, letting requests in flight finish.
 //
 //   - `-addr`: `127.0.0.1:8080` — listen address; port 0 picks a free port. A non-loopback address
