@@ -325,7 +325,11 @@ func BuildImage(ctx context.Context, log io.Writer) (string, BuildTimings, error
 	if err != nil {
 		return "", tm, errors.New("the go command is not on PATH: the container kit builds the emulator from source")
 	}
-	cmd := exec.CommandContext(ctx, goTool, "build", "-trimpath", "-o", bin, "github.com/tokenemu/tokenemu/cmd/tokenemu")
+	args, err := buildArgs(ctx, goTool, dir)
+	if err != nil {
+		return "", tm, err
+	}
+	cmd := exec.CommandContext(ctx, goTool, append(append([]string{"build", "-trimpath", "-o", bin}, args...), "github.com/tokenemu/tokenemu/cmd/tokenemu")...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", tm, fmt.Errorf("go build: %v\n%s", err, out)
@@ -377,6 +381,38 @@ func BuildImage(ctx context.Context, log io.Writer) (string, BuildTimings, error
 	}
 	tm.Image = time.Since(start)
 	return name, tm, nil
+}
+
+// buildArgs are the go build flags that build the emulator from the test's
+// module. That module's go.sum holds the sums of the packages its tests
+// import, not of the command's own dependencies (the CLI library), so in a
+// module of its own the build reads a copy of go.mod and go.sum (-modfile)
+// and may add the missing sums to the copy (-mod=mod), leaving the user's
+// files alone. In a workspace (this repository's go.work) the workspace has
+// them all, and -modfile is not allowed there.
+func buildArgs(ctx context.Context, goTool, tmp string) ([]string, error) {
+	out, err := exec.CommandContext(ctx, goTool, "env", "GOWORK", "GOMOD").Output()
+	if err != nil {
+		return nil, fmt.Errorf("go env: %w", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out))+"\n", "\n")
+	gowork, gomod := strings.TrimSpace(lines[0]), strings.TrimSpace(lines[1])
+	if gowork != "" && gowork != "off" || gomod == "" || gomod == os.DevNull {
+		return nil, nil
+	}
+	for _, name := range []string{"go.mod", "go.sum"} {
+		b, err := os.ReadFile(filepath.Join(filepath.Dir(gomod), name))
+		if errors.Is(err, os.ErrNotExist) && name == "go.sum" {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(tmp, name), b, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	return []string{"-mod=mod", "-modfile=" + filepath.Join(tmp, "go.mod")}, nil
 }
 
 // quiet drops testcontainers' chatter where no test log is at hand.
