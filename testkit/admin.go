@@ -1,16 +1,18 @@
 package testkit
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/url"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/tokenemu/tokenemu/adminclient"
 	"github.com/tokenemu/tokenemu/emulator"
 	"github.com/tokenemu/tokenemu/emulator/passport"
 	"github.com/tokenemu/tokenemu/scenarios"
@@ -26,9 +28,9 @@ type clockBody struct {
 	Frozen bool      `json:"frozen"`
 }
 
-func (a *Admin) clock(ctx context.Context, method, path string, body any) (time.Time, error) {
+func (a *Admin) clock(resp *http.Response, err error) (time.Time, error) {
 	var out clockBody
-	err := a.c.do(ctx, method, "/clock"+path, body, &out)
+	err = a.c.finish(resp, err)(&out)
 	return out.Now, err
 }
 
@@ -37,37 +39,37 @@ func (a *Admin) Now(ctx context.Context) (time.Time, error) {
 	if a.c.emu != nil {
 		return a.c.emu.Clock().Now(), nil // the same clock, without a request
 	}
-	return a.clock(ctx, "GET", "", nil)
+	return a.clock(a.c.api.GetClock(ctx))
 }
 
 // Advance moves the clock forward by d and returns the new time.
 func (a *Admin) Advance(ctx context.Context, d time.Duration) (time.Time, error) {
-	return a.clock(ctx, "POST", "/advance", map[string]string{"duration": d.String()})
+	return a.clock(a.c.api.AdvanceClock(ctx, adminclient.AdvanceClockJSONRequestBody{Duration: ptr(d.String())}))
 }
 
 // SetClock moves the clock to t (forwards or backwards).
 func (a *Admin) SetClock(ctx context.Context, t time.Time) (time.Time, error) {
-	return a.clock(ctx, "POST", "/set", map[string]string{"time": t.UTC().Format(time.RFC3339Nano)})
+	return a.clock(a.c.api.SetClock(ctx, adminclient.SetClockJSONRequestBody{Time: t.UTC()}))
 }
 
 // Freeze stops the clock.
 func (a *Admin) Freeze(ctx context.Context) (time.Time, error) {
-	return a.clock(ctx, "POST", "/freeze", nil)
+	return a.clock(a.c.api.FreezeClock(ctx))
 }
 
 // Resume lets a frozen clock run again.
 func (a *Admin) Resume(ctx context.Context) (time.Time, error) {
-	return a.clock(ctx, "POST", "/resume", nil)
+	return a.clock(a.c.api.ResumeClock(ctx))
 }
 
 // Expire makes a token expire now.
 func (a *Admin) Expire(ctx context.Context, token string) error {
-	return a.c.do(ctx, "POST", "/tokens/expire", emulator.TokenSelector{Token: token}, nil)
+	return a.c.finish(a.c.api.ExpireTokens(ctx, adminclient.ExpireTokensJSONRequestBody{Token: &token}))(nil)
 }
 
 // Revoke revokes a token.
 func (a *Admin) Revoke(ctx context.Context, token string) error {
-	return a.c.do(ctx, "POST", "/tokens/revoke", emulator.TokenSelector{Token: token}, nil)
+	return a.c.finish(a.c.api.RevokeTokens(ctx, adminclient.RevokeTokensJSONRequestBody{Token: &token}))(nil)
 }
 
 type tokenList struct {
@@ -78,80 +80,107 @@ type tokenList struct {
 // Tokens lists the tokens of a vendor ("" for all) and a principal ("" for
 // all), every page of them.
 func (a *Admin) Tokens(ctx context.Context, vendor, principal string) ([]emulator.TokenInfo, error) {
-	q := url.Values{}
+	p := &adminclient.ListTokensParams{Principal: opt(principal), Limit: ptr(emulator.MaxTokenPage)}
 	if vendor != "" {
-		q.Set("vendor", vendor)
+		p.Vendor = ptr(adminclient.Vendor(vendor))
 	}
-	if principal != "" {
-		q.Set("principal", principal)
-	}
-	q.Set("limit", strconv.Itoa(emulator.MaxTokenPage))
 	all := []emulator.TokenInfo{}
 	for {
 		var page tokenList
-		if err := a.c.do(ctx, "GET", "/tokens?"+q.Encode(), nil, &page); err != nil {
+		if err := a.c.finish(a.c.api.ListTokens(ctx, p))(&page); err != nil {
 			return nil, err
 		}
 		all = append(all, page.Tokens...)
 		if page.Next == "" {
 			return all, nil
 		}
-		q.Set("after", page.Next)
+		p.After = &page.Next
 	}
 }
 
 // IssueToken issues a token for a principal without logging in.
 func (a *Admin) IssueToken(ctx context.Context, vendor, principal string, opts ...IssueOption) (Issued, error) {
-	body := issueBody{Vendor: vendor, Principal: principal}
-	for _, o := range opts {
-		if o.apply != nil {
-			o.apply(&body)
+	var o issueBody
+	for _, opt := range opts {
+		if opt.apply != nil {
+			opt.apply(&o)
 		}
 	}
+	body := adminclient.IssueTokenJSONRequestBody{Vendor: adminclient.Vendor(vendor), Principal: principal,
+		Lifetime: opt(o.Lifetime), Role: opt(o.Role), Name: opt(o.Name), AccountId: opt(o.AccountID)}
+	if o.Kind != "" {
+		body.Kind = ptr(adminclient.IssueTokenJSONBodyKind(o.Kind))
+	}
 	var out Issued
-	err := a.c.do(ctx, "POST", "/tokens/issue", body, &out)
+	err := a.c.finish(a.c.api.IssueToken(ctx, body))(&out)
 	return out, err
 }
 
 // Apply activates a scenario.
 func (a *Admin) Apply(ctx context.Context, s scenarios.Scenario) error {
-	return a.c.do(ctx, "POST", "/scenarios", s, nil)
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	return a.c.finish(a.c.api.ApplyScenariosWithBody(ctx, nil, "application/json", bytes.NewReader(b)))(nil)
 }
 
 // ApplyBuiltin activates a built-in scenario, narrowed to a vendor when one is given.
 func (a *Admin) ApplyBuiltin(ctx context.Context, name string, vendor ...string) error {
-	body := map[string]string{"name": name}
+	body := map[string]any{"name": name}
 	if len(vendor) > 0 {
 		body["vendor"] = vendor[0]
 	}
-	return a.c.do(ctx, "POST", "/scenarios", body, nil)
+	// The typed form of this union body marshals to {} (oapi-codegen's
+	// request type does not keep the union's MarshalJSON): send the JSON.
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	return a.c.finish(a.c.api.ApplyScenariosWithBody(ctx, nil, "application/json", bytes.NewReader(b)))(nil)
 }
 
 // RemoveScenario deactivates one scenario.
 func (a *Admin) RemoveScenario(ctx context.Context, name string) error {
-	return a.c.do(ctx, "DELETE", "/scenarios/"+url.PathEscape(name), nil, nil)
+	return a.c.finish(a.c.api.RemoveScenario(ctx, name))(nil)
 }
 
 // ClearScenarios deactivates every scenario.
 func (a *Admin) ClearScenarios(ctx context.Context) error {
-	return a.c.do(ctx, "DELETE", "/scenarios", nil, nil)
+	return a.c.finish(a.c.api.ClearScenarios(ctx))(nil)
+}
+
+// journalParams is f as the journal's query.
+func (f Filter) params() *adminclient.GetJournalParams {
+	p := &adminclient.GetJournalParams{Operation: opt(f.Operation), Principal: opt(f.Principal),
+		Reason: opt(f.Reason), Scenario: opt(f.Scenario)}
+	if f.Vendor != "" {
+		p.Vendor = ptr(adminclient.GetJournalParamsVendor(f.Vendor))
+	}
+	if f.Status != 0 {
+		p.Status = &f.Status
+	}
+	if f.Since > 0 {
+		p.Since = ptr(strconv.FormatInt(f.Since, 10))
+	}
+	return p
 }
 
 // Requests returns the journal entries that match f, oldest first.
 func (a *Admin) Requests(ctx context.Context, f Filter) ([]emulator.JournalEntry, error) {
-	q := f.query()
-	q.Set("limit", strconv.Itoa(emulator.MaxJournalPage))
+	p := f.params()
+	p.Limit = ptr(emulator.MaxJournalPage)
 	all := []emulator.JournalEntry{}
 	for {
 		var page journalBody
-		if err := a.c.do(ctx, "GET", "/journal?"+q.Encode(), nil, &page); err != nil {
+		if err := a.c.finish(a.c.api.GetJournal(ctx, p))(&page); err != nil {
 			return nil, err
 		}
 		all = append(all, page.Entries...)
 		if !page.More {
 			return all, nil
 		}
-		q.Set("since", strconv.FormatInt(page.Next, 10))
+		p.Since = ptr(strconv.FormatInt(page.Next, 10))
 	}
 }
 
@@ -159,7 +188,7 @@ func (a *Admin) Requests(ctx context.Context, f Filter) ([]emulator.JournalEntry
 // for the requests made from now on.
 func (a *Admin) Cursor(ctx context.Context) (int64, error) {
 	var page journalBody
-	err := a.c.do(ctx, "GET", "/journal?limit=0", nil, &page)
+	err := a.c.finish(a.c.api.GetJournal(ctx, &adminclient.GetJournalParams{Limit: ptr(0)}))(&page)
 	return page.Next, err
 }
 
@@ -182,18 +211,13 @@ func (a *Admin) WaitForRequest(ctx context.Context, f Filter) (emulator.JournalE
 			// The deadline has passed, though ctx may not say so yet.
 			return emulator.JournalEntry{}, context.DeadlineExceeded
 		}
-		q := f.query()
-		q.Set("limit", "1")
-		q.Set("wait", wait.Round(time.Millisecond).String())
-		b, err := a.c.call(ctx, "GET", "/journal?"+q.Encode(), nil)
-		if err != nil {
+		p := f.params()
+		p.Limit, p.Wait = ptr(1), ptr(wait.Round(time.Millisecond).String())
+		var out journalBody
+		if err := a.c.finish(a.c.api.GetJournal(ctx, p))(&out); err != nil {
 			if ctx.Err() != nil {
 				return emulator.JournalEntry{}, ctx.Err()
 			}
-			return emulator.JournalEntry{}, err
-		}
-		var out journalBody
-		if err := json.Unmarshal(b, &out); err != nil {
 			return emulator.JournalEntry{}, err
 		}
 		if len(out.Entries) > 0 {
@@ -206,20 +230,24 @@ func (a *Admin) WaitForRequest(ctx context.Context, f Filter) (emulator.JournalE
 // Reset forgets every token, reloads the fixtures, puts the clock back to its
 // start, empties the journal and restores the start-up scenarios.
 func (a *Admin) Reset(ctx context.Context) error {
-	return a.c.do(ctx, "POST", "/reset", nil, nil)
+	return a.c.finish(a.c.api.Reset(ctx))(nil)
 }
 
 // CreatePassportClient adds a Passport client (see Kit.CreatePassportClient).
 func (a *Admin) CreatePassportClient(ctx context.Context, spec passport.ClientSpec) (passport.ClientInfo, error) {
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return passport.ClientInfo{}, err
+	}
 	var out passport.ClientInfo
-	err := a.c.do(ctx, "POST", "/passport/clients", spec, &out)
+	err = a.c.finish(a.c.api.CreatePassportClientWithBody(ctx, "application/json", bytes.NewReader(b)))(&out)
 	return out, err
 }
 
 // RotatePassportSecret gives a Passport client a new random secret and returns it.
 func (a *Admin) RotatePassportSecret(ctx context.Context, clientID string) (string, error) {
 	var out passport.ClientInfo
-	err := a.c.do(ctx, "POST", "/passport/clients/"+url.PathEscape(clientID)+"/secret", struct{}{}, &out)
+	err := a.c.finish(a.c.api.RotatePassportSecret(ctx, clientID, adminclient.RotatePassportSecretJSONRequestBody{}))(&out)
 	return out.ClientSecret, err
 }
 
@@ -229,8 +257,18 @@ func (a *Admin) BrassOTP(ctx context.Context, username string) (string, error) {
 	var out struct {
 		OTP string `json:"otp"`
 	}
-	err := a.c.do(ctx, "GET", "/brass/otp?username="+url.QueryEscape(username), nil, &out)
+	err := a.c.finish(a.c.api.GetBrassOTP(ctx, &adminclient.GetBrassOTPParams{Username: username}))(&out)
 	return out.OTP, err
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// opt is s, or nil when s is empty (a parameter left out).
+func opt(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 // How much of the emulator a failed test gets to see.
@@ -270,12 +308,13 @@ func (c *core) dump() string {
 	defer cancel()
 	var b strings.Builder
 	b.WriteString("testkit: the test failed; the emulator's journal, last entries:\n")
-	var page journalBody
-	if err := c.do(ctx, "GET", "/journal?limit=0", nil, &page); err != nil {
+	a := &Admin{c: c}
+	if cur, err := a.Cursor(ctx); err != nil {
 		fmt.Fprintf(&b, "  (unreadable: %v)\n", err)
 	} else {
-		q := url.Values{"since": {strconv.FormatInt(max(0, page.Next-dumpEntries), 10)}, "limit": {strconv.Itoa(dumpEntries)}}
-		if err := c.do(ctx, "GET", "/journal?"+q.Encode(), nil, &page); err != nil {
+		var page journalBody
+		p := &adminclient.GetJournalParams{Since: ptr(strconv.FormatInt(max(0, cur-dumpEntries), 10)), Limit: ptr(dumpEntries)}
+		if err := c.finish(c.api.GetJournal(ctx, p))(&page); err != nil {
 			fmt.Fprintf(&b, "  (unreadable: %v)\n", err)
 		}
 		for _, e := range page.Entries {

@@ -38,7 +38,6 @@
 package testkit
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -46,7 +45,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,6 +53,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenemu/tokenemu/adminclient"
 	"github.com/tokenemu/tokenemu/emulator"
 	"github.com/tokenemu/tokenemu/emulator/brass"
 	"github.com/tokenemu/tokenemu/emulator/passkit"
@@ -88,6 +87,7 @@ type core struct {
 	vendors     []string       // the vendors' names, sorted
 	emu         *emulator.Emulator
 	client      *http.Client
+	api         *adminclient.Client // the admin plane, through the generated client
 	faults      atomic.Int64
 	logs        func(context.Context) (string, error) // the emulator's log, or nil
 
@@ -152,7 +152,7 @@ func Connect(tb testing.TB, baseURL string, opts ...Option) *Kit {
 		tb.Fatalf("testkit: %v", err)
 	}
 	k := newKit(tb, strings.TrimRight(baseURL, "/"), s.Config, s.Logs)
-	if _, err := k.c.call(context.Background(), "GET", "/healthz", nil); err != nil {
+	if err := k.c.finish(k.c.api.Health(context.Background()))(nil); err != nil {
 		tb.Fatalf("testkit: no emulator at %s: %v", baseURL, err)
 	}
 	return k
@@ -162,6 +162,12 @@ func newKit(tb testing.TB, base string, cfg emulator.Config, logs func(context.C
 	tb.Helper()
 	c := &core{base: base, token: cfg.AdminToken, client: &http.Client{Timeout: 90 * time.Second}, logs: logs,
 		watched: map[testing.TB]bool{}}
+	api, err := adminclient.NewClient(base+"/_emulator", adminclient.WithHTTPClient(c.client),
+		adminclient.WithRequestEditorFn(adminclient.Auth(cfg.AdminToken)))
+	if err != nil {
+		tb.Fatalf("testkit: %v", err)
+	}
+	c.api = api
 	fx, err := cfg.FixturesInEffect()
 	if err != nil {
 		tb.Fatalf("testkit: %v", err)
@@ -230,60 +236,33 @@ type AdminError struct {
 
 func (e *AdminError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
 
-// call sends one admin request (body nil, or a value sent as JSON) and returns
-// the answer's body.
-func (c *core) call(ctx context.Context, method, path string, body any) ([]byte, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
+// finish reads the answer to a call of the generated client: a 2xx is
+// decoded into out (when not nil), anything else is an *AdminError.
+func (c *core) finish(resp *http.Response, err error) func(out any) error {
+	return func(out any) error {
 		if err != nil {
-			return nil, err
+			return err
 		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+"/_emulator"+path, rd)
-	if err != nil {
-		return nil, err
-	}
-	if body != nil || method != http.MethodGet {
-		// The admin plane takes a change only when it says JSON (a
-		// defence against cross-site requests), body or not.
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := c.client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode/100 != 2 {
-		ae := &AdminError{Status: resp.StatusCode}
-		if json.Unmarshal(b, ae) != nil {
-			ae.Message = string(b)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
 		}
-		return nil, ae
-	}
-	return b, nil
-}
-
-// do runs an admin call and decodes its answer into out (when not nil).
-func (c *core) do(ctx context.Context, method, path string, body, out any) error {
-	b, err := c.call(ctx, method, path, body)
-	if err != nil {
-		return fmt.Errorf("%s /_emulator%s: %w", method, path, err)
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			return fmt.Errorf("%s /_emulator%s: decode %s: %w", method, path, b, err)
+		what := resp.Request.Method + " " + resp.Request.URL.Path
+		if resp.StatusCode/100 != 2 {
+			ae := &AdminError{Status: resp.StatusCode}
+			if json.Unmarshal(b, ae) != nil {
+				ae.Message = string(b)
+			}
+			return fmt.Errorf("%s: %w", what, ae)
 		}
+		if out != nil {
+			if err := json.Unmarshal(b, out); err != nil {
+				return fmt.Errorf("%s: decode %s: %w", what, b, err)
+			}
+		}
+		return nil
 	}
-	return nil
 }
 
 // Clock is the emulator's virtual clock, seen from a test.
@@ -459,23 +438,6 @@ type Filter struct {
 // Oldest is a Filter.Since for WaitForRequest that takes entries made
 // before the call too.
 const Oldest int64 = -1
-
-func (f Filter) query() url.Values {
-	q := url.Values{}
-	for key, v := range map[string]string{"vendor": f.Vendor, "operation": f.Operation, "principal": f.Principal,
-		"reason": f.Reason, "scenario": f.Scenario} {
-		if v != "" {
-			q.Set(key, v)
-		}
-	}
-	if f.Status != 0 {
-		q.Set("status", strconv.Itoa(f.Status))
-	}
-	if f.Since > 0 {
-		q.Set("since", strconv.FormatInt(f.Since, 10))
-	}
-	return q
-}
 
 type journalBody struct {
 	Entries []emulator.JournalEntry `json:"entries"`

@@ -18,6 +18,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/tokenemu/tokenemu/adminclient"
 	"github.com/tokenemu/tokenemu/emulator"
 	"github.com/tokenemu/tokenemu/emulator/passport"
 	"github.com/tokenemu/tokenemu/scenarios"
@@ -54,36 +55,32 @@ type adminClient struct {
 	client  *http.Client
 }
 
-// call sends one admin request and returns the body of a 2xx answer; any other
-// answer becomes an error carrying the emulator's message.
-func (c *adminClient) call(ctx context.Context, method, path, ctype string, body []byte) ([]byte, error) {
+// api is the generated client of the admin plane (package adminclient).
+type api = adminclient.Client
+
+// call runs one call of the generated admin client, named what ("GET
+// /clock") in messages, within -timeout, and returns the body of a 2xx
+// answer; any other answer becomes an error carrying the emulator's message.
+func (c *adminClient) call(ctx context.Context, what string, do func(ctx context.Context, a *api) (*http.Response, error)) ([]byte, error) {
 	if c.client == nil {
 		c.client = &http.Client{}
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
 	base := strings.TrimRight(c.base, "/")
-	req, err := http.NewRequestWithContext(ctx, method, base+"/_emulator"+path, rd)
+	a, err := adminclient.NewClient(base+"/_emulator", adminclient.WithHTTPClient(c.client),
+		adminclient.WithRequestEditorFn(adminclient.Auth(c.token)))
 	if err != nil {
 		return nil, &cliError{fmt.Sprintf("bad -url %q: %v", c.base, err)}
 	}
-	if ctype == "" && method != http.MethodGet {
-		ctype = "application/json" // the admin plane takes a change only when it says JSON
-	}
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := c.client.Do(req)
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	resp, err := do(ctx, a)
 	if err != nil {
+		var ue *url.Error
+		if !errors.As(err, &ue) || ue.Op == "parse" {
+			return nil, &cliError{fmt.Sprintf("bad -url %q: %v", c.base, err)} // the request could not be made
+		}
 		if timedOut(ctx, err) {
-			return nil, &cliError{fmt.Sprintf("%s %s timed out after %v without an answer from %s (-timeout sets the wait)", method, path, c.timeout, base)}
+			return nil, &cliError{fmt.Sprintf("%s timed out after %v without an answer from %s (-timeout sets the wait)", what, c.timeout, base)}
 		}
 		return nil, fmt.Errorf("%w at %s (start one with: tokenemu serve)", errNotRunning, base)
 	}
@@ -91,32 +88,37 @@ func (c *adminClient) call(ctx context.Context, method, path, ctype string, body
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
 	if err != nil {
 		if timedOut(ctx, err) {
-			return nil, &cliError{fmt.Sprintf("%s %s timed out after %v reading the answer from %s (-timeout sets the wait)", method, path, c.timeout, base)}
+			return nil, &cliError{fmt.Sprintf("%s timed out after %v reading the answer from %s (-timeout sets the wait)", what, c.timeout, base)}
 		}
 		return nil, fmt.Errorf("read answer from %s: %w", base, err)
 	}
 	if len(b) > maxAnswer {
-		return nil, &cliError{fmt.Sprintf("%s %s: the answer is larger than %d MiB; narrow it (filters, -limit)", method, path, maxAnswer>>20)}
+		return nil, &cliError{fmt.Sprintf("%s: the answer is larger than %d MiB; narrow it (filters, -limit)", what, maxAnswer>>20)}
 	}
 	if resp.StatusCode/100 != 2 {
 		var e struct{ Error, Message string }
 		if json.Unmarshal(b, &e) == nil && e.Message != "" {
 			return nil, &cliError{fmt.Sprintf("%s (%d %s)", e.Message, resp.StatusCode, e.Error)}
 		}
-		return nil, &cliError{fmt.Sprintf("%s %s answered %s", method, path, resp.Status)}
+		return nil, &cliError{fmt.Sprintf("%s answered %s", what, resp.Status)}
 	}
 	return b, nil
 }
 
-func (c *adminClient) callJSON(ctx context.Context, method, path string, body any) ([]byte, error) {
-	if body == nil {
-		return c.call(ctx, method, path, "", nil)
+// jsonBody is v as a request body.
+func jsonBody(v any) (io.Reader, error) {
+	b, err := json.Marshal(v)
+	return bytes.NewReader(b), err
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// opt is s, or nil when s is empty (a parameter left out).
+func opt(s string) *string {
+	if s == "" {
+		return nil
 	}
-	b, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	return c.call(ctx, method, path, "application/json", b)
+	return &s
 }
 
 // printJSON writes an answer as indented JSON.
@@ -170,19 +172,29 @@ func clockCommand() adminSpec {
 			)
 			switch {
 			case sub == "get" && len(pos) <= 1:
-				b, err = c.call(ctx, "GET", "/clock", "", nil)
+				b, err = c.call(ctx, "GET /clock", func(ctx context.Context, a *api) (*http.Response, error) { return a.GetClock(ctx) })
 			case sub == "advance" && len(pos) == 2:
 				if _, perr := time.ParseDuration(pos[1]); perr != nil {
 					return usagef("advance %q: want a Go duration such as 61m, 24h or 30s", pos[1])
 				}
-				b, err = c.callJSON(ctx, "POST", "/clock/advance", map[string]string{"duration": pos[1]})
+				b, err = c.call(ctx, "POST /clock/advance", func(ctx context.Context, a *api) (*http.Response, error) {
+					return a.AdvanceClock(ctx, adminclient.AdvanceClockJSONRequestBody{Duration: &pos[1]})
+				})
 			case sub == "set" && len(pos) == 2:
-				if _, perr := time.Parse(time.RFC3339, pos[1]); perr != nil {
+				at, perr := time.Parse(time.RFC3339, pos[1])
+				if perr != nil {
 					return usagef("set %q: want an RFC 3339 time such as 2030-01-01T00:00:00Z", pos[1])
 				}
-				b, err = c.callJSON(ctx, "POST", "/clock/set", map[string]string{"time": pos[1]})
+				b, err = c.call(ctx, "POST /clock/set", func(ctx context.Context, a *api) (*http.Response, error) {
+					return a.SetClock(ctx, adminclient.SetClockJSONRequestBody{Time: at})
+				})
 			case (sub == "freeze" || sub == "resume") && len(pos) == 1:
-				b, err = c.call(ctx, "POST", "/clock/"+sub, "", nil)
+				b, err = c.call(ctx, "POST /clock/"+sub, func(ctx context.Context, a *api) (*http.Response, error) {
+					if sub == "freeze" {
+						return a.FreezeClock(ctx)
+					}
+					return a.ResumeClock(ctx)
+				})
 			default:
 				return usagef("unknown clock command %q", strings.Join(pos, " "))
 			}
@@ -206,7 +218,7 @@ func resetCommand() adminSpec {
 		if len(pos) > 0 {
 			return usagef("reset takes no arguments")
 		}
-		b, err := c.call(ctx, "POST", "/reset", "", nil)
+		b, err := c.call(ctx, "POST /reset", func(ctx context.Context, a *api) (*http.Response, error) { return a.Reset(ctx) })
 		return answer(c, b, err, func(struct{}) {
 			fmt.Fprintln(c.stdout, "reset: every token gone, fixtures reloaded, clock back at its start (-clock, or real now), journal empty, start-up scenarios re-armed")
 		})
@@ -218,7 +230,7 @@ func stateCommand() adminSpec {
 		if len(pos) != 1 || pos[0] != "save" {
 			return usagef("usage: tokenemu state save")
 		}
-		b, err := c.call(ctx, "POST", "/state/save", "", nil)
+		b, err := c.call(ctx, "POST /state/save", func(ctx context.Context, a *api) (*http.Response, error) { return a.SaveState(ctx) })
 		return answer(c, b, err, func(out struct {
 			File  string `json:"file"`
 			Bytes int64  `json:"bytes"`
@@ -253,7 +265,7 @@ func passportCommand() adminSpec {
 		}
 		switch {
 		case len(pos) == 0 || (len(pos) == 1 && pos[0] == "list"):
-			b, err := c.call(ctx, "GET", "/passport/clients", "", nil)
+			b, err := c.call(ctx, "GET /passport/clients", func(ctx context.Context, a *api) (*http.Response, error) { return a.ListPassportClients(ctx) })
 			return answer(c, b, err, func(out struct {
 				Clients []passport.ClientInfo `json:"clients"`
 			}) {
@@ -262,15 +274,18 @@ func passportCommand() adminSpec {
 				}
 			})
 		case len(pos) == 1 && pos[0] == "create":
-			b, err := c.callJSON(ctx, "POST", "/passport/clients", passport.ClientSpec{
-				ClientID: id, ClientSecret: secret, AccountID: account, Scopes: scopes})
+			b, err := c.call(ctx, "POST /passport/clients", func(ctx context.Context, a *api) (*http.Response, error) {
+				body, err := jsonBody(passport.ClientSpec{ClientID: id, ClientSecret: secret, AccountID: account, Scopes: scopes})
+				if err != nil {
+					return nil, err
+				}
+				return a.CreatePassportClientWithBody(ctx, "application/json", body)
+			})
 			return answer(c, b, err, printClient)
 		case len(pos) == 2 && pos[0] == "rotate":
-			body := map[string]string{}
-			if secret != "" {
-				body["client_secret"] = secret
-			}
-			b, err := c.callJSON(ctx, "POST", "/passport/clients/"+url.PathEscape(pos[1])+"/secret", body)
+			b, err := c.call(ctx, "POST /passport/clients/{client_id}/secret", func(ctx context.Context, a *api) (*http.Response, error) {
+				return a.RotatePassportSecret(ctx, pos[1], adminclient.RotatePassportSecretJSONRequestBody{ClientSecret: opt(secret)})
+			})
 			return answer(c, b, err, printClient)
 		}
 		return usagef("usage: tokenemu %s", u)
@@ -353,7 +368,7 @@ active, apply, remove and clear drive a running emulator (-url, -admin-token).`,
 			case pos[0] == "validate" && len(pos) >= 2:
 				return validateFiles(c, pos[1:])
 			case pos[0] == "active" && len(pos) == 1:
-				b, err := c.call(ctx, "GET", "/scenarios", "", nil)
+				b, err := c.call(ctx, "GET /scenarios", func(ctx context.Context, a *api) (*http.Response, error) { return a.ListScenarios(ctx) })
 				return answer(c, b, err, func(out struct {
 					Active []scenarios.Status `json:"active"`
 				}) {
@@ -364,19 +379,23 @@ active, apply, remove and clear drive a running emulator (-url, -admin-token).`,
 				if err != nil {
 					return err
 				}
-				path := "/scenarios"
+				params := &adminclient.ApplyScenariosParams{}
 				if replace {
-					path += "?replace=true"
+					params.Replace = ptr(true)
 				}
-				var b []byte
-				if file != nil {
-					if vendor != "" {
-						return usagef("-vendor narrows a built-in, not a file")
+				if file != nil && vendor != "" {
+					return usagef("-vendor narrows a built-in, not a file")
+				}
+				b, err := c.call(ctx, "POST /scenarios", func(ctx context.Context, a *api) (*http.Response, error) {
+					if file != nil {
+						return a.ApplyScenariosWithBody(ctx, params, "application/yaml", bytes.NewReader(file))
 					}
-					b, err = c.call(ctx, "POST", path, "application/yaml", file)
-				} else {
-					b, err = c.callJSON(ctx, "POST", path, builtinBody{Name: name, Vendor: cmp.Or(v, vendor)})
-				}
+					body, err := jsonBody(builtinBody{Name: name, Vendor: cmp.Or(v, vendor)})
+					if err != nil {
+						return nil, err
+					}
+					return a.ApplyScenariosWithBody(ctx, params, "application/json", body)
+				})
 				return answer(c, b, err, func(out struct {
 					Applied []scenarios.Status `json:"applied"`
 				}) {
@@ -385,11 +404,16 @@ active, apply, remove and clear drive a running emulator (-url, -admin-token).`,
 					}
 				})
 			case (pos[0] == "remove" && len(pos) == 2) || (pos[0] == "clear" && len(pos) == 1):
-				path, what := "/scenarios", "every scenario"
+				what := "every scenario"
 				if len(pos) == 2 {
-					path, what = "/scenarios/"+url.PathEscape(pos[1]), pos[1]
+					what = pos[1]
 				}
-				b, err := c.call(ctx, "DELETE", path, "", nil)
+				b, err := c.call(ctx, "DELETE /scenarios", func(ctx context.Context, a *api) (*http.Response, error) {
+					if len(pos) == 2 {
+						return a.RemoveScenario(ctx, pos[1])
+					}
+					return a.ClearScenarios(ctx)
+				})
 				return answer(c, b, err, func(struct{}) { fmt.Fprintf(c.stdout, "removed %s\n", what) })
 			}
 			return usagef("unknown scenarios command %q", strings.Join(pos, " "))
@@ -566,13 +590,17 @@ func tokensCommand() adminSpec {
 			)
 			switch {
 			case pos[0] == "list" && len(pos) == 1:
-				q := url.Values{}
-				for k, v := range map[string]string{"vendor": vendor, "principal": principal, "kind": kind, "state": state} {
-					if v != "" {
-						q.Set(k, v)
-					}
+				p := &adminclient.ListTokensParams{Principal: opt(principal)}
+				if vendor != "" {
+					p.Vendor = ptr(adminclient.Vendor(vendor))
 				}
-				return listTokenPages(ctx, c, q)
+				if kind != "" {
+					p.Kind = ptr(adminclient.ListTokensParamsKind(kind))
+				}
+				if state != "" {
+					p.State = ptr(adminclient.ListTokensParamsState(state))
+				}
+				return listTokenPages(ctx, c, p)
 			case (pos[0] == "expire" || pos[0] == "revoke") && len(pos) <= 2:
 				sel := emulator.TokenSelector{Vendor: vendor, Principal: principal}
 				if len(pos) == 2 {
@@ -580,7 +608,16 @@ func tokensCommand() adminSpec {
 				} else if vendor == "" || principal == "" {
 					return usagef("%s needs a TOKEN, or -vendor and -principal", pos[0])
 				}
-				b, err = c.callJSON(ctx, "POST", "/tokens/"+pos[0], sel)
+				b, err = c.call(ctx, "POST /tokens/"+pos[0], func(ctx context.Context, a *api) (*http.Response, error) {
+					body, err := jsonBody(sel)
+					if err != nil {
+						return nil, err
+					}
+					if pos[0] == "expire" {
+						return a.ExpireTokensWithBody(ctx, "application/json", body)
+					}
+					return a.RevokeTokensWithBody(ctx, "application/json", body)
+				})
 			case pos[0] == "issue" && len(pos) == 1:
 				if vendor == "" || principal == "" {
 					return usagef("issue needs -vendor and -principal")
@@ -591,7 +628,13 @@ func tokensCommand() adminSpec {
 						body[k] = v
 					}
 				}
-				b, err = c.callJSON(ctx, "POST", "/tokens/issue", body)
+				b, err = c.call(ctx, "POST /tokens/issue", func(ctx context.Context, a *api) (*http.Response, error) {
+					rd, err := jsonBody(body)
+					if err != nil {
+						return nil, err
+					}
+					return a.IssueTokenWithBody(ctx, "application/json", rd)
+				})
 				return answer(c, b, err, func(out struct {
 					Token        string `json:"token"`
 					RefreshToken string `json:"refresh_token"`
@@ -620,11 +663,11 @@ func tokensCommand() adminSpec {
 
 // listTokenPages prints the tokens page by page as they arrive, however many
 // there are: with -json one token a line (JSON Lines), else a table a page.
-func listTokenPages(ctx context.Context, c *adminClient, q url.Values) error {
-	q.Set("limit", strconv.Itoa(emulator.MaxTokenPage))
+func listTokenPages(ctx context.Context, c *adminClient, p *adminclient.ListTokensParams) error {
+	p.Limit = ptr(emulator.MaxTokenPage)
 	printed := 0
 	for {
-		b, err := c.call(ctx, "GET", "/tokens?"+q.Encode(), "", nil)
+		b, err := c.call(ctx, "GET /tokens", func(ctx context.Context, a *api) (*http.Response, error) { return a.ListTokens(ctx, p) })
 		if err != nil {
 			return err
 		}
@@ -652,7 +695,7 @@ func listTokenPages(ctx context.Context, c *adminClient, q url.Values) error {
 		if page.Next == "" {
 			return nil
 		}
-		q.Set("after", page.Next)
+		p.After = ptr(page.Next)
 	}
 }
 
@@ -693,36 +736,28 @@ func journalCommand() adminSpec {
 			if len(pos) > 0 {
 				return usagef("journal takes no arguments")
 			}
-			q := url.Values{}
+			p := &adminclient.GetJournalParams{Operation: opt(operation), Principal: opt(principal), Reason: opt(reason), Scenario: opt(scenario)}
 			if vendor != "" {
-				q.Set("vendor", vendor)
-			}
-			if operation != "" {
-				q.Set("operation", operation)
+				p.Vendor = ptr(adminclient.GetJournalParamsVendor(vendor))
 			}
 			if status != 0 {
-				q.Set("status", strconv.Itoa(status))
-			}
-			for k, v := range map[string]string{"principal": principal, "reason": reason, "scenario": scenario} {
-				if v != "" {
-					q.Set(k, v)
-				}
+				p.Status = &status
 			}
 			// Page by page, each printed as it arrives: the journal answers at
 			// most 1000 entries at a time, and -follow waits for the next ones.
-			q.Set("limit", strconv.Itoa(emulator.MaxJournalPage))
+			p.Limit = ptr(emulator.MaxJournalPage)
 			var since int64
 			header := !c.json
 			printed := false
 			for {
 				if since > 0 {
-					q.Set("since", strconv.FormatInt(since, 10))
+					p.Since = ptr(strconv.FormatInt(since, 10))
 				}
 				if follow {
-					q.Set("wait", "25s")
+					p.Wait = ptr("25s")
 					c.timeout = 35 * time.Second
 				}
-				b, err := c.call(ctx, "GET", "/journal?"+q.Encode(), "", nil)
+				b, err := c.call(ctx, "GET /journal", func(ctx context.Context, a *api) (*http.Response, error) { return a.GetJournal(ctx, p) })
 				if err != nil {
 					if follow && ctx.Err() != nil {
 						return nil // interrupted

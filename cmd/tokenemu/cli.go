@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokenemu/tokenemu/adminclient"
 	"github.com/tokenemu/tokenemu/emulator"
 	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 	"github.com/tokenemu/tokenemu/emulator/vendors"
@@ -453,12 +454,12 @@ func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(*url, "/")+"/_emulator/healthz", nil)
+	api, err := adminclient.NewClient(strings.TrimRight(*url, "/") + "/_emulator")
 	if err != nil {
 		fmt.Fprintf(stderr, "tokenemu healthcheck: %v\n", err)
 		return exitUsage
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := api.Health(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "tokenemu healthcheck: no emulator answering at %s: %v\n", *url, err)
 		return exitFail

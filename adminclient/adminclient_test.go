@@ -1,0 +1,36 @@
+package adminclient_test
+
+import (
+	"os"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/tokenemu/tokenemu/adminclient"
+)
+
+// The client has a method for every operation of the admin document but the
+// one left out on purpose (the documents, fetched as files).
+func TestEveryOperationHasAMethod(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("../openapi/admin.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := regexp.MustCompile(`(?m)^\s+operationId:\s*(\S+)`).FindAllStringSubmatch(string(doc), -1)
+	if len(ids) < 20 {
+		t.Fatalf("found %d operations in admin.yaml", len(ids))
+	}
+	typ := reflect.TypeFor[*adminclient.ClientWithResponses]()
+	for _, m := range ids {
+		id := m[1]
+		if id == "getOpenAPIDocument" {
+			continue
+		}
+		name := strings.ToUpper(id[:1]) + id[1:] + "WithResponse"
+		if _, ok := typ.MethodByName(name); !ok {
+			t.Errorf("operation %s has no method %s: run go generate ./adminclient", id, name)
+		}
+	}
+}
