@@ -359,6 +359,10 @@ func (e *Emulator) resetVendors() error {
 // snapshot for minutes, or a save, which takes the lock itself.
 const unlockedExtension = "x-tokenemu-unlocked"
 
+// unjournaledExtension marks, in a document, an operation the journal does
+// not record: one polled or read so often that it would flood it.
+const unjournaledExtension = "x-tokenemu-unjournaled"
+
 // vendorExtension marks, in the admin document, an operation of one
 // vendor's (a vendorapi.AdminOperator's): it is that vendor's to handle, and
 // a 404 when the emulator does not serve the vendor.
@@ -384,6 +388,8 @@ type operation struct {
 	checks   [][]securityCheck // security, with each requirement's names sorted
 	handle   vendorapi.Handler
 	locks    bool // holds the state lock for reading while it runs
+	// unjournaled: the journal does not record it (x-tokenemu-unjournaled).
+	unjournaled bool
 	// paramSegments are the indexes, in the request path split at "/", of
 	// the segments that hold path parameters (the journal redacts them).
 	paramSegments []int
@@ -545,7 +551,8 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 					// An operation that must not hold up a snapshot (a
 					// long poll) or takes the lock itself (a save) says
 					// so in its document.
-					locks: op.Extensions[unlockedExtension] != true,
+					locks:       op.Extensions[unlockedExtension] != true,
+					unjournaled: op.Extensions[unjournaledExtension] == true,
 				}
 				e.ops[s.Name()+"."+op.OperationID] = o
 				if !strings.Contains(path, "{") {

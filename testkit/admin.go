@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokenemu/tokenemu/adminclient"
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/adminclient"
 	"github.com/tokenemu/tokenemu/emulator/passport"
 	"github.com/tokenemu/tokenemu/scenarios"
 )
@@ -160,8 +160,8 @@ func (f Filter) params() *adminclient.GetJournalParams {
 	if f.Status != 0 {
 		p.Status = &f.Status
 	}
-	if f.Since > 0 {
-		p.Since = ptr(strconv.FormatInt(f.Since, 10))
+	if f.After.seq > 0 {
+		p.Since = ptr(strconv.FormatInt(f.After.seq, 10))
 	}
 	return p
 }
@@ -184,23 +184,23 @@ func (a *Admin) Requests(ctx context.Context, f Filter) ([]emulator.JournalEntry
 	}
 }
 
-// Cursor returns the number of the journal's newest entry: a Filter.Since
-// for the requests made from now on.
-func (a *Admin) Cursor(ctx context.Context) (int64, error) {
+// Cursor returns the journal's point now (its newest entry): a
+// Filter.After for the requests made from now on.
+func (a *Admin) Cursor(ctx context.Context) (Cursor, error) {
 	var page journalBody
 	err := a.c.finish(a.c.api.GetJournal(ctx, &adminclient.GetJournalParams{Limit: ptr(0)}))(&page)
-	return page.Next, err
+	return Cursor{seq: page.Next, set: err == nil}, err
 }
 
-// WaitForRequest returns the first entry that matches f made after f.Since
-// (with Since 0, after this call), waiting until ctx ends.
+// WaitForRequest returns the first entry that matches f made after f.After
+// (left zero, after this call), waiting until ctx ends.
 func (a *Admin) WaitForRequest(ctx context.Context, f Filter) (emulator.JournalEntry, error) {
-	if f.Since == 0 {
+	if !f.After.set {
 		cur, err := a.Cursor(ctx)
 		if err != nil {
 			return emulator.JournalEntry{}, err
 		}
-		f.Since = cur
+		f.After = cur
 	}
 	for {
 		wait := 30 * time.Second
@@ -223,7 +223,7 @@ func (a *Admin) WaitForRequest(ctx context.Context, f Filter) (emulator.JournalE
 		if len(out.Entries) > 0 {
 			return out.Entries[0], nil
 		}
-		f.Since = out.Next // every entry up to it has been looked at
+		f.After = Cursor{seq: out.Next, set: true} // every entry up to it has been looked at
 	}
 }
 
@@ -313,7 +313,7 @@ func (c *core) dump() string {
 		fmt.Fprintf(&b, "  (unreadable: %v)\n", err)
 	} else {
 		var page journalBody
-		p := &adminclient.GetJournalParams{Since: ptr(strconv.FormatInt(max(0, cur-dumpEntries), 10)), Limit: ptr(dumpEntries)}
+		p := &adminclient.GetJournalParams{Since: ptr(strconv.FormatInt(max(0, cur.seq-dumpEntries), 10)), Limit: ptr(dumpEntries)}
 		if err := c.finish(c.api.GetJournal(ctx, p))(&page); err != nil {
 			fmt.Fprintf(&b, "  (unreadable: %v)\n", err)
 		}

@@ -68,16 +68,18 @@ func TestWaitForRequestWaitsForANewOne(t *testing.T) {
 	}
 	cursor := kit.Cursor()
 	login()
-	f.Since = cursor
+	f.After = cursor
 	e, err := kit.WaitForRequest(context.Background(), f)
-	if err != nil || e.Seq <= cursor {
-		t.Errorf("WaitForRequest after a cursor: #%d %v, want an entry after #%d", e.Seq, err, cursor)
+	if err != nil || e.Seq <= 1 {
+		t.Errorf("WaitForRequest after a cursor: #%d %v, want the second login", e.Seq, err)
 	}
 	// Twice "the next login": the second waits for a second login.
 	next := make(chan emulator.JournalEntry)
 	cursor = kit.Cursor()
 	go func() {
-		e, _ := kit.WaitForRequest(context.Background(), testkit.Filter{Vendor: testkit.PassKit, Operation: "login", Since: cursor})
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		e, _ := kit.WaitForRequest(ctx, testkit.Filter{Vendor: testkit.PassKit, Operation: "login", After: cursor})
 		next <- e
 	}()
 	login()
@@ -112,9 +114,17 @@ func TestFilterByPrincipalReasonScenario(t *testing.T) {
 	if es := kit.Requests(testkit.Filter{Principal: "demo@passkit.test", Vendor: testkit.PassKit}); len(es) != 1 || es[0].Status != 200 {
 		t.Errorf("by principal: %+v", es)
 	}
-	if es := kit.Requests(testkit.Filter{Scenario: "fail-next-1"}); len(es) != 1 || es[0].Status != 503 {
+	failed := kit.Requests(testkit.Filter{Status: 503})
+	if len(failed) != 1 || !strings.HasPrefix(failed[0].Scenario, "fail-next-1-") {
+		t.Fatalf("the FailNext request: %+v", failed)
+	}
+	if es := kit.Requests(testkit.Filter{Scenario: failed[0].Scenario}); len(es) != 1 || es[0].Status != 503 {
 		t.Errorf("by scenario: %+v", es)
 	}
+	// Another kit on the same emulator names its FailNext apart.
+	other := testkit.Connect(t, kit.BaseURL())
+	kit.FailNext(testkit.PassKit, "login", 503)
+	other.FailNext(testkit.PassKit, "login", 503)
 }
 
 // Reset puts the clock back where WithClockAt started it, not at real now.
@@ -245,5 +255,24 @@ func TestBrassRateLimitWithAFrozenClock(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Errorf("after advancing a minute: %d, want 200", resp.StatusCode)
+	}
+}
+
+// A cursor taken before the first request (the journal empty) still means
+// "after this point", not "from the moment of the wait".
+func TestWaitForRequestAfterACursorOfAnEmptyJournal(t *testing.T) {
+	t.Parallel()
+	kit := testkit.Start(t)
+	cursor := kit.Cursor()
+	kit.PassKitLogin(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	e, err := kit.WaitForRequest(ctx, testkit.Filter{Vendor: testkit.PassKit, Operation: "login", After: cursor})
+	if err != nil || e.Seq != 1 {
+		t.Errorf("WaitForRequest after the cursor of an empty journal: #%d %v, want the login #1", e.Seq, err)
+	}
+	// Beginning takes an entry that is already there.
+	if e, err := kit.WaitForRequest(ctx, testkit.Filter{Vendor: testkit.PassKit, After: testkit.Beginning()}); err != nil || e.Seq != 1 {
+		t.Errorf("WaitForRequest from the beginning: #%d %v", e.Seq, err)
 	}
 }

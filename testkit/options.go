@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/tokenemu/tokenemu/emulator"
-	"github.com/tokenemu/tokenemu/internal/kitopt"
 	"github.com/tokenemu/tokenemu/scenarios"
+	"github.com/tokenemu/tokenemu/testkit/internal/kitopt"
 )
 
 // Option configures a kit. The same options work for Start (in-process) and

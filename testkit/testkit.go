@@ -43,6 +43,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"slices"
@@ -53,14 +54,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokenemu/tokenemu/adminclient"
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/adminclient"
 	"github.com/tokenemu/tokenemu/emulator/brass"
 	"github.com/tokenemu/tokenemu/emulator/passkit"
 	"github.com/tokenemu/tokenemu/emulator/passport"
 	"github.com/tokenemu/tokenemu/emulator/teletracker"
-	"github.com/tokenemu/tokenemu/internal/kitopt"
 	"github.com/tokenemu/tokenemu/scenarios"
+	"github.com/tokenemu/tokenemu/testkit/internal/kitopt"
 )
 
 // Vendors are the vendor names a kit knows.
@@ -89,6 +90,7 @@ type core struct {
 	client      *http.Client
 	api         *adminclient.Client // the admin plane, through the generated client
 	faults      atomic.Int64
+	id          string                                // random, names this kit's FailNext scenarios
 	logs        func(context.Context) (string, error) // the emulator's log, or nil
 
 	mu      sync.Mutex
@@ -161,7 +163,7 @@ func Connect(tb testing.TB, baseURL string, opts ...Option) *Kit {
 func newKit(tb testing.TB, base string, cfg emulator.Config, logs func(context.Context) (string, error)) *Kit {
 	tb.Helper()
 	c := &core{base: base, token: cfg.AdminToken, client: &http.Client{Timeout: 90 * time.Second}, logs: logs,
-		watched: map[testing.TB]bool{}}
+		watched: map[testing.TB]bool{}, id: fmt.Sprintf("%08x", rand.Uint32())}
 	api, err := adminclient.NewClient(base+"/_emulator", adminclient.WithHTTPClient(c.client),
 		adminclient.WithRequestEditorFn(adminclient.Auth(cfg.AdminToken)))
 	if err != nil {
@@ -403,11 +405,13 @@ func (k *Kit) ClearScenarios() {
 }
 
 // FailNext makes the next request to one operation of a vendor fail with
-// status, in the vendor's error shape.
+// status, in the vendor's error shape. Its scenario is named
+// fail-next-<n>-<random>, so that kits sharing an emulator never collide;
+// the journal entry's Scenario says which.
 func (k *Kit) FailNext(vendor, operationID string, status int) {
 	k.tb.Helper()
 	k.Apply(scenarios.Scenario{
-		Name:        fmt.Sprintf("fail-next-%d", k.c.faults.Add(1)),
+		Name:        fmt.Sprintf("fail-next-%d-%s", k.c.faults.Add(1), k.c.id),
 		Description: fmt.Sprintf("%s.%s answers %d once", vendor, operationID, status),
 		Rules: []scenarios.Rule{{
 			Match:   scenarios.Match{Vendor: vendor, Operation: operationID},
@@ -428,16 +432,22 @@ type Filter struct {
 	Reason string
 	// Scenario: a scenario one of whose rules acted on the request.
 	Scenario string
-	// Since is a journal cursor (Kit.Cursor): only entries after it. For
-	// Requests, 0 is the oldest entry the journal keeps; for
-	// WaitForRequest, 0 is the moment of the call, and Oldest the oldest
-	// entry (one already there is returned at once).
-	Since int64
+	// After is a point in the journal (Kit.Cursor, or Beginning): only
+	// entries after it. Left zero, Requests starts at the oldest entry the
+	// journal keeps and WaitForRequest at the moment of its call.
+	After Cursor
 }
 
-// Oldest is a Filter.Since for WaitForRequest that takes entries made
-// before the call too.
-const Oldest int64 = -1
+// Cursor is a point in the journal: the number of the newest entry when
+// Kit.Cursor was called. The zero Cursor is no point (see Filter.After).
+type Cursor struct {
+	seq int64
+	set bool
+}
+
+// Beginning is the point before the first entry: WaitForRequest with it
+// returns an entry made before the call too.
+func Beginning() Cursor { return Cursor{set: true} }
 
 type journalBody struct {
 	Entries []emulator.JournalEntry `json:"entries"`
@@ -454,9 +464,9 @@ func (k *Kit) Requests(f Filter) []emulator.JournalEntry {
 	return es
 }
 
-// Cursor returns the journal's cursor now: a Filter.Since that selects only
+// Cursor returns the journal's point now: a Filter.After that selects only
 // the requests made after this call.
-func (k *Kit) Cursor() int64 {
+func (k *Kit) Cursor() Cursor {
 	k.tb.Helper()
 	c, err := k.Admin().Cursor(context.Background())
 	k.check("read the journal", err)
@@ -464,9 +474,9 @@ func (k *Kit) Cursor() int64 {
 }
 
 // WaitForRequest returns the first journal entry that matches f and was made
-// after f.Since (with Since 0, after this call), waiting for one until ctx
-// ends. To wait for a request that an action of the test makes, take the
-// Cursor before the action and pass it as Since.
+// after f.After (left zero, after this call), waiting for one until ctx ends.
+// To wait for a request that an action of the test makes, take the Cursor
+// before the action and pass it as After.
 func (k *Kit) WaitForRequest(ctx context.Context, f Filter) (emulator.JournalEntry, error) {
 	return k.Admin().WaitForRequest(ctx, f)
 }

@@ -15,9 +15,9 @@ import (
 	"github.com/tokenemu/tokenemu/emulator"
 	"github.com/tokenemu/tokenemu/emulator/passport"
 	"github.com/tokenemu/tokenemu/emulator/vendorapi"
-	"github.com/tokenemu/tokenemu/internal/kitopt"
 	"github.com/tokenemu/tokenemu/scenarios"
 	"github.com/tokenemu/tokenemu/testkit"
+	"github.com/tokenemu/tokenemu/testkit/internal/kitopt"
 )
 
 func status(t *testing.T, method, u string, h http.Header) (int, string) {
@@ -169,7 +169,7 @@ func TestKitControls(t *testing.T) {
 	got := make(chan emulator.JournalEntry, 1)
 	cursor := kit.Cursor() // the goroutine may ask after the request is made
 	go func() {
-		e, err := kit.WaitForRequest(ctx, testkit.Filter{Vendor: "passkit", Status: 502, Since: cursor})
+		e, err := kit.WaitForRequest(ctx, testkit.Filter{Vendor: "passkit", Status: 502, After: cursor})
 		if err != nil {
 			t.Errorf("WaitForRequest: %v", err)
 		}

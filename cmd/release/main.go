@@ -110,8 +110,11 @@ func release(o options, stdout io.Writer) error {
 		if dirty, _ := gitOut(root, "status", "--porcelain"); dirty != "" {
 			return errors.New("the working tree has changes; commit them, or use -dry-run")
 		}
-		if tags, _ := gitOut(root, "tag", "--points-at", commit); !slices.Contains(strings.Fields(tags), o.version) {
-			return fmt.Errorf("the commit has no tag %s (and %s/%s for the container module)", o.version, containerDir, o.version)
+		tags, _ := gitOut(root, "tag", "--points-at", commit)
+		for _, want := range []string{o.version, containerDir + "/" + o.version} {
+			if !slices.Contains(strings.Fields(tags), want) {
+				return fmt.Errorf("the commit has no tag %s (a release tags %s and %s/%s)", want, o.version, containerDir, o.version)
+			}
 		}
 	}
 	out := o.out
@@ -149,12 +152,14 @@ func release(o options, stdout io.Writer) error {
 		files = append(files, name)
 		fmt.Fprintf(stdout, "built %s\n", name)
 	}
-	host := filepath.Join(out, fmt.Sprintf("tokenemu_%s_%s_%s", o.version, runtime.GOOS, runtime.GOARCH))
-	if runtime.GOOS == "windows" {
-		host += ".exe"
-	}
-	if got, err := exec.Command(host, "version").Output(); err != nil || !strings.HasPrefix(string(got), o.version+" ") {
-		return fmt.Errorf("%s version printed %q (%v), want %s first", filepath.Base(host), got, err, o.version)
+	if slices.Contains(platforms(), [2]string{runtime.GOOS, runtime.GOARCH}) {
+		host := filepath.Join(out, fmt.Sprintf("tokenemu_%s_%s_%s", o.version, runtime.GOOS, runtime.GOARCH))
+		if runtime.GOOS == "windows" {
+			host += ".exe"
+		}
+		if got, err := exec.Command(host, "version").Output(); err != nil || !strings.HasPrefix(string(got), o.version+" ") {
+			return fmt.Errorf("%s version printed %q (%v), want %s first", filepath.Base(host), got, err, o.version)
+		}
 	}
 	if o.image {
 		name, err := saveImage(src, out, o.version)
@@ -214,7 +219,7 @@ func build(src, out, goos, goarch, version string) error {
 	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false",
 		"-ldflags", "-s -w -X main.version="+version, "-o", out, "./cmd/tokenemu")
 	cmd.Dir = src
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+goos, "GOARCH="+goarch, "GOWORK=off", "GOFLAGS=-mod=mod")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+goos, "GOARCH="+goarch, "GOWORK=off", "GOFLAGS=-mod=readonly")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build for %s/%s: %v\n%s", goos, goarch, err, b)
 	}

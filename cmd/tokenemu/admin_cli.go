@@ -18,8 +18,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/tokenemu/tokenemu/adminclient"
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/adminclient"
 	"github.com/tokenemu/tokenemu/emulator/passport"
 	"github.com/tokenemu/tokenemu/scenarios"
 )
@@ -124,12 +124,20 @@ func opt(s string) *string {
 // printJSON writes an answer as indented JSON.
 func (c *adminClient) printJSON(b []byte) {
 	var buf bytes.Buffer
-	if json.Indent(&buf, b, "", "  ") != nil {
+	if json.Indent(&buf, bytes.TrimSpace(b), "", "  ") != nil {
 		buf.Reset()
-		buf.Write(b)
+		buf.Write(bytes.TrimSpace(b))
 	}
 	buf.WriteByte('\n')
 	_, _ = c.stdout.Write(buf.Bytes())
+}
+
+// rules is "1 rule" or "n rules".
+func rules(n int) string {
+	if n == 1 {
+		return "1 rule"
+	}
+	return fmt.Sprintf("%d rules", n)
 }
 
 // answer prints an admin call's answer: as the emulator's JSON with -json,
@@ -173,6 +181,8 @@ func clockCommand() adminSpec {
 			switch {
 			case sub == "get" && len(pos) <= 1:
 				b, err = c.call(ctx, "GET /clock", func(ctx context.Context, a *api) (*http.Response, error) { return a.GetClock(ctx) })
+			case (sub == "advance" || sub == "set") && len(pos) == 1:
+				return usagef("clock %s needs a %s", sub, map[string]string{"advance": "DURATION (61m, 24h, 30s)", "set": "TIME (2030-01-01T00:00:00Z)"}[sub])
 			case sub == "advance" && len(pos) == 2:
 				if _, perr := time.ParseDuration(pos[1]); perr != nil {
 					return usagef("advance %q: want a Go duration such as 61m, 24h or 30s", pos[1])
@@ -250,7 +260,7 @@ func passportCommand() adminSpec {
 		fs.StringVar(&id, "client-id", "", "create: the client_id (default random)")
 		fs.StringVar(&secret, "secret", "", "create, rotate: the client_secret (default random; printed once)")
 		fs.StringVar(&account, "account-id", "", "create: the entity account id, a UUID (default a new entity)")
-		fs.Var(listFlag{&scopes}, "scopes", "create: scopes, comma-separated (default every Passport scope)")
+		fs.Var(listFlag{&scopes}, "scopes", "create: the client's `scopes`, comma-separated (default every Passport scope)")
 	}
 	return adminSpec{use: u, short: "List, create and rotate Passport clients", words: []string{"clients"}, extra: extra, do: func(ctx context.Context, c *adminClient, pos []string) error {
 		if len(pos) == 0 || pos[0] != "clients" {
@@ -352,7 +362,9 @@ func scenariosCommand() adminSpec {
 	return adminSpec{
 		use:   "scenarios [list | show NAME | validate FILE... | active | apply NAME[:VENDOR]|FILE | remove NAME | clear]",
 		short: "Built-in scenarios and scenario files (offline); the active ones of a running emulator",
-		long: `list, show and validate need no emulator: they read the built-in library and files.
+		long: `Built-in scenarios and scenario files; the active scenarios of a running emulator.
+
+list, show and validate need no emulator: they read the built-in library and files.
 active, apply, remove and clear drive a running emulator (-url, -admin-token).`,
 		words: []string{"list", "show", "validate", "active", "apply", "remove", "clear"},
 		extra: extra,
@@ -400,7 +412,7 @@ active, apply, remove and clear drive a running emulator (-url, -admin-token).`,
 					Applied []scenarios.Status `json:"applied"`
 				}) {
 					for _, s := range out.Applied {
-						fmt.Fprintf(c.stdout, "applied %s (%d rules)\n", s.Name, len(s.Rules))
+						fmt.Fprintf(c.stdout, "applied %s (%s)\n", s.Name, rules(len(s.Rules)))
 					}
 				})
 			case (pos[0] == "remove" && len(pos) == 2) || (pos[0] == "clear" && len(pos) == 1):
@@ -560,7 +572,7 @@ func validateFile(cat *scenarios.Catalog, file string) ([]string, error) {
 			return nil, fmt.Errorf("scenario %q appears twice", s.Name)
 		}
 		seen[s.Name] = true
-		names = append(names, fmt.Sprintf("%s (%d rules)", s.Name, len(s.Rules)))
+		names = append(names, fmt.Sprintf("%s (%s)", s.Name, rules(len(s.Rules))))
 	}
 	return names, nil
 }

@@ -104,7 +104,7 @@ func TestCLIScenarioCommands(t *testing.T) {
 	if out := q.must("scenarios", "active"); !strings.Contains(out, "no active scenario") {
 		t.Errorf("empty list: %s", out)
 	}
-	if out := q.must("scenarios", "apply", "passport-token-endpoint-flaky"); out != "applied passport-token-endpoint-flaky (1 rules)\n" {
+	if out := q.must("scenarios", "apply", "passport-token-endpoint-flaky"); out != "applied passport-token-endpoint-flaky (1 rule)\n" {
 		t.Errorf("apply: %q", out)
 	}
 	if out := q.must("scenarios", "apply", "vendor-outage:brass"); !strings.Contains(out, "applied vendor-outage") {
@@ -191,10 +191,10 @@ func TestCLITokensAndJournalJSON(t *testing.T) {
 		t.Errorf("list -json over three pages: %d tokens, want at least 2500", len(seen))
 	}
 	// journal -json prints one entry per line.
-	q.must("clock")
-	out = q.must("journal", "-json", "-vendor", "admin", "-operation", "getClock")
+	q.must("clock", "freeze")
+	out = q.must("journal", "-json", "-vendor", "admin", "-operation", "freezeClock")
 	var en emulator.JournalEntry
-	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &en); err != nil || en.Operation != "getClock" {
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &en); err != nil || en.Operation != "freezeClock" {
 		t.Errorf("journal -json: %v %q", err, out)
 	}
 }
@@ -254,7 +254,7 @@ func TestCLIOffline(t *testing.T) {
 	bad := filepath.Join(dir, "bad.yaml")
 	_ = os.WriteFile(good, []byte("name: g\nrules:\n  - match: {vendor: brass, operation: login}\n    trigger: {first: 2}\n    action: {status: 503}\n"), 0o600)
 	_ = os.WriteFile(bad, []byte("name: b\nrules:\n  - match: {vendor: brass, operation: logn}\n    action: {status: 503}\n"), 0o600)
-	if run0("scenarios", "validate", good) != exitOK || !strings.Contains(out.String(), "ok: g (1 rules)") {
+	if run0("scenarios", "validate", good) != exitOK || !strings.Contains(out.String(), "ok: g (1 rule)") {
 		t.Errorf("validate good: %s %s", out.String(), errOut.String())
 	}
 	if run0("scenarios", "validate", good, bad) != exitFail || !strings.Contains(errOut.String(), `bad.yaml: scenario "b": rule 0: match.operation: unknown operationId "logn"`) {

@@ -16,8 +16,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tokenemu/tokenemu/adminclient"
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/adminclient"
 	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 	"github.com/tokenemu/tokenemu/emulator/vendors"
 )
@@ -440,33 +440,24 @@ func versionString() string {
 	return v + " " + runtime.Version()
 }
 
-func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	fs := flag.NewFlagSet("tokenemu healthcheck", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	url := fs.String("url", "http://127.0.0.1:8080", "base URL of the emulator")
-	timeout := fs.Duration("timeout", 2*time.Second, "how long to wait for an answer")
-	if err := parseFlags(fs, args, getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "tokenemu healthcheck: %v\n", err)
-		return exitUsage
-	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+// runHealthcheck asks the emulator at url for its health (the image's
+// HEALTHCHECK runs it).
+func runHealthcheck(ctx context.Context, url string, timeout time.Duration, stdout, stderr io.Writer) int {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	api, err := adminclient.NewClient(strings.TrimRight(*url, "/") + "/_emulator")
+	api, err := adminclient.NewClient(strings.TrimRight(url, "/") + "/_emulator")
 	if err != nil {
 		fmt.Fprintf(stderr, "tokenemu healthcheck: %v\n", err)
 		return exitUsage
 	}
 	resp, err := api.Health(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "tokenemu healthcheck: no emulator answering at %s: %v\n", *url, err)
+		fmt.Fprintf(stderr, "tokenemu healthcheck: no emulator answering at %s: %v\n", url, err)
 		return exitFail
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		fmt.Fprintf(stderr, "tokenemu healthcheck: %s answered %s\n", *url, resp.Status)
+		fmt.Fprintf(stderr, "tokenemu healthcheck: %s answered %s\n", url, resp.Status)
 		return exitFail
 	}
 	fmt.Fprintln(stdout, "ok")

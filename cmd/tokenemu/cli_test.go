@@ -171,7 +171,7 @@ func TestRunExitCodes(t *testing.T) {
 		stderr string
 	}{
 		{"unknown command", []string{"fly"}, exitUsage, "", `unknown command "fly"`},
-		{"bad flag", []string{"-nope"}, exitUsage, "", "flag provided but not defined"},
+		{"bad flag", []string{"-nope"}, exitUsage, "", "unknown flag: -nope"},
 		{"serve bad flag", []string{"serve", "-seed", "x"}, exitUsage, "", "invalid value"},
 		{"unreadable fixtures", []string{"-fixtures", missing}, exitUsage, "", "read fixtures"},
 		{"invalid fixtures", []string{"-fixtures", badFixtures}, exitUsage, "", "client_secret is empty"},
@@ -180,7 +180,7 @@ func TestRunExitCodes(t *testing.T) {
 		{"serve help", []string{"serve", "-h"}, exitOK, "-admin-token", ""},
 		{"help lists the commands", []string{"-h"}, exitOK, "tokens", ""},
 		{"healthcheck nothing there", []string{"healthcheck", "-url", "http://" + closedAddr(t)}, exitFail, "", "no emulator answering"},
-		{"healthcheck bad flag", []string{"healthcheck", "-x"}, exitUsage, "", "not defined"},
+		{"healthcheck bad flag", []string{"healthcheck", "-x"}, exitUsage, "", "unknown shorthand flag: 'x'"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

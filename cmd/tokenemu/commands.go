@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -69,8 +70,7 @@ serve's TOKENEMU_STATE never reaches "tokens list -state". A flag on the command
 
 	root.AddCommand(
 		newServeCmd(e),
-		goFlagCommand(e, "healthcheck", "Exit 0 when the emulator at -url answers /_emulator/healthz", "healthcheck [-url URL] [-timeout D]",
-			func(args []string) int { return runHealthcheck(ctx, args, e.stdout, e.stderr, e.getenv) }),
+		newHealthcheckCmd(e, g),
 		&cobra.Command{
 			Use: "version", Short: "Print the version", Args: noArgs,
 			RunE: func(*cobra.Command, []string) error { fmt.Fprintln(e.stdout, versionString()); return nil },
@@ -135,12 +135,21 @@ func globalsFromEnv(cmd *cobra.Command, g *globals, getenv func(string) string) 
 	return err
 }
 
-// goFlagCommand is a command that parses its own Go flags (healthcheck).
-func goFlagCommand(e cliEnv, name, short, use string, run func(args []string) int) *cobra.Command {
+// newHealthcheckCmd exits 0 when the emulator at -url answers its health
+// check; it waits 2 s unless -timeout says otherwise.
+func newHealthcheckCmd(e cliEnv, g *globals) *cobra.Command {
 	return &cobra.Command{
-		Use: use, Short: short, DisableFlagParsing: true,
-		RunE: func(_ *cobra.Command, args []string) error {
-			if code := run(args); code != exitOK {
+		Use: "healthcheck [-url URL] [-timeout D]", Short: "Exit 0 when the emulator at -url answers /_emulator/healthz (2 s at most by default)",
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := globalsFromEnv(cmd, g, e.getenv); err != nil {
+				return err
+			}
+			timeout := g.timeout
+			if !cmd.Flags().Changed("timeout") && e.getenv("TOKENEMU_TIMEOUT") == "" {
+				timeout = 2 * time.Second
+			}
+			if code := runHealthcheck(cmd.Context(), g.url, timeout, e.stdout, e.stderr); code != exitOK {
 				return exitCode(code)
 			}
 			return nil
@@ -159,8 +168,11 @@ func (c exitCode) Error() string { return fmt.Sprintf("exit %d", int(c)) }
 // and leave the test binary's own setting alone.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, setProcs func(int) int) int {
 	root := newRoot(ctx, cliEnv{stdout: stdout, stderr: stderr, getenv: getenv, setProcs: setProcs})
-	root.SetArgs(normalizeArgs(root, args))
-	err := root.Execute()
+	norm, err := normalizeArgs(root, args)
+	if err == nil {
+		root.SetArgs(norm)
+		err = root.Execute()
+	}
 	var code exitCode
 	var ue *usageError
 	switch {
@@ -183,7 +195,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 // names no flag and is as long as a token is a token (base64url tokens may
 // start with "-"), moved after "--"; and a command line with no command runs
 // serve.
-func normalizeArgs(root *cobra.Command, args []string) []string {
+func normalizeArgs(root *cobra.Command, args []string) ([]string, error) {
 	takes := map[string]bool{"help": false, "h": false, "version": false} // flag → takes a value
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
@@ -211,9 +223,17 @@ func normalizeArgs(root *cobra.Command, args []string) []string {
 			continue
 		}
 		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if _, known := takes[name]; !known && len(a) >= 20 && !hasValue {
-			tokens = append(tokens, a)
-			continue
+		if _, known := takes[name]; !known {
+			// A negative number or duration (clock advance -1h), or a
+			// token: a positional that starts with "-".
+			if (len(a) >= 20 && !hasValue) || (len(a) > 1 && a[1] >= '0' && a[1] <= '9') {
+				tokens = append(tokens, a)
+				continue
+			}
+			if len(name) > 1 {
+				where := cmp.Or(command, "serve")
+				return nil, usagef("unknown flag: %s (tokenemu %s -h lists the flags)", a, where)
+			}
 		}
 		if !strings.HasPrefix(a, "--") && len(name) > 1 {
 			a = "-" + a
@@ -230,10 +250,15 @@ func normalizeArgs(root *cobra.Command, args []string) []string {
 		}
 		out = append(out, tokens...)
 	}
-	if command == "" && !slices.Contains(out, "--help") && !slices.Contains(out, "-h") && !slices.Contains(out, "--version") {
+	// No command: serve, unless the line only asks for help or the version
+	// (tokenemu -h); serve's own flags with -h are serve's help.
+	onlyAsks := len(out) > 0 && !slices.ContainsFunc(out, func(a string) bool {
+		return !slices.Contains([]string{"--help", "-h", "--version", "-v"}, a)
+	})
+	if command == "" && !onlyAsks {
 		out = append([]string{"serve"}, out...)
 	}
-	return out
+	return out, nil
 }
 
 // newServeCmd runs the emulator. Its flags are Go flags, parsed by serve

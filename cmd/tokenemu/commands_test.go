@@ -64,9 +64,12 @@ func TestCLIMistakes(t *testing.T) {
 	}{
 		{[]string{"tokns"}, []string{`unknown command "tokns"`, "Did you mean this?", "tokens"}},
 		{[]string{"scenario", "list"}, []string{"Did you mean this?", "scenarios"}},
-		{[]string{"tokens", "-nope"}, []string{"unknown flag: --nope", "tokenemu tokens -h lists the flags"}},
+		{[]string{"tokens", "-nope"}, []string{"unknown flag: -nope", "tokenemu tokens -h lists the flags"}},
+		{[]string{"tokens", "list", "--nope=1"}, []string{"unknown flag: --nope=1", "tokenemu tokens -h lists the flags"}},
+		{[]string{"-bogus", "tokens", "list"}, []string{"unknown flag: -bogus", "tokenemu serve -h lists the flags"}},
+		{[]string{"clock", "advance"}, []string{"clock advance needs a DURATION"}},
 		{[]string{"clock", "-url"}, []string{"flag needs an argument", "tokenemu clock -h"}},
-		{[]string{"-nope"}, []string{"flag provided but not defined: -nope", "tokenemu serve -h lists the flags"}},
+		{[]string{"-nope"}, []string{"unknown flag: -nope", "tokenemu serve -h lists the flags"}},
 		{[]string{"version", "extra"}, []string{"takes no arguments"}},
 	} {
 		code, out, errOut := runWith(nil, c.args...)

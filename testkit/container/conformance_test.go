@@ -68,7 +68,7 @@ func expect(t *testing.T, what string, code int, reason string, wantCode int, wa
 // journal records it just after the answer).
 func waitJournal(t *testing.T, kit *testkit.Kit, f testkit.Filter) {
 	t.Helper()
-	f.Since = testkit.Oldest
+	f.After = testkit.Beginning()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := kit.WaitForRequest(ctx, f); err != nil {

@@ -44,8 +44,8 @@ import (
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/tokenemu/tokenemu/docker"
-	"github.com/tokenemu/tokenemu/internal/kitopt"
 	"github.com/tokenemu/tokenemu/testkit"
+	"github.com/tokenemu/tokenemu/testkit/internal/kitopt"
 )
 
 // Repository is the name of the images the kit builds; the tag is a content hash.
@@ -395,7 +395,11 @@ func buildArgs(ctx context.Context, goTool, tmp string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("go env: %w", err)
 	}
-	lines := strings.Split(strings.TrimSpace(string(out))+"\n", "\n")
+	// One line each, in order; GOWORK's is empty outside a workspace.
+	lines := strings.Split(string(out), "\n")
+	if len(lines) < 2 {
+		return nil, fmt.Errorf("go env GOWORK GOMOD printed %q", out)
+	}
 	gowork, gomod := strings.TrimSpace(lines[0]), strings.TrimSpace(lines[1])
 	if gowork != "" && gowork != "off" || gomod == "" || gomod == os.DevNull {
 		return nil, nil

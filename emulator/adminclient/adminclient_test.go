@@ -7,14 +7,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tokenemu/tokenemu/adminclient"
+	"github.com/tokenemu/tokenemu/emulator/adminclient"
 )
 
 // The client has a method for every operation of the admin document but the
 // one left out on purpose (the documents, fetched as files).
 func TestEveryOperationHasAMethod(t *testing.T) {
 	t.Parallel()
-	doc, err := os.ReadFile("../openapi/admin.yaml")
+	doc, err := os.ReadFile("../../openapi/admin.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func TestEveryOperationHasAMethod(t *testing.T) {
 		}
 		name := strings.ToUpper(id[:1]) + id[1:] + "WithResponse"
 		if _, ok := typ.MethodByName(name); !ok {
-			t.Errorf("operation %s has no method %s: run go generate ./adminclient", id, name)
+			t.Errorf("operation %s has no method %s: run go generate ./emulator/adminclient", id, name)
 		}
 	}
 }
