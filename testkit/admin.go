@@ -140,6 +140,20 @@ func (a *Admin) ApplyBuiltin(ctx context.Context, name string, vendor ...string)
 	return a.c.finish(a.c.api.ApplyScenariosWithBody(ctx, nil, "application/json", bytes.NewReader(b)))(nil)
 }
 
+// FailNext makes the next request to one operation of a vendor fail with
+// status (see Kit.FailNext).
+func (a *Admin) FailNext(ctx context.Context, vendor, operationID string, status int) error {
+	return a.Apply(ctx, scenarios.Scenario{
+		Name:        fmt.Sprintf("fail-next-%d-%s", a.c.faults.Add(1), a.c.id),
+		Description: fmt.Sprintf("%s.%s answers %d once", vendor, operationID, status),
+		Rules: []scenarios.Rule{{
+			Match:   scenarios.Match{Vendor: vendor, Operation: operationID},
+			Trigger: scenarios.Trigger{First: 1},
+			Action:  scenarios.Action{Status: status},
+		}},
+	})
+}
+
 // RemoveScenario deactivates one scenario.
 func (a *Admin) RemoveScenario(ctx context.Context, name string) error {
 	return a.c.finish(a.c.api.RemoveScenario(ctx, name))(nil)

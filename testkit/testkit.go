@@ -410,15 +410,7 @@ func (k *Kit) ClearScenarios() {
 // the journal entry's Scenario says which.
 func (k *Kit) FailNext(vendor, operationID string, status int) {
 	k.tb.Helper()
-	k.Apply(scenarios.Scenario{
-		Name:        fmt.Sprintf("fail-next-%d-%s", k.c.faults.Add(1), k.c.id),
-		Description: fmt.Sprintf("%s.%s answers %d once", vendor, operationID, status),
-		Rules: []scenarios.Rule{{
-			Match:   scenarios.Match{Vendor: vendor, Operation: operationID},
-			Trigger: scenarios.Trigger{First: 1},
-			Action:  scenarios.Action{Status: status},
-		}},
-	})
+	k.check("fail the next request", k.Admin().FailNext(context.Background(), vendor, operationID, status))
 }
 
 // Filter selects journal entries; zero fields match everything.

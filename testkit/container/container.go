@@ -273,19 +273,28 @@ var dockerHealth = sync.OnceValue(func() (err error) {
 	return p.Health(ctx)
 })
 
-// built caches the image built from source: one build per test process.
+// built caches the image built from source: one build per test process. A
+// failed build is not kept: the next kit tries again.
 var built struct {
-	once  sync.Once
+	mu    sync.Mutex
 	image string
-	err   error
 }
 
 // Image builds the emulator image from source, once per process, and
 // returns its name ("tokenemu.invalid/tokenemu:<hash>"). An image with that
 // name already in the engine is reused.
 func Image(ctx context.Context) (string, error) {
-	built.once.Do(func() { built.image, _, built.err = BuildImage(ctx, io.Discard) })
-	return built.image, built.err
+	built.mu.Lock()
+	defer built.mu.Unlock()
+	if built.image != "" {
+		return built.image, nil
+	}
+	image, _, err := BuildImage(ctx, io.Discard)
+	if err != nil {
+		return "", err
+	}
+	built.image = image
+	return image, nil
 }
 
 // BuildTimings says how long BuildImage's steps took.
