@@ -11,6 +11,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/tokenemu/tokenemu/emulator/console"
 	"github.com/tokenemu/tokenemu/emulator/store"
 	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 	"github.com/tokenemu/tokenemu/emulator/vendors"
@@ -115,6 +116,8 @@ func (a *admin) Handlers() map[string]vendorapi.Handler {
 		"resumeClock":        a.resumeClock,
 		"reset":              a.resetAll,
 		"getOpenAPIDocument": a.getDocument,
+		"getConsole":         a.getConsole,
+		"getConsoleAsset":    a.getConsoleAsset,
 
 		"listTokens":     a.listTokens,
 		"expireTokens":   a.expireTokens,
@@ -273,6 +276,20 @@ func (a *admin) getDocument(w http.ResponseWriter, r *http.Request, req *vendora
 	w.Header().Set("Content-Type", "application/yaml")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(doc.Raw)
+	return nil
+}
+
+// getConsole serves the web console's page (package console).
+func (a *admin) getConsole(w http.ResponseWriter, r *http.Request, req *vendorapi.Request) error {
+	console.Serve(w, "index.html")
+	return nil
+}
+
+// getConsoleAsset serves the console's script or style sheet.
+func (a *admin) getConsoleAsset(w http.ResponseWriter, r *http.Request, req *vendorapi.Request) error {
+	if !console.Serve(w, req.Param("asset")) {
+		return &vendorapi.WireError{Status: http.StatusNotFound, Reason: "not_found", Message: fmt.Sprintf("the console has no file %q", req.Param("asset"))}
+	}
 	return nil
 }
 

@@ -133,6 +133,9 @@ type TokenSelector struct {
 	Token     string `json:"token,omitempty"`
 	Vendor    string `json:"vendor,omitempty"`
 	Principal string `json:"principal,omitempty"`
+	// ID, with Vendor, selects one token by the id listings show (the web
+	// console's row buttons, which never hold a token's value).
+	ID string `json:"id,omitempty"`
 }
 
 // ErrNoToken is returned when a selector names a token value the emulator does
@@ -144,8 +147,20 @@ var ErrNoToken = errors.New("no such token")
 func (e *Emulator) selectTokens(ctx context.Context, sel TokenSelector) ([]store.Token, error) {
 	now := e.clock.Now()
 	switch {
-	case sel.Token != "" && (sel.Vendor != "" || sel.Principal != ""):
-		return nil, errors.New(`give either "token", or "vendor" and "principal"`)
+	case sel.Token != "" && (sel.Vendor != "" || sel.Principal != "" || sel.ID != ""):
+		return nil, errors.New(`give either "token", or "vendor" and "principal", or "vendor" and "id"`)
+	case sel.ID != "":
+		if sel.Vendor == "" || sel.Principal != "" {
+			return nil, errors.New(`"id" goes with "vendor" alone`)
+		}
+		t, err := e.store.ByID(ctx, sel.Vendor, sel.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, ErrNoToken
+		}
+		if err != nil {
+			return nil, err
+		}
+		return []store.Token{t}, nil
 	case sel.Token != "":
 		t, err := e.store.ByHash(ctx, store.HashSecret(sel.Token))
 		if err == nil {
@@ -219,7 +234,7 @@ func (a *admin) changeTokens(w http.ResponseWriter, r *http.Request, req *vendor
 	out, err := change(r.Context(), sel)
 	switch {
 	case errors.Is(err, ErrNoToken):
-		return &vendorapi.WireError{Status: http.StatusNotFound, Reason: "not_found", Message: "no token with this value (or it is not valid for any vendor)"}
+		return &vendorapi.WireError{Status: http.StatusNotFound, Reason: "not_found", Message: "no token with this value or id (or it is not valid for any vendor)"}
 	case isStoreFailure(err):
 		return err
 	case err != nil:

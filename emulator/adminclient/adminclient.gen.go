@@ -358,6 +358,7 @@ type Unauthorized = Error
 
 // TokenSelector defines model for TokenSelector.
 type TokenSelector struct {
+	Id        *string `json:"id,omitempty"`
 	Principal *string `json:"principal,omitempty"`
 	Token     *string `json:"token,omitempty"`
 	Vendor    *Vendor `json:"vendor,omitempty"`
@@ -480,6 +481,7 @@ type ListTokensParamsState string
 
 // ExpireTokensJSONBody defines parameters for ExpireTokens.
 type ExpireTokensJSONBody struct {
+	Id        *string `json:"id,omitempty"`
 	Principal *string `json:"principal,omitempty"`
 	Token     *string `json:"token,omitempty"`
 	Vendor    *Vendor `json:"vendor,omitempty"`
@@ -512,6 +514,7 @@ type IssueTokenJSONBodyKind string
 
 // RevokeTokensJSONBody defines parameters for RevokeTokens.
 type RevokeTokensJSONBody struct {
+	Id        *string `json:"id,omitempty"`
 	Principal *string `json:"principal,omitempty"`
 	Token     *string `json:"token,omitempty"`
 	Vendor    *Vendor `json:"vendor,omitempty"`

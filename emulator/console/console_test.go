@@ -1,0 +1,215 @@
+package console_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/tokenemu/tokenemu/emulator/console"
+	"github.com/tokenemu/tokenemu/testkit"
+)
+
+// browser starts a headless Chromium for a test (chromedp) and returns its
+// context. Without Chromium the test skips, unless CI=true, where it fails:
+// the same rule as the container tests.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path := ""
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			path = p
+			break
+		}
+	}
+	if path == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true and no Chromium on PATH (.ci/run installs Debian's chromium)")
+		}
+		t.Skip("no Chromium on PATH; the browser tests run in CI")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path),
+		chromedp.NoSandbox, chromedp.WindowSize(1280, 800), chromedp.Flag("disable-dev-shm-usage", true))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute) // a guard: it stops the browser
+	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	return ctx
+}
+
+// fingerprint is the first 12 hex digits of a token's SHA-256, as listings show it.
+func fingerprint(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])[:12]
+}
+
+// screenshot keeps the page as it is now in the test's artifacts
+// (go test -artifacts keeps them; .ci/run does).
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(t.ArtifactDir(), name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// passportCall calls a Passport operation with a token and returns the
+// status and X-Tokenemu-Reason.
+func passportCall(t *testing.T, kit *testkit.Kit, token string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", kit.URL(testkit.Passport)+"/v1/core/accounts", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("X-Tokenemu-Reason")
+}
+
+// A token issued through the vendor's API shows in the console; Expire on its
+// row makes the vendor refuse it; advancing the clock with a click moves the
+// countdowns; a scenario's request shows in the journal with its name.
+func TestConsoleDrivesTheEmulator(t *testing.T) {
+	t.Parallel()
+	kit := testkit.Start(t)
+	ctx := browser(t)
+	tok, err := kit.PassportClientCredentials().Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := kit.IssueToken(testkit.PassKit, "demo@passkit.test").Token
+	row := fmt.Sprintf(`#token-rows tr[data-fingerprint="%s"]`, fingerprint(tok.AccessToken))
+	otherRow := fmt.Sprintf(`#token-rows tr[data-fingerprint="%s"]`, fingerprint(other))
+	stateIs := func(row, state string) chromedp.Action[chromedp.Void] {
+		return chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.querySelector('%s td.state')?.textContent === '%s'`, row, state))
+	}
+
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(kit.AdminURL()+"/ui"),
+		chromedp.WaitVisible(chromedp.CSS(row)),
+	); err != nil {
+		t.Fatalf("the console does not list the Passport token: %v", err)
+	}
+	before, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(otherRow+" td.expires")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "tokens")
+
+	// Expire, with a click.
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(row+` button[aria-label^="Expire"]`)),
+		stateIs(row, "expired"),
+	); err != nil {
+		t.Fatalf("Expire: %v", err)
+	}
+	if code, reason := passportCall(t, kit, tok.AccessToken); code != 401 || reason != "token_expired" {
+		t.Errorf("the vendor after Expire in the console: %d %s, want 401 token_expired", code, reason)
+	}
+
+	// Advance the clock by an hour, with a click: the PassKit token's
+	// countdown (an hour) runs out.
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`button[data-advance="1h"]`)),
+		stateIs(otherRow, "expired"),
+	); err != nil {
+		t.Fatalf("advance: %v", err)
+	}
+	after, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(otherRow+" td.expires")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before == after || !strings.HasPrefix(after, "-") {
+		t.Errorf("countdown before %q, after an hour %q: want it run out", before, after)
+	}
+	screenshot(t, ctx, "clock")
+
+	// A built-in scenario's request, in the journal view.
+	kit.ApplyBuiltin("passport-token-expired")
+	if code, _ := passportCall(t, kit, kit.IssueToken(testkit.Passport, "demo-client").Token); code != 401 {
+		t.Fatalf("under passport-token-expired: %d", code)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`button.tab[data-view="journal"]`)),
+		chromedp.Poll[chromedp.Void](`[...document.querySelectorAll('#journal-rows td')].some(td => td.textContent === 'scenario:passport-token-expired')`),
+	); err != nil {
+		t.Fatalf("the journal view never shows scenario:passport-token-expired: %v", err)
+	}
+	screenshot(t, ctx, "journal")
+}
+
+// A page of another origin cannot drive the admin plane from the browser:
+// its request is refused (and a browser would not let it read an answer).
+func TestConsoleRefusesOtherOrigins(t *testing.T) {
+	t.Parallel()
+	kit := testkit.Start(t)
+	ctx := browser(t)
+	kit.Clock.Freeze()
+	start := kit.Clock.Now()
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, `<!doctype html><body><form id="f" method="POST" action="%[1]s/clock/advance" enctype="text/plain">
+<input name='{"duration":"24h","x":"' value='"}'></form>
+<script>
+fetch(%[2]q, {method: 'POST', mode: 'no-cors', body: '{"duration":"24h"}'}).finally(() => { document.title = 'sent'; });
+</script></body>`, kit.AdminURL(), kit.AdminURL()+"/clock/advance")
+	}))
+	t.Cleanup(evil.Close)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(evil.URL),
+		chromedp.Poll[chromedp.Void](`document.title === 'sent'`),
+		chromedp.Submit(chromedp.CSS(`#f`)),
+		chromedp.WaitReady(chromedp.CSS(`body`)),
+	); err != nil {
+		t.Fatalf("the other origin's page: %v", err)
+	}
+	if now := kit.Clock.Now(); !now.Equal(start) {
+		t.Errorf("a page of another origin moved the clock from %v to %v", start, now)
+	}
+	refused := kit.Requests(testkit.Filter{Vendor: "admin", Operation: "advanceClock"})
+	for _, e := range refused {
+		if e.Status < 400 {
+			t.Errorf("a cross-origin advanceClock was answered %d", e.Status)
+		}
+	}
+}
+
+// The console's answers forbid framing and inline script, and the whole
+// console stays small.
+func TestConsoleHeadersAndWeight(t *testing.T) {
+	t.Parallel()
+	kit := testkit.Start(t)
+	for _, path := range []string{"/ui", "/ui/app.js", "/ui/app.css"} {
+		resp, err := http.Get(kit.AdminURL() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Security-Policy") != console.SecurityPolicy ||
+			resp.Header.Get("X-Frame-Options") != "DENY" || !strings.Contains(console.SecurityPolicy, "frame-ancestors 'none'") ||
+			strings.Contains(console.SecurityPolicy, "unsafe-inline") {
+			t.Errorf("%s: %d, CSP %q, X-Frame-Options %q", path, resp.StatusCode, resp.Header.Get("Content-Security-Policy"), resp.Header.Get("X-Frame-Options"))
+		}
+	}
+	if resp, _ := http.Get(kit.AdminURL() + "/ui/nothing.js"); resp == nil || resp.StatusCode != 404 {
+		t.Errorf("an unknown console file: %v, want 404", resp)
+	}
+	if n := console.Size(); n > 150<<10 {
+		t.Errorf("the console weighs %d bytes, want at most 150 KB", n)
+	}
+	t.Logf("the console weighs %d bytes (page, script, style)", console.Size())
+}
