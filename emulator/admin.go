@@ -118,6 +118,7 @@ func (a *admin) Handlers() map[string]vendorapi.Handler {
 		"getOpenAPIDocument": a.getDocument,
 		"getConsole":         a.getConsole,
 		"getConsoleAsset":    a.getConsoleAsset,
+		"getCredentials":     a.getCredentials,
 
 		"listTokens":     a.listTokens,
 		"expireTokens":   a.expireTokens,
@@ -276,6 +277,25 @@ func (a *admin) getDocument(w http.ResponseWriter, r *http.Request, req *vendora
 	w.Header().Set("Content-Type", "application/yaml")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(doc.Raw)
+	return nil
+}
+
+// getCredentials answers each vendor's banner lines: how to log in.
+func (a *admin) getCredentials(w http.ResponseWriter, r *http.Request, req *vendorapi.Request) error {
+	type vendorCredentials struct {
+		Name        string   `json:"name"`
+		Credentials []string `json:"credentials"`
+	}
+	out := []vendorCredentials{}
+	for _, name := range a.e.VendorNames() {
+		v, _ := a.e.Vendor(name)
+		vc := vendorCredentials{Name: name, Credentials: []string{}}
+		if b, ok := v.(vendorapi.Bannerer); ok {
+			vc.Credentials = append(vc.Credentials, b.Banner("")...)
+		}
+		out = append(out, vc)
+	}
+	vendorapi.WriteJSON(w, http.StatusOK, map[string]any{"vendors": out})
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"slices"
 
 	json "github.com/go-json-experiment/json"
 
@@ -18,6 +19,8 @@ type BuiltinInfo struct {
 	Description string `json:"description"`
 	// PerRequest says whether the X-Tokenemu-Scenario header accepts it.
 	PerRequest bool `json:"per_request"`
+	// Vendors are those it can be narrowed to ({"name","vendor"}).
+	Vendors []string `json:"vendors"`
 }
 
 // BuiltinScenarios lists the built-in scenarios.
@@ -25,7 +28,13 @@ func (e *Emulator) BuiltinScenarios() []BuiltinInfo {
 	out := []BuiltinInfo{}
 	for _, name := range e.scenarios.BuiltinNames() {
 		s, _ := e.scenarios.Builtin(name, "")
-		out = append(out, BuiltinInfo{Name: s.Name, Description: s.Description, PerRequest: s.PerRequest() == nil})
+		info := BuiltinInfo{Name: s.Name, Description: s.Description, PerRequest: s.PerRequest() == nil, Vendors: []string{}}
+		for _, v := range e.VendorNames() {
+			if slices.ContainsFunc(s.Rules, func(r scenarios.Rule) bool { return r.Match.Vendor == "*" || r.Match.Vendor == v }) {
+				info.Vendors = append(info.Vendors, v)
+			}
+		}
+		out = append(out, info)
 	}
 	return out
 }

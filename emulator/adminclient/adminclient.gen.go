@@ -732,6 +732,15 @@ type ClientInterface interface {
 	// Corresponds with POST /clock/set (the `SetClock` operationId).
 	SetClock(ctx context.Context, body SetClockJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetCredentials How to log in to each vendor, as the start banner says it
+	//
+	// Each vendor's lines of the start banner: its fixtures' users and clients, with a password or
+	// secret only where it is the documented default (a secret from a fixtures file is not
+	// shown). The web console shows them with copy buttons. The admin token is never among them.
+	//
+	// Corresponds with GET /credentials (the `GetCredentials` operationId).
+	GetCredentials(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// Health Liveness and readiness
 	//
 	// 200 `ok`; 503 `degraded`, with the error, while the last save of the `-state` file failed
@@ -1052,6 +1061,25 @@ func (c *Client) SetClockWithBody(ctx context.Context, contentType string, body 
 // Corresponds with POST /clock/set (the `SetClock` operationId).
 func (c *Client) SetClock(ctx context.Context, body SetClockJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSetClockRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetCredentials How to log in to each vendor, as the start banner says it
+//
+// Each vendor's lines of the start banner: its fixtures' users and clients, with a password or
+// secret only where it is the documented default (a secret from a fixtures file is not
+// shown). The web console shows them with copy buttons. The admin token is never among them.
+//
+// Corresponds with GET /credentials (the `GetCredentials` operationId).
+func (c *Client) GetCredentials(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCredentialsRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -1696,6 +1724,33 @@ func NewSetClockRequestWithBody(server string, contentType string, body io.Reade
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetCredentialsRequest constructs an http.Request for the GetCredentials method
+func NewGetCredentialsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/credentials")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -2604,6 +2659,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /clock/set (the `SetClock` operationId).
 	SetClockWithResponse(ctx context.Context, body SetClockJSONRequestBody, reqEditors ...RequestEditorFn) (*SetClockResponse, error)
 
+	// GetCredentialsWithResponse How to log in to each vendor, as the start banner says it
+	//
+	// Each vendor's lines of the start banner: its fixtures' users and clients, with a password or
+	// secret only where it is the documented default (a secret from a fixtures file is not
+	// shown). The web console shows them with copy buttons. The admin token is never among them.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /credentials (the `GetCredentials` operationId).
+	GetCredentialsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetCredentialsResponse, error)
+
 	// HealthWithResponse Liveness and readiness
 	//
 	// 200 `ok`; 503 `degraded`, with the error, while the last save of the `-state` file failed
@@ -3256,6 +3322,78 @@ func (r SetClockResponse) ContentType() string {
 	return ""
 }
 
+// GetCredentialsResponse401Headers the declared response headers of an HTTP 401 response for GetCredentials
+type GetCredentialsResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+type GetCredentialsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Vendors []struct {
+			Credentials []string `json:"credentials"`
+			Name        string   `json:"name"`
+		} `json:"vendors"`
+	}
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetCredentialsResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCredentialsResponse) GetJSON200() *struct {
+	Vendors []struct {
+		Credentials []string `json:"credentials"`
+		Name        string   `json:"name"`
+	} `json:"vendors"`
+} {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetCredentialsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetCredentialsResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCredentialsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCredentialsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCredentialsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCredentialsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type HealthResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3864,6 +4002,9 @@ type ListScenariosResponse struct {
 			// the request's own token); a clock skew or an effect on a principal's tokens
 			// is refused there with a 400, reason `scenario_not_per_request`.
 			PerRequest bool `json:"per_request"`
+
+			// Vendors The vendors it can be narrowed to (`{"name":"…","vendor":"…"}`).
+			Vendors []string `json:"vendors"`
 		} `json:"builtins"`
 	}
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -3887,6 +4028,9 @@ func (r ListScenariosResponse) GetJSON200() *struct {
 		// the request's own token); a clock skew or an effect on a principal's tokens
 		// is refused there with a 400, reason `scenario_not_per_request`.
 		PerRequest bool `json:"per_request"`
+
+		// Vendors The vendors it can be narrowed to (`{"name":"…","vendor":"…"}`).
+		Vendors []string `json:"vendors"`
 	} `json:"builtins"`
 } {
 	return r.JSON200
@@ -4742,6 +4886,23 @@ func (c *ClientWithResponses) SetClockWithResponse(ctx context.Context, body Set
 	return ParseSetClockResponse(rsp)
 }
 
+// GetCredentialsWithResponse How to log in to each vendor, as the start banner says it
+//
+// Each vendor's lines of the start banner: its fixtures' users and clients, with a password or
+// secret only where it is the documented default (a secret from a fixtures file is not
+// shown). The web console shows them with copy buttons. The admin token is never among them.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /credentials (the `GetCredentials` operationId).
+func (c *ClientWithResponses) GetCredentialsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetCredentialsResponse, error) {
+	rsp, err := c.GetCredentials(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCredentialsResponse(rsp)
+}
+
 // HealthWithResponse Liveness and readiness
 //
 // 200 `ok`; 503 `degraded`, with the error, while the last save of the `-state` file failed
@@ -5475,6 +5636,64 @@ func ParseSetClockResponse(rsp *http.Response) (*SetClockResponse, error) {
 	return response, nil
 }
 
+// ParseGetCredentialsResponse parses an HTTP response from a GetCredentialsWithResponse call
+func ParseGetCredentialsResponse(rsp *http.Response) (*GetCredentialsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCredentialsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Vendors []struct {
+				Credentials []string `json:"credentials"`
+				Name        string   `json:"name"`
+			} `json:"vendors"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetCredentialsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseHealthResponse parses an HTTP response from a HealthWithResponse call
 func ParseHealthResponse(rsp *http.Response) (*HealthResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -5996,6 +6215,9 @@ func ParseListScenariosResponse(rsp *http.Response) (*ListScenariosResponse, err
 				// the request's own token); a clock skew or an effect on a principal's tokens
 				// is refused there with a 400, reason `scenario_not_per_request`.
 				PerRequest bool `json:"per_request"`
+
+				// Vendors The vendors it can be narrowed to (`{"name":"…","vendor":"…"}`).
+				Vendors []string `json:"vendors"`
 			} `json:"builtins"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {

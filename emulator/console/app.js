@@ -184,13 +184,14 @@ async function issue(event) {
 
 // ---- the journal: a live tail through long polls ----
 
-const journal = { since: 0, paused: false, rows: [], max: 500, gen: 0 };
+const journal = { since: 0, paused: false, rows: [], max: 500, gen: 0, open: new Set() };
 
 function journalQuery(extra) {
   const q = new URLSearchParams(extra);
-  if ($('j-vendor').value) q.set('vendor', $('j-vendor').value);
-  if ($('j-status').value) q.set('status', $('j-status').value);
-  if ($('j-reason').value) q.set('reason', $('j-reason').value);
+  for (const [key, id] of [['vendor', 'j-vendor'], ['status', 'j-status'], ['operation', 'j-operation'],
+    ['principal', 'j-principal'], ['reason', 'j-reason'], ['scenario', 'j-scenario']]) {
+    if ($(id).value) q.set(key, $(id).value);
+  }
   return q;
 }
 
@@ -215,10 +216,15 @@ async function tail(gen) {
   }
 }
 
+// addEntries puts new entries on top and keeps the newest journal.max: the
+// page never holds more rows than that, however long the tail runs.
 function addEntries(entries) {
   journal.rows = entries.slice().reverse().concat(journal.rows).slice(0, journal.max);
-  const rows = journal.rows.map((e) => {
+  const rows = [];
+  for (const e of journal.rows) {
     const tr = document.createElement('tr');
+    tr.tabIndex = 0;
+    tr.className = 'entry';
     cell(tr, String(e.seq));
     cell(tr, e.time);
     cell(tr, e.vendor);
@@ -227,9 +233,22 @@ function addEntries(entries) {
     cell(tr, e.principal || '');
     cell(tr, e.reason || '');
     cell(tr, e.scenario ? 'scenario:' + e.scenario : '');
-    tr.title = (e.reason || '') + (e.rule !== undefined ? ' (rule ' + e.rule + ')' : '') + ' ' + e.latency_ms + ' ms';
-    return tr;
-  });
+    const detail = document.createElement('tr');
+    detail.className = 'detail';
+    detail.hidden = !journal.open.has(e.seq);
+    const td = cell(detail, [e.method + ' ' + e.path,
+      'reason: ' + (e.reason || '-'),
+      'rule: ' + (e.scenario ? e.scenario + ' #' + e.rule : '-'),
+      'latency: ' + e.latency_ms + ' ms', 'token: ' + (e.token_fingerprint || '-')].join('   '));
+    td.colSpan = 8;
+    const toggle = () => {
+      detail.hidden = !detail.hidden;
+      if (detail.hidden) journal.open.delete(e.seq); else journal.open.add(e.seq);
+    };
+    tr.addEventListener('click', toggle);
+    tr.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') toggle(); });
+    rows.push(tr, detail);
+  }
   $('journal-rows').replaceChildren(...rows);
 }
 
@@ -240,11 +259,133 @@ function restartTail() {
   run(() => tail(journal.gen));
 }
 
+// ---- scenarios ----
+
+async function loadScenarios() {
+  const data = await call('GET', 'scenarios');
+  const active = [];
+  for (const s of data.active) {
+    s.rules.forEach((r, i) => {
+      const tr = document.createElement('tr');
+      cell(tr, s.name);
+      cell(tr, String(r.index));
+      cell(tr, r.match.vendor + (r.match.operation ? '.' + r.match.operation : ''));
+      cell(tr, String(r.matched));
+      cell(tr, String(r.fired));
+      cell(tr, r.remaining === undefined || r.remaining === null ? '-' : String(r.remaining));
+      const actions = cell(tr, '');
+      if (i === 0) {
+        const b = document.createElement('button');
+        b.type = 'button';
+        b.textContent = 'Remove';
+        b.setAttribute('aria-label', 'Remove scenario ' + s.name);
+        b.addEventListener('click', () => run(async () => {
+          await call('DELETE', 'scenarios/' + encodeURIComponent(s.name));
+          say('removed ' + s.name);
+          await loadScenarios();
+        }));
+        actions.appendChild(b);
+      }
+      active.push(tr);
+    });
+  }
+  if (active.length === 0) {
+    const tr = document.createElement('tr');
+    cell(tr, 'no active scenario').colSpan = 7;
+    active.push(tr);
+  }
+  $('active-rows').replaceChildren(...active);
+  const builtins = data.builtins.map((b) => {
+    const tr = document.createElement('tr');
+    tr.dataset.name = b.name;
+    cell(tr, b.name);
+    cell(tr, b.description);
+    const pick = document.createElement('select');
+    pick.setAttribute('aria-label', 'Vendor for ' + b.name);
+    for (const v of [''].concat(b.vendors)) {
+      const o = document.createElement('option');
+      o.value = v;
+      o.textContent = v || 'every vendor';
+      pick.appendChild(o);
+    }
+    cell(tr, '').appendChild(pick);
+    const apply = document.createElement('button');
+    apply.type = 'button';
+    apply.textContent = 'Apply';
+    apply.setAttribute('aria-label', 'Apply ' + b.name);
+    apply.addEventListener('click', () => run(async () => {
+      const body = { name: b.name };
+      if (pick.value) body.vendor = pick.value;
+      await call('POST', 'scenarios', body);
+      say('applied ' + b.name);
+      await loadScenarios();
+    }));
+    cell(tr, '').appendChild(apply);
+    return tr;
+  });
+  $('builtin-rows').replaceChildren(...builtins);
+}
+
+// applyDocument sends a pasted or uploaded scenario document as it is: the
+// emulator's answer names the rule and field of any mistake.
+async function applyDocument(event) {
+  event.preventDefault();
+  let text = $('yaml-text').value;
+  const file = $('yaml-file').files[0];
+  if (file) text = await file.text();
+  const token = sessionStorage.getItem(tokenKey);
+  const headers = { 'Content-Type': 'application/yaml' };
+  if (token) headers.Authorization = 'Bearer ' + token;
+  const resp = await fetch(new URL('scenarios', api), { method: 'POST', headers, body: text, credentials: 'omit' });
+  const data = await resp.json().catch(() => ({}));
+  if (!resp.ok) {
+    $('yaml-error').textContent = data.message || resp.statusText;
+    $('yaml-error').hidden = false;
+    return;
+  }
+  $('yaml-error').hidden = true;
+  say('applied ' + data.applied.map((s) => s.name).join(', '));
+  await loadScenarios();
+}
+
+// ---- credentials and state ----
+
+async function loadMore() {
+  const creds = await call('GET', 'credentials');
+  const items = [];
+  for (const v of creds.vendors) {
+    for (const line of v.credentials) {
+      const li = document.createElement('li');
+      const text = document.createElement('code');
+      text.textContent = v.name + ': ' + line;
+      const copy = document.createElement('button');
+      copy.type = 'button';
+      copy.textContent = 'Copy';
+      copy.setAttribute('aria-label', 'Copy ' + v.name + ' credentials');
+      copy.addEventListener('click', () => run(() => navigator.clipboard.writeText(line)));
+      li.append(text, ' ', copy);
+      items.push(li);
+    }
+  }
+  $('credentials').replaceChildren(...items);
+  const docs = ['admin'].concat(creds.vendors.map((v) => v.name)).map((name) => {
+    const li = document.createElement('li');
+    const a = document.createElement('a');
+    a.href = new URL('openapi/' + name + '.yaml', api).href;
+    a.textContent = name + '.yaml';
+    li.appendChild(a);
+    return li;
+  });
+  $('documents').replaceChildren(...docs);
+}
+
 // ---- wiring ----
 
 function show(view) {
   for (const b of document.querySelectorAll('.tab')) b.setAttribute('aria-pressed', String(b.dataset.view === view));
   for (const s of document.querySelectorAll('.view')) s.hidden = s.id !== view;
+  if (view === 'scenarios') run(loadScenarios);
+  if (view === 'more') run(loadMore);
 }
 
 function wire() {
@@ -268,6 +409,23 @@ function wire() {
     $('journal-pause').textContent = journal.paused ? 'Resume' : 'Pause';
     if (!journal.paused && journal.resume) journal.resume();
   });
+  $('yaml-form').addEventListener('submit', (e) => run(() => applyDocument(e)));
+  $('scenarios-clear').addEventListener('click', () => run(async () => {
+    await call('DELETE', 'scenarios');
+    say('cleared every scenario');
+    await loadScenarios();
+  }));
+  $('reset').addEventListener('click', () => run(async () => {
+    await call('POST', 'reset');
+    say('reset: tokens gone, fixtures reloaded, clock back at its start, journal empty');
+    await loadClock();
+    await loadTokens('');
+    restartTail();
+  }));
+  $('save').addEventListener('click', () => run(async () => {
+    const out = await call('POST', 'state/save');
+    say('saved ' + out.file + ' (' + out.bytes + ' bytes)');
+  }));
   $('auth-form').addEventListener('submit', (e) => {
     e.preventDefault();
     sessionStorage.setItem(tokenKey, $('admin-token').value);

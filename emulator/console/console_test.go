@@ -17,13 +17,14 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/tokenemu/tokenemu/emulator/console"
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 	"github.com/tokenemu/tokenemu/testkit"
 )
 
 // browser starts a headless Chromium for a test (chromedp) and returns its
 // context. Without Chromium the test skips, unless CI=true, where it fails:
 // the same rule as the container tests.
-func browser(t *testing.T) context.Context {
+func browser(t testing.TB) context.Context {
 	t.Helper()
 	path := ""
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "chrome"} {
@@ -138,8 +139,17 @@ func TestConsoleDrivesTheEmulator(t *testing.T) {
 	}
 	screenshot(t, ctx, "clock")
 
-	// A built-in scenario's request, in the journal view.
-	kit.ApplyBuiltin("passport-token-expired")
+	// A built-in scenario, applied with a click; its request, in the journal view.
+	apply := `#builtin-rows tr[data-name="passport-token-expired"] button`
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`button.tab[data-view="scenarios"]`)),
+		chromedp.WaitVisible(chromedp.CSS(apply)),
+		chromedp.Click(chromedp.CSS(apply)),
+		chromedp.Poll[chromedp.Void](`[...document.querySelectorAll('#active-rows td')].some(td => td.textContent === 'passport-token-expired')`),
+	); err != nil {
+		t.Fatalf("applying a built-in in the console: %v", err)
+	}
+	screenshot(t, ctx, "scenarios")
 	if code, _ := passportCall(t, kit, kit.IssueToken(testkit.Passport, "demo-client").Token); code != 401 {
 		t.Fatalf("under passport-token-expired: %d", code)
 	}
@@ -212,4 +222,95 @@ func TestConsoleHeadersAndWeight(t *testing.T) {
 		t.Errorf("the console weighs %d bytes, want at most 150 KB", n)
 	}
 	t.Logf("the console weighs %d bytes (page, script, style)", console.Size())
+}
+
+// A scenario document with a mistake shows the emulator's word on it (the
+// rule and the field); a good one is applied and can be removed; the
+// default credentials are listed with copy buttons.
+func TestConsoleScenarioDocumentsAndCredentials(t *testing.T) {
+	t.Parallel()
+	kit := testkit.Start(t)
+	ctx := browser(t)
+	bad := "name: mine\nrules:\n  - match: {vendor: passkit, operation: logn}\n    action: {status: 503}\n"
+	good := "name: mine\nrules:\n  - match: {vendor: passkit, operation: login}\n    trigger: {first: 2}\n    action: {status: 503}\n"
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(kit.AdminURL()+"/ui"),
+		chromedp.Click(chromedp.CSS(`button.tab[data-view="scenarios"]`)),
+		chromedp.SendKeys(chromedp.CSS(`#yaml-text`), bad),
+		chromedp.Click(chromedp.CSS(`#yaml-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#yaml-error`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#yaml-error`)))
+	if err != nil || !strings.Contains(msg, "rule 0") || !strings.Contains(msg, "match.operation") || !strings.Contains(msg, "logn") {
+		t.Errorf("the error shown for a bad document: %q %v", msg, err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS(`#yaml-text`), good),
+		chromedp.Click(chromedp.CSS(`#yaml-form button[type="submit"]`)),
+		chromedp.Poll[chromedp.Void](`[...document.querySelectorAll('#active-rows td')].some(td => td.textContent === 'mine')`),
+	); err != nil {
+		t.Fatalf("a good document: %v", err)
+	}
+	if names := activeNames(kit); len(names) != 1 || names[0] != "mine" {
+		t.Errorf("active after applying from the console: %v", names)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`button[aria-label="Remove scenario mine"]`)),
+		chromedp.Poll[chromedp.Void](`[...document.querySelectorAll('#active-rows td')].some(td => td.textContent === 'no active scenario')`),
+		chromedp.Click(chromedp.CSS(`button.tab[data-view="more"]`)),
+		chromedp.Poll[chromedp.Void](`[...document.querySelectorAll('#credentials code')].some(c => c.textContent.includes('client_id demo-client'))`),
+	); err != nil {
+		t.Fatalf("remove, then the credentials: %v", err)
+	}
+	screenshot(t, ctx, "credentials")
+	if names := activeNames(kit); len(names) != 0 {
+		t.Errorf("active after Remove: %v", names)
+	}
+}
+
+func activeNames(kit *testkit.Kit) []string {
+	var names []string
+	for _, s := range kit.Emulator().ActiveScenarios() {
+		names = append(names, s.Name)
+	}
+	return names
+}
+
+// BenchmarkConsoleRender times the console from navigation to a full first
+// page of tokens and the journal's newest entries, with 100,000 tokens in
+// the store and 10,000 requests in the journal (go test -bench
+// ConsoleRender ./emulator/console, with Chromium).
+func BenchmarkConsoleRender(b *testing.B) {
+	kit := testkit.Start(b, testkit.WithSetting("brass.rate-limit", "0"))
+	emu := kit.Emulator()
+	ctx := context.Background()
+	for i := range 100_000 {
+		if _, err := emu.IssueToken(ctx, vendorapi.IssueRequest{Vendor: "passport", Principal: "demo-client"}); err != nil {
+			b.Fatalf("token %d: %v", i, err)
+		}
+	}
+	tok := kit.IssueToken(testkit.PassKit, "demo@passkit.test").Token
+	client := &http.Client{}
+	for range 10_000 {
+		req, _ := http.NewRequest("GET", kit.URL(testkit.PassKit)+"/user/profile", nil)
+		req.Header.Set("Authorization", tok)
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	bctx := browser(b)
+	for b.Loop() {
+		start := time.Now()
+		if err := chromedp.Do(bctx,
+			chromedp.Navigate(kit.AdminURL()+"/ui"),
+			chromedp.Poll[chromedp.Void](`document.querySelectorAll('#token-rows tr').length === 100 && document.querySelectorAll('#journal-rows tr.entry').length === 500`),
+		); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(time.Since(start).Milliseconds()), "ms-to-render")
+	}
 }
