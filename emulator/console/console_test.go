@@ -16,6 +16,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/tokenemu/tokenemu/emulator"
 	"github.com/tokenemu/tokenemu/emulator/console"
 	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 	"github.com/tokenemu/tokenemu/testkit"
@@ -312,5 +313,39 @@ func BenchmarkConsoleRender(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportMetric(float64(time.Since(start).Milliseconds()), "ms-to-render")
+	}
+}
+
+// With -admin-token the console asks for the token, keeps it in the tab
+// (sessionStorage, sent as a header, never in a URL) and then works; and the
+// page reads at a phone's width without the page itself scrolling sideways.
+func TestConsoleWithAnAdminTokenAndANarrowWindow(t *testing.T) {
+	t.Parallel()
+	kit := testkit.Start(t, testkit.WithConfig(func(c *emulator.Config) { c.AdminToken = "console-s3cret" }))
+	ctx := browser(t)
+	kit.IssueToken(testkit.Passport, "demo-client")
+	if err := chromedp.Do(ctx,
+		chromedp.EmulateViewport(420, 800),
+		chromedp.Navigate(kit.AdminURL()+"/ui"),
+		chromedp.WaitVisible(chromedp.CSS(`#auth`)),
+		chromedp.SendKeys(chromedp.CSS(`#admin-token`), "console-s3cret"),
+		chromedp.Click(chromedp.CSS(`#auth-form button[type="submit"]`)),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll('#token-rows tr[data-id]').length === 1`),
+	); err != nil {
+		t.Fatalf("the console with an admin token: %v", err)
+	}
+	screenshot(t, ctx, "narrow")
+	stored, err := chromedp.Run(ctx, chromedp.Evaluate[string](`sessionStorage.getItem('tokenemu-admin-token')`))
+	if err != nil || stored != "console-s3cret" {
+		t.Errorf("the token in sessionStorage: %q %v", stored, err)
+	}
+	wide, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
+	if err != nil || wide {
+		t.Errorf("at 420 px the page scrolls sideways (%v)", err)
+	}
+	for _, e := range kit.Requests(testkit.Filter{Vendor: "admin"}) {
+		if strings.Contains(e.Path, "s3cret") {
+			t.Errorf("the admin token went in a URL: %s", e.Path)
+		}
 	}
 }
