@@ -443,8 +443,24 @@ function wire() {
   }, 1000);
 }
 
+// loadVendors fills the vendor pickers with the vendors this emulator serves.
+async function loadVendors() {
+  const creds = await call('GET', 'credentials');
+  for (const sel of document.querySelectorAll('select.vendors')) {
+    const keep = [...sel.options].filter((o) => o.value === '' || o.value === 'admin');
+    const served = creds.vendors.map((v) => {
+      const o = document.createElement('option');
+      o.textContent = v.name;
+      return o;
+    });
+    sel.replaceChildren(...keep.filter((o) => o.value === ''), ...served, ...keep.filter((o) => o.value === 'admin'));
+    sel.selectedIndex = 0; // "all", or the first vendor: moving options can leave another selected
+  }
+}
+
 function start() {
   run(async () => {
+    await loadVendors();
     await loadClock();
     await loadTokens('');
     say('ready');

@@ -158,7 +158,8 @@ func TestConsoleDrivesTheEmulator(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`button.tab[data-view="journal"]`)),
 		chromedp.Poll[chromedp.Void](`[...document.querySelectorAll('#journal-rows td')].some(td => td.textContent === 'scenario:passport-token-expired')`),
 	); err != nil {
-		t.Fatalf("the journal view never shows scenario:passport-token-expired: %v", err)
+		dbg, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('status').textContent + ' | vendor=' + document.getElementById('j-vendor').value + ' | rows=' + document.querySelectorAll('#journal-rows tr').length`))
+		t.Fatalf("the journal view never shows scenario:passport-token-expired: %v (%s)", err, dbg)
 	}
 	screenshot(t, ctx, "journal")
 }
