@@ -77,6 +77,9 @@ func (e *Emulator) refuseForeign(r *http.Request) *vendorapi.WireError {
 	if r.URL.Path != e.adminPrefix && !strings.HasPrefix(r.URL.Path, e.adminPrefix+"/") {
 		return nil
 	}
+	if consoleNavigation(r, e.adminPrefix) {
+		return nil // a link to the console from elsewhere: the page holds no data, and cannot be framed
+	}
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
 		return &vendorapi.WireError{Status: http.StatusForbidden, Reason: "cross_origin", Message: fmt.Sprintf("the admin plane refuses cross-origin browser requests (Sec-Fetch-Site: %s)", site)}
 	}
@@ -84,6 +87,15 @@ func (e *Emulator) refuseForeign(r *http.Request) *vendorapi.WireError {
 		return &vendorapi.WireError{Status: http.StatusForbidden, Reason: "cross_origin", Message: fmt.Sprintf("the admin plane refuses cross-origin browser requests (Origin %q)", origin)}
 	}
 	return nil
+}
+
+// consoleNavigation reports whether r is a browser opening the web console's
+// page as a document (a link followed, from any site): the page holds no
+// data, its answers forbid framing, and every request it then makes is
+// same-origin.
+func consoleNavigation(r *http.Request, adminPrefix string) bool {
+	return (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.URL.Path == adminPrefix+"/ui" &&
+		r.Header.Get("Sec-Fetch-Mode") == "navigate" && r.Header.Get("Sec-Fetch-Dest") == "document"
 }
 
 // hostAllowed reports whether the Host header names one of allowed, with any port.

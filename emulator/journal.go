@@ -402,8 +402,8 @@ func (e *Emulator) record(r *http.Request, vendor string, rc *reqCtx, rec *statu
 		}
 	}
 	entry.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
-	if rc != nil && rc.op != nil && rc.op.unjournaled {
-		return // polled or read so often that it would flood the journal
+	if rc != nil && rc.op != nil && rc.op.unjournaled && rec.status < 400 {
+		return // polled or read so often that it would flood the journal; a refusal (a guessed admin token) is kept
 	}
 	e.journal.add(entry)
 	e.requests.Add(1)

@@ -276,6 +276,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if !o.isLoopback() && o.adminToken == "" {
 		cfg.Logger.Warn("listening on a non-loopback address without -admin-token: anyone who can reach it can control the emulator", "addr", o.addr)
 	}
+	if o.adminToken != "" && len(o.adminToken) < 16 {
+		cfg.Logger.Warn("the -admin-token is shorter than 16 characters: a client can guess it (the admin plane does not slow guesses down)")
+	}
 
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)

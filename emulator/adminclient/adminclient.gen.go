@@ -757,9 +757,10 @@ type ClientInterface interface {
 
 	// GetJournal Recent requests, oldest first, a page at a time (bounded; secrets never recorded)
 	//
-	// Every request is journaled except the operations marked `x-tokenemu-unjournaled` (the
-	// health check, reading the clock and reading the journal), which are polled or read so
-	// often that they would flood it. The journal keeps the newest requests: at most
+	// Every request is journaled except the successful answers of the operations marked
+	// `x-tokenemu-unjournaled` (the health check, reading the clock, reading the journal, the web
+	// console's files), which are polled or read so often that they would flood it; their
+	// refusals (a wrong admin token) are journaled. The journal keeps the newest requests: at most
 	// `-journal-size` entries (10,000) and
 	// `-journal-bytes` of them (16 MiB), the oldest dropped first. A path is kept cut at 512 bytes
 	// and other fields at 256, ending in `…(cut)`; a path segment that holds a secret is kept as
@@ -1126,9 +1127,10 @@ func (c *Client) ClearJournal(ctx context.Context, reqEditors ...RequestEditorFn
 
 // GetJournal Recent requests, oldest first, a page at a time (bounded; secrets never recorded)
 //
-// Every request is journaled except the operations marked `x-tokenemu-unjournaled` (the
-// health check, reading the clock and reading the journal), which are polled or read so
-// often that they would flood it. The journal keeps the newest requests: at most
+// Every request is journaled except the successful answers of the operations marked
+// `x-tokenemu-unjournaled` (the health check, reading the clock, reading the journal, the web
+// console's files), which are polled or read so often that they would flood it; their
+// refusals (a wrong admin token) are journaled. The journal keeps the newest requests: at most
 // `-journal-size` entries (10,000) and
 // `-journal-bytes` of them (16 MiB), the oldest dropped first. A path is kept cut at 512 bytes
 // and other fields at 256, ending in `…(cut)`; a path segment that holds a secret is kept as
@@ -2690,9 +2692,10 @@ type ClientWithResponsesInterface interface {
 
 	// GetJournalWithResponse Recent requests, oldest first, a page at a time (bounded; secrets never recorded)
 	//
-	// Every request is journaled except the operations marked `x-tokenemu-unjournaled` (the
-	// health check, reading the clock and reading the journal), which are polled or read so
-	// often that they would flood it. The journal keeps the newest requests: at most
+	// Every request is journaled except the successful answers of the operations marked
+	// `x-tokenemu-unjournaled` (the health check, reading the clock, reading the journal, the web
+	// console's files), which are polled or read so often that they would flood it; their
+	// refusals (a wrong admin token) are journaled. The journal keeps the newest requests: at most
 	// `-journal-size` entries (10,000) and
 	// `-journal-bytes` of them (16 MiB), the oldest dropped first. A path is kept cut at 512 bytes
 	// and other fields at 256, ending in `…(cut)`; a path segment that holds a secret is kept as
@@ -4935,9 +4938,10 @@ func (c *ClientWithResponses) ClearJournalWithResponse(ctx context.Context, reqE
 
 // GetJournalWithResponse Recent requests, oldest first, a page at a time (bounded; secrets never recorded)
 //
-// Every request is journaled except the operations marked `x-tokenemu-unjournaled` (the
-// health check, reading the clock and reading the journal), which are polled or read so
-// often that they would flood it. The journal keeps the newest requests: at most
+// Every request is journaled except the successful answers of the operations marked
+// `x-tokenemu-unjournaled` (the health check, reading the clock, reading the journal, the web
+// console's files), which are polled or read so often that they would flood it; their
+// refusals (a wrong admin token) are journaled. The journal keeps the newest requests: at most
 // `-journal-size` entries (10,000) and
 // `-journal-bytes` of them (16 MiB), the oldest dropped first. A path is kept cut at 512 bytes
 // and other fields at 256, ending in `…(cut)`; a path segment that holds a secret is kept as

@@ -21,7 +21,7 @@ async function call(method, path, body) {
   const data = await resp.json().catch(() => ({}));
   if (resp.status === 401) {
     $('auth').hidden = false;
-    throw new Error('the admin plane wants its token');
+    throw new Error(token ? 'the admin plane refused this admin token: enter it again' : 'the admin plane wants its token');
   }
   if (!resp.ok) throw new Error(data.message || resp.status + ' ' + resp.statusText);
   return data;
@@ -338,6 +338,10 @@ async function applyDocument(event) {
   if (token) headers.Authorization = 'Bearer ' + token;
   const resp = await fetch(new URL('scenarios', api), { method: 'POST', headers, body: text, credentials: 'omit' });
   const data = await resp.json().catch(() => ({}));
+  if (resp.status === 401) {
+    $('auth').hidden = false;
+    throw new Error('the admin plane wants its token');
+  }
   if (!resp.ok) {
     $('yaml-error').textContent = data.message || resp.statusText;
     $('yaml-error').hidden = false;
