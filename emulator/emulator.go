@@ -782,6 +782,7 @@ func (e *Emulator) serveOperation(op *operation) http.Handler {
 		}
 		if err := op.authenticate(r, rc); err != nil {
 			fail(err)
+			e.noteRefusedPrincipal(r, rc, op)
 			return
 		}
 		if op.admin {
@@ -820,6 +821,23 @@ func (e *Emulator) serveOperation(op *operation) http.Handler {
 			fail(err)
 		}
 	})
+}
+
+// noteRefusedPrincipal puts, for the journal, the principal of a token the
+// vendor refused (expired, revoked, out of scope) on the request, so that a
+// refused request can be found by who made it. It runs after the answer is
+// written, which it therefore cannot change.
+func (e *Emulator) noteRefusedPrincipal(r *http.Request, rc *reqCtx, op *operation) {
+	if rc.Principal != nil || op.admin {
+		return
+	}
+	v := presentedToken(op.vendor, r, &rc.Request)
+	if v == "" {
+		return
+	}
+	if t, err := e.store.ByHash(context.WithoutCancel(r.Context()), store.HashSecret(v)); err == nil && t.Vendor == op.vendor.Name() {
+		rc.Principal = &t
+	}
 }
 
 // limitBody reads the whole body up to the configured limit, so that the

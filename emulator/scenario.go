@@ -81,14 +81,22 @@ func (sr *scenarioRequest) tokenValue() string {
 	if sr.token != nil {
 		return *sr.token
 	}
-	v := ""
-	if p, ok := sr.v.(vendorapi.Presenter); ok {
-		v = p.Presented(sr.r, &sr.rc.Request)
-	} else if c := vendorapi.ParseAuthorization(sr.r.Header.Get("Authorization")); c.Present && (c.Scheme == "bearer" || c.Scheme == "") {
-		v = c.Value
-	}
+	v := presentedToken(sr.v, sr.r, &sr.rc.Request)
 	sr.token = &v
 	return v
+}
+
+// presentedToken is the token a request presents: where its vendor says
+// (vendorapi.Presenter), else the Authorization header's Bearer (or bare)
+// token; "" when there is none.
+func presentedToken(v vendorapi.Vendor, r *http.Request, req *vendorapi.Request) string {
+	if p, ok := v.(vendorapi.Presenter); ok {
+		return p.Presented(r, req)
+	}
+	if c := vendorapi.ParseAuthorization(r.Header.Get("Authorization")); c.Present && (c.Scheme == "bearer" || c.Scheme == "") {
+		return c.Value
+	}
+	return ""
 }
 
 // stored returns the record of the presented token, if the emulator knows it.

@@ -282,20 +282,24 @@ type Error struct {
 
 // JournalEntry defines model for JournalEntry.
 type JournalEntry struct {
-	LatencyMs        float32   `json:"latency_ms"`
-	Method           string    `json:"method"`
-	Operation        string    `json:"operation"`
-	Path             string    `json:"path"`
-	Principal        *string   `json:"principal,omitempty"`
-	RealTime         time.Time `json:"real_time"`
-	Reason           *string   `json:"reason,omitempty"`
-	Rule             *int      `json:"rule,omitempty"`
-	Scenario         *string   `json:"scenario,omitempty"`
-	Seq              int       `json:"seq"`
-	Status           int       `json:"status"`
-	Time             time.Time `json:"time"`
-	TokenFingerprint *string   `json:"token_fingerprint,omitempty"`
-	Vendor           string    `json:"vendor"`
+	LatencyMs float32 `json:"latency_ms"`
+	Method    string  `json:"method"`
+	Operation string  `json:"operation"`
+	Path      string  `json:"path"`
+
+	// Principal Who made the request, by the token it presented (a client id, username or email); also when the vendor refused a token it knows (expired, revoked, out of scope).
+	Principal *string   `json:"principal,omitempty"`
+	RealTime  time.Time `json:"real_time"`
+	Reason    *string   `json:"reason,omitempty"`
+	Rule      *int      `json:"rule,omitempty"`
+	Scenario  *string   `json:"scenario,omitempty"`
+	Seq       int       `json:"seq"`
+	Status    int       `json:"status"`
+	Time      time.Time `json:"time"`
+
+	// TokenFingerprint The first 12 hex digits of the presented token's SHA-256, when the emulator knows the token.
+	TokenFingerprint *string `json:"token_fingerprint,omitempty"`
+	Vendor           string  `json:"vendor"`
 }
 
 // PassportClient defines model for PassportClient.
