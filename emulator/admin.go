@@ -119,6 +119,9 @@ func (a *admin) Handlers() map[string]vendorapi.Handler {
 		"getConsole":         a.getConsole,
 		"getConsoleAsset":    a.getConsoleAsset,
 		"getCredentials":     a.getCredentials,
+		"createTenant":       a.createTenant,
+		"listTenants":        a.listTenants,
+		"deleteTenant":       a.deleteTenant,
 
 		"listTokens":     a.listTokens,
 		"expireTokens":   a.expireTokens,

@@ -74,7 +74,9 @@
 //     can store and encode; past either limit the answer is a 400 that names it. A JWT a client mints
 //     itself may say any `exp`: one past 2262 is kept as 2262. A skew that would carry the clock out
 //     of the range stops at its edge.
-//   - **Bounds on what callers can grow**, each with its default: 1,024 connections at once
+//   - **Bounds on what callers can grow**, each with its default: tenants 1,000 at once
+//     (`-max-tenants`, then 409 `too_many_tenants`; one unused for `-tenant-ttl`, 1 hour of real
+//     time, is deleted), each with the bounds below; 1,024 connections at once
 //     (`-max-connections`; a body is read as it arrives, never allocated at its announced length);
 //     journal 10,000 entries (`-journal-size`) and 16 MiB (`-journal-bytes`), the oldest dropped; a
 //     journal path 512 bytes and a journal field 256, cut with `…(cut)`; a journal page 100 entries

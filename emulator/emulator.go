@@ -43,6 +43,7 @@ type Emulator struct {
 	documents   map[string]*vendorapi.Document // by vendor name, and the admin plane's
 	prefixes    []prefixed                     // each vendor's (and the admin plane's) path prefix, for errors outside an operation
 	adminPrefix string                         // the admin plane's path prefix
+	tenants     *Tenants                       // the tenants it manages (NewTenants), or nil
 	secretsMu   sync.Mutex
 	added       []store.SecretHash                            // the secrets added since start, oldest first (addSecretHash)
 	secrets     atomic.Pointer[map[store.SecretHash]struct{}] // the fixtures' secrets, the admin token and secrets set since, for redaction

@@ -43,6 +43,8 @@ type serveOptions struct {
 	settings       map[string]string
 	journalSize    int
 	maxConns       int
+	maxTenants     int
+	tenantTTL      time.Duration
 	retention      time.Duration
 	journalBytes   int64
 	journalWaiters int
@@ -140,6 +142,8 @@ func serveFlags(o *serveOptions) (fs *flag.FlagSet, level, clockAt *string) {
 	fs.DurationVar(&o.retention, "retention", emulator.DefaultRetention, "how long a revoked or expired token is kept (and refused as such, not as unknown) before it is swept, on the virtual clock")
 	vendorFlags(fs, o)
 	fs.IntVar(&o.maxConns, "max-connections", emulator.DefaultMaxConnections, "connections held open at once (each may hold a request body of up to 1 MiB); more wait to be accepted")
+	fs.IntVar(&o.maxTenants, "max-tenants", emulator.DefaultMaxTenants, "tenants at once (POST /_emulator/tenants; each a whole emulator below /t/{id}); one more gets 409")
+	fs.DurationVar(&o.tenantTTL, "tenant-ttl", emulator.DefaultTenantTTL, "how long a tenant may go unused (real time) before it is deleted")
 	fs.IntVar(&o.journalSize, "journal-size", emulator.DefaultJournalSize, "requests the journal keeps (GET /_emulator/journal); the oldest go first")
 	fs.Int64Var(&o.journalBytes, "journal-bytes", emulator.DefaultJournalBytes, "memory the journal's entries may take, in bytes; the oldest go first")
 	fs.IntVar(&o.journalWaiters, "journal-waiters", emulator.DefaultJournalWaiters, "journal long polls (wait=) that may wait at once; one more gets 429")
@@ -183,6 +187,12 @@ func (o *serveOptions) check(level, clockAt string) error {
 			return fmt.Errorf("-clock %q: want an RFC 3339 time such as 2030-01-01T00:00:00Z", clockAt)
 		}
 		o.clockAt = t
+	}
+	if o.maxTenants < 1 || o.maxTenants > 100_000 {
+		return fmt.Errorf("-max-tenants %d: want 1 to 100000", o.maxTenants)
+	}
+	if o.tenantTTL <= 0 {
+		return fmt.Errorf("-tenant-ttl %v: must be positive", o.tenantTTL)
 	}
 	if o.journalSize < 1 || o.journalSize > 10_000_000 {
 		return fmt.Errorf("-journal-size %d: want 1 to 10000000", o.journalSize)
@@ -293,8 +303,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		}
 		defer pprof.StopCPUProfile()
 	}
-	srv := emulator.NewHTTPServer(emu.Handler())
-	srv.RegisterOnShutdown(emu.EndWaits) // an idle long poll must not hold the shutdown up
+	tenants := emulator.NewTenants(emu, cfg, emulator.TenantLimits{Max: o.maxTenants, IdleTTL: o.tenantTTL})
+	defer tenants.Close()
+	srv := emulator.NewHTTPServer(tenants.Handler())
+	srv.RegisterOnShutdown(tenants.EndWaits) // an idle long poll must not hold the shutdown up
 	srv.ErrorLog = slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(emulator.LimitListener(ln, o.maxConns)) }()
@@ -417,7 +429,9 @@ func printBanner(out io.Writer, base string, procs int, emu *emulator.Emulator) 
 			}
 		}
 	}
-	fmt.Fprintf(w, "  admin        %s/_emulator  (OpenAPI documents at %s/_emulator/openapi/{name}.yaml)\n\n", base, base)
+	fmt.Fprintf(w, "  admin        %s/_emulator  (OpenAPI documents at %s/_emulator/openapi/{name}.yaml)\n", base, base)
+	fmt.Fprintf(w, "  console      %s/_emulator/ui\n", base)
+	fmt.Fprintf(w, "  tenants      POST %s/_emulator/tenants, then the same URLs below %s/t/{id}\n\n", base, base)
 }
 
 // version is stamped by the release build (-ldflags "-X main.version=v1.2.3");

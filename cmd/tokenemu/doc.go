@@ -59,6 +59,9 @@
 //   - `-journal-size`: `10000` — requests the journal keeps
 //   - `-journal-bytes`: `16777216` — memory the journal's entries may take (16 MiB)
 //   - `-journal-waiters`: `64` — journal long polls that may wait at once; one more gets 429
+//   - `-max-tenants`: `1000` — tenants at once (`POST /_emulator/tenants`; each a whole emulator,
+//     its URLs below `/t/{id}`); one more gets 409
+//   - `-tenant-ttl`: `1h` — how long a tenant may go unused (real time) before it is deleted
 //   - `-allowed-hosts`: on loopback, `Host` names answered besides `localhost`, `127.0.0.1` and
 //     `[::1]`; repeatable or comma-separated
 //   - `-clock`: real now — start the virtual clock at this RFC 3339 time; it runs from there, and a reset
