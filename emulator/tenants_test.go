@@ -151,3 +151,21 @@ func TestIdleTenantsExpire(t *testing.T) {
 		t.Errorf("an idle tenant past its TTL answers %d, want 404", code)
 	}
 }
+
+// BenchmarkCreateTenant: one tenant created (an instance, registered).
+func BenchmarkCreateTenant(b *testing.B) {
+	root, err := emulator.New(emulator.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ts := emulator.NewTenants(root, emulator.Config{}, emulator.TenantLimits{Max: 100_000})
+	b.Cleanup(ts.Close)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := ts.Create(emulator.TenantSpec{ID: fmt.Sprintf("t%d", i)}); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
