@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -24,6 +25,7 @@ import (
 // globals are the flags of every command that drives a running emulator.
 type globals struct {
 	url, adminToken string
+	tenant          string
 	json            bool
 	timeout         time.Duration
 }
@@ -48,7 +50,7 @@ commands drive a running one through its admin plane (-url, -admin-token), excep
 
 Environment: serve's flags can be set as TOKENEMU_<FLAG> (-admin-token as
 TOKENEMU_ADMIN_TOKEN); the global flags as TOKENEMU_URL, TOKENEMU_ADMIN_TOKEN,
-TOKENEMU_JSON and TOKENEMU_TIMEOUT. A command's own flags have no variable, so that
+TOKENEMU_TENANT, TOKENEMU_JSON and TOKENEMU_TIMEOUT. A command's own flags have no variable, so that
 serve's TOKENEMU_STATE never reaches "tokens list -state". A flag on the command line wins.`,
 		Version:           versionString(),
 		SilenceErrors:     true,
@@ -62,6 +64,7 @@ serve's TOKENEMU_STATE never reaches "tokens list -state". A flag on the command
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.url, "url", "http://127.0.0.1:8080", "base URL of the running emulator")
 	pf.StringVar(&g.adminToken, "admin-token", "", "the emulator's -admin-token, if it has one")
+	pf.StringVar(&g.tenant, "tenant", "", "drive this tenant (its URLs below /t/TENANT) instead of the emulator at the root")
 	pf.BoolVar(&g.json, "json", false, "print JSON instead of text")
 	pf.DurationVar(&g.timeout, "timeout", 10*time.Second, "how long to wait for an answer")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
@@ -112,7 +115,11 @@ func adminCmd(e cliEnv, g *globals, s adminSpec) *cobra.Command {
 		if err := globalsFromEnv(cmd, g, e.getenv); err != nil {
 			return err
 		}
-		client := &adminClient{base: g.url, token: g.adminToken, json: g.json, timeout: g.timeout, stdout: e.stdout, stderr: e.stderr}
+		base := g.url
+		if g.tenant != "" {
+			base = strings.TrimRight(base, "/") + "/t/" + url.PathEscape(g.tenant)
+		}
+		client := &adminClient{base: base, token: g.adminToken, json: g.json, timeout: g.timeout, stdout: e.stdout, stderr: e.stderr}
 		return s.do(cmd.Context(), client, pos)
 	}
 	return c

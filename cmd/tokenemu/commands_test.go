@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -140,5 +141,35 @@ func TestCLIScenariosJSON(t *testing.T) {
 	}
 	if code != exitFail || json.Unmarshal([]byte(out), &results) != nil || len(results) != 1 || results[0].OK || !strings.Contains(results[0].Error, "logn") {
 		t.Errorf("scenarios validate -json: exit %d %q", code, out)
+	}
+}
+
+// -tenant points every admin command at one tenant.
+func TestCLITenant(t *testing.T) {
+	t.Parallel()
+	root, err := emulator.New(emulator.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := emulator.NewTenants(root, emulator.Config{}, emulator.TenantLimits{})
+	srv := httptest.NewServer(ts.Handler())
+	t.Cleanup(func() { srv.Close(); ts.Close() })
+	if _, err := ts.Create(emulator.TenantSpec{ID: "team-a"}); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"TOKENEMU_URL": srv.URL}
+	if code, out, errOut := runWith(vars, "tokens", "issue", "-tenant", "team-a", "-vendor", "passport", "-principal", "demo-client"); code != exitOK || out == "" {
+		t.Fatalf("issue in a tenant: %d %s %s", code, out, errOut)
+	}
+	vars["TOKENEMU_TENANT"] = "team-a"
+	if _, out, _ := runWith(vars, "tokens", "list"); !strings.Contains(out, "demo-client") {
+		t.Errorf("the tenant's tokens: %s", out)
+	}
+	delete(vars, "TOKENEMU_TENANT")
+	if _, out, _ := runWith(vars, "tokens", "list"); !strings.Contains(out, "no tokens") {
+		t.Errorf("the root's tokens: %s", out)
+	}
+	if code, _, errOut := runWith(vars, "clock", "-tenant", "nobody"); code != exitFail || !strings.Contains(errOut, "no tenant") {
+		t.Errorf("an unknown tenant: %d %s", code, errOut)
 	}
 }

@@ -8,8 +8,9 @@
 //
 //	tokenemu scenarios list | show NAME | validate FILE...      built-ins and scenario files (offline)
 //
-//	against a running emulator (global flags -url, -admin-token, -json, -timeout, before or after
-//	the command; TOKENEMU_URL, TOKENEMU_ADMIN_TOKEN, TOKENEMU_JSON, TOKENEMU_TIMEOUT):
+//	against a running emulator (global flags -url, -admin-token, -tenant, -json, -timeout, before
+//	or after the command; TOKENEMU_URL, TOKENEMU_ADMIN_TOKEN, TOKENEMU_TENANT, TOKENEMU_JSON,
+//	TOKENEMU_TIMEOUT):
 //	tokenemu clock [get | advance 61m | set 2030-01-01T00:00:00Z | freeze | resume]
 //	tokenemu scenarios [active | apply NAME[:VENDOR]|FILE [-replace] | remove NAME | clear]
 //	tokenemu tokens [list [-vendor V] [-principal P] [-kind K] [-state S]

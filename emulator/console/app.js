@@ -3,6 +3,11 @@
 'use strict';
 
 const api = new URL('.', location.href); // the admin plane: …/_emulator/
+// The tenant this page drives ('' for the root) and the root's admin plane,
+// which lists the tenants.
+const tenantMatch = location.pathname.match(/^\/t\/([^/]+)\/_emulator\//);
+const tenantID = tenantMatch ? decodeURIComponent(tenantMatch[1]) : '';
+const rootAPI = new URL('/_emulator/', location.href);
 const tokenKey = 'tokenemu-admin-token';
 const $ = (id) => document.getElementById(id);
 
@@ -414,6 +419,10 @@ function wire() {
     if (!journal.paused && journal.resume) journal.resume();
   });
   $('yaml-form').addEventListener('submit', (e) => run(() => applyDocument(e)));
+  $('tenant').addEventListener('change', () => {
+    const id = $('tenant').value;
+    location.assign(new URL(id ? '/t/' + encodeURIComponent(id) + '/_emulator/ui' : '/_emulator/ui', location.href).href);
+  });
   $('scenarios-clear').addEventListener('click', () => run(async () => {
     await call('DELETE', 'scenarios');
     say('cleared every scenario');
@@ -447,6 +456,29 @@ function wire() {
   }, 1000);
 }
 
+// loadTenants offers the tenants in a switcher: choosing one opens the
+// console of that tenant (same origin, its URLs below /t/{id}).
+async function loadTenants() {
+  const headers = {};
+  const token = sessionStorage.getItem(tokenKey);
+  if (token) headers.Authorization = 'Bearer ' + token;
+  const resp = await fetch(new URL('tenants', rootAPI), { headers, credentials: 'omit', cache: 'no-store' });
+  if (!resp.ok) return; // no tenants here, or not allowed: no switcher
+  const data = await resp.json();
+  if (data.tenants.length === 0 && !tenantID) return;
+  const sel = $('tenant');
+  const options = [['', 'the root']].concat(data.tenants.map((t) => [t.id, t.id])).map(([id, label]) => {
+    const o = document.createElement('option');
+    o.value = id;
+    o.textContent = label;
+    o.selected = id === tenantID;
+    return o;
+  });
+  sel.replaceChildren(...options);
+  sel.hidden = false;
+  $('tenant-label').hidden = false;
+}
+
 // loadVendors fills the vendor pickers with the vendors this emulator serves.
 async function loadVendors() {
   const creds = await call('GET', 'credentials');
@@ -465,6 +497,7 @@ async function loadVendors() {
 function start() {
   run(async () => {
     await loadVendors();
+    await loadTenants();
     await loadClock();
     await loadTokens('');
     say('ready');

@@ -350,3 +350,45 @@ func TestConsoleWithAnAdminTokenAndANarrowWindow(t *testing.T) {
 		}
 	}
 }
+
+// With tenants, the console offers a switcher; choosing a tenant opens its
+// console, which shows that tenant's tokens and not the root's.
+func TestConsoleTenantSwitcher(t *testing.T) {
+	t.Parallel()
+	root, err := emulator.New(emulator.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := emulator.NewTenants(root, emulator.Config{}, emulator.TenantLimits{})
+	srv := httptest.NewServer(ts.Handler())
+	t.Cleanup(func() { srv.Close(); ts.Close() })
+	if _, err := ts.Create(emulator.TenantSpec{ID: "team-a"}); err != nil {
+		t.Fatal(err)
+	}
+	rootTok, err := root.IssueToken(context.Background(), vendorapi.IssueRequest{Vendor: "passkit", Principal: "demo@passkit.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenantTok, err := ts.Tenant("team-a").IssueToken(context.Background(), vendorapi.IssueRequest{Vendor: "passport", Principal: "demo-client"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := browser(t)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/_emulator/ui"),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#token-rows tr[data-fingerprint="%s"]`, fingerprint(rootTok.Token)))),
+		chromedp.WaitReady(chromedp.CSS(`#tenant option[value="team-a"]`)),
+		// Choosing team-a opens /t/team-a/_emulator/ui (location.assign, which
+		// chromedp cannot follow from inside the page's change handler).
+		chromedp.Navigate(srv.URL+"/t/team-a/_emulator/ui"),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#token-rows tr[data-fingerprint="%s"]`, fingerprint(tenantTok.Token)))),
+		chromedp.Poll[chromedp.Void](`document.getElementById('tenant').value === 'team-a'`),
+	); err != nil {
+		t.Fatalf("switching to a tenant: %v", err)
+	}
+	screenshot(t, ctx, "tenant")
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#token-rows tr[data-id]').length`))
+	if err != nil || n != 1 {
+		t.Errorf("the tenant's console lists %d tokens (%v), want its one", n, err)
+	}
+}
