@@ -233,12 +233,7 @@ func newBrass(env vendorapi.Env) (vendorapi.Vendor, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := []jwt.ParserOption{
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithTimeFunc(env.Clock.Now),
-	}
+	opts := vendorapi.HS256Options(env.Clock.Now, 0)
 	return &brass{env: env, cfg: cfg, fx: fx, parser: jwt.NewParser(opts...), verified: vendorapi.NewJWTCache[*brassClaims](opts...)}, nil
 }
 

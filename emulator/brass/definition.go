@@ -39,12 +39,9 @@ func Definition() vendorapi.Definition {
 		Configure: func(values map[string]string) (any, error) {
 			s := vendorapi.Settings{Values: values}
 			c := Config{
-				TemporaryTokenLifetime: s.Duration("temporary-lifetime", 10*time.Minute),
+				TemporaryTokenLifetime: s.PositiveDuration("temporary-lifetime", 10*time.Minute),
 				RateLimit:              s.Int("rate-limit", 60, 0, 1_000_000),
 				MaxPATs:                s.Int("max-pats", DefaultMaxPATs, 1, 100_000_000),
-			}
-			if c.TemporaryTokenLifetime == 0 && s.Err == nil {
-				s.Err = &vendorapi.SettingError{Name: "temporary-lifetime", Value: values["temporary-lifetime"], Want: "more than 0s"}
 			}
 			return c, s.Err
 		},
@@ -109,14 +106,7 @@ func DefaultFixtures() *Fixtures {
 // ParseFixtures reads Brass's section of a fixtures file (nil: the
 // defaults). Unknown fields are errors.
 func ParseFixtures(raw []byte) (any, error) {
-	if raw == nil {
-		return DefaultFixtures(), nil
-	}
-	var f Fixtures
-	if err := vendorapi.DecodeFixtures(raw, &f); err != nil {
-		return nil, err
-	}
-	return &f, f.validate()
+	return vendorapi.ParseFixtures(raw, DefaultFixtures, (*Fixtures).validate)
 }
 
 func (f *Fixtures) validate() error {

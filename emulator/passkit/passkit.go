@@ -78,13 +78,7 @@ func newPassKit(env vendorapi.Env) (vendorapi.Vendor, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := []jwt.ParserOption{
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithLeeway(cfg.Leeway),
-		jwt.WithTimeFunc(env.Clock.Now),
-	}
+	opts := vendorapi.HS256Options(env.Clock.Now, cfg.Leeway)
 	return &passkit{env: env, cfg: cfg, fx: fx, parser: jwt.NewParser(opts...), verified: vendorapi.NewJWTCache[*passkitClaims](opts...)}, nil
 }
 

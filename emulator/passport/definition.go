@@ -124,14 +124,7 @@ func DefaultFixtures() *Fixtures {
 // ParseFixtures reads Passport's section of a fixtures file (nil: the
 // defaults). Unknown fields are errors.
 func ParseFixtures(raw []byte) (any, error) {
-	if raw == nil {
-		return DefaultFixtures(), nil
-	}
-	var f Fixtures
-	if err := vendorapi.DecodeFixtures(raw, &f); err != nil {
-		return nil, err
-	}
-	return &f, f.validate()
+	return vendorapi.ParseFixtures(raw, DefaultFixtures, (*Fixtures).validate)
 }
 
 func (f *Fixtures) validate() error {

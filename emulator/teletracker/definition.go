@@ -39,12 +39,9 @@ func Definition() vendorapi.Definition {
 		Configure: func(values map[string]string) (any, error) {
 			s := vendorapi.Settings{Values: values}
 			c := Config{
-				RefreshLifetime:       s.Duration("refresh-lifetime", 29*24*time.Hour),
+				RefreshLifetime:       s.PositiveDuration("refresh-lifetime", 29*24*time.Hour),
 				RevokeFamilyOnReuse:   s.Bool("revoke-family-on-reuse", false),
 				RevokeAccessOnRefresh: s.Bool("revoke-access-on-refresh", false),
-			}
-			if c.RefreshLifetime == 0 && s.Err == nil {
-				s.Err = &vendorapi.SettingError{Name: "refresh-lifetime", Value: values["refresh-lifetime"], Want: "more than 0s"}
 			}
 			return c, s.Err
 		},
@@ -118,14 +115,7 @@ func DefaultFixtures() *Fixtures {
 // ParseFixtures reads TeleTracker's section of a fixtures file (nil: the
 // defaults). Unknown fields are errors.
 func ParseFixtures(raw []byte) (any, error) {
-	if raw == nil {
-		return DefaultFixtures(), nil
-	}
-	var f Fixtures
-	if err := vendorapi.DecodeFixtures(raw, &f); err != nil {
-		return nil, err
-	}
-	return &f, f.validate()
+	return vendorapi.ParseFixtures(raw, DefaultFixtures, (*Fixtures).validate)
 }
 
 func (f *Fixtures) validate() error {

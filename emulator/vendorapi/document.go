@@ -48,6 +48,20 @@ func DecodeState(b []byte, v any) error {
 	return nil
 }
 
+// ParseFixtures is a vendor's Definition.Fixtures: nil raw is defaults();
+// otherwise raw decodes into a new F (DecodeFixtures), which validate then
+// checks.
+func ParseFixtures[F any](raw []byte, defaults func() *F, validate func(*F) error) (any, error) {
+	if raw == nil {
+		return defaults(), nil
+	}
+	f := new(F)
+	if err := DecodeFixtures(raw, f); err != nil {
+		return nil, err
+	}
+	return f, validate(f)
+}
+
 // DecodeFixtures decodes a vendor's section of a fixtures file (YAML or
 // JSON) into v; unknown fields are errors.
 func DecodeFixtures(raw []byte, v any) error {

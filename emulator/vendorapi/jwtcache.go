@@ -2,6 +2,7 @@ package vendorapi
 
 import (
 	"sync"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -27,6 +28,20 @@ type jwtCacheEntry[C any] struct {
 	key    any // what verified it (a user, a key generation): a hit must match
 }
 
+// HS256Options are the parser options of a vendor's HS256 JWTs: HS256 only,
+// exp and iat required and checked, on the emulator's clock, with leeway.
+func HS256Options(now func() time.Time, leeway time.Duration) []jwt.ParserOption {
+	return []jwt.ParserOption{
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(leeway),
+		jwt.WithTimeFunc(now),
+	}
+}
+
+// NewJWTCache returns an empty cache whose hits are validated again with
+// opts (expiry on the emulator's clock) before they are trusted.
 func NewJWTCache[C jwt.Claims](opts ...jwt.ParserOption) *JWTCache[C] {
 	return &JWTCache[C]{validator: jwt.NewValidator(opts...), m: make(map[store.SecretHash]jwtCacheEntry[C])}
 }

@@ -99,6 +99,16 @@ func (s *Settings) Duration(name string, def time.Duration) time.Duration {
 	return d
 }
 
+// PositiveDuration is Duration for a setting that must be more than 0s.
+func (s *Settings) PositiveDuration(name string, def time.Duration) time.Duration {
+	d := s.Duration(name, def)
+	if d == 0 {
+		s.fail(name, s.Values[name], "more than 0s")
+		return def
+	}
+	return d
+}
+
 // Bool returns a boolean setting (true, false, 1, 0).
 func (s *Settings) Bool(name string, def bool) bool {
 	v, ok := s.Values[name]
