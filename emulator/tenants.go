@@ -114,9 +114,13 @@ func (t *Tenants) Handler() http.Handler {
 			return
 		}
 		tn.used.Store(time.Now().UnixNano())
-		r2 := r.Clone(r.Context())
-		r2.URL.Path = "/" + sub
-		r2.URL.RawPath = ""
+		// A shallow copy with the prefix taken off, as http.StripPrefix
+		// makes: a deep Clone copied every header of every request.
+		r2 := new(http.Request)
+		*r2 = *r
+		u := *r.URL
+		u.Path, u.RawPath = "/"+sub, ""
+		r2.URL = &u
 		tn.emu.Handler().ServeHTTP(w, r2)
 	})
 }
@@ -165,6 +169,11 @@ func (t *Tenants) Create(spec TenantSpec) (TenantInfo, error) {
 	if !tenantIDPattern.MatchString(spec.ID) {
 		return TenantInfo{}, vendorapi.BadRequest(fmt.Sprintf("tenant id %q: want 1 to 64 lower-case letters, digits and dashes, starting with a letter or digit", cutField(spec.ID)))
 	}
+	// Refused before an instance is built for nothing; checked again, under
+	// the lock, when it is added.
+	if err := t.room(spec.ID); err != nil {
+		return TenantInfo{}, err
+	}
 	cfg := t.template
 	cfg.Settings = maps.Clone(cfg.Settings)
 	if spec.Seed != 0 {
@@ -193,16 +202,29 @@ func (t *Tenants) Create(spec TenantSpec) (TenantInfo, error) {
 	tn.used.Store(time.Now().UnixNano())
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if _, ok := t.byID[spec.ID]; ok {
+	if err := t.roomLocked(spec.ID); err != nil {
 		_ = emu.Close()
-		return TenantInfo{}, &vendorapi.WireError{Status: http.StatusConflict, Reason: "tenant_exists", Message: fmt.Sprintf("tenant %q exists (DELETE /_emulator/tenants/%s first)", spec.ID, spec.ID)}
-	}
-	if len(t.byID) >= t.limits.Max {
-		_ = emu.Close()
-		return TenantInfo{}, &vendorapi.WireError{Status: http.StatusConflict, Reason: "too_many_tenants", Message: fmt.Sprintf("%d tenants exist, the most this emulator allows (-max-tenants); delete one first", t.limits.Max)}
+		return TenantInfo{}, err
 	}
 	t.byID[spec.ID] = tn
 	return tn.info(), nil
+}
+
+// room refuses a tenant id that exists, or one more tenant than the limit.
+func (t *Tenants) room(id string) error {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.roomLocked(id)
+}
+
+func (t *Tenants) roomLocked(id string) error {
+	if _, ok := t.byID[id]; ok {
+		return &vendorapi.WireError{Status: http.StatusConflict, Reason: "tenant_exists", Message: fmt.Sprintf("tenant %q exists (DELETE /_emulator/tenants/%s first)", id, id)}
+	}
+	if len(t.byID) >= t.limits.Max {
+		return &vendorapi.WireError{Status: http.StatusConflict, Reason: "too_many_tenants", Message: fmt.Sprintf("%d tenants exist, the most this emulator allows (-max-tenants); delete one first", t.limits.Max)}
+	}
+	return nil
 }
 
 // ErrNoTenant is Delete's answer for a tenant that does not exist.
