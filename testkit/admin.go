@@ -376,7 +376,7 @@ func (r *lineRing) Write(p []byte) (int, error) {
 	defer r.mu.Unlock()
 	r.part = append(r.part, p...)
 	for {
-		i := strings.IndexByte(string(r.part), '\n')
+		i := bytes.IndexByte(r.part, '\n')
 		if i < 0 {
 			break
 		}

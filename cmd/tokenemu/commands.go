@@ -102,7 +102,7 @@ type adminSpec struct {
 }
 
 // adminCmd turns a spec into a command: its own flags, then the global ones,
-// which the cliEnvironment can set.
+// which the environment can set.
 func adminCmd(e cliEnv, g *globals, s adminSpec) *cobra.Command {
 	name, _, _ := strings.Cut(s.use, " ")
 	c := &cobra.Command{Use: s.use, Short: s.short, Long: s.long, ValidArgs: s.words, Args: cobra.ArbitraryArgs}

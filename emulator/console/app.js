@@ -225,6 +225,8 @@ async function tail(gen) {
 // page never holds more rows than that, however long the tail runs.
 function addEntries(entries) {
   journal.rows = entries.slice().reverse().concat(journal.rows).slice(0, journal.max);
+  const shown = new Set(journal.rows.map((e) => e.seq));
+  for (const seq of journal.open) if (!shown.has(seq)) journal.open.delete(seq); // opened rows that scrolled away
   const rows = [];
   for (const e of journal.rows) {
     const tr = document.createElement('tr');
