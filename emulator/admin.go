@@ -26,6 +26,10 @@ type admin struct {
 	docErr    error
 	env       vendorapi.Env    // for Neutral
 	tokenHash store.SecretHash // SHA-256 of the admin token; zero when none is set
+	// A tenant's own admin token (TenantSpec.Token), set before it serves:
+	// its admin plane then takes that token or the admin token, no other.
+	own     bool
+	ownHash store.SecretHash
 }
 
 func newAdmin(e *Emulator) *admin {
@@ -157,6 +161,18 @@ func (a *admin) WriteError(w http.ResponseWriter, r *http.Request, req *vendorap
 func (a *admin) Authenticate(r *http.Request, req *vendorapi.Request, securityScheme string, scopes []string) error {
 	if securityScheme != "adminToken" {
 		return fmt.Errorf("admin: unknown security scheme %q", securityScheme)
+	}
+	if a.own {
+		c := vendorapi.ParseAuthorization(r.Header.Get("Authorization"))
+		if c.Present && c.Scheme == "bearer" {
+			h := store.HashSecret(c.Value)
+			own, admin := h.Equal(a.ownHash), a.e.cfg.AdminToken != "" && h.Equal(a.tokenHash)
+			if own || admin {
+				return nil
+			}
+		}
+		return &vendorapi.WireError{Status: http.StatusUnauthorized, Reason: "tenant_token_required",
+			Message: "this tenant has a token of its own: send Authorization: Bearer <the token its create answered> (or the admin token)"}
 	}
 	if a.e.cfg.AdminToken == "" {
 		return nil

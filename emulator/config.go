@@ -86,6 +86,12 @@ type Config struct {
 	JournalWaiters int
 	// State makes the state durable in a file (StateConfig).
 	State StateConfig
+	// MaxTokens, when not zero, bounds the tokens the store holds (live,
+	// and revoked or expired within Retention): an issue past it is
+	// answered 429 token_budget in the vendor's shape, after a sweep of
+	// the store found nothing to free. A tenant's comes from its memory
+	// budget (TenantLimits.Memory). Zero means no bound.
+	MaxTokens int
 }
 
 // Validate reports what is wrong with c, as New would: a value out of range,
@@ -143,6 +149,9 @@ func (c Config) normalizeCore() (Config, error) {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
 	case c.MaxBodyBytes < 0:
 		return c, fmt.Errorf("config: MaxBodyBytes %d is negative", c.MaxBodyBytes)
+	}
+	if c.MaxTokens < 0 {
+		return c, fmt.Errorf("config: MaxTokens %d is negative", c.MaxTokens)
 	}
 	switch {
 	case c.MaxHeaderBytes == 0:

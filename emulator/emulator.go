@@ -66,6 +66,10 @@ type Emulator struct {
 	stateStatus StateStatus
 	closeOnce   sync.Once
 	closeErr    error
+
+	// savedTenants are the tenants its state file held, until NewTenants
+	// makes them.
+	savedTenants []savedTenant
 }
 
 // New builds an Emulator from cfg (the zero Config is a working default).
@@ -147,6 +151,9 @@ type sweeping struct {
 }
 
 func (s *sweeping) Put(ctx context.Context, t store.Token) error {
+	if err := s.room(ctx); err != nil {
+		return err
+	}
 	if err := s.Store.Put(ctx, t); err != nil {
 		return s.fail(err)
 	}
@@ -156,6 +163,30 @@ func (s *sweeping) Put(ctx context.Context, t store.Token) error {
 		_, _ = s.Store.Sweep(ctx, s.e.sweepHorizon(), sweepPerIssue)
 	}
 	return nil
+}
+
+// room refuses a token past Config.MaxTokens, when a sweep of the whole
+// store frees no room for it.
+func (s *sweeping) room(ctx context.Context) error {
+	limit := s.e.cfg.MaxTokens
+	if limit == 0 || s.off.Load() {
+		return nil
+	}
+	full := func() (bool, error) {
+		st, err := s.Store.Stats(ctx)
+		return err == nil && st.Tokens >= limit, s.fail(err)
+	}
+	if f, err := full(); err != nil || !f {
+		return err
+	}
+	if _, err := s.Store.Sweep(ctx, s.e.sweepHorizon(), 0); err != nil {
+		return s.fail(err)
+	}
+	if f, err := full(); err != nil || !f {
+		return err
+	}
+	return &vendorapi.WireError{Status: http.StatusTooManyRequests, Reason: "token_budget",
+		Message: fmt.Sprintf("this emulator holds %d tokens, the most its memory budget allows (-tenant-memory for a tenant): revoke or expire some and let -retention sweep them, or reset", limit)}
 }
 
 func (s *sweeping) ByHash(ctx context.Context, h store.SecretHash) (store.Token, error) {
@@ -303,13 +334,15 @@ func (e *Emulator) Store() store.Store { return e.store.Store }
 // than once; later calls return the first one's error.
 func (e *Emulator) Close() error {
 	e.closeOnce.Do(func() {
-		if e.stopSave == nil {
-			return
+		if e.stopSave != nil {
+			close(e.stopSave)
+			<-e.saveDone
+			_, e.closeErr = e.SaveState()
+			e.releaseStateFile()
 		}
-		close(e.stopSave)
-		<-e.saveDone
-		_, e.closeErr = e.SaveState()
-		e.releaseStateFile()
+		if e.tenants != nil {
+			e.tenants.closeAll()
+		}
 	})
 	return e.closeErr
 }

@@ -114,8 +114,22 @@ type savedState struct {
 	// Vendors holds each vendor's own state (vendorapi.Persister), by name.
 	Vendors   map[string]json.RawMessage `json:"vendors"`
 	Scenarios []scenarios.Saved          `json:"scenarios"`
+	// Tenants are the tenants of the emulator at the root (NewTenants),
+	// each with what it was made from and its own state.
+	Tenants []savedTenant `json:"tenants,omitempty"`
 
 	tokens iter.Seq2[store.Token, error] // the store's snapshot, to write Tokens from (writeState)
+}
+
+type savedTenant struct {
+	ID          string            `json:"id"`
+	Seed        int64             `json:"seed,omitempty"`
+	Clock       time.Time         `json:"clock,omitzero"`
+	Fixtures    json.RawMessage   `json:"fixtures,omitempty"`
+	Scenarios   []json.RawMessage `json:"scenarios,omitempty"`
+	CreatedAt   time.Time         `json:"created_at"`
+	TokenSHA256 string            `json:"token_sha256,omitempty"` // its own admin token's, when it has one
+	State       json.RawMessage   `json:"state"`                  // a state file of its own
 }
 
 type savedClock struct {
@@ -193,6 +207,14 @@ func (e *Emulator) snapshot() (*savedState, int64, error) {
 	served := e.requests.Load()
 	e.stateMu.Unlock()
 	unlocked = true
+	if e.tenants != nil {
+		// Counted before they are copied: a change made meanwhile is
+		// saved by the next save.
+		served += e.tenants.changes()
+		if st.Tenants, err = e.tenants.save(); err != nil {
+			return nil, 0, err
+		}
+	}
 	return st, served, nil
 }
 
@@ -364,6 +386,13 @@ func (e *Emulator) restore(st *savedState) error {
 	if err := e.scenarios.Restore(st.Scenarios); err != nil {
 		return fmt.Errorf("scenarios: %w", err)
 	}
+	if e.tenants != nil {
+		if err := e.tenants.restore(st.Tenants); err != nil {
+			return err
+		}
+	} else {
+		e.savedTenants = st.Tenants // for NewTenants
+	}
 	if st.Clock.Frozen {
 		e.clock.Freeze()
 		if _, err := e.clock.Set(st.Clock.Now); err != nil {
@@ -449,6 +478,16 @@ func (e *Emulator) loadStateFile() error {
 	return nil
 }
 
+// changes counts the requests served and, with tenants, what they served
+// and their creations and deletions: a save is due when it moves.
+func (e *Emulator) changes() int64 {
+	n := e.requests.Load()
+	if e.tenants != nil {
+		n += e.tenants.changes()
+	}
+	return n
+}
+
 // saveLoop saves the state every interval when something was served since
 // the last save, until stop is closed.
 func (e *Emulator) saveLoop(stop <-chan struct{}, done chan<- struct{}) {
@@ -460,7 +499,7 @@ func (e *Emulator) saveLoop(stop <-chan struct{}, done chan<- struct{}) {
 		case <-stop:
 			return
 		case <-t.C:
-			if e.requests.Load() == e.saved.Load() {
+			if e.changes() == e.saved.Load() {
 				continue
 			}
 			if _, err := e.SaveState(); err != nil {

@@ -1,7 +1,9 @@
 package emulator
 
 import (
+	"bytes"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -15,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tokenemu/tokenemu/emulator/store"
 	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 	"github.com/tokenemu/tokenemu/scenarios"
 )
@@ -30,8 +33,10 @@ type Tenants struct {
 	template Config // what a new tenant starts from (no state file, no clock)
 	limits   TenantLimits
 
-	mu   sync.RWMutex
-	byID map[string]*tenant
+	mu      sync.RWMutex
+	byID    map[string]*tenant
+	version atomic.Int64 // tenants created, a change for the state file
+	retired atomic.Int64 // changes of the tenants deleted (changes)
 }
 
 // TenantLimits bound the tenants.
@@ -42,19 +47,42 @@ type TenantLimits struct {
 	// IdleTTL is how long a tenant may go unused before it is deleted
 	// (DefaultTenantTTL when 0; on real time, as it is about memory).
 	IdleTTL time.Duration
+	// Memory is each tenant's memory budget in bytes (DefaultTenantMemory
+	// when 0, at least MinTenantMemory). It bounds what grows with a
+	// tenant's use: a quarter goes to its journal (Config.JournalBytes,
+	// the oldest entries go first), and the rest, less the instance
+	// itself, to its tokens at TenantTokenBytes each (Config.MaxTokens,
+	// an issue past it is answered 429 token_budget in the vendor's
+	// shape). The vendors' own tables have fixed bounds of their own.
+	Memory int64
+	// AutoCreate creates a tenant, with the defaults, at the first request
+	// to /t/{id}/… for an id that does not exist, instead of a 404.
+	AutoCreate bool
 }
 
 // The tenants' defaults.
 const (
-	DefaultMaxTenants = 1000
-	DefaultTenantTTL  = time.Hour
+	DefaultMaxTenants   = 1000
+	DefaultTenantTTL    = time.Hour
+	DefaultTenantMemory = 8 << 20
+	MinTenantMemory     = 1 << 20
+	// TenantTokenBytes is what a token is counted at against a tenant's
+	// memory budget: the memory store keeps one in 178 bytes (measured
+	// with 100,000 Passport tokens), and its maps grow by doubling.
+	TenantTokenBytes = 256
+	// tenantInstanceBytes is what an idle instance retains (about 140 KB,
+	// BenchmarkNewInstance), rounded up.
+	tenantInstanceBytes = 256 << 10
 )
 
 type tenant struct {
-	id      string
-	emu     *Emulator
-	created time.Time
-	used    atomic.Int64 // unix nanoseconds of the last request, real time
+	id        string
+	emu       *Emulator
+	spec      TenantSpec // what it was made from, for the state file (Token left out)
+	created   time.Time
+	used      atomic.Int64     // unix nanoseconds of the last request, real time
+	protected bool             // it has an admin token of its own
+	tokenHash store.SecretHash // that token's SHA-256
 }
 
 // TenantInfo is a tenant as the admin plane lists it.
@@ -63,6 +91,12 @@ type TenantInfo struct {
 	BaseURL   string    `json:"base_url"` // the tenant's root: its vendors and admin plane are below it
 	CreatedAt time.Time `json:"created_at"`
 	LastUsed  time.Time `json:"last_used"`
+	// Protected says the tenant has an admin token of its own: its admin
+	// plane takes that token (or the emulator's admin token) and no other.
+	Protected bool `json:"protected"`
+	// Token is that token, in the answer to the create that asked for it
+	// (TenantSpec.Token) and nowhere else: it is kept only as its SHA-256.
+	Token string `json:"token,omitempty"`
 }
 
 // TenantSpec is what a new tenant starts with; zero fields take the default
@@ -73,27 +107,55 @@ type TenantSpec struct {
 	Clock     time.Time         `json:"clock,omitzero"`
 	Fixtures  json.RawMessage   `json:"fixtures,omitempty"`
 	Scenarios []json.RawMessage `json:"scenarios,omitempty"`
+	// Token asks for an admin token for this tenant alone, returned once
+	// (TenantInfo.Token) and kept as its SHA-256: the tenant's admin plane
+	// then takes that token or the emulator's admin token and no other,
+	// and so does deleting the tenant.
+	Token bool `json:"token,omitempty"`
 }
 
 var tenantIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 
 // NewTenants serves root's URLs and the tenants' below /t/{id}. A tenant
 // starts from template (its state file and clock are left out: a tenant
-// lives in memory).
-func NewTenants(root *Emulator, template Config, limits TenantLimits) *Tenants {
+// lives in memory, and in the root's state file when it has one). The
+// tenants that root's state file holds are made again here.
+func NewTenants(root *Emulator, template Config, limits TenantLimits) (*Tenants, error) {
 	if limits.Max == 0 {
 		limits.Max = DefaultMaxTenants
 	}
 	if limits.IdleTTL == 0 {
 		limits.IdleTTL = DefaultTenantTTL
 	}
+	switch {
+	case limits.Memory == 0:
+		limits.Memory = DefaultTenantMemory
+	case limits.Memory < MinTenantMemory:
+		return nil, fmt.Errorf("tenants: a memory budget of %d bytes is below the least, %d (1 MiB)", limits.Memory, MinTenantMemory)
+	}
+	if limits.Max < 0 || limits.IdleTTL < 0 {
+		return nil, errors.New("tenants: a negative limit")
+	}
 	template.State = StateConfig{}
 	template.Clock = nil
 	template.Store = nil
 	template.Scenarios = nil
+	journal := template.JournalBytes
+	if journal == 0 {
+		journal = DefaultJournalBytes
+	}
+	template.JournalBytes = min(journal, limits.Memory/4)
+	template.MaxTokens = int((limits.Memory - template.JournalBytes - tenantInstanceBytes) / TenantTokenBytes)
 	t := &Tenants{root: root, template: template, limits: limits, byID: map[string]*tenant{}}
+	root.stateMu.Lock()
+	defer root.stateMu.Unlock()
 	root.tenants = t
-	return t
+	if err := t.restore(root.savedTenants); err != nil {
+		root.tenants = nil
+		return nil, err
+	}
+	root.savedTenants = nil
+	return t, nil
 }
 
 // Handler routes /t/{id}/… to that tenant (the prefix taken off) and
@@ -108,6 +170,13 @@ func (t *Tenants) Handler() http.Handler {
 		}
 		id, sub, _ := strings.Cut(rest, "/")
 		tn := t.get(id)
+		if tn == nil && t.limits.AutoCreate && tenantIDPattern.MatchString(id) {
+			_, err := t.Create(TenantSpec{ID: id})
+			if tn = t.get(id); tn == nil { // another request may have made it first
+				t.root.admin.WriteError(w, r, &vendorapi.Request{}, err)
+				return
+			}
+		}
 		if tn == nil {
 			t.root.admin.WriteError(w, r, &vendorapi.Request{}, &vendorapi.WireError{Status: http.StatusNotFound, Reason: "no_such_tenant",
 				Message: fmt.Sprintf("no tenant %q here (POST /_emulator/tenants creates one)", cutField(id))})
@@ -148,7 +217,7 @@ func (t *Tenants) sweep() {
 	var gone []*tenant
 	for id, tn := range t.byID {
 		if t.idle(tn, now) {
-			delete(t.byID, id)
+			t.forgetLocked(id, tn)
 			gone = append(gone, tn)
 		}
 	}
@@ -156,6 +225,13 @@ func (t *Tenants) sweep() {
 	for _, tn := range gone {
 		_ = tn.emu.Close()
 	}
+}
+
+// forgetLocked takes tn out of the tenants, counting what it served as
+// changes still (changes), so that their sum never goes back.
+func (t *Tenants) forgetLocked(id string, tn *tenant) {
+	delete(t.byID, id)
+	t.retired.Add(tn.emu.requests.Load() + 1)
 }
 
 // Create makes a tenant from spec.
@@ -174,6 +250,32 @@ func (t *Tenants) Create(spec TenantSpec) (TenantInfo, error) {
 	if err := t.room(spec.ID); err != nil {
 		return TenantInfo{}, err
 	}
+	tn, err := t.build(spec)
+	if err != nil {
+		return TenantInfo{}, err
+	}
+	var token string
+	if spec.Token {
+		var b [32]byte
+		_, _ = rand.Read(b[:])
+		token = "tnt_" + base64.RawURLEncoding.EncodeToString(b[:])
+		tn.protect(store.HashSecret(token))
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := t.roomLocked(spec.ID); err != nil {
+		_ = tn.emu.Close()
+		return TenantInfo{}, err
+	}
+	t.byID[spec.ID] = tn
+	t.version.Add(1)
+	info := tn.info()
+	info.Token = token
+	return info, nil
+}
+
+// build makes a tenant's instance from spec.
+func (t *Tenants) build(spec TenantSpec) (*tenant, error) {
 	cfg := t.template
 	cfg.Settings = maps.Clone(cfg.Settings)
 	if spec.Seed != 0 {
@@ -183,31 +285,33 @@ func (t *Tenants) Create(spec TenantSpec) (TenantInfo, error) {
 	if len(spec.Fixtures) > 0 {
 		fx, err := ParseFixtures(spec.Fixtures)
 		if err != nil {
-			return TenantInfo{}, vendorapi.BadRequest("fixtures: " + err.Error())
+			return nil, vendorapi.BadRequest("fixtures: " + err.Error())
 		}
 		cfg.Fixtures = fx
 	}
 	for i, raw := range spec.Scenarios {
 		list, err := scenarios.Parse(raw)
 		if err != nil {
-			return TenantInfo{}, vendorapi.BadRequest(fmt.Sprintf("scenarios[%d]: %v", i, err))
+			return nil, vendorapi.BadRequest(fmt.Sprintf("scenarios[%d]: %v", i, err))
 		}
 		cfg.Scenarios = append(cfg.Scenarios, list...)
 	}
 	emu, err := New(cfg)
 	if err != nil {
-		return TenantInfo{}, vendorapi.BadRequest("tenant: " + err.Error())
+		return nil, vendorapi.BadRequest("tenant: " + err.Error())
 	}
-	tn := &tenant{id: spec.ID, emu: emu, created: time.Now().UTC()}
+	spec.Token = false
+	tn := &tenant{id: spec.ID, emu: emu, spec: spec, created: time.Now().UTC()}
 	tn.used.Store(time.Now().UnixNano())
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if err := t.roomLocked(spec.ID); err != nil {
-		_ = emu.Close()
-		return TenantInfo{}, err
-	}
-	t.byID[spec.ID] = tn
-	return tn.info(), nil
+	return tn, nil
+}
+
+// protect gives the tenant an admin token of its own, known by its SHA-256
+// (before the tenant is served).
+func (tn *tenant) protect(h store.SecretHash) {
+	tn.protected, tn.tokenHash = true, h
+	tn.emu.admin.own, tn.emu.admin.ownHash = true, h
+	tn.emu.addSecretHash(h) // redacted wherever it appears, however short
 }
 
 // room refuses a tenant id that exists, or one more tenant than the limit.
@@ -234,7 +338,9 @@ var ErrNoTenant = errors.New("no such tenant")
 func (t *Tenants) Delete(id string) error {
 	t.mu.Lock()
 	tn, ok := t.byID[id]
-	delete(t.byID, id)
+	if ok {
+		t.forgetLocked(id, tn)
+	}
 	t.mu.Unlock()
 	if !ok {
 		return ErrNoTenant
@@ -264,7 +370,8 @@ func (t *Tenants) Tenant(id string) *Emulator {
 }
 
 func (tn *tenant) info() TenantInfo {
-	return TenantInfo{ID: tn.id, BaseURL: "/t/" + tn.id, CreatedAt: tn.created, LastUsed: time.Unix(0, tn.used.Load()).UTC()}
+	return TenantInfo{ID: tn.id, BaseURL: "/t/" + tn.id, CreatedAt: tn.created, LastUsed: time.Unix(0, tn.used.Load()).UTC(),
+		Protected: tn.protected}
 }
 
 // EndWaits ends the journal long polls of the root and of every tenant (at
@@ -278,8 +385,13 @@ func (t *Tenants) EndWaits() {
 	}
 }
 
-// Close closes every tenant.
-func (t *Tenants) Close() {
+// Close closes the default instance (which saves its state file, with every
+// tenant, when it has one) and every tenant.
+func (t *Tenants) Close() { _ = t.root.Close() }
+
+// closeAll closes every tenant (the default instance's Close, after its
+// last save).
+func (t *Tenants) closeAll() {
 	t.mu.Lock()
 	all := t.byID
 	t.byID = map[string]*tenant{}
@@ -287,6 +399,107 @@ func (t *Tenants) Close() {
 	for _, tn := range all {
 		_ = tn.emu.Close()
 	}
+}
+
+// changes counts what the tenants served, and their creations and
+// deletions: the state file is saved when it moves.
+func (t *Tenants) changes() int64 {
+	n := t.version.Load() + t.retired.Load()
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for _, tn := range t.byID {
+		n += tn.emu.requests.Load()
+	}
+	return n
+}
+
+// save copies every tenant's state, by id, for the default instance's state
+// file.
+func (t *Tenants) save() ([]savedTenant, error) {
+	t.mu.RLock()
+	all := slices.Collect(maps.Values(t.byID))
+	t.mu.RUnlock()
+	slices.SortFunc(all, func(a, b *tenant) int { return strings.Compare(a.id, b.id) })
+	out := make([]savedTenant, 0, len(all))
+	for _, tn := range all {
+		var buf bytes.Buffer
+		if err := tn.emu.WriteState(&buf); err != nil {
+			return nil, fmt.Errorf("tenant %s: %w", tn.id, err)
+		}
+		st := savedTenant{ID: tn.id, Seed: tn.spec.Seed, Clock: tn.spec.Clock, Fixtures: tn.spec.Fixtures,
+			Scenarios: tn.spec.Scenarios, CreatedAt: tn.created, State: bytes.TrimSpace(buf.Bytes())}
+		if tn.protected {
+			st.TokenSHA256 = tn.tokenHash.String()
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// restore replaces the tenants with those a state file holds. With
+// State.Fresh, one that cannot be restored is left out (and logged);
+// otherwise it fails the restore.
+func (t *Tenants) restore(saved []savedTenant) error {
+	if len(saved) > t.limits.Max {
+		return fmt.Errorf("%w: it holds %d tenants, more than -max-tenants (%d)", ErrStateMismatch, len(saved), t.limits.Max)
+	}
+	made := make(map[string]*tenant, len(saved))
+	fail := func(err error) error {
+		for _, tn := range made {
+			_ = tn.emu.Close()
+		}
+		return err
+	}
+	for _, s := range saved {
+		tn, err := t.restoreOne(s)
+		if err == nil && made[s.ID] != nil {
+			err = fmt.Errorf("%w: tenant %q twice", ErrStateMismatch, s.ID)
+		}
+		if err != nil {
+			if t.root.cfg.State.Fresh {
+				t.root.log.Warn("a tenant of the state file cannot be restored; it is left out (-state-fresh)", "tenant", s.ID, "err", err)
+				continue
+			}
+			return fail(err)
+		}
+		made[s.ID] = tn
+	}
+	t.mu.Lock()
+	old := t.byID
+	for id, tn := range old {
+		t.forgetLocked(id, tn)
+	}
+	t.byID = made
+	t.version.Add(1)
+	t.mu.Unlock()
+	for _, tn := range old {
+		_ = tn.emu.Close()
+	}
+	return nil
+}
+
+func (t *Tenants) restoreOne(s savedTenant) (*tenant, error) {
+	if !tenantIDPattern.MatchString(s.ID) {
+		return nil, fmt.Errorf("%w: tenant id %q", ErrStateMismatch, cutField(s.ID))
+	}
+	tn, err := t.build(TenantSpec{ID: s.ID, Seed: s.Seed, Clock: s.Clock, Fixtures: s.Fixtures, Scenarios: s.Scenarios})
+	if err != nil {
+		return nil, fmt.Errorf("%w: tenant %s: %v", ErrStateMismatch, s.ID, err)
+	}
+	if err := tn.emu.ReadState(bytes.NewReader(s.State)); err != nil {
+		_ = tn.emu.Close()
+		return nil, fmt.Errorf("tenant %s: %w", s.ID, err)
+	}
+	if s.TokenSHA256 != "" {
+		h, ok := store.ParseSecretHash(s.TokenSHA256)
+		if !ok {
+			_ = tn.emu.Close()
+			return nil, fmt.Errorf("%w: tenant %s: bad token_sha256", ErrStateMismatch, s.ID)
+		}
+		tn.protect(h)
+	}
+	tn.created = s.CreatedAt
+	return tn, nil
 }
 
 // ---- the admin operations (served by the default instance) ----
@@ -345,9 +558,29 @@ func (a *admin) deleteTenant(w http.ResponseWriter, r *http.Request, req *vendor
 		return err
 	}
 	id := req.Param("id")
+	t.mu.RLock()
+	tn := t.byID[id]
+	t.mu.RUnlock()
+	// The emulator's admin token (checked before) covers every tenant;
+	// without one, a tenant with a token of its own takes only that.
+	if tn != nil && tn.protected && a.e.cfg.AdminToken == "" && !bearerIs(r, tn.tokenHash) {
+		return tenantTokenRequired(id)
+	}
 	if err := t.Delete(id); errors.Is(err, ErrNoTenant) {
 		return &vendorapi.WireError{Status: http.StatusNotFound, Reason: "no_such_tenant", Message: fmt.Sprintf("no tenant %q", cutField(id))}
 	}
 	vendorapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "deleted", "id": id})
 	return nil
+}
+
+// bearerIs reports whether r carries a bearer token whose SHA-256 is h
+// (compared in constant time).
+func bearerIs(r *http.Request, h store.SecretHash) bool {
+	c := vendorapi.ParseAuthorization(r.Header.Get("Authorization"))
+	return c.Present && c.Scheme == "bearer" && store.HashSecret(c.Value).Equal(h)
+}
+
+func tenantTokenRequired(id string) error {
+	return &vendorapi.WireError{Status: http.StatusUnauthorized, Reason: "tenant_token_required",
+		Message: fmt.Sprintf("tenant %q has a token of its own: send Authorization: Bearer <the token its create answered> (or the admin token)", cutField(id))}
 }

@@ -6,12 +6,15 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 )
 
 // tenantServer serves a root emulator and its tenants.
@@ -21,7 +24,10 @@ func tenantServer(t *testing.T, limits emulator.TenantLimits) (*emulator.Tenants
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := emulator.NewTenants(root, emulator.Config{}, limits)
+	ts, err := emulator.NewTenants(root, emulator.Config{}, limits)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(ts.Handler())
 	t.Cleanup(func() { srv.Close(); ts.Close(); _ = root.Close() })
 	return ts, srv.URL
@@ -158,7 +164,10 @@ func BenchmarkCreateTenant(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ts := emulator.NewTenants(root, emulator.Config{}, emulator.TenantLimits{Max: 100_000})
+	ts, err := emulator.NewTenants(root, emulator.Config{}, emulator.TenantLimits{Max: 100_000})
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.Cleanup(ts.Close)
 	b.ReportAllocs()
 	i := 0
@@ -167,5 +176,229 @@ func BenchmarkCreateTenant(b *testing.B) {
 			b.Fatal(err)
 		}
 		i++
+	}
+}
+
+func callAs(t *testing.T, method, url, token, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	if method != "GET" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// A tenant created with a token of its own takes that token (or the
+// emulator's admin token) on its admin plane, and no other: tests sharing
+// one emulator cannot touch each other's tenant. Its vendors answer as
+// ever.
+func TestTenantTokenGuardsItsTenantAlone(t *testing.T) {
+	t.Parallel()
+	for _, rootToken := range []string{"", "root-admin-token-0123456789"} {
+		t.Run(fmt.Sprintf("admin-token=%v", rootToken != ""), func(t *testing.T) {
+			t.Parallel()
+			root, err := emulator.New(emulator.Config{AdminToken: rootToken})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts, err := emulator.NewTenants(root, emulator.Config{AdminToken: rootToken}, emulator.TenantLimits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(ts.Handler())
+			t.Cleanup(func() { srv.Close(); ts.Close() })
+			base := srv.URL
+			tokens := map[string]string{}
+			for _, id := range []string{"a", "b"} {
+				code, body := callAs(t, "POST", base+"/_emulator/tenants", rootToken, fmt.Sprintf(`{"id":%q,"token":true}`, id))
+				var info emulator.TenantInfo
+				if code != 201 || json.Unmarshal([]byte(body), &info) != nil || !strings.HasPrefix(info.Token, "tnt_") || !info.Protected {
+					t.Fatalf("create %s: %d %s", id, code, body)
+				}
+				tokens[id] = info.Token
+			}
+			code, body := callAs(t, "GET", base+"/_emulator/tenants", rootToken, "")
+			if code != 200 || strings.Contains(body, "tnt_") || strings.Count(body, `"protected":true`) != 2 {
+				t.Errorf("list: %d %s", code, body)
+			}
+			clock := base + "/t/a/_emulator/clock"
+			for _, c := range []struct {
+				name, token string
+				code        int
+			}{
+				{"none", "", 401},
+				{"the other tenant's", tokens["b"], 401},
+				{"its own", tokens["a"], 200},
+				{"the admin token", rootToken, map[bool]int{true: 401, false: 200}[rootToken == ""]},
+			} {
+				code, body := callAs(t, "GET", clock, c.token, "")
+				if code != c.code || (code == 401 && !strings.Contains(body, "tenant_token_required")) {
+					t.Errorf("%s token: %d %s, want %d", c.name, code, body, c.code)
+				}
+			}
+			if rootToken != "" {
+				if code, _ := callAs(t, "GET", base+"/_emulator/clock", tokens["a"], ""); code != 401 {
+					t.Errorf("a tenant's token on the root's admin plane: %d, want 401", code)
+				}
+			}
+			if code, body := call(t, "POST", base+"/t/a/passport/v1/iam/oauth/tokens", `{"client_id":"demo-client","client_secret":"demo-secret","grant_type":"client_credentials"}`); code != 200 {
+				t.Errorf("the protected tenant's vendor: %d %s", code, body)
+			}
+			// Without the admin token, deleting it takes its own token.
+			if rootToken == "" {
+				for _, tok := range []string{"", tokens["b"]} {
+					if code, body := callAs(t, "DELETE", base+"/_emulator/tenants/a", tok, ""); code != 401 || !strings.Contains(body, "tenant_token_required") {
+						t.Errorf("delete with %q: %d %s", tok, code, body)
+					}
+				}
+			}
+			if code, body := callAs(t, "DELETE", base+"/_emulator/tenants/a", map[bool]string{true: rootToken, false: tokens["a"]}[rootToken != ""], ""); code != 200 {
+				t.Errorf("delete: %d %s", code, body)
+			}
+			// Its token is never journaled, even in a path.
+			callAs(t, "GET", base+"/t/b/passport/v1/iam/oauth/tokens/"+tokens["b"], "", "")
+			if _, body := callAs(t, "GET", base+"/t/b/_emulator/journal", tokens["b"], ""); strings.Contains(body, tokens["b"]) || !strings.Contains(body, "{secret:") {
+				t.Errorf("the tenant's journal holds its token: %s", body)
+			}
+		})
+	}
+}
+
+// A tenant's memory budget bounds its tokens: past it, an issue is answered
+// 429 token_budget in the vendor's shape, and the other tenants and the
+// root issue as ever; a reset makes room again.
+func TestTenantMemoryBudget(t *testing.T) {
+	t.Parallel()
+	ts, base := tenantServer(t, emulator.TenantLimits{Memory: emulator.MinTenantMemory})
+	for _, id := range []string{"full", "other"} {
+		if _, err := ts.Create(emulator.TenantSpec{ID: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	full := ts.Tenant("full")
+	const want = (emulator.MinTenantMemory - emulator.MinTenantMemory/4 - 256<<10) / emulator.TenantTokenBytes
+	issued := 0
+	for ; issued <= want; issued++ {
+		_, err := full.IssueToken(t.Context(), vendorapi.IssueRequest{Vendor: "passport", Principal: "demo-client"})
+		if err != nil {
+			break
+		}
+	}
+	if issued != want {
+		t.Errorf("the budget took %d tokens, want %d", issued, want)
+	}
+	login := `{"client_id":"demo-client","client_secret":"demo-secret","grant_type":"client_credentials"}`
+	code, body := call(t, "POST", base+"/t/full/passport/v1/iam/oauth/tokens", login)
+	if code != 429 || !strings.Contains(body, `"error_description":"this emulator holds 2048 tokens, the most its memory budget allows`) {
+		t.Errorf("past the budget: %d %s, want 429 token_budget", code, body)
+	}
+	for _, where := range []string{"/t/other", ""} {
+		if code, body := call(t, "POST", base+where+"/passport/v1/iam/oauth/tokens", login); code != 200 {
+			t.Errorf("%q beside a full tenant: %d %s", where, code, body)
+		}
+	}
+	if code, body := call(t, "GET", base+"/t/full/_emulator/state", ""); code != 200 || !strings.Contains(body, fmt.Sprintf(`"tokens":%d`, want)) {
+		t.Errorf("the full tenant's state: %d %s", code, body)
+	}
+	call(t, "POST", base+"/t/full/_emulator/reset", "")
+	if code, body := call(t, "POST", base+"/t/full/passport/v1/iam/oauth/tokens", login); code != 200 {
+		t.Errorf("after a reset: %d %s", code, body)
+	}
+}
+
+// With AutoCreate, the first request to an unknown tenant makes it; an id
+// that could not be one is still a 404.
+func TestTenantAutoCreate(t *testing.T) {
+	t.Parallel()
+	ts, base := tenantServer(t, emulator.TenantLimits{AutoCreate: true, Max: 1})
+	if code, body := call(t, "GET", base+"/t/fresh/_emulator/clock", ""); code != 200 {
+		t.Fatalf("first use: %d %s", code, body)
+	}
+	if ts.Tenant("fresh") == nil {
+		t.Error("no tenant made")
+	}
+	for path, want := range map[string]string{"/t/Bad_Id/_emulator/clock": "no_such_tenant", "/t/second/_emulator/clock": "too_many_tenants"} {
+		if code, body := call(t, "GET", base+path, ""); code/100 != 4 || !strings.Contains(body, want) {
+			t.Errorf("%s: %d %s, want %s", path, code, body, want)
+		}
+	}
+}
+
+// -state keeps every tenant: its tokens, clock, scenarios, own token and
+// what it was made from, and no token's value.
+func TestTenantsSurviveARestart(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "state.json")
+	start := func() (*emulator.Tenants, string) {
+		root, err := emulator.New(emulator.Config{State: emulator.StateConfig{File: file}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts, err := emulator.NewTenants(root, emulator.Config{}, emulator.TenantLimits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(ts.Handler())
+		t.Cleanup(srv.Close)
+		return ts, srv.URL
+	}
+	ts, base := start()
+	_, body := call(t, "POST", base+"/_emulator/tenants", `{"id":"kept","seed":99,"clock":"2031-05-01T00:00:00Z","token":true,"scenarios":[{"name":"down","rules":[{"match":{"vendor":"brass"},"action":{"status":503}}]}]}`)
+	var info emulator.TenantInfo
+	if err := json.Unmarshal([]byte(body), &info); err != nil || info.Token == "" {
+		t.Fatalf("create: %s", body)
+	}
+	_, body = call(t, "POST", base+"/t/kept/passport/v1/iam/oauth/tokens", `{"client_id":"demo-client","client_secret":"demo-secret","grant_type":"client_credentials"}`)
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if json.Unmarshal([]byte(body), &tok) != nil || tok.AccessToken == "" {
+		t.Fatalf("issue: %s", body)
+	}
+	if code, _ := callAs(t, "POST", base+"/t/kept/_emulator/clock/freeze", info.Token, ""); code != 200 {
+		t.Fatal("freeze", code)
+	}
+	_, clockBefore := callAs(t, "GET", base+"/t/kept/_emulator/clock", info.Token, "")
+	if _, err := ts.Create(emulator.TenantSpec{ID: "plain"}); err != nil {
+		t.Fatal(err)
+	}
+	ts.Close()
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), info.Token) || strings.Contains(string(raw), tok.AccessToken) || !strings.Contains(string(raw), `"kept"`) {
+		t.Fatalf("the state file holds a secret, or not the tenant")
+	}
+
+	ts, base = start()
+	t.Cleanup(ts.Close)
+	if got := len(ts.List()); got != 2 {
+		t.Errorf("%d tenants after the restart, want 2", got)
+	}
+	if code, _ := call(t, "GET", base+"/t/kept/_emulator/clock", ""); code != 401 {
+		t.Errorf("the restored tenant's admin plane without its token: %d, want 401", code)
+	}
+	if _, clock := callAs(t, "GET", base+"/t/kept/_emulator/clock", info.Token, ""); clock != clockBefore {
+		t.Errorf("clock %s, want %s", clock, clockBefore)
+	}
+	if _, body := callAs(t, "GET", base+"/t/kept/_emulator/scenarios", info.Token, ""); !strings.Contains(body, `"down"`) {
+		t.Errorf("scenarios: %s", body)
+	}
+	code, body := callAs(t, "GET", base+"/t/kept/passport/v1/iam/oauth/tokens", tok.AccessToken, "")
+	if code != 200 {
+		t.Errorf("the restored token: %d %s", code, body)
+	}
+	if code, _ := callAs(t, "GET", base+"/passport/v1/iam/oauth/tokens", tok.AccessToken, ""); code != 401 {
+		t.Errorf("the tenant's token at the root: %d, want 401", code)
 	}
 }

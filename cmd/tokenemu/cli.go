@@ -45,6 +45,8 @@ type serveOptions struct {
 	maxConns       int
 	maxTenants     int
 	tenantTTL      time.Duration
+	tenantMemory   int64
+	tenantAuto     bool
 	retention      time.Duration
 	journalBytes   int64
 	journalWaiters int
@@ -144,6 +146,8 @@ func serveFlags(o *serveOptions) (fs *flag.FlagSet, level, clockAt *string) {
 	fs.IntVar(&o.maxConns, "max-connections", emulator.DefaultMaxConnections, "connections held open at once (each may hold a request body of up to 1 MiB); more wait to be accepted")
 	fs.IntVar(&o.maxTenants, "max-tenants", emulator.DefaultMaxTenants, "tenants at once (POST /_emulator/tenants; each a whole emulator below /t/{id}); one more gets 409")
 	fs.DurationVar(&o.tenantTTL, "tenant-ttl", emulator.DefaultTenantTTL, "how long a tenant may go unused (real time) before it is deleted")
+	fs.Int64Var(&o.tenantMemory, "tenant-memory", emulator.DefaultTenantMemory, "each tenant's memory budget in bytes: a quarter for its journal, the rest for its tokens (256 bytes each); an issue past it gets 429 token_budget")
+	fs.BoolVar(&o.tenantAuto, "tenant-auto", false, "create a tenant, with the defaults, at the first request to /t/{id}/… for an id that does not exist (instead of a 404)")
 	fs.IntVar(&o.journalSize, "journal-size", emulator.DefaultJournalSize, "requests the journal keeps (GET /_emulator/journal); the oldest go first")
 	fs.Int64Var(&o.journalBytes, "journal-bytes", emulator.DefaultJournalBytes, "memory the journal's entries may take, in bytes; the oldest go first")
 	fs.IntVar(&o.journalWaiters, "journal-waiters", emulator.DefaultJournalWaiters, "journal long polls (wait=) that may wait at once; one more gets 429")
@@ -193,6 +197,9 @@ func (o *serveOptions) check(level, clockAt string) error {
 	}
 	if o.tenantTTL <= 0 {
 		return fmt.Errorf("-tenant-ttl %v: must be positive", o.tenantTTL)
+	}
+	if o.tenantMemory < emulator.MinTenantMemory || o.tenantMemory > 16<<30 {
+		return fmt.Errorf("-tenant-memory %d: want %d (1 MiB) to %d (16 GiB)", o.tenantMemory, emulator.MinTenantMemory, int64(16<<30))
 	}
 	if o.journalSize < 1 || o.journalSize > 10_000_000 {
 		return fmt.Errorf("-journal-size %d: want 1 to 10000000", o.journalSize)
@@ -303,7 +310,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		}
 		defer pprof.StopCPUProfile()
 	}
-	tenants := emulator.NewTenants(emu, cfg, emulator.TenantLimits{Max: o.maxTenants, IdleTTL: o.tenantTTL})
+	tenants, err := emulator.NewTenants(emu, cfg, emulator.TenantLimits{Max: o.maxTenants, IdleTTL: o.tenantTTL, Memory: o.tenantMemory, AutoCreate: o.tenantAuto})
+	if err != nil {
+		fmt.Fprintf(stderr, "tokenemu: %v\n", err)
+		return exitFail
+	}
 	defer tenants.Close()
 	srv := emulator.NewHTTPServer(tenants.Handler())
 	srv.RegisterOnShutdown(tenants.EndWaits) // an idle long poll must not hold the shutdown up

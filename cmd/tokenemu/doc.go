@@ -63,6 +63,9 @@
 //   - `-max-tenants`: `1000` — tenants at once (`POST /_emulator/tenants`; each a whole emulator,
 //     its URLs below `/t/{id}`); one more gets 409
 //   - `-tenant-ttl`: `1h` — how long a tenant may go unused (real time) before it is deleted
+//   - `-tenant-memory`: `8388608` — each tenant's memory budget (8 MiB): a quarter for its journal,
+//     the rest for its tokens at 256 bytes each; an issue past it gets 429 `token_budget`
+//   - `-tenant-auto`: off — create a tenant with the defaults at the first request to `/t/{id}/…`
 //   - `-allowed-hosts`: on loopback, `Host` names answered besides `localhost`, `127.0.0.1` and
 //     `[::1]`; repeatable or comma-separated
 //   - `-clock`: real now — start the virtual clock at this RFC 3339 time; it runs from there, and a reset

@@ -333,6 +333,12 @@ type Tenant struct {
 	CreatedAt time.Time `json:"created_at"`
 	Id        string    `json:"id"`
 	LastUsed  time.Time `json:"last_used"`
+
+	// Protected It has an admin token of its own (created with `token: true`).
+	Protected bool `json:"protected"`
+
+	// Token That token, in the create's answer only.
+	Token *string `json:"token,omitempty"`
 }
 
 // TokenInfo defines model for TokenInfo.
@@ -505,6 +511,12 @@ type CreateTenantJSONBody struct {
 
 	// Seed Default the root's.
 	Seed *int64 `json:"seed,omitempty"`
+
+	// Token Answer with an admin token for this tenant alone (`token`, shown once, kept only
+	// as its SHA-256). Its admin plane (`/t/{id}/_emulator/…`) then takes that token or
+	// the emulator's admin token and no other, and so does deleting it: tests that
+	// share one emulator cannot move each other's clock, scenarios or tokens.
+	Token *bool `json:"token,omitempty"`
 }
 
 // DeleteTenant200JSONResponseBodyStatus defines parameters for DeleteTenant.
@@ -944,8 +956,13 @@ type ClientInterface interface {
 	// behind the same port: its URLs are today's below `/t/{id}` (`/t/{id}/passport/…`,
 	// `/t/{id}/_emulator/…`). Only the emulator at the root manages tenants; a tenant's own
 	// admin plane answers these operations 404. A tenant unused for `-tenant-ttl` (1h, real time)
-	// is deleted; at most `-max-tenants` (1000) exist at once. The admin token covers every
-	// tenant.
+	// is deleted; at most `-max-tenants` (1000) exist at once. Each has a memory budget
+	// (`-tenant-memory`, 8 MiB): a quarter for its journal, whose oldest entries go first, and
+	// the rest for its tokens at 256 bytes each; an issue past it is answered 429 `token_budget`
+	// in the vendor's shape. With `-tenant-auto`, a request to `/t/{id}/…` for an id that does
+	// not exist creates it with the defaults. The admin token covers every tenant; a tenant made
+	// with `token: true` also takes the token its create answered, and no other. With `-state`,
+	// the state file keeps every tenant (its journal is not kept, as the root's is not).
 	//
 	// Corresponds with GET /tenants (the `ListTenants` operationId).
 	ListTenants(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1485,8 +1502,13 @@ func (c *Client) SaveState(ctx context.Context, reqEditors ...RequestEditorFn) (
 // behind the same port: its URLs are today's below `/t/{id}` (`/t/{id}/passport/…`,
 // `/t/{id}/_emulator/…`). Only the emulator at the root manages tenants; a tenant's own
 // admin plane answers these operations 404. A tenant unused for `-tenant-ttl` (1h, real time)
-// is deleted; at most `-max-tenants` (1000) exist at once. The admin token covers every
-// tenant.
+// is deleted; at most `-max-tenants` (1000) exist at once. Each has a memory budget
+// (`-tenant-memory`, 8 MiB): a quarter for its journal, whose oldest entries go first, and
+// the rest for its tokens at 256 bytes each; an issue past it is answered 429 `token_budget`
+// in the vendor's shape. With `-tenant-auto`, a request to `/t/{id}/…` for an id that does
+// not exist creates it with the defaults. The admin token covers every tenant; a tenant made
+// with `token: true` also takes the token its create answered, and no other. With `-state`,
+// the state file keeps every tenant (its journal is not kept, as the root's is not).
 //
 // Corresponds with GET /tenants (the `ListTenants` operationId).
 func (c *Client) ListTenants(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3098,8 +3120,13 @@ type ClientWithResponsesInterface interface {
 	// behind the same port: its URLs are today's below `/t/{id}` (`/t/{id}/passport/…`,
 	// `/t/{id}/_emulator/…`). Only the emulator at the root manages tenants; a tenant's own
 	// admin plane answers these operations 404. A tenant unused for `-tenant-ttl` (1h, real time)
-	// is deleted; at most `-max-tenants` (1000) exist at once. The admin token covers every
-	// tenant.
+	// is deleted; at most `-max-tenants` (1000) exist at once. Each has a memory budget
+	// (`-tenant-memory`, 8 MiB): a quarter for its journal, whose oldest entries go first, and
+	// the rest for its tokens at 256 bytes each; an issue past it is answered 429 `token_budget`
+	// in the vendor's shape. With `-tenant-auto`, a request to `/t/{id}/…` for an id that does
+	// not exist creates it with the defaults. The admin token covers every tenant; a tenant made
+	// with `token: true` also takes the token its create answered, and no other. With `-state`,
+	// the state file keeps every tenant (its journal is not kept, as the root's is not).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5696,8 +5723,13 @@ func (c *ClientWithResponses) SaveStateWithResponse(ctx context.Context, reqEdit
 // behind the same port: its URLs are today's below `/t/{id}` (`/t/{id}/passport/…`,
 // `/t/{id}/_emulator/…`). Only the emulator at the root manages tenants; a tenant's own
 // admin plane answers these operations 404. A tenant unused for `-tenant-ttl` (1h, real time)
-// is deleted; at most `-max-tenants` (1000) exist at once. The admin token covers every
-// tenant.
+// is deleted; at most `-max-tenants` (1000) exist at once. Each has a memory budget
+// (`-tenant-memory`, 8 MiB): a quarter for its journal, whose oldest entries go first, and
+// the rest for its tokens at 256 bytes each; an issue past it is answered 429 `token_budget`
+// in the vendor's shape. With `-tenant-auto`, a request to `/t/{id}/…` for an id that does
+// not exist creates it with the defaults. The admin token covers every tenant; a tenant made
+// with `token: true` also takes the token its create answered, and no other. With `-state`,
+// the state file keeps every tenant (its journal is not kept, as the root's is not).
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -372,7 +372,10 @@ func TestConsoleTenantSwitcher(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := emulator.NewTenants(root, emulator.Config{}, emulator.TenantLimits{})
+	ts, err := emulator.NewTenants(root, emulator.Config{}, emulator.TenantLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(ts.Handler())
 	t.Cleanup(func() { srv.Close(); ts.Close() })
 	if _, err := ts.Create(emulator.TenantSpec{ID: "team-a"}); err != nil {
