@@ -127,6 +127,7 @@ type savedTenant struct {
 	Clock       time.Time         `json:"clock,omitzero"`
 	Fixtures    json.RawMessage   `json:"fixtures,omitempty"`
 	Scenarios   []json.RawMessage `json:"scenarios,omitempty"`
+	Settings    map[string]string `json:"settings,omitempty"`
 	CreatedAt   time.Time         `json:"created_at"`
 	TokenSHA256 string            `json:"token_sha256,omitempty"` // its own admin token's, when it has one
 	State       json.RawMessage   `json:"state"`                  // a state file of its own

@@ -107,6 +107,9 @@ type TenantSpec struct {
 	Clock     time.Time         `json:"clock,omitzero"`
 	Fixtures  json.RawMessage   `json:"fixtures,omitempty"`
 	Scenarios []json.RawMessage `json:"scenarios,omitempty"`
+	// Settings tune its vendors (Config.Settings, "brass.rate-limit": "0"),
+	// over the default instance's.
+	Settings map[string]string `json:"settings,omitempty"`
 	// Token asks for an admin token for this tenant alone, returned once
 	// (TenantInfo.Token) and kept as its SHA-256: the tenant's admin plane
 	// then takes that token or the emulator's admin token and no other,
@@ -278,6 +281,12 @@ func (t *Tenants) Create(spec TenantSpec) (TenantInfo, error) {
 func (t *Tenants) build(spec TenantSpec) (*tenant, error) {
 	cfg := t.template
 	cfg.Settings = maps.Clone(cfg.Settings)
+	if len(spec.Settings) > 0 {
+		if cfg.Settings == nil {
+			cfg.Settings = map[string]string{}
+		}
+		maps.Copy(cfg.Settings, spec.Settings)
+	}
 	if spec.Seed != 0 {
 		cfg.Seed = spec.Seed
 	}
@@ -427,7 +436,7 @@ func (t *Tenants) save() ([]savedTenant, error) {
 			return nil, fmt.Errorf("tenant %s: %w", tn.id, err)
 		}
 		st := savedTenant{ID: tn.id, Seed: tn.spec.Seed, Clock: tn.spec.Clock, Fixtures: tn.spec.Fixtures,
-			Scenarios: tn.spec.Scenarios, CreatedAt: tn.created, State: bytes.TrimSpace(buf.Bytes())}
+			Scenarios: tn.spec.Scenarios, Settings: tn.spec.Settings, CreatedAt: tn.created, State: bytes.TrimSpace(buf.Bytes())}
 		if tn.protected {
 			st.TokenSHA256 = tn.tokenHash.String()
 		}
@@ -482,7 +491,7 @@ func (t *Tenants) restoreOne(s savedTenant) (*tenant, error) {
 	if !tenantIDPattern.MatchString(s.ID) {
 		return nil, fmt.Errorf("%w: tenant id %q", ErrStateMismatch, cutField(s.ID))
 	}
-	tn, err := t.build(TenantSpec{ID: s.ID, Seed: s.Seed, Clock: s.Clock, Fixtures: s.Fixtures, Scenarios: s.Scenarios})
+	tn, err := t.build(TenantSpec{ID: s.ID, Seed: s.Seed, Clock: s.Clock, Fixtures: s.Fixtures, Scenarios: s.Scenarios, Settings: s.Settings})
 	if err != nil {
 		return nil, fmt.Errorf("%w: tenant %s: %v", ErrStateMismatch, s.ID, err)
 	}

@@ -87,6 +87,7 @@ type core struct {
 	fixtures    map[string]any // each vendor's fixtures in effect
 	vendors     []string       // the vendors' names, sorted
 	emu         *emulator.Emulator
+	tenant      string // the tenant's id, for a kit of one (NewTenant)
 	client      *http.Client
 	api         *adminclient.Client // the admin plane, through the generated client
 	faults      atomic.Int64

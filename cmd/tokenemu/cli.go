@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tokenemu/tokenemu/emulator"
@@ -47,6 +48,7 @@ type serveOptions struct {
 	tenantTTL      time.Duration
 	tenantMemory   int64
 	tenantAuto     bool
+	idleExit       time.Duration
 	retention      time.Duration
 	journalBytes   int64
 	journalWaiters int
@@ -147,6 +149,7 @@ func serveFlags(o *serveOptions) (fs *flag.FlagSet, level, clockAt *string) {
 	fs.IntVar(&o.maxTenants, "max-tenants", emulator.DefaultMaxTenants, "tenants at once (POST /_emulator/tenants; each a whole emulator below /t/{id}); one more gets 409")
 	fs.DurationVar(&o.tenantTTL, "tenant-ttl", emulator.DefaultTenantTTL, "how long a tenant may go unused (real time) before it is deleted")
 	fs.Int64Var(&o.tenantMemory, "tenant-memory", emulator.DefaultTenantMemory, "each tenant's memory budget in bytes: a quarter for its journal, the rest for its tokens (256 bytes each); an issue past it gets 429 token_budget")
+	fs.DurationVar(&o.idleExit, "idle-exit", 0, "exit (0) when no request has come for this long, real time (a container its test process pings, which outlives that process otherwise); 0 never")
 	fs.BoolVar(&o.tenantAuto, "tenant-auto", false, "create a tenant, with the defaults, at the first request to /t/{id}/… for an id that does not exist (instead of a 404)")
 	fs.IntVar(&o.journalSize, "journal-size", emulator.DefaultJournalSize, "requests the journal keeps (GET /_emulator/journal); the oldest go first")
 	fs.Int64Var(&o.journalBytes, "journal-bytes", emulator.DefaultJournalBytes, "memory the journal's entries may take, in bytes; the oldest go first")
@@ -197,6 +200,9 @@ func (o *serveOptions) check(level, clockAt string) error {
 	}
 	if o.tenantTTL <= 0 {
 		return fmt.Errorf("-tenant-ttl %v: must be positive", o.tenantTTL)
+	}
+	if o.idleExit < 0 || (o.idleExit > 0 && o.idleExit < time.Second) {
+		return fmt.Errorf("-idle-exit %v: want 0 (never) or at least 1s", o.idleExit)
 	}
 	if o.tenantMemory < emulator.MinTenantMemory || o.tenantMemory > 16<<30 {
 		return fmt.Errorf("-tenant-memory %d: want %d (1 MiB) to %d (16 GiB)", o.tenantMemory, emulator.MinTenantMemory, int64(16<<30))
@@ -316,7 +322,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return exitFail
 	}
 	defer tenants.Close()
-	srv := emulator.NewHTTPServer(tenants.Handler())
+	handler := tenants.Handler()
+	if o.idleExit > 0 {
+		var idle context.CancelFunc
+		ctx, idle = context.WithCancel(ctx)
+		defer idle()
+		handler = exitWhenIdle(ctx, handler, o.idleExit, func() {
+			cfg.Logger.Info("no request for -idle-exit: exiting", "idle_exit", o.idleExit.String())
+			idle()
+		})
+	}
+	srv := emulator.NewHTTPServer(handler)
 	srv.RegisterOnShutdown(tenants.EndWaits) // an idle long poll must not hold the shutdown up
 	srv.ErrorLog = slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)
 	serveErr := make(chan error, 1)
@@ -335,6 +351,32 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return exitFail
 	}
 	return exitOK
+}
+
+// exitWhenIdle serves h and calls exit once no request has come for idle
+// (real time), checking a few times per idle period, until ctx ends.
+func exitWhenIdle(ctx context.Context, h http.Handler, idle time.Duration, exit func()) http.Handler {
+	var last atomic.Int64
+	last.Store(time.Now().UnixNano())
+	go func() {
+		tick := time.NewTicker(max(idle/8, 100*time.Millisecond))
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-tick.C:
+				if now.Sub(time.Unix(0, last.Load())) >= idle {
+					exit()
+					return
+				}
+			}
+		}
+	}()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		last.Store(time.Now().UnixNano())
+		h.ServeHTTP(w, r)
+	})
 }
 
 // applyProcs sets how many CPUs run Go code and returns that number. An

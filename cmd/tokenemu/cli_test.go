@@ -426,3 +426,46 @@ func (s *served) stop() int {
 	s.cancel()
 	return <-s.done
 }
+
+// -idle-exit ends serve, with 0, once nothing has been asked of it for that
+// long; a request puts the end off.
+func TestServeIdleExit(t *testing.T) {
+	t.Parallel()
+	s := serveInProcess(t, []string{"serve", "-addr", "127.0.0.1:0", "-idle-exit", "1s"}, env(nil))
+	resp, err := http.Get(s.base + "/_emulator/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	select {
+	case code := <-s.done:
+		if code != exitOK || !strings.Contains(s.errOut.String(), "no request for -idle-exit") {
+			t.Errorf("exit %d: %s", code, s.errOut.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("serve with -idle-exit=1s still runs after a minute of nothing")
+	}
+}
+
+// A tenant's flags: -tenant-memory bounds it, -tenant-auto makes one at
+// first use; out-of-range values are refused with the flag's name.
+func TestServeTenantFlags(t *testing.T) {
+	t.Parallel()
+	s := serveInProcess(t, []string{"serve", "-addr", "127.0.0.1:0", "-tenant-auto", "-tenant-memory", "1048576"}, env(nil))
+	resp, err := http.Get(s.base + "/t/made-at-first-use/_emulator/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("-tenant-auto: %d", resp.StatusCode)
+	}
+	waitUntilAnswerHolds(t, s.base+"/_emulator/tenants", `"made-at-first-use"`)
+	for _, bad := range []string{"-tenant-memory=1000", "-idle-exit=1ms", "-idle-exit=-1s"} {
+		code, _, errOut := runWith(nil, "serve", bad)
+		flagName, _, _ := strings.Cut(bad, "=")
+		if code != exitUsage || !strings.Contains(errOut, flagName) {
+			t.Errorf("%s: %d %s", bad, code, errOut)
+		}
+	}
+}

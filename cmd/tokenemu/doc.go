@@ -66,6 +66,8 @@
 //   - `-tenant-memory`: `8388608` — each tenant's memory budget (8 MiB): a quarter for its journal,
 //     the rest for its tokens at 256 bytes each; an issue past it gets 429 `token_budget`
 //   - `-tenant-auto`: off — create a tenant with the defaults at the first request to `/t/{id}/…`
+//   - `-idle-exit`: `0` (never) — exit when no request has come for this long (real time): the
+//     container kit's shared container, which its test process pings, ends with that process
 //   - `-allowed-hosts`: on loopback, `Host` names answered besides `localhost`, `127.0.0.1` and
 //     `[::1]`; repeatable or comma-separated
 //   - `-clock`: real now — start the virtual clock at this RFC 3339 time; it runs from there, and a reset

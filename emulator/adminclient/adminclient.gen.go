@@ -512,6 +512,9 @@ type CreateTenantJSONBody struct {
 	// Seed Default the root's.
 	Seed *int64 `json:"seed,omitempty"`
 
+	// Settings Its vendor settings, by `<vendor>.<setting>` (as the command line's `-<vendor>-<setting>`), over the root's.
+	Settings *map[string]string `json:"settings,omitempty"`
+
 	// Token Answer with an admin token for this tenant alone (`token`, shown once, kept only
 	// as its SHA-256). Its admin plane (`/t/{id}/_emulator/…`) then takes that token or
 	// the emulator's admin token and no other, and so does deleting it: tests that

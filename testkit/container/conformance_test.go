@@ -14,13 +14,18 @@ import (
 	"github.com/tokenemu/tokenemu/testkit/container"
 )
 
-// modes are the two ways to start a kit; every conformance test runs in both.
+// modes are the ways to start a kit; every conformance test runs in each: an
+// emulator of its own in the process or in a container, or a tenant of the
+// one the process shares, in the process or in a container.
 var modes = []struct {
-	name  string
-	start func(testing.TB, ...testkit.Option) *testkit.Kit
+	name   string
+	start  func(testing.TB, ...testkit.Option) *testkit.Kit
+	shared bool
 }{
-	{"in-process", func(tb testing.TB, opts ...testkit.Option) *testkit.Kit { return testkit.Start(tb, opts...) }},
-	{"container", container.Start},
+	{"in-process", func(tb testing.TB, opts ...testkit.Option) *testkit.Kit { return testkit.Start(tb, opts...) }, false},
+	{"container", container.Start, false},
+	{"shared-in-process", testkit.Shared, true},
+	{"shared-container", container.Shared, true},
 }
 
 func forEachMode(t *testing.T, test func(t *testing.T, kit *testkit.Kit)) {
@@ -214,8 +219,11 @@ func TestConformanceOptions(t *testing.T) {
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
-			kit := m.start(t, testkit.WithClockAt(at), testkit.WithScenario("vendor-outage:brass"),
-				testkit.WithConfig(func(c *emulator.Config) { c.AdminToken = "admin-secret" }))
+			opts := []testkit.Option{testkit.WithClockAt(at), testkit.WithScenario("vendor-outage:brass")}
+			if !m.shared { // a tenant has a token of its own
+				opts = append(opts, testkit.WithConfig(func(c *emulator.Config) { c.AdminToken = "admin-secret" }))
+			}
+			kit := m.start(t, opts...)
 			if now := kit.Clock.Now(); now.Before(at) || now.After(at.Add(time.Minute)) {
 				t.Errorf("clock %v, want about %v", now, at)
 			}

@@ -21,6 +21,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -33,17 +34,20 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	dockercontainer "github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	tclog "github.com/testcontainers/testcontainers-go/log"
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/tokenemu/tokenemu/docker"
+	"github.com/tokenemu/tokenemu/emulator"
 	"github.com/tokenemu/tokenemu/testkit"
 	"github.com/tokenemu/tokenemu/testkit/internal/kitopt"
 )
@@ -86,6 +90,12 @@ func Run(ctx context.Context, opts ...testkit.Option) (*Kit, error) {
 }
 
 func run(ctx context.Context, tb testing.TB, opts ...testkit.Option) (*Kit, error) {
+	return runWith(ctx, tb, nil, opts...)
+}
+
+// runWith is run with more of serve's flags, and the container removed by
+// the engine once it stops (autoRemove, when extra is set).
+func runWith(ctx context.Context, tb testing.TB, extra []string, opts ...testkit.Option) (*Kit, error) {
 	reaperCheck(ctx)
 	s, err := kitopt.Resolve(opts...)
 	if err != nil {
@@ -95,6 +105,7 @@ func run(ctx context.Context, tb testing.TB, opts ...testkit.Option) (*Kit, erro
 	if err != nil {
 		return nil, err
 	}
+	args = append(args, extra...)
 	var files []testcontainers.ContainerFile
 	if s.Config.Fixtures != nil {
 		b, err := s.Config.Fixtures.YAML()
@@ -126,13 +137,17 @@ func run(ctx context.Context, tb testing.TB, opts ...testkit.Option) (*Kit, erro
 	if tb != nil {
 		logger = tclog.TestLogger(tb) // to the test's log, not stderr
 	}
-	ctr, err := testcontainers.Run(ctx, image,
+	runOpts := []testcontainers.ContainerCustomizer{
 		testcontainers.WithExposedPorts(port),
 		testcontainers.WithCmd(append([]string{"serve"}, args...)...),
 		testcontainers.WithFiles(files...),
 		testcontainers.WithWaitStrategy(health),
 		testcontainers.WithLogger(logger),
-	)
+	}
+	if extra != nil {
+		runOpts = append(runOpts, testcontainers.WithHostConfigModifier(func(hc *dockercontainer.HostConfig) { hc.AutoRemove = true }))
+	}
+	ctr, err := testcontainers.Run(ctx, image, runOpts...)
 	k := &Kit{ctr: ctr, base: health.endpoint, opts: opts}
 	if tb != nil {
 		testcontainers.CleanupContainer(tb, ctr)
@@ -182,6 +197,73 @@ func Start(tb testing.TB, opts ...testkit.Option) *testkit.Kit {
 	}
 	return k.In(tb)
 }
+
+// Shared returns a kit of a tenant of its own on the one container that
+// every Shared of the test process shares: the container is started by the
+// first, and each test gets a whole emulator (clock, tokens, fixtures, seed,
+// scenarios, journal) of its own below /t/{id}, made in about a millisecond,
+// deleted when the test ends. The tenant has an admin token of its own, which
+// the kit uses: no other test can move its clock or touch its tokens through
+// the admin plane. Without Docker it skips, unless CI=true.
+//
+//	func TestCheckout(t *testing.T) {
+//		t.Parallel()
+//		kit := container.Shared(t) // one container for the whole package
+//		kit.Clock.Advance(time.Hour)
+//	}
+//
+// The options are testkit.Shared's (those of one tenant; WithImage is not
+// one). The container outlives no test process: the process pings it, and it
+// exits (-idle-exit) and is removed a few minutes after the last ping,
+// reaper or none.
+func Shared(tb testing.TB, opts ...testkit.Option) *testkit.Kit {
+	tb.Helper()
+	RequireDocker(tb)
+	if s, err := kitopt.Resolve(opts...); err == nil && s.Image != "" {
+		tb.Fatal("testkit/container: Shared's container is built from source; for an image of your own, Run it and call testkit.NewTenant")
+	}
+	h, err := sharedContainer()
+	if err != nil {
+		tb.Fatalf("testkit/container: shared container: %v", err)
+	}
+	return testkit.NewTenant(tb, h.kit.base, h.token, append(slices.Clip(opts), kitopt.WithLogs(h.kit.Logs))...)
+}
+
+// sharedIdleExit is how long the shared container lives after its test
+// process's last request (its pings come every sharedPing).
+const (
+	sharedIdleExit = 3 * time.Minute
+	sharedPing     = 20 * time.Second
+)
+
+type sharedHost struct {
+	kit   *Kit
+	token string // its admin token: only Shared knows it
+}
+
+// sharedContainer is Shared's container, started once per test process: the
+// one piece of state the package keeps for the whole process (with the
+// image it builds), as sharing one container is what Shared is for.
+var sharedContainer = sync.OnceValues(func() (*sharedHost, error) {
+	var b [24]byte
+	_, _ = rand.Read(b[:])
+	token := "shared-" + hex.EncodeToString(b[:])
+	k, err := runWith(context.Background(), nil,
+		[]string{"-idle-exit=" + sharedIdleExit.String(), "-max-tenants=" + strconv.Itoa(testkit.SharedMaxTenants)},
+		testkit.WithConfig(func(c *emulator.Config) { c.AdminToken = token }))
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		client := &http.Client{Timeout: 10 * time.Second}
+		for range time.Tick(sharedPing) {
+			if resp, err := client.Get(k.base + "/_emulator/healthz"); err == nil {
+				_ = resp.Body.Close()
+			}
+		}
+	}()
+	return &sharedHost{kit: k, token: token}, nil
+})
 
 // healthWait is ready when /_emulator/healthz answers 200 on the mapped port,
 // and remembers where. It tries the host testcontainers names and 127.0.0.1:

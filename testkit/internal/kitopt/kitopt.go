@@ -5,12 +5,15 @@ package kitopt
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"go.yaml.in/yaml/v4"
 
 	"github.com/tokenemu/tokenemu/emulator"
 	"github.com/tokenemu/tokenemu/scenarios"
@@ -84,4 +87,53 @@ func WithLogs(logs func(context.Context) (string, error)) Option {
 		s.Logs = logs
 		return nil
 	}
+}
+
+// TenantSpec turns the settings into a tenant's (emulator.TenantSpec), with
+// a token of its own. A field that configures a whole emulator, not one
+// tenant of it (the admin token, the logger, the bounds, the vendors, a
+// state file), is an error.
+func (s Settings) TenantSpec() (emulator.TenantSpec, error) {
+	c := s.Config
+	var whole []string
+	for name, set := range map[string]bool{
+		"AdminToken (a tenant has a token of its own)": c.AdminToken != "",
+		"Logger": c.Logger != nil, "Clock": c.Clock != nil, "Store": c.Store != nil,
+		"Vendors": c.Vendors != nil, "AllowedHosts": c.AllowedHosts != nil,
+		"MaxBodyBytes": c.MaxBodyBytes != 0, "MaxHeaderBytes": c.MaxHeaderBytes != 0, "MaxTokens": c.MaxTokens != 0,
+		"Retention": c.Retention != 0, "JournalSize": c.JournalSize != 0, "JournalBytes": c.JournalBytes != 0,
+		"JournalWaiters": c.JournalWaiters != 0, "State": c.State != (emulator.StateConfig{}),
+	} {
+		if set {
+			whole = append(whole, "Config."+name)
+		}
+	}
+	if len(whole) > 0 {
+		slices.Sort(whole)
+		return emulator.TenantSpec{}, fmt.Errorf("testkit: %s configure a whole emulator, not a tenant of a shared one: start one of its own (testkit.Start, container.Start)", strings.Join(whole, ", "))
+	}
+	spec := emulator.TenantSpec{Seed: c.Seed, Clock: c.ClockStart, Settings: maps.Clone(c.Settings), Token: true}
+	if c.Fixtures != nil {
+		// Through YAML, as a fixtures file holds them: a vendor's fixtures
+		// type has YAML names, which JSON keeps.
+		y, err := c.Fixtures.YAML()
+		if err != nil {
+			return spec, fmt.Errorf("testkit: fixtures: %w", err)
+		}
+		var doc any
+		if err := yaml.Unmarshal(y, &doc); err != nil {
+			return spec, fmt.Errorf("testkit: fixtures: %w", err)
+		}
+		if spec.Fixtures, err = json.Marshal(doc); err != nil {
+			return spec, fmt.Errorf("testkit: fixtures: %w", err)
+		}
+	}
+	for _, sc := range append(slices.Clip(c.Scenarios), s.Scenarios...) {
+		b, err := json.Marshal(sc)
+		if err != nil {
+			return spec, fmt.Errorf("testkit: scenario %s: %w", sc.Name, err)
+		}
+		spec.Scenarios = append(spec.Scenarios, b)
+	}
+	return spec, nil
 }
