@@ -8,12 +8,14 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/tokenemu/tokenemu/emulator"
+	"github.com/tokenemu/tokenemu/emulator/store"
 	"github.com/tokenemu/tokenemu/emulator/vendorapi"
 )
 
@@ -400,5 +402,149 @@ func TestTenantsSurviveARestart(t *testing.T) {
 	}
 	if code, _ := callAs(t, "GET", base+"/passport/v1/iam/oauth/tokens", tok.AccessToken, ""); code != 401 {
 		t.Errorf("the tenant's token at the root: %d, want 401", code)
+	}
+}
+
+// Isolation is total: tenants driven side by side (under -race) see nothing
+// of each other: not requests, clock moves, scenarios (their counters, nor
+// the draws of a seeded probability), resets, token expiry and revocation,
+// journal entries, nor what a state save keeps of each.
+func TestTenantIsolationIsTotal(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "state.json")
+	start := func() (*emulator.Tenants, string) {
+		root, err := emulator.New(emulator.Config{State: emulator.StateConfig{File: file}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts, err := emulator.NewTenants(root, emulator.Config{}, emulator.TenantLimits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(ts.Handler())
+		t.Cleanup(srv.Close)
+		return ts, srv.URL
+	}
+	ts, base := start()
+	flaky := `{"name":"coin","rules":[{"match":{"vendor":"passport","operation":"createToken"},"trigger":{"probability":0.5},"action":{"status":503}}]}`
+	for _, id := range []string{"heavy", "light", "reference"} {
+		if code, body := call(t, "POST", base+"/_emulator/tenants", fmt.Sprintf(`{"id":%q,"seed":42,"scenarios":[%s]}`, id, flaky)); code != 201 {
+			t.Fatalf("create %s: %d %s", id, code, body)
+		}
+	}
+	if _, err := ts.Create(emulator.TenantSpec{ID: "noisy"}); err != nil {
+		t.Fatal(err)
+	}
+	login := `{"client_id":"demo-client","client_secret":"demo-secret","grant_type":"client_credentials"}`
+	issue := func(id string) (int, string) {
+		code, body := call(t, "POST", base+"/t/"+id+"/passport/v1/iam/oauth/tokens", login)
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
+		_ = json.Unmarshal([]byte(body), &tok)
+		return code, tok.AccessToken
+	}
+	outcomes := func(id string, n int) []int {
+		var got []int
+		for range n {
+			code, _ := issue(id)
+			got = append(got, code)
+		}
+		return got
+	}
+	var heavy, light []int
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		heavy = outcomes("heavy", 40)
+		call(t, "POST", base+"/t/heavy/_emulator/clock/advance", `{"duration":"1h"}`)
+	})
+	wg.Go(func() { light = outcomes("light", 10) })
+	wg.Go(func() {
+		for range 10 {
+			_, tok := issue("noisy")
+			call(t, "POST", base+"/t/noisy/_emulator/tokens/revoke", fmt.Sprintf(`{"token":%q}`, tok))
+		}
+		_, tok := issue("noisy")
+		call(t, "POST", base+"/t/noisy/_emulator/tokens/expire", fmt.Sprintf(`{"token":%q}`, tok))
+		call(t, "POST", base+"/t/noisy/_emulator/clock/advance", `{"duration":"720h"}`)
+		call(t, "POST", base+"/t/noisy/_emulator/scenarios", `{"name":"vendor-outage"}`)
+		call(t, "POST", base+"/t/noisy/_emulator/reset", "")
+		issue("noisy")
+	})
+	wg.Go(func() {
+		for range 20 {
+			issue("") // the root, alongside
+		}
+	})
+	wg.Wait()
+
+	// The seeded draws: each tenant draws from its own, whatever its
+	// neighbours draw meanwhile.
+	reference := outcomes("reference", 40)
+	if !slices.Equal(heavy, reference) || !slices.Equal(light, reference[:10]) {
+		t.Errorf("seeded outcomes differ:\nheavy     %v\nlight     %v\nreference %v", heavy, light, reference)
+	}
+	if !slices.Contains(reference, 503) || !slices.Contains(reference, 200) {
+		t.Errorf("probability 0.5 gave %v", reference)
+	}
+	for id, want := range map[string]int64{"heavy": 40, "light": 10, "reference": 40} {
+		st := ts.Tenant(id).ActiveScenarios()
+		if len(st) != 1 || st[0].Rules[0].Matched != want {
+			t.Errorf("%s's scenario counters: %+v, want %d matched", id, st, want)
+		}
+	}
+	if st := ts.Tenant("noisy").ActiveScenarios(); len(st) != 0 {
+		t.Errorf("noisy's scenarios after its reset: %+v", st)
+	}
+	ok := func(codes []int) int { return len(slices.DeleteFunc(slices.Clone(codes), func(c int) bool { return c != 200 })) }
+	for id, want := range map[string]int{"heavy": ok(heavy), "light": ok(light), "noisy": 1} {
+		emu := ts.Tenant(id)
+		toks, err := emu.Tokens(t.Context(), store.Query{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(toks) != want {
+			t.Errorf("%s holds %d tokens, want %d", id, len(toks), want)
+		}
+		for _, tk := range toks {
+			if tk.State != "active" {
+				t.Errorf("%s's token %s is %s: another tenant's revocation or expiry reached it", id, tk.ID, tk.State)
+			}
+		}
+		if n := len(emu.Requests(emulator.JournalFilter{Vendor: "passport"})); id != "noisy" && n != len(map[string][]int{"heavy": heavy, "light": light}[id]) {
+			t.Errorf("%s's journal has %d passport requests", id, n)
+		}
+	}
+	if n := len(ts.Tenant("noisy").Requests(emulator.JournalFilter{})); n != 2 {
+		t.Errorf("noisy's journal after its reset has %d entries, want 2 (the reset, recorded as it ends, and the issue after it)", n)
+	}
+	heavyClock, lightClock := ts.Tenant("heavy").Clock().Now(), ts.Tenant("light").Clock().Now()
+	if d := heavyClock.Sub(lightClock); d < 59*time.Minute || d > 61*time.Minute {
+		t.Errorf("heavy is %v ahead of light, want 1h", d)
+	}
+	if d := time.Until(ts.Tenant("noisy").Clock().Now()); d > time.Minute || d < -time.Minute {
+		t.Errorf("noisy's clock after its reset: %v from real now", d)
+	}
+
+	// A save keeps each tenant's own, and a restart gives each its own back.
+	counts := map[string]int{}
+	for _, info := range ts.List() {
+		toks, _ := ts.Tenant(info.ID).Tokens(t.Context(), store.Query{})
+		counts[info.ID] = len(toks)
+	}
+	ts.Close()
+	ts, _ = start()
+	t.Cleanup(ts.Close)
+	for id, want := range counts {
+		toks, _ := ts.Tenant(id).Tokens(t.Context(), store.Query{})
+		if len(toks) != want {
+			t.Errorf("after a restart %s holds %d tokens, want %d", id, len(toks), want)
+		}
+	}
+	if st := ts.Tenant("heavy").ActiveScenarios(); len(st) != 1 || st[0].Rules[0].Matched != 40 {
+		t.Errorf("heavy's scenario counters after a restart: %+v", st)
+	}
+	if d := ts.Tenant("heavy").Clock().Now().Sub(ts.Tenant("light").Clock().Now()); d < 59*time.Minute || d > 61*time.Minute {
+		t.Errorf("after a restart heavy is %v ahead of light, want 1h", d)
 	}
 }
