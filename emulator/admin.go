@@ -376,6 +376,9 @@ func (a *admin) getState(w http.ResponseWriter, r *http.Request, req *vendorapi.
 }
 
 func (a *admin) saveState(w http.ResponseWriter, r *http.Request, req *vendorapi.Request) error {
+	if a.e.tenant {
+		return &vendorapi.WireError{Status: http.StatusConflict, Reason: "no_state_file", Message: "a tenant is kept in the state file of the emulator at the root, with every tenant: POST /_emulator/state/save there saves it"}
+	}
 	if a.e.cfg.State.File == "" {
 		return &vendorapi.WireError{Status: http.StatusConflict, Reason: "no_state_file", Message: "this emulator keeps no state file: start it with -state FILE"}
 	}

@@ -43,7 +43,7 @@ type Emulator struct {
 	documents   map[string]*vendorapi.Document // by vendor name, and the admin plane's
 	prefixes    []prefixed                     // each vendor's (and the admin plane's) path prefix, for errors outside an operation
 	adminPrefix string                         // the admin plane's path prefix
-	tenants     *Tenants                       // the tenants it manages (NewTenants), or nil
+	tenants     atomic.Pointer[Tenants]        // the tenants it manages (NewTenants), or nil; its save loop may run before
 	secretsMu   sync.Mutex
 	added       []store.SecretHash                            // the secrets added since start, oldest first (addSecretHash)
 	secrets     atomic.Pointer[map[store.SecretHash]struct{}] // the fixtures' secrets, the admin token and secrets set since, for redaction
@@ -70,6 +70,7 @@ type Emulator struct {
 	// savedTenants are the tenants its state file held, until NewTenants
 	// makes them.
 	savedTenants []savedTenant
+	tenant       bool // it is a tenant (of the emulator at the root)
 }
 
 // New builds an Emulator from cfg (the zero Config is a working default).
@@ -340,8 +341,8 @@ func (e *Emulator) Close() error {
 			_, e.closeErr = e.SaveState()
 			e.releaseStateFile()
 		}
-		if e.tenants != nil {
-			e.tenants.closeAll()
+		if t := e.tenants.Load(); t != nil {
+			t.closeAll()
 		}
 	})
 	return e.closeErr

@@ -208,11 +208,11 @@ func (e *Emulator) snapshot() (*savedState, int64, error) {
 	served := e.requests.Load()
 	e.stateMu.Unlock()
 	unlocked = true
-	if e.tenants != nil {
+	if t := e.tenants.Load(); t != nil {
 		// Counted before they are copied: a change made meanwhile is
 		// saved by the next save.
-		served += e.tenants.changes()
-		if st.Tenants, err = e.tenants.save(); err != nil {
+		served += t.changes()
+		if st.Tenants, err = t.save(); err != nil {
 			return nil, 0, err
 		}
 	}
@@ -387,8 +387,8 @@ func (e *Emulator) restore(st *savedState) error {
 	if err := e.scenarios.Restore(st.Scenarios); err != nil {
 		return fmt.Errorf("scenarios: %w", err)
 	}
-	if e.tenants != nil {
-		if err := e.tenants.restore(st.Tenants); err != nil {
+	if t := e.tenants.Load(); t != nil {
+		if err := t.restore(st.Tenants); err != nil {
 			return err
 		}
 	} else {
@@ -483,8 +483,8 @@ func (e *Emulator) loadStateFile() error {
 // and their creations and deletions: a save is due when it moves.
 func (e *Emulator) changes() int64 {
 	n := e.requests.Load()
-	if e.tenants != nil {
-		n += e.tenants.changes()
+	if t := e.tenants.Load(); t != nil {
+		n += t.changes()
 	}
 	return n
 }

@@ -152,9 +152,9 @@ func NewTenants(root *Emulator, template Config, limits TenantLimits) (*Tenants,
 	t := &Tenants{root: root, template: template, limits: limits, byID: map[string]*tenant{}}
 	root.stateMu.Lock()
 	defer root.stateMu.Unlock()
-	root.tenants = t
+	root.tenants.Store(t)
 	if err := t.restore(root.savedTenants); err != nil {
-		root.tenants = nil
+		root.tenants.Store(nil)
 		return nil, err
 	}
 	root.savedTenants = nil
@@ -171,7 +171,7 @@ func (t *Tenants) Handler() http.Handler {
 			rootHandler.ServeHTTP(w, r)
 			return
 		}
-		id, sub, _ := strings.Cut(rest, "/")
+		id, _, _ := strings.Cut(rest, "/")
 		tn := t.get(id)
 		if tn == nil && t.limits.AutoCreate && tenantIDPattern.MatchString(id) {
 			_, err := t.Create(TenantSpec{ID: id})
@@ -191,7 +191,10 @@ func (t *Tenants) Handler() http.Handler {
 		r2 := new(http.Request)
 		*r2 = *r
 		u := *r.URL
-		u.Path, u.RawPath = "/"+sub, ""
+		u.Path, u.RawPath = r.URL.Path[len("/t/")+len(id):], "" // its own "/…", without a new string
+		if u.Path == "" {
+			u.Path = "/"
+		}
 		r2.URL = &u
 		tn.emu.Handler().ServeHTTP(w, r2)
 	})
@@ -309,6 +312,7 @@ func (t *Tenants) build(spec TenantSpec) (*tenant, error) {
 	if err != nil {
 		return nil, vendorapi.BadRequest("tenant: " + err.Error())
 	}
+	emu.tenant = true
 	spec.Token = false
 	tn := &tenant{id: spec.ID, emu: emu, spec: spec, created: time.Now().UTC()}
 	tn.used.Store(time.Now().UnixNano())
@@ -514,10 +518,11 @@ func (t *Tenants) restoreOne(s savedTenant) (*tenant, error) {
 // ---- the admin operations (served by the default instance) ----
 
 func (a *admin) tenantHost() (*Tenants, error) {
-	if a.e.tenants == nil {
+	t := a.e.tenants.Load()
+	if t == nil {
 		return nil, &vendorapi.WireError{Status: http.StatusNotFound, Reason: "not_found", Message: "this emulator manages no tenants (a tenant's own admin plane does not; the emulator at the root does)"}
 	}
-	return a.e.tenants, nil
+	return t, nil
 }
 
 func absoluteBase(r *http.Request, info TenantInfo) TenantInfo {

@@ -225,7 +225,45 @@ func workloads(base string) ([]workload, error) {
 	}
 	param := workload{passport.Name, "W2", "GET /v1/iam/oauth/tokens/{token_id}", "GET", "/passport/v1/iam/oauth/tokens/" + pp.id,
 		map[string]string{"Authorization": "Bearer " + pp.token}, "", 200}
-	return append(append(w1, w2...), param), nil
+	// Passport's W2 again, in a tenant: what the prefix /t/{id} costs.
+	tenant, err := benchTenant(base)
+	if err != nil {
+		return nil, err
+	}
+	tt, err := issue(base+tenant, passport.Name, "demo-client", "")
+	if err != nil {
+		return nil, err
+	}
+	inTenant := w2[slices.IndexFunc(w2, func(w workload) bool { return w.vendor == passport.Name })]
+	inTenant.path = tenant + inTenant.path
+	inTenant.what += " in a tenant"
+	inTenant.header = map[string]string{"Authorization": "Bearer " + tt.token}
+	return append(append(append(w1, w2...), param), inTenant), nil
+}
+
+// benchTenant makes (or, made already, resets) the tenant the bench runs a
+// workload in, and returns its prefix.
+func benchTenant(base string) (string, error) {
+	resp, err := http.Post(base+"/_emulator/tenants", "application/json", strings.NewReader(`{"id":"bench"}`))
+	if err != nil {
+		return "", err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusConflict {
+		return "", fmt.Errorf("create the bench's tenant: %s", resp.Status)
+	}
+	if resp, err = http.Post(base+"/t/bench/_emulator/reset", "application/json", nil); err != nil {
+		return "", err
+	}
+	resp.Body.Close()
+	return "/t/bench", nil
+}
+
+// row is one workload's line of the table.
+type row struct {
+	w         workload
+	emu, base result    // the round whose ratio is the median
+	ratios    []float64 // every round's, in the order they ran
 }
 
 // result is one wrk measurement.
@@ -379,11 +417,6 @@ func bench(o options) error {
 		return err
 	}
 	defer base.stop()
-	type row struct {
-		w         workload
-		emu, base result    // the round whose ratio is the median
-		ratios    []float64 // every round's, in the order they ran
-	}
 	var rows []row
 	failed := false
 	for i, w := range ws {
@@ -471,6 +504,9 @@ func bench(o options) error {
 		fmt.Fprintf(&out, "| %s | %s %s | %.0f | %s | %s | %d | %.0f | %s | %.2f | %s |\n", r.w.vendor, r.w.kind, r.w.what,
 			r.emu.rps, ms(r.emu.p50), ms(r.emu.p99), r.emu.errors, r.base.rps, ms(r.base.p99), r.emu.rps/r.base.rps, strings.Join(every, " "))
 	}
+	if cost, ok := tenantCost(rows); ok {
+		fmt.Fprintf(&out, "\nTenant prefix: Passport's W2 in a tenant (/t/bench/…) at %.2f of its ratio at the root: it costs %.1f%% of W2's throughput.\n", 1-cost, 100*cost)
+	}
 	fmt.Fprintf(&out, "\nStart-up: binary exec to a 200 from /_emulator/healthz, median of %d: %.1f ms. Idle RSS after start and 10 requests: %.1f MiB.\n",
 		o.startups, float64(startTime.Microseconds())/1000, float64(rss)/(1<<20))
 	fmt.Print(out.String())
@@ -483,6 +519,27 @@ func bench(o options) error {
 		return errors.New("some requests failed (non-2xx answers or socket errors): see the errors column")
 	}
 	return nil
+}
+
+// tenantCost is what the tenant prefix costs Passport's W2: one less the
+// ratio of its ratio in a tenant to its ratio at the root (each to the
+// baseline measured beside it, so the host's drift cancels).
+func tenantCost(rows []row) (float64, bool) {
+	var root, tenant float64
+	for _, r := range rows {
+		w, x := r.w, r.emu.rps/r.base.rps
+		switch {
+		case w.vendor != passport.Name || w.kind != "W2" || strings.Contains(w.what, "{"):
+		case strings.HasPrefix(w.path, "/t/"):
+			tenant = x
+		default:
+			root = x
+		}
+	}
+	if root == 0 || tenant == 0 {
+		return 0, false
+	}
+	return 1 - tenant/root, true
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }

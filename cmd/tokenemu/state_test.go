@@ -31,8 +31,9 @@ func TestMain(m *testing.M) {
 
 // process is tokenemu running as a child process.
 type process struct {
-	cmd  *exec.Cmd
-	base string
+	cmd    *exec.Cmd
+	base   string
+	stderr *strings.Builder // read once it has exited
 }
 
 func startProcess(t *testing.T, args ...string) *process {
@@ -43,8 +44,8 @@ func startProcess(t *testing.T, args ...string) *process {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	stderr := &strings.Builder{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +54,7 @@ func startProcess(t *testing.T, args ...string) *process {
 	for sc.Scan() {
 		if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil {
 			go func() { _, _ = io.Copy(io.Discard, stdout) }()
-			return &process{cmd: cmd, base: m[1]}
+			return &process{cmd: cmd, base: m[1], stderr: stderr}
 		}
 	}
 	_ = cmd.Wait()
@@ -235,7 +236,7 @@ func TestStateSurvivesSIGKILL(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := p.cmd.Wait(); err != nil {
-		t.Fatalf("graceful stop: %v", err)
+		t.Fatalf("graceful stop: %v\n%s", err, p.stderr)
 	}
 	savedHashes(t, file)
 	if matches, _ := filepath.Glob(file + ".tmp-*"); len(matches) > 0 {

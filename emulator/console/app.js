@@ -8,7 +8,11 @@ const api = new URL('.', location.href); // the admin plane: …/_emulator/
 const tenantMatch = location.pathname.match(/^\/t\/([^/]+)\/_emulator\//);
 const tenantID = tenantMatch ? decodeURIComponent(tenantMatch[1]) : '';
 const rootAPI = new URL('/_emulator/', location.href);
-const tokenKey = 'tokenemu-admin-token';
+// The token this page sends: a tenant's own (entered on its page) or else
+// the root's admin token, which covers every tenant.
+const rootTokenKey = 'tokenemu-admin-token';
+const tokenKey = tenantID ? rootTokenKey + '@' + tenantID : rootTokenKey;
+const adminToken = () => sessionStorage.getItem(tokenKey) || sessionStorage.getItem(rootTokenKey);
 const $ = (id) => document.getElementById(id);
 
 // call sends one admin request. The admin token (when this emulator has one)
@@ -16,7 +20,7 @@ const $ = (id) => document.getElementById(id);
 // plane requires of every change.
 async function call(method, path, body) {
   const headers = {};
-  const token = sessionStorage.getItem(tokenKey);
+  const token = adminToken();
   if (token) headers.Authorization = 'Bearer ' + token;
   if (method !== 'GET') headers['Content-Type'] = 'application/json';
   const resp = await fetch(new URL(path, api), {
@@ -340,7 +344,7 @@ async function applyDocument(event) {
   let text = $('yaml-text').value;
   const file = $('yaml-file').files[0];
   if (file) text = await file.text();
-  const token = sessionStorage.getItem(tokenKey);
+  const token = adminToken();
   const headers = { 'Content-Type': 'application/yaml' };
   if (token) headers.Authorization = 'Bearer ' + token;
   const resp = await fetch(new URL('scenarios', api), { method: 'POST', headers, body: text, credentials: 'omit' });
@@ -462,7 +466,7 @@ function wire() {
 // console of that tenant (same origin, its URLs below /t/{id}).
 async function loadTenants() {
   const headers = {};
-  const token = sessionStorage.getItem(tokenKey);
+  const token = sessionStorage.getItem(rootTokenKey);
   if (token) headers.Authorization = 'Bearer ' + token;
   const resp = await fetch(new URL('tenants', rootAPI), { headers, credentials: 'omit', cache: 'no-store' });
   if (!resp.ok) return; // no tenants here, or not allowed: no switcher

@@ -407,4 +407,30 @@ func TestConsoleTenantSwitcher(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Errorf("the tenant's console lists %d tokens (%v), want its one", n, err)
 	}
+
+	// A tenant with a token of its own asks for it, keeps it for that
+	// tenant alone, and the others' pages go on without it.
+	info, err := ts.Create(emulator.TenantSpec{ID: "team-b", Token: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bTok, err := ts.Tenant("team-b").IssueToken(context.Background(), vendorapi.IssueRequest{Vendor: "brass", Principal: "payables@brass.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/t/team-b/_emulator/ui"),
+		chromedp.WaitVisible(chromedp.CSS(`#admin-token`)),
+		chromedp.SendKeys(chromedp.CSS(`#admin-token`), info.Token),
+		chromedp.Click(chromedp.CSS(`#auth-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#token-rows tr[data-fingerprint="%s"]`, fingerprint(bTok.Token)))),
+		chromedp.Navigate(srv.URL+"/t/team-a/_emulator/ui"),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#token-rows tr[data-fingerprint="%s"]`, fingerprint(tenantTok.Token)))),
+	); err != nil {
+		t.Fatalf("a tenant with a token of its own: %v", err)
+	}
+	stored, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[sessionStorage.getItem('tokenemu-admin-token@team-b'), sessionStorage.getItem('tokenemu-admin-token')]`))
+	if err != nil || len(stored) != 2 || stored[0] != info.Token || stored[1] != "" {
+		t.Errorf("stored tokens %q (%v): want team-b's under its own key, none for the root", stored, err)
+	}
 }
