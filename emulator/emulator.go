@@ -417,8 +417,8 @@ type operation struct {
 	id     string
 	route  *routers.Route // its Operation has no security: see authenticate
 	// paths are the path parameters checked before kin-openapi, made at
-	// the operation's first request (see fastPaths).
-	paths    fastPaths
+	// the operation's first request in the process (see fastPaths).
+	paths    *fastPaths
 	security openapi3.SecurityRequirements
 	checks   [][]securityCheck // security, with each requirement's names sorted
 	handle   vendorapi.Handler
@@ -550,53 +550,43 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 
 		handlers := s.Handlers()
 		bound := make(map[string]bool, len(handlers))
-		for _, path := range doc.Paths.InMatchingOrder() {
-			item := doc.Paths.Value(path)
-			byMethod := make(map[string]http.Handler, len(item.Operations()))
-			for method, op := range item.Operations() {
-				h, ok := handlers[op.OperationID]
-				if v, isVendors := op.Extensions[vendorExtension].(string); !ok && isVendors && isAdmin && !slices.Contains(e.VendorNames(), v) {
+		plan := routesOf(d)
+		if plan.err != nil {
+			return fmt.Errorf("openapi document %q: %w", s.Name(), plan.err)
+		}
+		for _, pp := range plan.paths {
+			byMethod := make(map[string]http.Handler, len(pp.ops)+1)
+			for _, op := range pp.ops {
+				h, ok := handlers[op.id]
+				if !ok && op.vendor != "" && isAdmin && !slices.Contains(e.VendorNames(), op.vendor) {
 					// A vendor's admin operation, and the vendor is not served.
-					h, ok = notServed(v), true
+					h, ok = notServed(op.vendor), true
 				}
 				if !ok {
-					return fmt.Errorf("openapi document %q: operation %q (%s %s) has no handler", s.Name(), op.OperationID, method, path)
+					return fmt.Errorf("openapi document %q: operation %q (%s %s) has no handler", s.Name(), op.id, op.method, pp.path)
 				}
-				bound[op.OperationID] = true
-				security, checks, err := securityChecks(doc, op)
-				if err != nil {
-					return fmt.Errorf("openapi document %q: %w", s.Name(), err)
-				}
-				// kin-openapi validates everything but the security, which
-				// serveOperation checks first (see operation.authenticate).
-				unsecured := *op
-				unsecured.Security = &openapi3.SecurityRequirements{}
+				bound[op.id] = true
 				o := &operation{
-					vendor:   s,
-					id:       op.OperationID,
-					security: security,
-					checks:   checks,
-					route: &routers.Route{
-						Spec: doc, Server: doc.Servers[0], Path: path,
-						PathItem: item, Method: method, Operation: &unsecured,
-					},
+					vendor:        s,
+					id:            op.id,
+					route:         op.route,
+					paths:         op.paths,
+					security:      op.security,
+					checks:        op.checks,
 					handle:        h,
 					admin:         isAdmin,
-					paramSegments: paramSegments(prefix + path),
-					// An operation that must not hold up a snapshot (a
-					// long poll) or takes the lock itself (a save) says
-					// so in its document.
-					locks:       op.Extensions[unlockedExtension] != true,
-					unjournaled: op.Extensions[unjournaledExtension] == true,
+					paramSegments: pp.paramSegments,
+					locks:         op.locks,
+					unjournaled:   op.unjournaled,
 				}
-				e.ops[s.Name()+"."+op.OperationID] = o
-				if !strings.Contains(path, "{") {
-					if e.staticOps[prefix+path] == nil {
-						e.staticOps[prefix+path] = map[string]*operation{}
+				e.ops[s.Name()+"."+op.id] = o
+				if pp.static {
+					if e.staticOps[prefix+pp.path] == nil {
+						e.staticOps[prefix+pp.path] = map[string]*operation{}
 					}
-					e.staticOps[prefix+path][method] = o
+					e.staticOps[prefix+pp.path][op.method] = o
 				}
-				byMethod[method] = e.serveOperation(o)
+				byMethod[op.method] = e.serveOperation(o)
 			}
 			// One mux route per path, dispatching on the method here: gorilla/mux
 			// loses a method mismatch when a later route's path does not match,
@@ -604,14 +594,14 @@ func (e *Emulator) buildRouter(ctx context.Context) error {
 			// Paths without parameters are served from the map below and
 			// never reach mux: leaving them out of it spares a regular
 			// expression each at start (a third of building the router).
-			h := methodSwitch(byMethod, sub.MethodNotAllowedHandler)
-			switch t, ok := parseTemplate(prefix + path); {
-			case !strings.Contains(path, "{"):
-				static[prefix+path] = h
-			case ok:
-				templates = append(templates, template{segs: t, h: h})
+			h := methodSwitch(byMethod, pp.allow, sub.MethodNotAllowedHandler)
+			switch {
+			case pp.static:
+				static[prefix+pp.path] = h
+			case pp.segs != nil:
+				templates = append(templates, template{segs: pp.segs, h: h})
 			default:
-				sub.Handle(path, h)
+				sub.Handle(pp.path, h)
 			}
 		}
 		for id := range handlers {
@@ -754,19 +744,12 @@ func (e *Emulator) recorded(vendor string, h http.HandlerFunc) http.Handler {
 
 // methodSwitch serves each method with its operation and answers any other
 // method with notAllowed, after setting Allow.
-func methodSwitch(byMethod map[string]http.Handler, notAllowed http.Handler) http.Handler {
+func methodSwitch(byMethod map[string]http.Handler, allow string, notAllowed http.Handler) http.Handler {
 	if get, ok := byMethod[http.MethodGet]; ok && byMethod[http.MethodHead] == nil {
 		// HEAD wherever GET, as net/http's FileServer and ServeMux do: the
-		// same answer, whose body net/http leaves out.
-		byMethod = maps.Clone(byMethod)
+		// same answer, whose body net/http leaves out (allowOf lists it).
 		byMethod[http.MethodHead] = get
 	}
-	methods := make([]string, 0, len(byMethod))
-	for m := range byMethod {
-		methods = append(methods, m)
-	}
-	sort.Strings(methods)
-	allow := strings.Join(methods, ", ")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if h, ok := byMethod[r.Method]; ok {
 			h.ServeHTTP(w, r)
@@ -775,6 +758,99 @@ func methodSwitch(byMethod map[string]http.Handler, notAllowed http.Handler) htt
 		w.Header().Set("Allow", allow)
 		notAllowed.ServeHTTP(w, r)
 	})
+}
+
+// allowOf is the Allow header of a path with these methods: HEAD wherever
+// GET (methodSwitch), sorted.
+func allowOf(methods []string) string {
+	all := slices.Clone(methods)
+	if slices.Contains(all, http.MethodGet) && !slices.Contains(all, http.MethodHead) {
+		all = append(all, http.MethodHead)
+	}
+	sort.Strings(all)
+	return strings.Join(all, ", ")
+}
+
+// routes is what an emulator's router is built from, derived from one
+// document and shared by every emulator that serves it (Document.Memo): an
+// instance then only binds its handlers (an instance is cheap: a tenant is
+// one).
+type routes struct {
+	paths []pathRoute // in matching order
+	err   error
+}
+
+type pathRoute struct {
+	path          string // as the document has it, below the server URL
+	static        bool   // no parameters
+	segs          []segment
+	allow         string
+	paramSegments []int
+	ops           []opRoute
+}
+
+type opRoute struct {
+	method, id  string
+	vendor      string         // x-tokenemu-vendor: a vendor's admin operation
+	route       *routers.Route // its Operation has no security: see authenticate
+	paths       *fastPaths
+	security    openapi3.SecurityRequirements
+	checks      [][]securityCheck
+	locks       bool
+	unjournaled bool
+}
+
+type routesKey struct{}
+
+// routesOf returns d's routes, made at the first call.
+func routesOf(d *vendorapi.Document) *routes {
+	return d.Memo(routesKey{}, func() any { return buildRoutes(d.T) }).(*routes)
+}
+
+func buildRoutes(doc *openapi3.T) *routes {
+	rs := &routes{}
+	prefix := doc.Servers[0].URL // checked by buildRouter first
+	for _, path := range doc.Paths.InMatchingOrder() {
+		item := doc.Paths.Value(path)
+		ops := item.Operations()
+		pr := pathRoute{path: path, static: !strings.Contains(path, "{"), paramSegments: paramSegments(prefix + path)}
+		if !pr.static {
+			if segs, ok := parseTemplate(prefix + path); ok {
+				pr.segs = segs
+			}
+		}
+		methods := slices.Sorted(maps.Keys(ops))
+		for _, method := range methods {
+			op := ops[method]
+			security, checks, err := securityChecks(doc, op)
+			if err != nil {
+				rs.err = err
+				return rs
+			}
+			// kin-openapi validates everything but the security, which
+			// serveOperation checks first (see operation.authenticate).
+			unsecured := *op
+			unsecured.Security = &openapi3.SecurityRequirements{}
+			v, _ := op.Extensions[vendorExtension].(string)
+			pr.ops = append(pr.ops, opRoute{
+				method: method, id: op.OperationID, vendor: v,
+				route: &routers.Route{
+					Spec: doc, Server: doc.Servers[0], Path: path,
+					PathItem: item, Method: method, Operation: &unsecured,
+				},
+				paths:    &fastPaths{},
+				security: security, checks: checks,
+				// An operation that must not hold up a snapshot (a long
+				// poll) or takes the lock itself (a save) says so in its
+				// document.
+				locks:       op.Extensions[unlockedExtension] != true,
+				unjournaled: op.Extensions[unjournaledExtension] == true,
+			})
+		}
+		pr.allow = allowOf(methods)
+		rs.paths = append(rs.paths, pr)
+	}
+	return rs
 }
 
 // serveOperation is the middleware every operation runs through: body limit,

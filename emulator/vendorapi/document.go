@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"go.yaml.in/yaml/v4"
@@ -19,6 +20,22 @@ type Document struct {
 	Name string
 	Raw  []byte
 	T    *openapi3.T
+
+	memo sync.Map // what Memo built
+}
+
+// Memo returns what build made of the document under key, building it at
+// the first call: data derived from a document, shared by every emulator
+// that serves it (a document is parsed once per process), such as the
+// emulator's routes, which are then not made again for each instance. Two
+// first calls at once may both build; one result is kept. What build
+// returns must never be changed.
+func (d *Document) Memo(key any, build func() any) any {
+	if v, ok := d.memo.Load(key); ok {
+		return v
+	}
+	v, _ := d.memo.LoadOrStore(key, build())
+	return v
 }
 
 // ParseDocument parses and validates an OpenAPI document. A vendor parses
