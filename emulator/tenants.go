@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -35,8 +36,9 @@ type Tenants struct {
 
 	mu      sync.RWMutex
 	byID    map[string]*tenant
-	version atomic.Int64 // tenants created, a change for the state file
-	retired atomic.Int64 // changes of the tenants deleted (changes)
+	live    atomic.Pointer[map[string]*tenant] // a copy of byID, for requests to read without the lock (publishLocked)
+	version atomic.Int64                       // tenants created, a change for the state file
+	retired atomic.Int64                       // changes of the tenants deleted (changes)
 }
 
 // TenantLimits bound the tenants.
@@ -150,6 +152,7 @@ func NewTenants(root *Emulator, template Config, limits TenantLimits) (*Tenants,
 	template.JournalBytes = min(journal, limits.Memory/4)
 	template.MaxTokens = int((limits.Memory - template.JournalBytes - tenantInstanceBytes) / TenantTokenBytes)
 	t := &Tenants{root: root, template: template, limits: limits, byID: map[string]*tenant{}}
+	t.publishLocked()
 	root.stateMu.Lock()
 	defer root.stateMu.Unlock()
 	root.tenants.Store(t)
@@ -172,10 +175,11 @@ func (t *Tenants) Handler() http.Handler {
 			return
 		}
 		id, _, _ := strings.Cut(rest, "/")
-		tn := t.get(id)
+		now := time.Now()
+		tn := t.getAt(id, now)
 		if tn == nil && t.limits.AutoCreate && tenantIDPattern.MatchString(id) {
 			_, err := t.Create(TenantSpec{ID: id})
-			if tn = t.get(id); tn == nil { // another request may have made it first
+			if tn = t.getAt(id, now); tn == nil { // another request may have made it first
 				t.root.admin.WriteError(w, r, &vendorapi.Request{}, err)
 				return
 			}
@@ -185,31 +189,46 @@ func (t *Tenants) Handler() http.Handler {
 				Message: fmt.Sprintf("no tenant %q here (POST /_emulator/tenants creates one)", cutField(id))})
 			return
 		}
-		tn.used.Store(time.Now().UnixNano())
+		tn.used.Store(now.UnixNano())
 		// A shallow copy with the prefix taken off, as http.StripPrefix
-		// makes: a deep Clone copied every header of every request.
-		r2 := new(http.Request)
-		*r2 = *r
-		u := *r.URL
-		u.Path, u.RawPath = r.URL.Path[len("/t/")+len(id):], "" // its own "/…", without a new string
-		if u.Path == "" {
-			u.Path = "/"
+		// makes (a deep Clone copied every header of every request), the
+		// request and its URL in one allocation.
+		c := new(strippedRequest)
+		c.req, c.url = *r, *r.URL
+		c.url.Path, c.url.RawPath = r.URL.Path[len("/t/")+len(id):], "" // its own "/…", without a new string
+		if c.url.Path == "" {
+			c.url.Path = "/"
 		}
-		r2.URL = &u
-		tn.emu.Handler().ServeHTTP(w, r2)
+		c.req.URL = &c.url
+		tn.emu.Handler().ServeHTTP(w, &c.req)
 	})
 }
 
+// strippedRequest is a tenant's request: a copy of the one that came, with
+// the tenant's prefix taken off its URL.
+type strippedRequest struct {
+	req http.Request
+	url url.URL
+}
+
 // get returns a live tenant, or nil; an idle one past its TTL is deleted.
-func (t *Tenants) get(id string) *tenant {
-	t.mu.RLock()
-	tn := t.byID[id]
-	t.mu.RUnlock()
-	if tn != nil && t.idle(tn, time.Now()) {
+func (t *Tenants) get(id string) *tenant { return t.getAt(id, time.Now()) }
+
+func (t *Tenants) getAt(id string, now time.Time) *tenant {
+	tn := (*t.live.Load())[id]
+	if tn != nil && t.idle(tn, now) {
 		_ = t.Delete(id)
 		return nil
 	}
 	return tn
+}
+
+// publishLocked makes what byID holds now what requests see (get). A
+// request reads the tenants without a lock, so that tenants side by side
+// do not all pass through one; a create or a delete copies the map.
+func (t *Tenants) publishLocked() {
+	m := maps.Clone(t.byID)
+	t.live.Store(&m)
 }
 
 func (t *Tenants) idle(tn *tenant, now time.Time) bool {
@@ -226,6 +245,9 @@ func (t *Tenants) sweep() {
 			t.forgetLocked(id, tn)
 			gone = append(gone, tn)
 		}
+	}
+	if gone != nil {
+		t.publishLocked()
 	}
 	t.mu.Unlock()
 	for _, tn := range gone {
@@ -274,6 +296,7 @@ func (t *Tenants) Create(spec TenantSpec) (TenantInfo, error) {
 		return TenantInfo{}, err
 	}
 	t.byID[spec.ID] = tn
+	t.publishLocked()
 	t.version.Add(1)
 	info := tn.info()
 	info.Token = token
@@ -353,6 +376,7 @@ func (t *Tenants) Delete(id string) error {
 	tn, ok := t.byID[id]
 	if ok {
 		t.forgetLocked(id, tn)
+		t.publishLocked()
 	}
 	t.mu.Unlock()
 	if !ok {
@@ -408,6 +432,7 @@ func (t *Tenants) closeAll() {
 	t.mu.Lock()
 	all := t.byID
 	t.byID = map[string]*tenant{}
+	t.publishLocked()
 	t.mu.Unlock()
 	for _, tn := range all {
 		_ = tn.emu.Close()
@@ -483,6 +508,7 @@ func (t *Tenants) restore(saved []savedTenant) error {
 		t.forgetLocked(id, tn)
 	}
 	t.byID = made
+	t.publishLocked()
 	t.version.Add(1)
 	t.mu.Unlock()
 	for _, tn := range old {
