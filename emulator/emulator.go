@@ -70,7 +70,8 @@ type Emulator struct {
 	// savedTenants are the tenants its state file held, until NewTenants
 	// makes them.
 	savedTenants []savedTenant
-	tenant       bool // it is a tenant (of the emulator at the root)
+	tenant       bool        // it is a tenant (of the emulator at the root)
+	unsaveable   atomic.Bool // its state file's tenants could not be made: the file is not written
 }
 
 // New builds an Emulator from cfg (the zero Config is a working default).

@@ -206,6 +206,9 @@ func (e *Emulator) snapshot() (*savedState, int64, error) {
 	}
 	st.Scenarios = e.scenarios.Save()
 	served := e.requests.Load()
+	// Tenants its state file held and no NewTenants has made (a Go user's
+	// emulator without them) are kept as they were.
+	st.Tenants = e.savedTenants
 	e.stateMu.Unlock()
 	unlocked = true
 	if t := e.tenants.Load(); t != nil {
@@ -440,6 +443,9 @@ func (e *Emulator) SaveState() (int64, error) {
 	file := e.cfg.State.File
 	if file == "" {
 		return 0, errors.New("this emulator keeps no state file (-state)")
+	}
+	if e.unsaveable.Load() {
+		return 0, errors.New("the state file's tenants could not be restored: it is left as it is")
 	}
 	e.saveMu.Lock()
 	defer e.saveMu.Unlock()

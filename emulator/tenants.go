@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -11,6 +12,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -37,6 +39,7 @@ type Tenants struct {
 	mu      sync.RWMutex
 	byID    map[string]*tenant
 	live    atomic.Pointer[map[string]*tenant] // a copy of byID, for requests to read without the lock (publishLocked)
+	closed  bool                               // Close was called: no tenant is made after (under mu)
 	version atomic.Int64                       // tenants created, a change for the state file
 	retired atomic.Int64                       // changes of the tenants deleted (changes)
 }
@@ -114,8 +117,9 @@ type TenantSpec struct {
 	Settings map[string]string `json:"settings,omitempty"`
 	// Token asks for an admin token for this tenant alone, returned once
 	// (TenantInfo.Token) and kept as its SHA-256: the tenant's admin plane
-	// then takes that token or the emulator's admin token and no other,
-	// and so does deleting the tenant.
+	// then takes that token or the emulator's admin token and no other.
+	// Deleting the tenant takes the emulator's admin token or, when the
+	// emulator has none, the tenant's.
 	Token bool `json:"token,omitempty"`
 }
 
@@ -141,6 +145,9 @@ func NewTenants(root *Emulator, template Config, limits TenantLimits) (*Tenants,
 	if limits.Max < 0 || limits.IdleTTL < 0 {
 		return nil, errors.New("tenants: a negative limit")
 	}
+	// The admin token covers every tenant, and the same Host names reach
+	// them: whatever the template says, they are the root's.
+	template.AdminToken, template.AllowedHosts = root.cfg.AdminToken, root.cfg.AllowedHosts
 	template.State = StateConfig{}
 	template.Clock = nil
 	template.Store = nil
@@ -158,6 +165,8 @@ func NewTenants(root *Emulator, template Config, limits TenantLimits) (*Tenants,
 	root.tenants.Store(t)
 	if err := t.restore(root.savedTenants); err != nil {
 		root.tenants.Store(nil)
+		// Saved now, the file would lose the tenants it holds.
+		root.unsaveable.Store(true)
 		return nil, err
 	}
 	root.savedTenants = nil
@@ -177,7 +186,7 @@ func (t *Tenants) Handler() http.Handler {
 		id, _, _ := strings.Cut(rest, "/")
 		now := time.Now()
 		tn := t.getAt(id, now)
-		if tn == nil && t.limits.AutoCreate && tenantIDPattern.MatchString(id) {
+		if tn == nil && t.limits.AutoCreate && tenantIDPattern.MatchString(id) && t.mayAutoCreate(r) {
 			_, err := t.Create(TenantSpec{ID: id})
 			if tn = t.getAt(id, now); tn == nil { // another request may have made it first
 				t.root.admin.WriteError(w, r, &vendorapi.Request{}, err)
@@ -190,18 +199,58 @@ func (t *Tenants) Handler() http.Handler {
 			return
 		}
 		tn.used.Store(now.UnixNano())
+		sub := r.URL.Path[len("/t/")+len(id):] // the tenant's own "/…", without a new string
+		if strings.Contains(sub, "//") || strings.Contains(sub, "/.") {
+			// Cleaned here, not by the tenant's router, whose redirect
+			// would not know the prefix and lead to the root.
+			if clean := cleanPath(sub); clean != sub {
+				u := *r.URL
+				u.Path, u.RawPath = "/t/"+id+clean, ""
+				http.Redirect(w, r, u.RequestURI(), http.StatusMovedPermanently)
+				return
+			}
+		}
 		// A shallow copy with the prefix taken off, as http.StripPrefix
 		// makes (a deep Clone copied every header of every request), the
 		// request and its URL in one allocation.
 		c := new(strippedRequest)
 		c.req, c.url = *r, *r.URL
-		c.url.Path, c.url.RawPath = r.URL.Path[len("/t/")+len(id):], "" // its own "/…", without a new string
-		if c.url.Path == "" {
-			c.url.Path = "/"
-		}
+		c.url.Path, c.url.RawPath = cmp.Or(sub, "/"), ""
 		c.req.URL = &c.url
 		tn.emu.Handler().ServeHTTP(w, &c.req)
 	})
+}
+
+// cleanPath is p without "." and ".." segments and doubled slashes, a final
+// slash kept, as the router (gorilla/mux) cleans a path before it redirects.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	clean := path.Clean(p)
+	if strings.HasSuffix(p, "/") && clean != "/" {
+		clean += "/"
+	}
+	return clean
+}
+
+// mayAutoCreate reports whether r may create its tenant (AutoCreate): not
+// from a Host or Origin the emulator refuses (a page of another site), and,
+// when the emulator has an admin token, only with it, as POST
+// /_emulator/tenants.
+func (t *Tenants) mayAutoCreate(r *http.Request) bool {
+	cfg := t.root.cfg
+	if len(cfg.AllowedHosts) > 0 && !hostAllowed(r.Host, cfg.AllowedHosts) {
+		return false
+	}
+	// A change, as an admin call is: not from a page of another site.
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+		return false
+	}
+	if origin := r.Header.Get("Origin"); origin != "" && !sameOrigin(origin, r) {
+		return false
+	}
+	return cfg.AdminToken == "" || bearerIs(r, t.root.admin.tokenHash)
 }
 
 // strippedRequest is a tenant's request: a copy of the one that came, with
@@ -217,7 +266,7 @@ func (t *Tenants) get(id string) *tenant { return t.getAt(id, time.Now()) }
 func (t *Tenants) getAt(id string, now time.Time) *tenant {
 	tn := (*t.live.Load())[id]
 	if tn != nil && t.idle(tn, now) {
-		_ = t.Delete(id)
+		t.deleteIf(id, tn)
 		return nil
 	}
 	return tn
@@ -251,7 +300,7 @@ func (t *Tenants) sweep() {
 	}
 	t.mu.Unlock()
 	for _, tn := range gone {
-		_ = tn.emu.Close()
+		tn.end()
 	}
 }
 
@@ -294,6 +343,10 @@ func (t *Tenants) Create(spec TenantSpec) (TenantInfo, error) {
 	if err := t.roomLocked(spec.ID); err != nil {
 		_ = tn.emu.Close()
 		return TenantInfo{}, err
+	}
+	if t.closed {
+		_ = tn.emu.Close()
+		return TenantInfo{}, &vendorapi.WireError{Status: http.StatusServiceUnavailable, Reason: "shutting_down", Message: "the emulator is shutting down"}
 	}
 	t.byID[spec.ID] = tn
 	t.publishLocked()
@@ -370,19 +423,36 @@ func (t *Tenants) roomLocked(id string) error {
 // ErrNoTenant is Delete's answer for a tenant that does not exist.
 var ErrNoTenant = errors.New("no such tenant")
 
-// Delete removes a tenant and everything it holds.
+// Delete removes a tenant and everything it holds; its journal's long
+// polls end at once.
 func (t *Tenants) Delete(id string) error {
+	if !t.deleteIf(id, nil) {
+		return ErrNoTenant
+	}
+	return nil
+}
+
+// deleteIf deletes tenant id when it is tn (any, for nil): one found idle is
+// not mistaken for another made since under the same id.
+func (t *Tenants) deleteIf(id string, tn *tenant) bool {
 	t.mu.Lock()
-	tn, ok := t.byID[id]
+	cur, ok := t.byID[id]
+	ok = ok && (tn == nil || cur == tn)
 	if ok {
-		t.forgetLocked(id, tn)
+		t.forgetLocked(id, cur)
 		t.publishLocked()
 	}
 	t.mu.Unlock()
-	if !ok {
-		return ErrNoTenant
+	if ok {
+		cur.end()
 	}
-	return tn.emu.Close()
+	return ok
+}
+
+// end ends a deleted tenant: its long polls, then the instance.
+func (tn *tenant) end() {
+	tn.emu.EndWaits()
+	_ = tn.emu.Close()
 }
 
 // List returns the tenants, by id.
@@ -423,8 +493,8 @@ func (t *Tenants) EndWaits() {
 }
 
 // Close closes the default instance (which saves its state file, with every
-// tenant, when it has one) and every tenant.
-func (t *Tenants) Close() { _ = t.root.Close() }
+// tenant, when it has one) and every tenant; its error is the last save's.
+func (t *Tenants) Close() error { return t.root.Close() }
 
 // closeAll closes every tenant (the default instance's Close, after its
 // last save).
@@ -432,10 +502,11 @@ func (t *Tenants) closeAll() {
 	t.mu.Lock()
 	all := t.byID
 	t.byID = map[string]*tenant{}
+	t.closed = true
 	t.publishLocked()
 	t.mu.Unlock()
 	for _, tn := range all {
-		_ = tn.emu.Close()
+		tn.end()
 	}
 }
 
@@ -479,7 +550,11 @@ func (t *Tenants) save() ([]savedTenant, error) {
 // otherwise it fails the restore.
 func (t *Tenants) restore(saved []savedTenant) error {
 	if len(saved) > t.limits.Max {
-		return fmt.Errorf("%w: it holds %d tenants, more than -max-tenants (%d)", ErrStateMismatch, len(saved), t.limits.Max)
+		if !t.root.cfg.State.Fresh {
+			return fmt.Errorf("%w: it holds %d tenants, more than -max-tenants (%d)", ErrStateMismatch, len(saved), t.limits.Max)
+		}
+		t.root.log.Warn("the state file holds more tenants than -max-tenants; the first are kept (-state-fresh)", "tenants", len(saved), "max", t.limits.Max)
+		saved = saved[:t.limits.Max]
 	}
 	made := make(map[string]*tenant, len(saved))
 	fail := func(err error) error {
@@ -491,6 +566,7 @@ func (t *Tenants) restore(saved []savedTenant) error {
 	for _, s := range saved {
 		tn, err := t.restoreOne(s)
 		if err == nil && made[s.ID] != nil {
+			_ = tn.emu.Close()
 			err = fmt.Errorf("%w: tenant %q twice", ErrStateMismatch, s.ID)
 		}
 		if err != nil {
@@ -512,7 +588,7 @@ func (t *Tenants) restore(saved []savedTenant) error {
 	t.version.Add(1)
 	t.mu.Unlock()
 	for _, tn := range old {
-		_ = tn.emu.Close()
+		tn.end()
 	}
 	return nil
 }
@@ -575,6 +651,9 @@ func (a *admin) createTenant(w http.ResponseWriter, r *http.Request, req *vendor
 	if err != nil {
 		return err
 	}
+	if info.Token != "" {
+		w.Header().Set("Cache-Control", "no-store") // it holds a secret
+	}
 	vendorapi.WriteJSON(w, http.StatusCreated, absoluteBase(r, info))
 	return nil
 }
@@ -601,8 +680,9 @@ func (a *admin) deleteTenant(w http.ResponseWriter, r *http.Request, req *vendor
 	t.mu.RLock()
 	tn := t.byID[id]
 	t.mu.RUnlock()
-	// The emulator's admin token (checked before) covers every tenant;
-	// without one, a tenant with a token of its own takes only that.
+	// The emulator's admin token (checked before, by the admin plane)
+	// covers every tenant; without one, a tenant with a token of its own
+	// is deleted only with that token.
 	if tn != nil && tn.protected && a.e.cfg.AdminToken == "" && !bearerIs(r, tn.tokenHash) {
 		return tenantTokenRequired(id)
 	}

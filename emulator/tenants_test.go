@@ -1,8 +1,10 @@
 package emulator_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -33,7 +35,7 @@ func tenantServer(t *testing.T, limits emulator.TenantLimits) (*emulator.Tenants
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(ts.Handler())
-	t.Cleanup(func() { srv.Close(); ts.Close(); _ = root.Close() })
+	t.Cleanup(func() { srv.Close(); _ = ts.Close() })
 	return ts, srv.URL
 }
 
@@ -45,7 +47,8 @@ func call(t *testing.T, method, url, body string) (int, string) {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		t.Error(err) // not Fatal: it is called from goroutines too
+		return 0, ""
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
@@ -173,7 +176,7 @@ func BenchmarkCreateTenant(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(ts.Close)
+	b.Cleanup(func() { _ = ts.Close() })
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -195,7 +198,8 @@ func callAs(t *testing.T, method, url, token, body string) (int, string) {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		t.Error(err) // not Fatal: it is called from goroutines too
+		return 0, ""
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
@@ -220,7 +224,7 @@ func TestTenantTokenGuardsItsTenantAlone(t *testing.T) {
 				t.Fatal(err)
 			}
 			srv := httptest.NewServer(ts.Handler())
-			t.Cleanup(func() { srv.Close(); ts.Close() })
+			t.Cleanup(func() { srv.Close(); _ = ts.Close() })
 			base := srv.URL
 			tokens := map[string]string{}
 			for _, id := range []string{"a", "b"} {
@@ -376,7 +380,9 @@ func TestTenantsSurviveARestart(t *testing.T) {
 	if _, err := ts.Create(emulator.TenantSpec{ID: "plain"}); err != nil {
 		t.Fatal(err)
 	}
-	ts.Close()
+	if err := ts.Close(); err != nil {
+		t.Fatal(err)
+	}
 	raw, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
@@ -386,7 +392,7 @@ func TestTenantsSurviveARestart(t *testing.T) {
 	}
 
 	ts, base = start()
-	t.Cleanup(ts.Close)
+	t.Cleanup(func() { _ = ts.Close() })
 	if got := len(ts.List()); got != 2 {
 		t.Errorf("%d tenants after the restart, want 2", got)
 	}
@@ -537,9 +543,11 @@ func TestTenantIsolationIsTotal(t *testing.T) {
 		toks, _ := ts.Tenant(info.ID).Tokens(t.Context(), store.Query{})
 		counts[info.ID] = len(toks)
 	}
-	ts.Close()
+	if err := ts.Close(); err != nil {
+		t.Fatal(err)
+	}
 	ts, _ = start()
-	t.Cleanup(ts.Close)
+	t.Cleanup(func() { _ = ts.Close() })
 	for id, want := range counts {
 		toks, _ := ts.Tenant(id).Tokens(t.Context(), store.Query{})
 		if len(toks) != want {
@@ -588,7 +596,9 @@ func BenchmarkIdleTenants(b *testing.B) {
 		runtime.ReadMemStats(&after)
 		kept += after.HeapAlloc - before.HeapAlloc
 		runtime.KeepAlive(h)
-		ts.Close()
+		if err := ts.Close(); err != nil {
+			b.Fatal(err)
+		}
 	}
 	b.ReportMetric(float64(kept)/float64(b.N)/1e6, "MB/1000-tenants")
 }
@@ -605,7 +615,7 @@ func BenchmarkTenantPrefix(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(ts.Close)
+	b.Cleanup(func() { _ = ts.Close() })
 	if _, err := ts.Create(emulator.TenantSpec{ID: "bench"}); err != nil {
 		b.Fatal(err)
 	}
@@ -620,5 +630,214 @@ func BenchmarkTenantPrefix(b *testing.B) {
 		}
 		header := http.Header{"Authorization": {"Bearer " + res.Token}}
 		b.Run(c.name, func(b *testing.B) { benchRequest(b, h, "GET", c.prefix+"/passport/v1/core/accounts", header, "", 200) })
+	}
+}
+
+// A state file's tenants that cannot be made fail the restore, and leave the
+// file as it was; with Fresh, those are left out and the others made.
+func TestTenantRestoreFailures(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.json")
+	root, err := emulator.New(emulator.Config{State: emulator.StateConfig{File: good}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := emulator.NewTenants(root, emulator.Config{}, emulator.TenantLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"a", "b"} {
+		if _, err := ts.Create(emulator.TenantSpec{ID: id, Token: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ts.Close(); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		edit   func(tenants []map[string]any) []map[string]any
+		limits emulator.TenantLimits
+		want   string // in the error; "" for none
+		fresh  int    // tenants made with Fresh
+	}{
+		{"more than Max", nil, emulator.TenantLimits{Max: 1}, "more than -max-tenants", 1},
+		{"bad id", func(ts []map[string]any) []map[string]any { ts[0]["id"] = "../x"; return ts }, emulator.TenantLimits{}, "tenant id", 1},
+		{"twice", func(ts []map[string]any) []map[string]any { ts[1]["id"] = ts[0]["id"]; return ts }, emulator.TenantLimits{}, "twice", 1},
+		{"bad token hash", func(ts []map[string]any) []map[string]any { ts[0]["token_sha256"] = "zz"; return ts }, emulator.TenantLimits{}, "token_sha256", 1},
+		{"no state", func(ts []map[string]any) []map[string]any { ts[0]["state"] = "x"; return ts }, emulator.TenantLimits{}, "tenant a", 1},
+		{"bad settings", func(ts []map[string]any) []map[string]any {
+			ts[0]["settings"] = map[string]any{"brass.no-such": "1"}
+			return ts
+		}, emulator.TenantLimits{}, "tenant a", 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			var doc map[string]any
+			if err := json.Unmarshal(raw, &doc); err != nil {
+				t.Fatal(err)
+			}
+			var tenants []map[string]any
+			b, _ := json.Marshal(doc["tenants"])
+			_ = json.Unmarshal(b, &tenants)
+			if c.edit != nil {
+				tenants = c.edit(tenants)
+			}
+			doc["tenants"] = tenants
+			file := filepath.Join(t.TempDir(), "state.json")
+			b, _ = json.Marshal(doc)
+			if err := os.WriteFile(file, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for _, fresh := range []bool{false, true} {
+				root, err := emulator.New(emulator.Config{State: emulator.StateConfig{File: file, Fresh: fresh}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ts, err := emulator.NewTenants(root, emulator.Config{}, c.limits)
+				if !fresh {
+					if err == nil || !strings.Contains(err.Error(), c.want) || !errors.Is(err, emulator.ErrStateMismatch) && c.name != "no state" && c.name != "bad settings" {
+						t.Errorf("restore: %v, want an error with %q", err, c.want)
+					}
+					_ = root.Close()
+					if after, _ := os.ReadFile(file); !bytes.Equal(after, b) {
+						t.Error("a failed restore changed the state file")
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("with Fresh: %v", err)
+				}
+				if n := len(ts.List()); n != c.fresh {
+					t.Errorf("with Fresh, %d tenants made, want %d", n, c.fresh)
+				}
+				_ = ts.Close()
+			}
+		})
+	}
+
+	// An emulator whose state file holds tenants but that makes none (a Go
+	// user's, without NewTenants) keeps them in the file.
+	root, err = emulator.New(emulator.Config{State: emulator.StateConfig{File: good}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := root.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := os.ReadFile(good); !strings.Contains(string(after), `"id":"a"`) || !strings.Contains(string(after), `"id":"b"`) {
+		t.Errorf("the tenants were dropped from the file: %s", after)
+	}
+}
+
+// Deleting a tenant ends its journal's long polls at once; a tenant's
+// template cannot give it another admin token than the root's; a create
+// after Close is refused; a create's token is not cached.
+func TestTenantEdges(t *testing.T) {
+	t.Parallel()
+	root, err := emulator.New(emulator.Config{AdminToken: "root-admin-token-0123456789"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := emulator.NewTenants(root, emulator.Config{}, emulator.TenantLimits{AutoCreate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(ts.Handler())
+	t.Cleanup(srv.Close)
+	const admin = "root-admin-token-0123456789"
+	req, _ := http.NewRequest("POST", srv.URL+"/_emulator/tenants", strings.NewReader(`{"id":"lp","token":true}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+admin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("create with a token: %d, Cache-Control %q", resp.StatusCode, resp.Header.Get("Cache-Control"))
+	}
+	// The template's own admin token is not the tenants': the root's is.
+	if code, _ := callAs(t, "GET", srv.URL+"/t/lp/_emulator/clock", "", ""); code != 401 {
+		t.Errorf("a tenant without any token: %d, want 401", code)
+	}
+	// Auto-create: with the root's admin token only, and not from a Host the
+	// emulator refuses.
+	if code, _ := callAs(t, "GET", srv.URL+"/t/auto/_emulator/healthz", "", ""); code != 404 {
+		t.Errorf("auto-create without the admin token: %d, want 404", code)
+	}
+	foreign, _ := http.NewRequest("GET", srv.URL+"/t/auto/_emulator/healthz", nil)
+	foreign.Header.Set("Authorization", "Bearer "+admin)
+	foreign.Header.Set("Origin", "http://evil.example")
+	if resp, err := http.DefaultClient.Do(foreign); err == nil {
+		resp.Body.Close()
+	}
+	if ts.Tenant("auto") != nil {
+		t.Error("a cross-origin request made a tenant")
+	}
+	if code, _ := callAs(t, "GET", srv.URL+"/t/auto/_emulator/healthz", admin, ""); code != 200 {
+		t.Errorf("auto-create with the admin token: %d", code)
+	}
+
+	done := make(chan int, 1)
+	go func() {
+		code, _ := callAs(t, "GET", srv.URL+"/t/lp/_emulator/journal?since=1000&wait=30s", admin, "")
+		done <- code
+	}()
+	// Wait until the poll waits (an event: the tenant's state says so).
+	for {
+		_, body := callAs(t, "GET", srv.URL+"/t/lp/_emulator/state", admin, "")
+		if strings.Contains(body, `"waiters":1`) {
+			break
+		}
+		runtime.Gosched()
+	}
+	if err := ts.Delete("lp"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Error("a long poll of a deleted tenant still waits")
+	}
+	if err := ts.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.Create(emulator.TenantSpec{ID: "late"}); err == nil {
+		t.Error("a create after Close made a tenant")
+	}
+}
+
+// A tenant's path that wants cleaning is redirected within the tenant,
+// never to the root's.
+func TestTenantPathCleaningStaysInTheTenant(t *testing.T) {
+	t.Parallel()
+	ts, base := tenantServer(t, emulator.TenantLimits{})
+	if _, err := ts.Create(emulator.TenantSpec{ID: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for path, want := range map[string]string{
+		"/t/a//_emulator/clock":              "/t/a/_emulator/clock",
+		"/t/a/./_emulator/clock?x=1":         "/t/a/_emulator/clock?x=1",
+		"/t/a/../b/_emulator/clock":          "/t/a/b/_emulator/clock",
+		"/t/a/passport/../../_emulator/x/":   "/t/a/_emulator/x/",
+		"/t/a//passport/v1/iam/oauth/tokens": "/t/a/passport/v1/iam/oauth/tokens",
+	} {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.URL.Opaque = path[:strings.IndexByte(path+"?", '?')] // as sent, not cleaned by the client
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != want {
+			t.Errorf("%s: %d to %q, want 301 to %q", path, resp.StatusCode, resp.Header.Get("Location"), want)
+		}
 	}
 }

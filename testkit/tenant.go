@@ -1,6 +1,7 @@
 package testkit
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -29,7 +30,8 @@ import (
 // The options are Start's, but those that configure a whole emulator and not
 // one tenant (Config.AdminToken, Logger, Vendors, the journal's and the
 // body's bounds, State) fail the test: use Start for them. The shared
-// emulator lives as long as the test process.
+// emulator, and the goroutine that serves it, live as long as the test
+// process (a goroutine leak checker sees them).
 //
 // The container kit's container.Shared does the same on one container per
 // test process, for suites that want the emulator out of the process.
@@ -65,10 +67,12 @@ var sharedHost = sync.OnceValues(func() (*inProcessHost, error) {
 	}
 	tenants, err := emulator.NewTenants(root, cfg, emulator.TenantLimits{Max: SharedMaxTenants})
 	if err != nil {
+		_ = root.Close()
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
+		_ = tenants.Close()
 		return nil, err
 	}
 	srv := emulator.NewHTTPServer(tenants.Handler())
@@ -102,17 +106,18 @@ func NewTenant(tb testing.TB, baseURL, adminToken string, opts ...Option) *Kit {
 	if err != nil {
 		tb.Fatalf("testkit: create a tenant on %s: %v", baseURL, err)
 	}
+	// Registered before the kit's own cleanup (which prints the journal of a
+	// failed test), so that it runs after it. Without an admin token, the
+	// tenant's own deletes it.
+	tb.Cleanup(func() {
+		if err := deleteTenant(baseURL, cmp.Or(adminToken, info.Token), info.ID); err != nil {
+			tb.Errorf("testkit: delete tenant %s: %v", info.ID, err)
+		}
+	})
 	cfg := s.Config
 	cfg.AdminToken = info.Token
 	k := newKit(tb, baseURL+"/t/"+info.ID, cfg, s.Logs)
 	k.c.tenant = info.ID
-	// Registered before the kit's own cleanup (which prints the journal of a
-	// failed test), so that it runs after it.
-	tb.Cleanup(func() {
-		if err := deleteTenant(baseURL, adminToken, info.ID); err != nil {
-			tb.Errorf("testkit: delete tenant %s: %v", info.ID, err)
-		}
-	})
 	return k
 }
 

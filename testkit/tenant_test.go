@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -104,5 +105,31 @@ func TestTenantSpecFromOptions(t *testing.T) {
 	s, _ = kitopt.Resolve(testkit.WithConfig(func(c *emulator.Config) { c.AdminToken = "x"; c.JournalSize = 5 }))
 	if _, err := s.TenantSpec(); err == nil || !strings.Contains(err.Error(), "Config.AdminToken") || !strings.Contains(err.Error(), "Config.JournalSize") {
 		t.Errorf("whole-emulator options: %v", err)
+	}
+}
+
+// NewTenant on an emulator without an admin token: the tenant is made with
+// a token of its own, which also deletes it when the test ends.
+func TestNewTenantWithoutAnAdminToken(t *testing.T) {
+	t.Parallel()
+	root, err := emulator.New(emulator.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := emulator.NewTenants(root, emulator.Config{}, emulator.TenantLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(ts.Handler())
+	t.Cleanup(func() { srv.Close(); _ = ts.Close() })
+	t.Run("inner", func(t *testing.T) {
+		kit := testkit.NewTenant(t, srv.URL, "")
+		kit.Clock.Advance(time.Hour)
+		if n := len(ts.List()); n != 1 {
+			t.Errorf("%d tenants, want 1", n)
+		}
+	})
+	if n := len(ts.List()); n != 0 {
+		t.Errorf("%d tenants after the test, want its tenant deleted", n)
 	}
 }

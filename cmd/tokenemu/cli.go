@@ -277,6 +277,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		fmt.Fprintf(stderr, "tokenemu: %v\n", err)
 		return exitUsage
 	}
+	// The tenants, those of the state file among them, before anything
+	// is served; when they cannot be made, the file is left as it is.
+	tenants, err := emulator.NewTenants(emu, cfg, emulator.TenantLimits{Max: o.maxTenants, IdleTTL: o.tenantTTL, Memory: o.tenantMemory, AutoCreate: o.tenantAuto})
+	if err != nil {
+		_ = emu.Close()
+		if errors.Is(err, emulator.ErrStateMismatch) {
+			fmt.Fprintf(stderr, "tokenemu: state file %s: %v\n(-state-fresh starts with fresh state instead and overwrites the file)\n", o.stateFile, err)
+		} else {
+			fmt.Fprintf(stderr, "tokenemu: %v\n", err)
+		}
+		return exitUsage
+	}
 	defer func() {
 		// Close saves the state one last time, after the server has drained.
 		// If that save fails, what was served is lost: the exit says so.
@@ -316,12 +328,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		}
 		defer pprof.StopCPUProfile()
 	}
-	tenants, err := emulator.NewTenants(emu, cfg, emulator.TenantLimits{Max: o.maxTenants, IdleTTL: o.tenantTTL, Memory: o.tenantMemory, AutoCreate: o.tenantAuto})
-	if err != nil {
-		fmt.Fprintf(stderr, "tokenemu: %v\n", err)
-		return exitFail
-	}
-	defer tenants.Close()
 	handler := tenants.Handler()
 	if o.idleExit > 0 {
 		var idle context.CancelFunc
@@ -353,10 +359,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	return exitOK
 }
 
-// exitWhenIdle serves h and calls exit once no request has come for idle
-// (real time), checking a few times per idle period, until ctx ends.
+// exitWhenIdle serves h and calls exit once no request has been in flight
+// for idle (real time), checking a few times per idle period, until ctx
+// ends. A request in flight (a long poll) is not idleness.
 func exitWhenIdle(ctx context.Context, h http.Handler, idle time.Duration, exit func()) http.Handler {
-	var last atomic.Int64
+	var last, inFlight atomic.Int64
 	last.Store(time.Now().UnixNano())
 	go func() {
 		tick := time.NewTicker(max(idle/8, 100*time.Millisecond))
@@ -366,7 +373,7 @@ func exitWhenIdle(ctx context.Context, h http.Handler, idle time.Duration, exit 
 			case <-ctx.Done():
 				return
 			case now := <-tick.C:
-				if now.Sub(time.Unix(0, last.Load())) >= idle {
+				if inFlight.Load() == 0 && now.Sub(time.Unix(0, last.Load())) >= idle {
 					exit()
 					return
 				}
@@ -374,7 +381,11 @@ func exitWhenIdle(ctx context.Context, h http.Handler, idle time.Duration, exit 
 		}
 	}()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		last.Store(time.Now().UnixNano())
+		inFlight.Add(1)
+		defer func() {
+			last.Store(time.Now().UnixNano())
+			inFlight.Add(-1)
+		}()
 		h.ServeHTTP(w, r)
 	})
 }

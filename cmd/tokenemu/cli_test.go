@@ -428,15 +428,20 @@ func (s *served) stop() int {
 }
 
 // -idle-exit ends serve, with 0, once nothing has been asked of it for that
-// long; a request puts the end off.
+// long; a request in flight (a long poll longer than that) is answered in
+// full first.
 func TestServeIdleExit(t *testing.T) {
 	t.Parallel()
 	s := serveInProcess(t, []string{"serve", "-addr", "127.0.0.1:0", "-idle-exit", "1s"}, env(nil))
-	resp, err := http.Get(s.base + "/_emulator/healthz")
+	begin := time.Now()
+	resp, err := http.Get(s.base + "/_emulator/journal?since=1000&wait=3s")
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	if held := time.Since(begin); resp.StatusCode != 200 || held < 3*time.Second {
+		t.Errorf("a long poll of 3s under -idle-exit 1s: %d after %v", resp.StatusCode, held)
+	}
 	select {
 	case code := <-s.done:
 		if code != exitOK || !strings.Contains(s.errOut.String(), "no request for -idle-exit") {
@@ -461,6 +466,8 @@ func TestServeTenantFlags(t *testing.T) {
 		t.Errorf("-tenant-auto: %d", resp.StatusCode)
 	}
 	waitUntilAnswerHolds(t, s.base+"/_emulator/tenants", `"made-at-first-use"`)
+	// A quarter of the budget is the tenant's journal.
+	waitUntilAnswerHolds(t, s.base+"/t/made-at-first-use/_emulator/state", `"max_bytes":262144`)
 	for _, bad := range []string{"-tenant-memory=1000", "-idle-exit=1ms", "-idle-exit=-1s"} {
 		code, _, errOut := runWith(nil, "serve", bad)
 		flagName, _, _ := strings.Cut(bad, "=")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -380,5 +381,40 @@ func TestStateFollowsASymlink(t *testing.T) {
 	}
 	if !savedHashes(t, target)[sha(tok.value)] {
 		t.Error("the link's target does not hold the token")
+	}
+}
+
+// A state file whose tenants cannot all be made stops the start with exit 2,
+// a message with the way out, and the file as it was: saving it without
+// them would lose them.
+func TestServeKeepsAStateFileItsTenantsDoNotFit(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "state.json")
+	root, err := emulator.New(emulator.Config{State: emulator.StateConfig{File: file}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := emulator.NewTenants(root, emulator.Config{}, emulator.TenantLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"one", "two"} {
+		if _, err := ts.Create(emulator.TenantSpec{ID: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ts.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runWith(nil, "serve", "-addr", "127.0.0.1:0", "-state", file, "-max-tenants", "1")
+	if code != exitUsage || !strings.Contains(errOut, "more than -max-tenants") || !strings.Contains(errOut, "-state-fresh") || strings.Contains(out, "listening on") {
+		t.Errorf("exit %d\nstdout %s\nstderr %s", code, out, errOut)
+	}
+	if after, _ := os.ReadFile(file); !bytes.Equal(after, before) {
+		t.Errorf("the state file changed: %d bytes, then %d", len(before), len(after))
 	}
 }

@@ -517,8 +517,9 @@ type CreateTenantJSONBody struct {
 
 	// Token Answer with an admin token for this tenant alone (`token`, shown once, kept only
 	// as its SHA-256). Its admin plane (`/t/{id}/_emulator/…`) then takes that token or
-	// the emulator's admin token and no other, and so does deleting it: tests that
-	// share one emulator cannot move each other's clock, scenarios or tokens.
+	// the emulator's admin token and no other: tests that share one emulator cannot
+	// move each other's clock, scenarios or tokens. Deleting it takes the emulator's
+	// admin token or, when the emulator has none, this one.
 	Token *bool `json:"token,omitempty"`
 }
 
@@ -963,9 +964,10 @@ type ClientInterface interface {
 	// (`-tenant-memory`, 8 MiB): a quarter for its journal, whose oldest entries go first, and
 	// the rest for its tokens at 256 bytes each; an issue past it is answered 429 `token_budget`
 	// in the vendor's shape. With `-tenant-auto`, a request to `/t/{id}/…` for an id that does
-	// not exist creates it with the defaults. The admin token covers every tenant; a tenant made
-	// with `token: true` also takes the token its create answered, and no other. With `-state`,
-	// the state file keeps every tenant (its journal is not kept, as the root's is not).
+	// not exist creates it with the defaults (from a Host the emulator answers, and with the admin
+	// token when it has one). The admin token covers every tenant; a tenant made with
+	// `token: true` also takes the token its create answered, and no other. With `-state`, the
+	// state file keeps every tenant (its journal is not kept, as the root's is not).
 	//
 	// Corresponds with GET /tenants (the `ListTenants` operationId).
 	ListTenants(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1509,9 +1511,10 @@ func (c *Client) SaveState(ctx context.Context, reqEditors ...RequestEditorFn) (
 // (`-tenant-memory`, 8 MiB): a quarter for its journal, whose oldest entries go first, and
 // the rest for its tokens at 256 bytes each; an issue past it is answered 429 `token_budget`
 // in the vendor's shape. With `-tenant-auto`, a request to `/t/{id}/…` for an id that does
-// not exist creates it with the defaults. The admin token covers every tenant; a tenant made
-// with `token: true` also takes the token its create answered, and no other. With `-state`,
-// the state file keeps every tenant (its journal is not kept, as the root's is not).
+// not exist creates it with the defaults (from a Host the emulator answers, and with the admin
+// token when it has one). The admin token covers every tenant; a tenant made with
+// `token: true` also takes the token its create answered, and no other. With `-state`, the
+// state file keeps every tenant (its journal is not kept, as the root's is not).
 //
 // Corresponds with GET /tenants (the `ListTenants` operationId).
 func (c *Client) ListTenants(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3127,9 +3130,10 @@ type ClientWithResponsesInterface interface {
 	// (`-tenant-memory`, 8 MiB): a quarter for its journal, whose oldest entries go first, and
 	// the rest for its tokens at 256 bytes each; an issue past it is answered 429 `token_budget`
 	// in the vendor's shape. With `-tenant-auto`, a request to `/t/{id}/…` for an id that does
-	// not exist creates it with the defaults. The admin token covers every tenant; a tenant made
-	// with `token: true` also takes the token its create answered, and no other. With `-state`,
-	// the state file keeps every tenant (its journal is not kept, as the root's is not).
+	// not exist creates it with the defaults (from a Host the emulator answers, and with the admin
+	// token when it has one). The admin token covers every tenant; a tenant made with
+	// `token: true` also takes the token its create answered, and no other. With `-state`, the
+	// state file keeps every tenant (its journal is not kept, as the root's is not).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5730,9 +5734,10 @@ func (c *ClientWithResponses) SaveStateWithResponse(ctx context.Context, reqEdit
 // (`-tenant-memory`, 8 MiB): a quarter for its journal, whose oldest entries go first, and
 // the rest for its tokens at 256 bytes each; an issue past it is answered 429 `token_budget`
 // in the vendor's shape. With `-tenant-auto`, a request to `/t/{id}/…` for an id that does
-// not exist creates it with the defaults. The admin token covers every tenant; a tenant made
-// with `token: true` also takes the token its create answered, and no other. With `-state`,
-// the state file keeps every tenant (its journal is not kept, as the root's is not).
+// not exist creates it with the defaults (from a Host the emulator answers, and with the admin
+// token when it has one). The admin token covers every tenant; a tenant made with
+// `token: true` also takes the token its create answered, and no other. With `-state`, the
+// state file keeps every tenant (its journal is not kept, as the root's is not).
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -193,6 +193,19 @@ func (p *brassPATs) add(id uint64, name string, role *brassRole, created, lastUs
 	return nil
 }
 
+// drop forgets the PAT id (one the store refused), and its name when it is
+// the last one added.
+func (p *brassPATs) drop(id uint64) {
+	m, ok := p.byID[id]
+	if !ok {
+		return
+	}
+	delete(p.byID, id)
+	if int(m.nameAt)+int(m.nameLen) == len(p.names) {
+		p.names = p.names[:m.nameAt]
+	}
+}
+
 // get returns the metadata of the PAT whose token id is id.
 func (p *brassPATs) get(id string) (brassPATMeta, bool) {
 	n, ok := decimalPATID(id)
@@ -866,6 +879,9 @@ func (b *brass) newPAT(ctx context.Context, u *brassUser, name string, role *bra
 	body := b.patBody(t, b.pats.byID[uint64(n)])
 	b.mu.Unlock()
 	if err := b.env.Store.Put(ctx, t); err != nil {
+		b.mu.Lock()
+		b.pats.drop(uint64(n)) // no PAT was made
+		b.mu.Unlock()
 		return "", store.Token{}, brassPATBody{}, fmt.Errorf("store PAT: %w", err)
 	}
 	return id + "|" + secret, t, body, nil

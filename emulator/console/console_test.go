@@ -377,7 +377,7 @@ func TestConsoleTenantSwitcher(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(ts.Handler())
-	t.Cleanup(func() { srv.Close(); ts.Close() })
+	t.Cleanup(func() { srv.Close(); _ = ts.Close() })
 	if _, err := ts.Create(emulator.TenantSpec{ID: "team-a"}); err != nil {
 		t.Fatal(err)
 	}

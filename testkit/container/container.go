@@ -145,7 +145,14 @@ func runWith(ctx context.Context, tb testing.TB, extra []string, opts ...testkit
 		testcontainers.WithLogger(logger),
 	}
 	if extra != nil {
-		runOpts = append(runOpts, testcontainers.WithHostConfigModifier(func(hc *dockercontainer.HostConfig) { hc.AutoRemove = true }))
+		// Removed by the engine once it exits (-idle-exit); and without the
+		// image's health check, whose requests would keep it from ever
+		// being idle.
+		runOpts = append(runOpts,
+			testcontainers.WithHostConfigModifier(func(hc *dockercontainer.HostConfig) { hc.AutoRemove = true }),
+			testcontainers.WithConfigModifier(func(c *dockercontainer.Config) {
+				c.Healthcheck = &dockercontainer.HealthConfig{Test: []string{"NONE"}}
+			}))
 	}
 	ctr, err := testcontainers.Run(ctx, image, runOpts...)
 	k := &Kit{ctr: ctr, base: health.endpoint, opts: opts}
@@ -248,9 +255,7 @@ var sharedContainer = sync.OnceValues(func() (*sharedHost, error) {
 	var b [24]byte
 	_, _ = rand.Read(b[:])
 	token := "shared-" + hex.EncodeToString(b[:])
-	k, err := runWith(context.Background(), nil,
-		[]string{"-idle-exit=" + sharedIdleExit.String(), "-max-tenants=" + strconv.Itoa(testkit.SharedMaxTenants)},
-		testkit.WithConfig(func(c *emulator.Config) { c.AdminToken = token }))
+	k, err := runIdle(sharedIdleExit, token, "-max-tenants="+strconv.Itoa(testkit.SharedMaxTenants))
 	if err != nil {
 		return nil, err
 	}
@@ -264,6 +269,13 @@ var sharedContainer = sync.OnceValues(func() (*sharedHost, error) {
 	}()
 	return &sharedHost{kit: k, token: token}, nil
 })
+
+// runIdle starts a container that exits once nothing has been asked of it for
+// idle, and is then removed by the engine.
+func runIdle(idle time.Duration, adminToken string, extra ...string) (*Kit, error) {
+	return runWith(context.Background(), nil, append([]string{"-idle-exit=" + idle.String()}, extra...),
+		testkit.WithConfig(func(c *emulator.Config) { c.AdminToken = adminToken }))
+}
 
 // healthWait is ready when /_emulator/healthz answers 200 on the mapped port,
 // and remembers where. It tries the host testcontainers names and 127.0.0.1:
