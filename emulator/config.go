@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"log/slog"
@@ -89,9 +90,37 @@ type Config struct {
 	// MaxTokens, when not zero, bounds the tokens the store holds (live,
 	// and revoked or expired within Retention): an issue past it is
 	// answered 429 token_budget in the vendor's shape, after a sweep of
-	// the store found nothing to free. A tenant's comes from its memory
-	// budget (TenantLimits.Memory). Zero means no bound.
+	// the store found nothing to free. Zero means no bound (but see
+	// MemoryBudget).
 	MaxTokens int
+	// MemoryBudget, when not zero, bounds the memory that what grows with
+	// use takes, in bytes (at least MinMemoryBudget): a quarter for the
+	// journal (JournalBytes, if smaller), a quarter shared by the vendors'
+	// own tables (each sizes its bounds from its share: their ids, names
+	// and caches), and the rest, less what an idle instance takes, for the
+	// tokens at TokenBytes each (MaxTokens, if smaller). A tenant's is
+	// TenantLimits.Memory.
+	MemoryBudget int64
+}
+
+// Memory budgets (Config.MemoryBudget).
+const (
+	MinMemoryBudget = 1 << 20
+	// TokenBytes is what a token is counted at against a memory budget:
+	// the memory store keeps one in 178 bytes (measured with 100,000
+	// Passport tokens), and its maps grow by doubling.
+	TokenBytes = 256
+	// instanceBytes is what an idle instance retains (122 KB,
+	// BenchmarkNewInstance), rounded up.
+	instanceBytes = 256 << 10
+)
+
+// vendorBudget is each vendor's share of the memory budget (zero: none).
+func (c Config) vendorBudget() int64 {
+	if c.MemoryBudget == 0 {
+		return 0
+	}
+	return c.MemoryBudget / 4 / int64(max(1, len(c.vendorNames())))
 }
 
 // Validate reports what is wrong with c, as New would: a value out of range,
@@ -152,6 +181,17 @@ func (c Config) normalizeCore() (Config, error) {
 	}
 	if c.MaxTokens < 0 {
 		return c, fmt.Errorf("config: MaxTokens %d is negative", c.MaxTokens)
+	}
+	if c.MemoryBudget != 0 {
+		if c.MemoryBudget < MinMemoryBudget {
+			return c, fmt.Errorf("config: MemoryBudget %d: the least is %d (1 MiB)", c.MemoryBudget, MinMemoryBudget)
+		}
+		journal := cmp.Or(c.JournalBytes, DefaultJournalBytes)
+		c.JournalBytes = min(journal, c.MemoryBudget/4)
+		tokens := int((c.MemoryBudget/2 - instanceBytes) / TokenBytes)
+		if c.MaxTokens == 0 || c.MaxTokens > tokens {
+			c.MaxTokens = tokens
+		}
 	}
 	switch {
 	case c.MaxHeaderBytes == 0:

@@ -316,6 +316,7 @@ func (e *Emulator) newVendors() error {
 			Config: s.config, Fixtures: s.fixtures,
 			Unexpected: e.unexpected(s.def.Name),
 			Redact:     e.addSecret, RedactHash: e.addSecretHash, Retire: e.retireSecret,
+			Budget: e.cfg.vendorBudget(),
 		})
 		if err != nil {
 			return fmt.Errorf("%s: %w", s.def.Name, err)

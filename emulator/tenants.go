@@ -53,12 +53,13 @@ type TenantLimits struct {
 	// (DefaultTenantTTL when 0; on real time, as it is about memory).
 	IdleTTL time.Duration
 	// Memory is each tenant's memory budget in bytes (DefaultTenantMemory
-	// when 0, at least MinTenantMemory). It bounds what grows with a
-	// tenant's use: a quarter goes to its journal (Config.JournalBytes,
-	// the oldest entries go first), and the rest, less the instance
-	// itself, to its tokens at TenantTokenBytes each (Config.MaxTokens,
-	// an issue past it is answered 429 token_budget in the vendor's
-	// shape). The vendors' own tables have fixed bounds of their own.
+	// when 0, at least MinTenantMemory): its Config.MemoryBudget, which
+	// bounds what grows with its use. A quarter goes to its journal (the
+	// oldest entries go first), a quarter to its vendors' own tables
+	// (past their bounds, a vendor answers as it does at its defaults'),
+	// and the rest, less the instance itself, to its tokens at TokenBytes
+	// each (an issue past it is answered 429 token_budget in the vendor's
+	// shape).
 	Memory int64
 	// AutoCreate creates a tenant, with the defaults, at the first request
 	// to /t/{id}/… for an id that does not exist, instead of a 404.
@@ -70,14 +71,7 @@ const (
 	DefaultMaxTenants   = 1000
 	DefaultTenantTTL    = time.Hour
 	DefaultTenantMemory = 8 << 20
-	MinTenantMemory     = 1 << 20
-	// TenantTokenBytes is what a token is counted at against a tenant's
-	// memory budget: the memory store keeps one in 178 bytes (measured
-	// with 100,000 Passport tokens), and its maps grow by doubling.
-	TenantTokenBytes = 256
-	// tenantInstanceBytes is what an idle instance retains (about 140 KB,
-	// BenchmarkNewInstance), rounded up.
-	tenantInstanceBytes = 256 << 10
+	MinTenantMemory     = MinMemoryBudget
 )
 
 type tenant struct {
@@ -152,12 +146,7 @@ func NewTenants(root *Emulator, template Config, limits TenantLimits) (*Tenants,
 	template.Clock = nil
 	template.Store = nil
 	template.Scenarios = nil
-	journal := template.JournalBytes
-	if journal == 0 {
-		journal = DefaultJournalBytes
-	}
-	template.JournalBytes = min(journal, limits.Memory/4)
-	template.MaxTokens = int((limits.Memory - template.JournalBytes - tenantInstanceBytes) / TenantTokenBytes)
+	template.MemoryBudget = limits.Memory
 	t := &Tenants{root: root, template: template, limits: limits, byID: map[string]*tenant{}}
 	t.publishLocked()
 	root.stateMu.Lock()
@@ -604,6 +593,10 @@ func (t *Tenants) restoreOne(s savedTenant) (*tenant, error) {
 	if err := tn.emu.ReadState(bytes.NewReader(s.State)); err != nil {
 		_ = tn.emu.Close()
 		return nil, fmt.Errorf("tenant %s: %w", s.ID, err)
+	}
+	if len(tn.emu.savedTenants) > 0 {
+		_ = tn.emu.Close()
+		return nil, fmt.Errorf("%w: tenant %s holds tenants of its own", ErrStateMismatch, s.ID)
 	}
 	if s.TokenSHA256 != "" {
 		h, ok := store.ParseSecretHash(s.TokenSHA256)

@@ -294,7 +294,7 @@ func TestTenantMemoryBudget(t *testing.T) {
 		}
 	}
 	full := ts.Tenant("full")
-	const want = (emulator.MinTenantMemory - emulator.MinTenantMemory/4 - 256<<10) / emulator.TenantTokenBytes
+	const want = (emulator.MinTenantMemory/2 - 256<<10) / emulator.TokenBytes
 	issued := 0
 	for ; issued <= want; issued++ {
 		_, err := full.IssueToken(t.Context(), vendorapi.IssueRequest{Vendor: "passport", Principal: "demo-client"})
@@ -307,7 +307,7 @@ func TestTenantMemoryBudget(t *testing.T) {
 	}
 	login := `{"client_id":"demo-client","client_secret":"demo-secret","grant_type":"client_credentials"}`
 	code, body := call(t, "POST", base+"/t/full/passport/v1/iam/oauth/tokens", login)
-	if code != 429 || !strings.Contains(body, `"error_description":"this emulator holds 2048 tokens, the most its memory budget allows`) {
+	if code != 429 || !strings.Contains(body, `"error_description":"this emulator holds 1024 tokens, the most its memory budget allows`) {
 		t.Errorf("past the budget: %d %s, want 429 token_budget", code, body)
 	}
 	for _, where := range []string{"/t/other", ""} {
@@ -840,4 +840,64 @@ func TestTenantPathCleaningStaysInTheTenant(t *testing.T) {
 			t.Errorf("%s: %d to %q, want 301 to %q", path, resp.StatusCode, resp.Header.Get("Location"), want)
 		}
 	}
+}
+
+// A tenant's memory budget bounds its vendors' own tables too: past their
+// share, Brass refuses more logins waiting for an OTP (until their
+// temporary tokens expire) and more idempotency keys, while the root, with
+// no budget, goes on.
+func TestTenantBudgetBoundsVendorTables(t *testing.T) {
+	t.Parallel()
+	ts, base := tenantServer(t, emulator.TenantLimits{Memory: emulator.MinTenantMemory})
+	if _, err := ts.Create(emulator.TenantSpec{ID: "small", Settings: map[string]string{"brass.rate-limit": "0"}}); err != nil {
+		t.Fatal(err)
+	}
+	login := func(where, key string) (int, string) {
+		req, _ := http.NewRequest("POST", base+where+"/brass/auth/login", strings.NewReader(`{"username":"demo@brass.test","password":"brass-demo"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer lk_tokenemuDemoAppKey000000000000000000000000")
+		if key != "" {
+			req.Header.Set("x-idempotency-key", key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	refusedAt := 0
+	for i := range 1000 {
+		if code, body := login("/t/small", ""); code != 200 {
+			if code != 409 || !strings.Contains(body, "waiting for their OTP") {
+				t.Fatalf("login %d: %d %s", i, code, body)
+			}
+			refusedAt = i
+			break
+		}
+	}
+	if refusedAt == 0 || refusedAt >= 1000 {
+		t.Fatalf("the tenant's pending OTPs were never bounded")
+	}
+	call(t, "POST", base+"/t/small/_emulator/clock/advance", `{"duration":"1h"}`)
+	if code, body := login("/t/small", ""); code != 200 {
+		t.Errorf("a login once the temporary tokens expired: %d %s", code, body)
+	}
+	for i := range refusedAt + 1 {
+		if code, _ := login("", ""); code != 200 {
+			t.Fatalf("the root's login %d: %d", i, code)
+		}
+	}
+	keysAt := 0
+	for i := range 1000 {
+		if code, body := login("/t/small", fmt.Sprintf("key-%d", i)); code == 409 && strings.Contains(body, "idempotency keys") {
+			keysAt = i
+			break
+		}
+	}
+	if keysAt == 0 {
+		t.Error("the tenant's idempotency keys were never bounded")
+	}
+	t.Logf("a 1 MiB tenant holds %d pending OTPs and %d idempotency keys", refusedAt, keysAt)
 }

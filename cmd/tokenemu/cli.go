@@ -148,7 +148,7 @@ func serveFlags(o *serveOptions) (fs *flag.FlagSet, level, clockAt *string) {
 	fs.IntVar(&o.maxConns, "max-connections", emulator.DefaultMaxConnections, "connections held open at once (each may hold a request body of up to 1 MiB); more wait to be accepted")
 	fs.IntVar(&o.maxTenants, "max-tenants", emulator.DefaultMaxTenants, "tenants at once (POST /_emulator/tenants; each a whole emulator below /t/{id}); one more gets 409")
 	fs.DurationVar(&o.tenantTTL, "tenant-ttl", emulator.DefaultTenantTTL, "how long a tenant may go unused (real time) before it is deleted")
-	fs.Int64Var(&o.tenantMemory, "tenant-memory", emulator.DefaultTenantMemory, "each tenant's memory budget in bytes: a quarter for its journal, the rest for its tokens (256 bytes each); an issue past it gets 429 token_budget")
+	fs.Int64Var(&o.tenantMemory, "tenant-memory", emulator.DefaultTenantMemory, "each tenant's memory budget in bytes: a quarter for its journal, a quarter for its vendors' tables, the rest for its tokens (256 bytes each); an issue past it gets 429 token_budget")
 	fs.DurationVar(&o.idleExit, "idle-exit", 0, "exit (0) when no request has come for this long, real time (a container its test process pings, which outlives that process otherwise); 0 never")
 	fs.BoolVar(&o.tenantAuto, "tenant-auto", false, "create a tenant, with the defaults, at the first request to /t/{id}/… for an id that does not exist (instead of a 404)")
 	fs.IntVar(&o.journalSize, "journal-size", emulator.DefaultJournalSize, "requests the journal keeps (GET /_emulator/journal); the oldest go first")

@@ -64,7 +64,8 @@
 //     its URLs below `/t/{id}`); one more gets 409
 //   - `-tenant-ttl`: `1h` — how long a tenant may go unused (real time) before it is deleted
 //   - `-tenant-memory`: `8388608` — each tenant's memory budget (8 MiB): a quarter for its journal,
-//     the rest for its tokens at 256 bytes each; an issue past it gets 429 `token_budget`
+//     a quarter for its vendors' tables, the rest for its tokens at 256 bytes each; an issue past it
+//     gets 429 `token_budget`
 //   - `-tenant-auto`: off — create a tenant with the defaults at the first request to `/t/{id}/…`
 //   - `-idle-exit`: `0` (never) — exit when no request has come for this long (real time): the
 //     container kit's shared container, which its test process pings, ends with that process

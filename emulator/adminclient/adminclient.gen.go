@@ -961,9 +961,10 @@ type ClientInterface interface {
 	// `/t/{id}/_emulator/…`). Only the emulator at the root manages tenants; a tenant's own
 	// admin plane answers these operations 404. A tenant unused for `-tenant-ttl` (1h, real time)
 	// is deleted; at most `-max-tenants` (1000) exist at once. Each has a memory budget
-	// (`-tenant-memory`, 8 MiB): a quarter for its journal, whose oldest entries go first, and
-	// the rest for its tokens at 256 bytes each; an issue past it is answered 429 `token_budget`
-	// in the vendor's shape. With `-tenant-auto`, a request to `/t/{id}/…` for an id that does
+	// (`-tenant-memory`, 8 MiB): a quarter for its journal, whose oldest entries go first, a
+	// quarter for its vendors' own tables (ids, names, caches: past their bounds a vendor answers
+	// as it does at its defaults'), and the rest for its tokens at 256 bytes each; an issue past
+	// it is answered 429 `token_budget` in the vendor's shape. With `-tenant-auto`, a request to `/t/{id}/…` for an id that does
 	// not exist creates it with the defaults (from a Host the emulator answers, and with the admin
 	// token when it has one). The admin token covers every tenant; a tenant made with
 	// `token: true` also takes the token its create answered, and no other. With `-state`, the
@@ -1508,9 +1509,10 @@ func (c *Client) SaveState(ctx context.Context, reqEditors ...RequestEditorFn) (
 // `/t/{id}/_emulator/…`). Only the emulator at the root manages tenants; a tenant's own
 // admin plane answers these operations 404. A tenant unused for `-tenant-ttl` (1h, real time)
 // is deleted; at most `-max-tenants` (1000) exist at once. Each has a memory budget
-// (`-tenant-memory`, 8 MiB): a quarter for its journal, whose oldest entries go first, and
-// the rest for its tokens at 256 bytes each; an issue past it is answered 429 `token_budget`
-// in the vendor's shape. With `-tenant-auto`, a request to `/t/{id}/…` for an id that does
+// (`-tenant-memory`, 8 MiB): a quarter for its journal, whose oldest entries go first, a
+// quarter for its vendors' own tables (ids, names, caches: past their bounds a vendor answers
+// as it does at its defaults'), and the rest for its tokens at 256 bytes each; an issue past
+// it is answered 429 `token_budget` in the vendor's shape. With `-tenant-auto`, a request to `/t/{id}/…` for an id that does
 // not exist creates it with the defaults (from a Host the emulator answers, and with the admin
 // token when it has one). The admin token covers every tenant; a tenant made with
 // `token: true` also takes the token its create answered, and no other. With `-state`, the
@@ -3127,9 +3129,10 @@ type ClientWithResponsesInterface interface {
 	// `/t/{id}/_emulator/…`). Only the emulator at the root manages tenants; a tenant's own
 	// admin plane answers these operations 404. A tenant unused for `-tenant-ttl` (1h, real time)
 	// is deleted; at most `-max-tenants` (1000) exist at once. Each has a memory budget
-	// (`-tenant-memory`, 8 MiB): a quarter for its journal, whose oldest entries go first, and
-	// the rest for its tokens at 256 bytes each; an issue past it is answered 429 `token_budget`
-	// in the vendor's shape. With `-tenant-auto`, a request to `/t/{id}/…` for an id that does
+	// (`-tenant-memory`, 8 MiB): a quarter for its journal, whose oldest entries go first, a
+	// quarter for its vendors' own tables (ids, names, caches: past their bounds a vendor answers
+	// as it does at its defaults'), and the rest for its tokens at 256 bytes each; an issue past
+	// it is answered 429 `token_budget` in the vendor's shape. With `-tenant-auto`, a request to `/t/{id}/…` for an id that does
 	// not exist creates it with the defaults (from a Host the emulator answers, and with the admin
 	// token when it has one). The admin token covers every tenant; a tenant made with
 	// `token: true` also takes the token its create answered, and no other. With `-state`, the
@@ -5731,9 +5734,10 @@ func (c *ClientWithResponses) SaveStateWithResponse(ctx context.Context, reqEdit
 // `/t/{id}/_emulator/…`). Only the emulator at the root manages tenants; a tenant's own
 // admin plane answers these operations 404. A tenant unused for `-tenant-ttl` (1h, real time)
 // is deleted; at most `-max-tenants` (1000) exist at once. Each has a memory budget
-// (`-tenant-memory`, 8 MiB): a quarter for its journal, whose oldest entries go first, and
-// the rest for its tokens at 256 bytes each; an issue past it is answered 429 `token_budget`
-// in the vendor's shape. With `-tenant-auto`, a request to `/t/{id}/…` for an id that does
+// (`-tenant-memory`, 8 MiB): a quarter for its journal, whose oldest entries go first, a
+// quarter for its vendors' own tables (ids, names, caches: past their bounds a vendor answers
+// as it does at its defaults'), and the rest for its tokens at 256 bytes each; an issue past
+// it is answered 429 `token_budget` in the vendor's shape. With `-tenant-auto`, a request to `/t/{id}/…` for an id that does
 // not exist creates it with the defaults (from a Host the emulator answers, and with the admin
 // token when it has one). The admin token covers every tenant; a tenant made with
 // `token: true` also takes the token its create answered, and no other. With `-state`, the

@@ -158,6 +158,7 @@ type brassUser struct {
 type brassOTP struct {
 	code     string
 	attempts int
+	expires  time.Time // its temporary JWT's expiry: then it can no longer be used
 }
 
 // brassPATs holds what Brass shows of each PAT beyond its token record: its
@@ -639,9 +640,9 @@ func (b *brass) idempotency(key string, now time.Time) error {
 	if b.idemAdds++; b.idemAdds%1024 == 0 { // purge keys older than 7 days now and then
 		purge()
 	}
-	if len(b.idem) >= brassMaxIdempotencyKeys {
-		if purge(); len(b.idem) >= brassMaxIdempotencyKeys {
-			return &brassError{WireError: vendorapi.WireError{Status: http.StatusConflict, Reason: "limit_reached", Message: fmt.Sprintf("the emulator holds %d idempotency keys of the last 7 days, the most it keeps; reset it (POST /_emulator/reset) or advance the clock", brassMaxIdempotencyKeys)}}
+	if max := b.env.Bound(brassMaxIdempotencyKeys, 300, brassTables); len(b.idem) >= max {
+		if purge(); len(b.idem) >= max {
+			return &brassError{WireError: vendorapi.WireError{Status: http.StatusConflict, Reason: "limit_reached", Message: fmt.Sprintf("the emulator holds %d idempotency keys of the last 7 days, the most it keeps; reset it (POST /_emulator/reset) or advance the clock", max)}}
 		}
 	}
 	b.idem[key] = now
@@ -717,7 +718,22 @@ func (b *brass) login(w http.ResponseWriter, r *http.Request, rc *vendorapi.Requ
 	}
 	code := fmt.Sprintf("%06d", n.Int64())
 	b.mu.Lock()
-	b.otps[t.ID] = &brassOTP{code: code}
+	if max := b.env.Bound(brassMaxPendingOTPs, 150, brassTables); len(b.otps) >= max {
+		// The OTPs of temporary JWTs that have expired can no longer be
+		// used: they go first.
+		now := b.env.Clock.Now()
+		for id, o := range b.otps {
+			if !now.Before(o.expires) {
+				delete(b.otps, id)
+			}
+		}
+		if len(b.otps) >= max {
+			b.mu.Unlock()
+			return brassErr(http.StatusConflict, "limit_reached",
+				fmt.Sprintf("the emulator holds %d logins waiting for their OTP, the most it keeps; authorise them, let their temporary tokens expire (advance the clock) or reset it", max))
+		}
+	}
+	b.otps[t.ID] = &brassOTP{code: code, expires: t.ExpiresAt}
 	b.lastOTP[u.email] = code
 	b.mu.Unlock()
 	writeBrassToken(w, tok)
@@ -862,10 +878,14 @@ func (b *brass) newPAT(ctx context.Context, u *brassUser, name string, role *bra
 	now := b.env.Clock.Now().Truncate(time.Second)
 	secret := "pat-" + vendorapi.RandomBase62(40)
 	b.mu.Lock()
-	if max := b.cfg.MaxPATs; len(b.pats.byID) >= max {
+	if max := b.env.Bound(b.cfg.MaxPATs, 300, brassTables); len(b.pats.byID) >= max {
 		b.mu.Unlock()
+		why := "-brass-max-pats"
+		if max < b.cfg.MaxPATs {
+			why = "its memory budget"
+		}
 		return "", store.Token{}, brassPATBody{}, brassErr(http.StatusConflict, "limit_reached",
-			fmt.Sprintf("the emulator holds %d personal access tokens, the most it keeps (-brass-max-pats); reset it (POST /_emulator/reset) to make more", max))
+			fmt.Sprintf("the emulator holds %d personal access tokens, the most it keeps (%s); reset it (POST /_emulator/reset) to make more", max, why))
 	}
 	b.nextPAT++
 	n := b.nextPAT
@@ -1022,6 +1042,15 @@ const (
 	brassMaxIdempotencyKeys = 100_000
 )
 
+// brassMaxPendingOTPs bounds the logins waiting for their OTP (409
+// limit_reached beyond, once those whose temporary JWT expired are gone);
+// brassTables is how many tables of Brass's own share a memory budget
+// (vendorapi.Env.Bound): PATs, idempotency keys, pending OTPs, payments.
+const (
+	brassMaxPendingOTPs = 100_000
+	brassTables         = 4
+)
+
 // MaxPayments bounds the payments the emulator keeps (its fake ones and
 // those made through POST /banking/payments); one more is a 409
 // limit_reached (a 403 at Brass means a permission the token lacks).
@@ -1043,10 +1072,10 @@ func (b *brass) createPayment(w http.ResponseWriter, r *http.Request, rc *vendor
 	p := brassPayment{ID: "pay_" + vendorapi.RandomBase62(22), Amount: body.Amount, Currency: body.Currency, Narration: body.Narration,
 		Status: "pending", Recipient: body.Recipient, CreatedAt: b.env.Clock.Now().Format(time.RFC3339)}
 	b.mu.Lock()
-	if len(b.payments) >= MaxPayments {
+	if max := b.env.Bound(MaxPayments, 400, brassTables); len(b.payments) >= max {
 		b.mu.Unlock()
 		return brassErr(http.StatusConflict, "limit_reached",
-			fmt.Sprintf("the emulator holds %d payments, the most it keeps; reset it (POST /_emulator/reset) to make more", MaxPayments))
+			fmt.Sprintf("the emulator holds %d payments, the most it keeps; reset it (POST /_emulator/reset) to make more", max))
 	}
 	b.payments = append(b.payments, p)
 	b.mu.Unlock()

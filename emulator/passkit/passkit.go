@@ -497,9 +497,13 @@ func (p *passkit) createUser(w http.ResponseWriter, r *http.Request, rc *vendora
 		p.mu.Unlock()
 		return &passkitError{WireError: vendorapi.WireError{Status: http.StatusConflict, Reason: "already_exists", Message: "a user with this username already exists"}}
 	}
-	if made := len(p.users) - len(p.fx.Users); made >= p.cfg.MaxUsers {
+	if made, max := len(p.users)-len(p.fx.Users), p.env.Bound(p.cfg.MaxUsers, 600, passkitTables); made >= max {
 		p.mu.Unlock()
-		return &passkitError{WireError: vendorapi.WireError{Status: http.StatusConflict, Reason: "limit_reached", Message: fmt.Sprintf("%d accounts have been made through /user/new, the most this emulator allows (-passkit-max-users)", made)}}
+		why := "-passkit-max-users"
+		if max < p.cfg.MaxUsers {
+			why = "its memory budget"
+		}
+		return &passkitError{WireError: vendorapi.WireError{Status: http.StatusConflict, Reason: "limit_reached", Message: fmt.Sprintf("%d accounts have been made through /user/new, the most this emulator allows (%s)", made, why)}}
 	}
 	p.users[u.username], p.byKey[u.apiKey] = u, u
 	p.mu.Unlock()
@@ -558,6 +562,10 @@ type passkitMember struct {
 // limit_reached.
 const MaxMembers = 10_000
 
+// passkitTables is how many tables of PassKit's own share a memory budget
+// (vendorapi.Env.Bound): the accounts made and the members.
+const passkitTables = 2
+
 func (p *passkit) createMember(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
 	var m passkitMember
 	if err := vendorapi.RequestJSON(rc, r, &m); err != nil {
@@ -567,9 +575,9 @@ func (p *passkit) createMember(w http.ResponseWriter, r *http.Request, rc *vendo
 	m.Created = p.env.Clock.Now().Format(time.RFC3339)
 	m.owner = rc.Principal.Principal
 	p.mu.Lock()
-	if len(p.members) >= MaxMembers {
+	if max := p.env.Bound(MaxMembers, 400, passkitTables); len(p.members) >= max {
 		p.mu.Unlock()
-		return &passkitError{WireError: vendorapi.WireError{Status: http.StatusConflict, Reason: "limit_reached", Message: fmt.Sprintf("the emulator holds %d members, the most it keeps; reset it (POST /_emulator/reset) to make more", MaxMembers)}}
+		return &passkitError{WireError: vendorapi.WireError{Status: http.StatusConflict, Reason: "limit_reached", Message: fmt.Sprintf("the emulator holds %d members, the most it keeps; reset it (POST /_emulator/reset) to make more", max)}}
 	}
 	p.members[m.ID] = m
 	p.mu.Unlock()

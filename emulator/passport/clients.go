@@ -53,7 +53,7 @@ type ClientInfo struct {
 var (
 	ErrClientExists   = errors.New("a client with this client_id exists")
 	ErrNoClient       = errors.New("no client with this client_id")
-	ErrTooManyClients = fmt.Errorf("the admin plane has added %d clients, the most it may", MaxClients)
+	ErrTooManyClients = errors.New("the admin plane has added the most clients it may (MaxClients, or fewer in a memory budget)")
 )
 
 var clientIDRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
@@ -111,8 +111,8 @@ func (p *passport) createClient(spec ClientSpec) (ClientInfo, error) {
 		if _, taken := st.clients[c.id]; taken {
 			return ErrClientExists
 		}
-		if st.added >= MaxClients {
-			return ErrTooManyClients
+		if max := p.env.Bound(MaxClients, 600, passportTables); st.added >= max {
+			return fmt.Errorf("%w (%d)", ErrTooManyClients, max)
 		}
 		st.clients[c.id] = c
 		st.added++

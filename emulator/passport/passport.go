@@ -73,6 +73,10 @@ type infoKey struct {
 // infoCacheSize bounds the encoded token answers kept.
 const infoCacheSize = 4096
 
+// passportTables is how many tables of Passport's own share a memory budget
+// (vendorapi.Env.Bound): the added clients and the answers kept.
+const passportTables = 2
+
 // encodedInfo returns getToken's answer for t, encoded once.
 func (p *passport) encodedInfo(t store.Token) []byte {
 	k := infoKey{t.ID, t.ExpiresAt.UnixNano()}
@@ -84,7 +88,7 @@ func (p *passport) encodedInfo(t store.Token) []byte {
 	}
 	b = vendorapi.EncodeJSON(passportInfo(t))
 	p.infoMu.Lock()
-	if p.infos == nil || len(p.infos) >= infoCacheSize {
+	if p.infos == nil || len(p.infos) >= p.env.Bound(infoCacheSize, 600, passportTables) {
 		p.infos = make(map[infoKey][]byte)
 	}
 	p.infos[k] = b

@@ -79,6 +79,10 @@ type callKey struct {
 
 const callCacheSize = 4096
 
+// teletrackerTables is how many tables of TeleTracker's own share a memory
+// budget (vendorapi.Env.Bound): the reports and the calls kept.
+const teletrackerTables = 2
+
 type teletrackerState struct {
 	users    map[string]*teletrackerUser
 	accounts map[int64]Account
@@ -649,7 +653,7 @@ func (tt *teletracker) getCallData(w http.ResponseWriter, r *http.Request, rc *v
 			Data      []teletrackerCall `json:"data"`
 		}{true, account, calls})
 		tt.reportsMu.Lock()
-		if tt.reports == nil || tt.reportBytes+len(b) > reportCacheBytes {
+		if tt.reports == nil || tt.reportBytes+len(b) > tt.env.Bound(reportCacheBytes, 1, teletrackerTables) {
 			tt.reports, tt.reportBytes = make(map[reportKey][]byte), 0
 		}
 		if _, dup := tt.reports[k]; !dup {
@@ -674,7 +678,7 @@ func (tt *teletracker) cachedCallsOn(account int64, day time.Time) []teletracker
 	}
 	calls = tt.callsOn(account, day)
 	tt.callsMu.Lock()
-	if tt.calls == nil || len(tt.calls) >= callCacheSize {
+	if tt.calls == nil || len(tt.calls) >= tt.env.Bound(callCacheSize, 2048, teletrackerTables) {
 		tt.calls = make(map[callKey][]teletrackerCall)
 	}
 	tt.calls[k] = calls

@@ -114,6 +114,22 @@ type Env struct {
 	// works (a rotated client secret), so the set of secrets redacted by
 	// name stays as large as the live ones.
 	Retire func(store.SecretHash)
+	// Budget, when not zero, is the memory in bytes that the vendor's own
+	// tables which grow with use (ids and names it keeps, caches) may take
+	// together: an emulator with a memory budget (a tenant) shares a part
+	// of it among its vendors. A vendor sizes those tables' bounds with
+	// Bound. Zero: the vendor's defaults.
+	Budget int64
+}
+
+// Bound is the bound of one of parts tables that share the vendor's Budget,
+// whose entries take about entryBytes each: def (its default) without a
+// budget, else what fits its share, never more than def nor less than 1.
+func (e Env) Bound(def, entryBytes, parts int) int {
+	if e.Budget <= 0 {
+		return def
+	}
+	return max(1, min(def, int(e.Budget/int64(parts)/int64(entryBytes))))
 }
 
 // Vendor is one vendor of one emulator.
