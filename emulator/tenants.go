@@ -66,12 +66,29 @@ type TenantLimits struct {
 	AutoCreate bool
 }
 
+// Validate reports what is wrong with l, as NewTenants would (and the
+// command line's -max-tenants, -tenant-ttl and -tenant-memory): zero means
+// the default.
+func (l TenantLimits) Validate() error {
+	switch {
+	case l.Max < 0 || l.Max > MaxTenantsBound:
+		return fmt.Errorf("-max-tenants %d: want 1 to %d", l.Max, MaxTenantsBound)
+	case l.IdleTTL < 0:
+		return fmt.Errorf("-tenant-ttl %v: must be positive", l.IdleTTL)
+	case l.Memory != 0 && (l.Memory < MinTenantMemory || l.Memory > MaxTenantMemory):
+		return fmt.Errorf("-tenant-memory %d: want %d (1 MiB) to %d (16 GiB)", l.Memory, int64(MinTenantMemory), int64(MaxTenantMemory))
+	}
+	return nil
+}
+
 // The tenants' defaults.
 const (
 	DefaultMaxTenants   = 1000
 	DefaultTenantTTL    = time.Hour
 	DefaultTenantMemory = 8 << 20
 	MinTenantMemory     = MinMemoryBudget
+	MaxTenantMemory     = 16 << 30
+	MaxTenantsBound     = 100_000 // the most -max-tenants may be
 )
 
 type tenant struct {
@@ -124,21 +141,12 @@ var tenantIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 // lives in memory, and in the root's state file when it has one). The
 // tenants that root's state file holds are made again here.
 func NewTenants(root *Emulator, template Config, limits TenantLimits) (*Tenants, error) {
-	if limits.Max == 0 {
-		limits.Max = DefaultMaxTenants
+	if err := limits.Validate(); err != nil {
+		return nil, err
 	}
-	if limits.IdleTTL == 0 {
-		limits.IdleTTL = DefaultTenantTTL
-	}
-	switch {
-	case limits.Memory == 0:
-		limits.Memory = DefaultTenantMemory
-	case limits.Memory < MinTenantMemory:
-		return nil, fmt.Errorf("tenants: a memory budget of %d bytes is below the least, %d (1 MiB)", limits.Memory, MinTenantMemory)
-	}
-	if limits.Max < 0 || limits.IdleTTL < 0 {
-		return nil, errors.New("tenants: a negative limit")
-	}
+	limits.Max = cmp.Or(limits.Max, DefaultMaxTenants)
+	limits.IdleTTL = cmp.Or(limits.IdleTTL, DefaultTenantTTL)
+	limits.Memory = cmp.Or(limits.Memory, DefaultTenantMemory)
 	// The admin token covers every tenant, and the same Host names reach
 	// them: whatever the template says, they are the root's.
 	template.AdminToken, template.AllowedHosts = root.cfg.AdminToken, root.cfg.AllowedHosts

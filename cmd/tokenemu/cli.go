@@ -195,18 +195,16 @@ func (o *serveOptions) check(level, clockAt string) error {
 		}
 		o.clockAt = t
 	}
-	if o.maxTenants < 1 || o.maxTenants > 100_000 {
-		return fmt.Errorf("-max-tenants %d: want 1 to 100000", o.maxTenants)
+	if o.maxTenants < 1 || o.tenantTTL <= 0 || o.tenantMemory <= 0 {
+		return fmt.Errorf("-max-tenants, -tenant-ttl and -tenant-memory must be positive")
 	}
-	if o.tenantTTL <= 0 {
-		return fmt.Errorf("-tenant-ttl %v: must be positive", o.tenantTTL)
+	if err := o.tenantLimits().Validate(); err != nil {
+		return err
 	}
 	if o.idleExit < 0 || (o.idleExit > 0 && o.idleExit < time.Second) {
 		return fmt.Errorf("-idle-exit %v: want 0 (never) or at least 1s", o.idleExit)
 	}
-	if o.tenantMemory < emulator.MinTenantMemory || o.tenantMemory > 16<<30 {
-		return fmt.Errorf("-tenant-memory %d: want %d (1 MiB) to %d (16 GiB)", o.tenantMemory, emulator.MinTenantMemory, int64(16<<30))
-	}
+
 	if o.journalSize < 1 || o.journalSize > 10_000_000 {
 		return fmt.Errorf("-journal-size %d: want 1 to 10000000", o.journalSize)
 	}
@@ -279,7 +277,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	// The tenants, those of the state file among them, before anything
 	// is served; when they cannot be made, the file is left as it is.
-	tenants, err := emulator.NewTenants(emu, cfg, emulator.TenantLimits{Max: o.maxTenants, IdleTTL: o.tenantTTL, Memory: o.tenantMemory, AutoCreate: o.tenantAuto})
+	tenants, err := emulator.NewTenants(emu, cfg, o.tenantLimits())
 	if err != nil {
 		_ = emu.Close()
 		if errors.Is(err, emulator.ErrStateMismatch) {
@@ -357,6 +355,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return exitFail
 	}
 	return exitOK
+}
+
+// tenantLimits are the tenants' flags.
+func (o *serveOptions) tenantLimits() emulator.TenantLimits {
+	return emulator.TenantLimits{Max: o.maxTenants, IdleTTL: o.tenantTTL, Memory: o.tenantMemory, AutoCreate: o.tenantAuto}
 }
 
 // exitWhenIdle serves h and calls exit once no request has been in flight
