@@ -38,10 +38,10 @@ type Tenants struct {
 
 	mu      sync.RWMutex
 	byID    map[string]*tenant
-	live    atomic.Pointer[map[string]*tenant] // a copy of byID, for requests to read without the lock (publishLocked)
-	closed  bool                               // Close was called: no tenant is made after (under mu)
-	version atomic.Int64                       // tenants created, a change for the state file
-	retired atomic.Int64                       // changes of the tenants deleted (changes)
+	live    sync.Map     // byID again, id → *tenant, for requests to read without the lock; changed with it
+	closed  bool         // Close was called: no tenant is made after (under mu)
+	version atomic.Int64 // tenants created, a change for the state file
+	retired atomic.Int64 // changes of the tenants deleted (changes)
 }
 
 // TenantLimits bound the tenants.
@@ -156,7 +156,6 @@ func NewTenants(root *Emulator, template Config, limits TenantLimits) (*Tenants,
 	template.Scenarios = nil
 	template.MemoryBudget = limits.Memory
 	t := &Tenants{root: root, template: template, limits: limits, byID: map[string]*tenant{}}
-	t.publishLocked()
 	root.stateMu.Lock()
 	defer root.stateMu.Unlock()
 	root.tenants.Store(t)
@@ -261,20 +260,13 @@ type strippedRequest struct {
 func (t *Tenants) get(id string) *tenant { return t.getAt(id, time.Now()) }
 
 func (t *Tenants) getAt(id string, now time.Time) *tenant {
-	tn := (*t.live.Load())[id]
+	v, _ := t.live.Load(id)
+	tn, _ := v.(*tenant)
 	if tn != nil && t.idle(tn, now) {
 		t.deleteIf(id, tn)
 		return nil
 	}
 	return tn
-}
-
-// publishLocked makes what byID holds now what requests see (get). A
-// request reads the tenants without a lock, so that tenants side by side
-// do not all pass through one; a create or a delete copies the map.
-func (t *Tenants) publishLocked() {
-	m := maps.Clone(t.byID)
-	t.live.Store(&m)
 }
 
 func (t *Tenants) idle(tn *tenant, now time.Time) bool {
@@ -292,9 +284,6 @@ func (t *Tenants) sweep() {
 			gone = append(gone, tn)
 		}
 	}
-	if gone != nil {
-		t.publishLocked()
-	}
 	t.mu.Unlock()
 	for _, tn := range gone {
 		tn.end()
@@ -305,6 +294,7 @@ func (t *Tenants) sweep() {
 // changes still (changes), so that their sum never goes back.
 func (t *Tenants) forgetLocked(id string, tn *tenant) {
 	delete(t.byID, id)
+	t.live.Delete(id)
 	t.retired.Add(tn.emu.requests.Load() + 1)
 }
 
@@ -346,7 +336,7 @@ func (t *Tenants) Create(spec TenantSpec) (TenantInfo, error) {
 		return TenantInfo{}, &vendorapi.WireError{Status: http.StatusServiceUnavailable, Reason: "shutting_down", Message: "the emulator is shutting down"}
 	}
 	t.byID[spec.ID] = tn
-	t.publishLocked()
+	t.live.Store(spec.ID, tn)
 	t.version.Add(1)
 	info := tn.info()
 	info.Token = token
@@ -437,7 +427,6 @@ func (t *Tenants) deleteIf(id string, tn *tenant) bool {
 	ok = ok && (tn == nil || cur == tn)
 	if ok {
 		t.forgetLocked(id, cur)
-		t.publishLocked()
 	}
 	t.mu.Unlock()
 	if ok {
@@ -500,7 +489,7 @@ func (t *Tenants) closeAll() {
 	all := t.byID
 	t.byID = map[string]*tenant{}
 	t.closed = true
-	t.publishLocked()
+	t.live.Clear()
 	t.mu.Unlock()
 	for _, tn := range all {
 		tn.end()
@@ -581,7 +570,9 @@ func (t *Tenants) restore(saved []savedTenant) error {
 		t.forgetLocked(id, tn)
 	}
 	t.byID = made
-	t.publishLocked()
+	for id, tn := range made {
+		t.live.Store(id, tn)
+	}
 	t.version.Add(1)
 	t.mu.Unlock()
 	for _, tn := range old {
