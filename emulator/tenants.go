@@ -38,7 +38,6 @@ type Tenants struct {
 
 	mu      sync.RWMutex
 	byID    map[string]*tenant
-	live    sync.Map     // byID again, id → *tenant, for requests to read without the lock; changed with it
 	closed  bool         // Close was called: no tenant is made after (under mu)
 	version atomic.Int64 // tenants created, a change for the state file
 	retired atomic.Int64 // changes of the tenants deleted (changes)
@@ -211,7 +210,10 @@ func (t *Tenants) Handler() http.Handler {
 		// request and its URL in one allocation.
 		c := new(strippedRequest)
 		c.req, c.url = *r, *r.URL
-		c.url.Path, c.url.RawPath = cmp.Or(sub, "/"), ""
+		c.url.Path, c.url.RawPath = sub, ""
+		if sub == "" {
+			c.url.Path = "/" // (cmp.Or would allocate its arguments)
+		}
 		c.req.URL = &c.url
 		tn.emu.Handler().ServeHTTP(w, &c.req)
 	})
@@ -260,8 +262,9 @@ type strippedRequest struct {
 func (t *Tenants) get(id string) *tenant { return t.getAt(id, time.Now()) }
 
 func (t *Tenants) getAt(id string, now time.Time) *tenant {
-	v, _ := t.live.Load(id)
-	tn, _ := v.(*tenant)
+	t.mu.RLock()
+	tn := t.byID[id]
+	t.mu.RUnlock()
 	if tn != nil && t.idle(tn, now) {
 		t.deleteIf(id, tn)
 		return nil
@@ -294,7 +297,6 @@ func (t *Tenants) sweep() {
 // changes still (changes), so that their sum never goes back.
 func (t *Tenants) forgetLocked(id string, tn *tenant) {
 	delete(t.byID, id)
-	t.live.Delete(id)
 	t.retired.Add(tn.emu.requests.Load() + 1)
 }
 
@@ -336,7 +338,6 @@ func (t *Tenants) Create(spec TenantSpec) (TenantInfo, error) {
 		return TenantInfo{}, &vendorapi.WireError{Status: http.StatusServiceUnavailable, Reason: "shutting_down", Message: "the emulator is shutting down"}
 	}
 	t.byID[spec.ID] = tn
-	t.live.Store(spec.ID, tn)
 	t.version.Add(1)
 	info := tn.info()
 	info.Token = token
@@ -489,7 +490,6 @@ func (t *Tenants) closeAll() {
 	all := t.byID
 	t.byID = map[string]*tenant{}
 	t.closed = true
-	t.live.Clear()
 	t.mu.Unlock()
 	for _, tn := range all {
 		tn.end()
@@ -570,9 +570,6 @@ func (t *Tenants) restore(saved []savedTenant) error {
 		t.forgetLocked(id, tn)
 	}
 	t.byID = made
-	for id, tn := range made {
-		t.live.Store(id, tn)
-	}
 	t.version.Add(1)
 	t.mu.Unlock()
 	for _, tn := range old {
