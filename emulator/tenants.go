@@ -183,7 +183,9 @@ func (t *Tenants) Handler() http.Handler {
 		tn := t.getAt(id, now)
 		if tn == nil && t.limits.AutoCreate && tenantIDPattern.MatchString(id) && t.mayAutoCreate(r) {
 			_, err := t.Create(TenantSpec{ID: id})
-			if tn = t.getAt(id, now); tn == nil { // another request may have made it first
+			// Another request may have made it first (tenant_exists); or it
+			// may be gone already (deleted meanwhile).
+			if tn = t.getAt(id, now); tn == nil && err != nil {
 				t.root.admin.WriteError(w, r, &vendorapi.Request{}, err)
 				return
 			}
