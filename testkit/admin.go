@@ -321,7 +321,11 @@ func (c *core) dump() string {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var b strings.Builder
-	b.WriteString("testkit: the test failed; the emulator's journal, last entries:\n")
+	if c.tenant != "" {
+		fmt.Fprintf(&b, "testkit: the test failed; its tenant's (%s) journal, last entries:\n", c.tenant)
+	} else {
+		b.WriteString("testkit: the test failed; the emulator's journal, last entries:\n")
+	}
 	a := &Admin{c: c}
 	if cur, err := a.Cursor(ctx); err != nil {
 		fmt.Fprintf(&b, "  (unreadable: %v)\n", err)

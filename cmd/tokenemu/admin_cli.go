@@ -98,7 +98,11 @@ func (c *adminClient) call(ctx context.Context, what string, do func(ctx context
 	if resp.StatusCode/100 != 2 {
 		var e struct{ Error, Message string }
 		if json.Unmarshal(b, &e) == nil && e.Message != "" {
-			return nil, &cliError{fmt.Sprintf("%s (%d %s)", e.Message, resp.StatusCode, e.Error)}
+			hint := ""
+			if resp.StatusCode == http.StatusUnauthorized {
+				hint = "; the CLI sends the token given as -admin-token or TOKENEMU_ADMIN_TOKEN"
+			}
+			return nil, &cliError{fmt.Sprintf("%s (%d %s)%s", e.Message, resp.StatusCode, e.Error, hint)}
 		}
 		return nil, &cliError{fmt.Sprintf("%s answered %s", what, resp.Status)}
 	}
