@@ -80,12 +80,32 @@ func (a *admin) parseScenarioBody(r *http.Request, body []byte) ([]scenarios.Sce
 	return scenarios.Parse(body)
 }
 
+// scenariosFit refuses scenarios that, with those active, would take more
+// than an eighth of the emulator's memory budget (Config.MemoryBudget),
+// counted as their JSON: each may be 256 KiB, and 32 may be active.
+func (a *admin) scenariosFit(list []scenarios.Scenario) error {
+	budget := a.e.cfg.MemoryBudget
+	if budget == 0 {
+		return nil
+	}
+	added, _ := json.Marshal(list)
+	active, _ := json.Marshal(a.e.scenarios.Active())
+	if n := int64(len(added) + len(active)); n > budget/8 {
+		return &vendorapi.WireError{Status: http.StatusConflict, Reason: "scenarios_too_large",
+			Message: fmt.Sprintf("these scenarios and those active take %d KB, more than an eighth of the memory budget (%d KB): remove some (DELETE /_emulator/scenarios)", n>>10, budget>>13)}
+	}
+	return nil
+}
+
 func (a *admin) applyScenarios(w http.ResponseWriter, r *http.Request, req *vendorapi.Request) error {
 	list, err := a.parseScenarioBody(r, req.Body)
 	if err != nil {
 		return scenarioError(err)
 	}
 	replace := r.URL.Query().Get("replace") == "true"
+	if err := a.scenariosFit(list); err != nil {
+		return err
+	}
 	if err := a.e.scenarios.ApplyAll(list, a.e.clock.Now(), replace); err != nil {
 		return scenarioError(err)
 	}

@@ -186,8 +186,10 @@ func (t *Tenants) Handler() http.Handler {
 			// Another request may have made it first (tenant_exists); or it
 			// may be gone already (deleted meanwhile).
 			if tn = t.getAt(id, now); tn == nil && err != nil {
-				t.root.admin.WriteError(w, r, &vendorapi.Request{}, err)
-				return
+				if we, ok := vendorapi.AsWire(err); !ok || we.Reason != "tenant_exists" { // made and deleted meanwhile: a 404 below
+					t.root.admin.WriteError(w, r, &vendorapi.Request{}, err)
+					return
+				}
 			}
 		}
 		if tn == nil {

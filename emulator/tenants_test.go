@@ -880,6 +880,10 @@ func TestTenantBudgetBoundsVendorTables(t *testing.T) {
 	if refusedAt == 0 || refusedAt >= 1000 {
 		t.Fatalf("the tenant's pending OTPs were never bounded")
 	}
+	// A refused login issued no temporary token.
+	if code, body := call(t, "GET", base+"/t/small/_emulator/state", ""); code != 200 || !strings.Contains(body, fmt.Sprintf(`"tokens":%d,`, refusedAt)) {
+		t.Errorf("after %d logins and a refusal: %s", refusedAt, body)
+	}
 	call(t, "POST", base+"/t/small/_emulator/clock/advance", `{"duration":"1h"}`)
 	if code, body := login("/t/small", ""); code != 200 {
 		t.Errorf("a login once the temporary tokens expired: %d %s", code, body)
@@ -900,4 +904,43 @@ func TestTenantBudgetBoundsVendorTables(t *testing.T) {
 		t.Error("the tenant's idempotency keys were never bounded")
 	}
 	t.Logf("a 1 MiB tenant holds %d pending OTPs and %d idempotency keys", refusedAt, keysAt)
+}
+
+// What a tenant is asked to hold from its start, or to add later, is
+// measured against its budget too: fixtures that would make too much, and
+// scenarios past an eighth of it, are refused; an account whose token the
+// budget refuses is not made.
+func TestTenantBudgetRefusesWhatWouldNotFit(t *testing.T) {
+	t.Parallel()
+	ts, base := tenantServer(t, emulator.TenantLimits{Memory: emulator.MinTenantMemory})
+	var users []string
+	for i := range 200 {
+		users = append(users, fmt.Sprintf(`{"username":"u%d","password":"p","api_key":"k%d","api_secret":"s","members":1000}`, i, i))
+	}
+	code, body := call(t, "POST", base+"/_emulator/tenants", `{"id":"big","fixtures":{"passkit":{"users":[`+strings.Join(users, ",")+`]}}}`)
+	if code != 400 || !strings.Contains(body, "memory budget") {
+		t.Errorf("fixtures of 200,000 members in a 1 MiB tenant: %d %s", code, body)
+	}
+	if _, err := ts.Create(emulator.TenantSpec{ID: "small"}); err != nil {
+		t.Fatal(err)
+	}
+	desc := strings.Repeat("d", 100_000)
+	for i := range 3 {
+		code, body = call(t, "POST", base+"/t/small/_emulator/scenarios", fmt.Sprintf(`{"name":"s%d","description":%q,"rules":[{"match":{"vendor":"brass"},"action":{"status":503}}]}`, i, desc))
+	}
+	if code != 409 || !strings.Contains(body, "scenarios_too_large") {
+		t.Errorf("300 KB of scenarios in a 1 MiB tenant: %d %s", code, body)
+	}
+	small := ts.Tenant("small")
+	for {
+		if _, err := small.IssueToken(t.Context(), vendorapi.IssueRequest{Vendor: "passport", Principal: "demo-client"}); err != nil {
+			break
+		}
+	}
+	for range 2 {
+		code, body = call(t, "POST", base+"/t/small/passkit/user/new", `{"username":"newbie","password":"pw","companyName":"c","emailAddress":"n@example.com"}`)
+		if code != 429 {
+			t.Errorf("an account past the token budget: %d %s, want 429 each time (no account left behind)", code, body)
+		}
+	}
 }

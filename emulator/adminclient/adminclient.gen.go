@@ -920,7 +920,9 @@ type ClientInterface interface {
 	// The body is `{"name":"<built-in>"}` (with an optional `"vendor"` that narrows a built-in
 	// to one vendor), or a scenario document: YAML (several documents separated by `---`) or
 	// JSON (an object, or an array of objects). Either every scenario in the body is applied,
-	// or none is. A name already active is an error unless `replace=true`.
+	// or none is. A name already active is an error unless `replace=true`. In a tenant, the
+	// scenarios active may take an eighth of its memory budget (as JSON); past it, 409
+	// `scenarios_too_large`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -932,7 +934,9 @@ type ClientInterface interface {
 	// The body is `{"name":"<built-in>"}` (with an optional `"vendor"` that narrows a built-in
 	// to one vendor), or a scenario document: YAML (several documents separated by `---`) or
 	// JSON (an object, or an array of objects). Either every scenario in the body is applied,
-	// or none is. A name already active is an error unless `replace=true`.
+	// or none is. A name already active is an error unless `replace=true`. In a tenant, the
+	// scenarios active may take an eighth of its memory budget (as JSON); past it, 409
+	// `scenarios_too_large`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1418,7 +1422,9 @@ func (c *Client) ListScenarios(ctx context.Context, reqEditors ...RequestEditorF
 // The body is `{"name":"<built-in>"}` (with an optional `"vendor"` that narrows a built-in
 // to one vendor), or a scenario document: YAML (several documents separated by `---`) or
 // JSON (an object, or an array of objects). Either every scenario in the body is applied,
-// or none is. A name already active is an error unless `replace=true`.
+// or none is. A name already active is an error unless `replace=true`. In a tenant, the
+// scenarios active may take an eighth of its memory budget (as JSON); past it, 409
+// `scenarios_too_large`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1440,7 +1446,9 @@ func (c *Client) ApplyScenariosWithBody(ctx context.Context, params *ApplyScenar
 // The body is `{"name":"<built-in>"}` (with an optional `"vendor"` that narrows a built-in
 // to one vendor), or a scenario document: YAML (several documents separated by `---`) or
 // JSON (an object, or an array of objects). Either every scenario in the body is applied,
-// or none is. A name already active is an error unless `replace=true`.
+// or none is. A name already active is an error unless `replace=true`. In a tenant, the
+// scenarios active may take an eighth of its memory budget (as JSON); past it, 409
+// `scenarios_too_large`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3082,7 +3090,9 @@ type ClientWithResponsesInterface interface {
 	// The body is `{"name":"<built-in>"}` (with an optional `"vendor"` that narrows a built-in
 	// to one vendor), or a scenario document: YAML (several documents separated by `---`) or
 	// JSON (an object, or an array of objects). Either every scenario in the body is applied,
-	// or none is. A name already active is an error unless `replace=true`.
+	// or none is. A name already active is an error unless `replace=true`. In a tenant, the
+	// scenarios active may take an eighth of its memory budget (as JSON); past it, 409
+	// `scenarios_too_large`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3094,7 +3104,9 @@ type ClientWithResponsesInterface interface {
 	// The body is `{"name":"<built-in>"}` (with an optional `"vendor"` that narrows a built-in
 	// to one vendor), or a scenario document: YAML (several documents separated by `---`) or
 	// JSON (an object, or an array of objects). Either every scenario in the body is applied,
-	// or none is. A name already active is an error unless `replace=true`.
+	// or none is. A name already active is an error unless `replace=true`. In a tenant, the
+	// scenarios active may take an eighth of its memory budget (as JSON); past it, 409
+	// `scenarios_too_large`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4421,6 +4433,8 @@ type ApplyScenariosResponse struct {
 	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *Error
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -4446,6 +4460,11 @@ func (r ApplyScenariosResponse) GetJSON400() *Error {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ApplyScenariosResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ApplyScenariosResponse) GetJSON409() *Error {
+	return r.JSON409
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -5657,7 +5676,9 @@ func (c *ClientWithResponses) ListScenariosWithResponse(ctx context.Context, req
 // The body is `{"name":"<built-in>"}` (with an optional `"vendor"` that narrows a built-in
 // to one vendor), or a scenario document: YAML (several documents separated by `---`) or
 // JSON (an object, or an array of objects). Either every scenario in the body is applied,
-// or none is. A name already active is an error unless `replace=true`.
+// or none is. A name already active is an error unless `replace=true`. In a tenant, the
+// scenarios active may take an eighth of its memory budget (as JSON); past it, 409
+// `scenarios_too_large`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5675,7 +5696,9 @@ func (c *ClientWithResponses) ApplyScenariosWithBodyWithResponse(ctx context.Con
 // The body is `{"name":"<built-in>"}` (with an optional `"vendor"` that narrows a built-in
 // to one vendor), or a scenario document: YAML (several documents separated by `---`) or
 // JSON (an object, or an array of objects). Either every scenario in the body is applied,
-// or none is. A name already active is an error unless `replace=true`.
+// or none is. A name already active is an error unless `replace=true`. In a tenant, the
+// scenarios active may take an eighth of its memory budget (as JSON); past it, 409
+// `scenarios_too_large`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6923,6 +6946,13 @@ func ParseApplyScenariosResponse(rsp *http.Response) (*ApplyScenariosResponse, e
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Error

@@ -169,6 +169,7 @@ type brassOTP struct {
 type brassPATs struct {
 	byID  map[uint64]brassPATMeta
 	names []byte
+	dead  int // bytes of names no PAT holds (drop), reclaimed by compact
 }
 
 type brassPATMeta struct {
@@ -204,7 +205,25 @@ func (p *brassPATs) drop(id uint64) {
 	delete(p.byID, id)
 	if int(m.nameAt)+int(m.nameLen) == len(p.names) {
 		p.names = p.names[:m.nameAt]
+		return
 	}
+	// Refused while others were made: its name stays in the middle, until
+	// the dead names are as many bytes as the live ones.
+	if p.dead += int(m.nameLen); p.dead > 64<<10 && p.dead > len(p.names)/2 {
+		p.compact()
+	}
+}
+
+// compact writes the live PATs' names again, without the dead ones.
+func (p *brassPATs) compact() {
+	names := make([]byte, 0, len(p.names)-p.dead)
+	for id, m := range p.byID {
+		at := len(names)
+		names = append(names, p.names[m.nameAt:m.nameAt+m.nameLen]...)
+		m.nameAt = uint32(at)
+		p.byID[id] = m
+	}
+	p.names, p.dead = names, 0
 }
 
 // get returns the metadata of the PAT whose token id is id.
@@ -707,6 +726,11 @@ func (b *brass) login(w http.ResponseWriter, r *http.Request, rc *vendorapi.Requ
 	if !store.HashSecret(body.Password).Equal(want) || u == nil {
 		return &brassError{WireError: vendorapi.WireError{Status: http.StatusUnauthorized, Reason: "invalid_credentials", Message: "the username or password is incorrect", Challenge: `Bearer realm="brass"`}}
 	}
+	// Room for its OTP first: a login refused for want of it issues no
+	// temporary JWT.
+	if err := b.roomForOTP(); err != nil {
+		return err
+	}
 	tok, t, err := b.signJWT(ctx, u, 1, b.cfg.TemporaryTokenLifetime)
 	if err != nil {
 		return err
@@ -718,26 +742,34 @@ func (b *brass) login(w http.ResponseWriter, r *http.Request, rc *vendorapi.Requ
 	}
 	code := fmt.Sprintf("%06d", n.Int64())
 	b.mu.Lock()
-	if max := b.env.Bound(brassMaxPendingOTPs, 150, brassTables); len(b.otps) >= max {
-		// The OTPs of temporary JWTs that have expired can no longer be
-		// used: they go first.
-		now := b.env.Clock.Now()
-		for id, o := range b.otps {
-			if !now.Before(o.expires) {
-				delete(b.otps, id)
-			}
-		}
-		if len(b.otps) >= max {
-			b.mu.Unlock()
-			return brassErr(http.StatusConflict, "limit_reached",
-				fmt.Sprintf("the emulator holds %d logins waiting for their OTP, the most it keeps; authorise them, let their temporary tokens expire (advance the clock) or reset it", max))
-		}
-	}
 	b.otps[t.ID] = &brassOTP{code: code, expires: t.ExpiresAt}
 	b.lastOTP[u.email] = code
 	b.mu.Unlock()
 	writeBrassToken(w, tok)
 	return nil
+}
+
+// roomForOTP refuses a login when as many as the bound wait for their OTP,
+// once those whose temporary JWT expired (and can no longer be used) are
+// gone.
+func (b *brass) roomForOTP() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	max := b.env.Bound(brassMaxPendingOTPs, 150, brassTables)
+	if len(b.otps) < max {
+		return nil
+	}
+	now := b.env.Clock.Now()
+	for id, o := range b.otps {
+		if !now.Before(o.expires) {
+			delete(b.otps, id)
+		}
+	}
+	if len(b.otps) < max {
+		return nil
+	}
+	return brassErr(http.StatusConflict, "limit_reached",
+		fmt.Sprintf("the emulator holds %d logins waiting for their OTP, the most it keeps; authorise them, let their temporary tokens expire (advance the clock) or reset it", max))
 }
 
 // getOTP answers GET /_emulator/brass/otp: the last OTP sent to a user.

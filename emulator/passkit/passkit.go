@@ -78,6 +78,13 @@ func newPassKit(env vendorapi.Env) (vendorapi.Vendor, error) {
 	if err != nil {
 		return nil, err
 	}
+	var cost int64
+	for _, u := range fx.Users {
+		cost += passkitUserBytes + int64(cmp.Or(u.Members, passkitMembers))*passkitMemberBytes
+	}
+	if err := env.Fits("its fixtures' users and their members", cost); err != nil {
+		return nil, err
+	}
 	opts := vendorapi.HS256Options(env.Clock.Now, cfg.Leeway)
 	return &passkit{env: env, cfg: cfg, fx: fx, parser: jwt.NewParser(opts...), verified: vendorapi.NewJWTCache[*passkitClaims](opts...)}, nil
 }
@@ -497,7 +504,7 @@ func (p *passkit) createUser(w http.ResponseWriter, r *http.Request, rc *vendora
 		p.mu.Unlock()
 		return &passkitError{WireError: vendorapi.WireError{Status: http.StatusConflict, Reason: "already_exists", Message: "a user with this username already exists"}}
 	}
-	if made, max := len(p.users)-len(p.fx.Users), p.env.Bound(p.cfg.MaxUsers, 600, passkitTables); made >= max {
+	if made, max := len(p.users)-len(p.fx.Users), p.env.Bound(p.cfg.MaxUsers, passkitUserBytes, passkitTables); made >= max {
 		p.mu.Unlock()
 		why := "-passkit-max-users"
 		if max < p.cfg.MaxUsers {
@@ -509,6 +516,10 @@ func (p *passkit) createUser(w http.ResponseWriter, r *http.Request, rc *vendora
 	p.mu.Unlock()
 	value, _, err := p.issueJWT(ctx, u, passkitJWTLifetime)
 	if err != nil {
+		p.mu.Lock() // the account was not made: its token was refused
+		delete(p.users, u.username)
+		delete(p.byKey, u.apiKey)
+		p.mu.Unlock()
 		return err
 	}
 	writePassKitToken(w, value)
@@ -563,8 +574,13 @@ type passkitMember struct {
 const MaxMembers = 10_000
 
 // passkitTables is how many tables of PassKit's own share a memory budget
-// (vendorapi.Env.Bound): the accounts made and the members.
-const passkitTables = 2
+// (vendorapi.Env.Bound): the accounts made and the members; an account
+// and a member are counted at these (their strings at their longest).
+const (
+	passkitTables      = 2
+	passkitUserBytes   = 1536
+	passkitMemberBytes = 1024
+)
 
 func (p *passkit) createMember(w http.ResponseWriter, r *http.Request, rc *vendorapi.Request) error {
 	var m passkitMember
@@ -575,7 +591,7 @@ func (p *passkit) createMember(w http.ResponseWriter, r *http.Request, rc *vendo
 	m.Created = p.env.Clock.Now().Format(time.RFC3339)
 	m.owner = rc.Principal.Principal
 	p.mu.Lock()
-	if max := p.env.Bound(MaxMembers, 400, passkitTables); len(p.members) >= max {
+	if max := p.env.Bound(MaxMembers, passkitMemberBytes, passkitTables); len(p.members) >= max {
 		p.mu.Unlock()
 		return &passkitError{WireError: vendorapi.WireError{Status: http.StatusConflict, Reason: "limit_reached", Message: fmt.Sprintf("the emulator holds %d members, the most it keeps; reset it (POST /_emulator/reset) to make more", max)}}
 	}

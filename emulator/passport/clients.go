@@ -111,9 +111,11 @@ func (p *passport) createClient(spec ClientSpec) (ClientInfo, error) {
 		if _, taken := st.clients[c.id]; taken {
 			return ErrClientExists
 		}
-		if max := p.env.Bound(MaxClients, 600, passportTables); st.added >= max {
-			return fmt.Errorf("%w (%d)", ErrTooManyClients, max)
+		size := clientBytes(c.id, secret, c.scopes, c.roles) + passportAccountBytes
+		if st.added >= MaxClients || (p.env.Budget > 0 && st.addedBytes+size > p.env.Budget/passportTables) {
+			return fmt.Errorf("%w (%d, %d KB)", ErrTooManyClients, st.added, st.addedBytes>>10)
 		}
+		st.addedBytes += size
 		st.clients[c.id] = c
 		st.added++
 		st.changed[c.id] = true
@@ -225,7 +227,7 @@ func (p *passport) change(fn func(*passportState) error) error {
 	defer p.mu.Unlock()
 	old := p.state.Load()
 	st := &passportState{clients: maps.Clone(old.clients), accountByID: maps.Clone(old.accountByID),
-		accountsJSON: maps.Clone(old.accountsJSON), changed: maps.Clone(old.changed), added: old.added}
+		accountsJSON: maps.Clone(old.accountsJSON), changed: maps.Clone(old.changed), added: old.added, addedBytes: old.addedBytes}
 	if err := fn(st); err != nil {
 		return err
 	}
@@ -278,6 +280,7 @@ func (p *passport) Restore(raw json.RawMessage) error {
 			secrets = append(secrets, h)
 			if _, fixture := st.clients[sc.ClientID]; !fixture {
 				st.added++
+				st.addedBytes += clientBytes(sc.ClientID, "", sc.Scopes, sc.Roles) + passportAccountBytes
 			}
 			st.clients[sc.ClientID] = &passportClient{id: sc.ClientID, secret: h, accountID: sc.AccountID,
 				scopes: sc.Scopes, roles: sc.Roles}

@@ -74,8 +74,23 @@ type infoKey struct {
 const infoCacheSize = 4096
 
 // passportTables is how many tables of Passport's own share a memory budget
-// (vendorapi.Env.Bound): the added clients and the answers kept.
-const passportTables = 2
+// (vendorapi.Env.Bound): the added clients (counted by their bytes,
+// clientBytes) and the answers kept; an account is counted at
+// passportAccountBytes.
+const (
+	passportTables       = 2
+	passportAccountBytes = 512
+)
+
+// clientBytes is what a client is counted at against a memory budget: its
+// strings, and room for its record.
+func clientBytes(id, secret string, scopes, roles []string) int64 {
+	n := int64(256 + len(id) + len(secret))
+	for _, s := range slices.Concat(scopes, roles) {
+		n += int64(16 + len(s))
+	}
+	return n
+}
 
 // encodedInfo returns getToken's answer for t, encoded once.
 func (p *passport) encodedInfo(t store.Token) []byte {
@@ -105,8 +120,9 @@ type passportState struct {
 	accountsJSON map[string][]byte
 	// changed are the clients the admin plane added or re-keyed (saved
 	// state keeps them); added counts those it added.
-	changed map[string]bool
-	added   int
+	changed    map[string]bool
+	added      int
+	addedBytes int64 // what those take, counted by clientBytes
 }
 
 type passportClient struct {
@@ -120,6 +136,13 @@ type passportClient struct {
 func newPassport(env vendorapi.Env) (vendorapi.Vendor, error) {
 	cfg, fx, err := vendorapi.Parts[Config, *Fixtures](env, Name)
 	if err != nil {
+		return nil, err
+	}
+	var cost int64
+	for _, c := range fx.Clients {
+		cost += clientBytes(c.ClientID, c.ClientSecret, c.Scopes, c.Roles) + int64(cmp.Or(c.Accounts, passportAccounts))*passportAccountBytes
+	}
+	if err := env.Fits("its fixtures' clients and their accounts", cost); err != nil {
 		return nil, err
 	}
 	return &passport{env: env, cfg: cfg, fx: fx, langs: language.NewMatcher([]language.Tag{language.English, language.Spanish})}, nil

@@ -122,6 +122,16 @@ type Env struct {
 	Budget int64
 }
 
+// Fits refuses what a vendor is asked to hold from the start (its
+// fixtures, and what it makes of them) when it takes more than its Budget:
+// what is about bytes, and says what.
+func (e Env) Fits(what string, bytes int64) error {
+	if e.Budget <= 0 || bytes <= e.Budget {
+		return nil
+	}
+	return fmt.Errorf("%s take about %d KB, more than its share of the memory budget (%d KB): ask for fewer, or for a larger budget (-tenant-memory)", what, bytes>>10, e.Budget>>10)
+}
+
 // Bound is the bound of one of parts tables that share the vendor's Budget,
 // whose entries take about entryBytes each: def (its default) without a
 // budget, else what fits its share, never more than def nor less than 1.
