@@ -39,20 +39,26 @@ func tenantServer(t *testing.T, limits emulator.TenantLimits) (*emulator.Tenants
 	return ts, srv.URL
 }
 
+// durableTenants serves a root emulator that keeps its state (and its
+// tenants') in file, and its tenants; the caller closes them.
+func durableTenants(t *testing.T, file string) (*emulator.Tenants, string) {
+	t.Helper()
+	root, err := emulator.New(emulator.Config{State: emulator.StateConfig{File: file}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := emulator.NewTenants(root, emulator.Config{}, emulator.TenantLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(ts.Handler())
+	t.Cleanup(srv.Close)
+	return ts, srv.URL
+}
+
 func call(t *testing.T, method, url, body string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(method, url, strings.NewReader(body))
-	if method != "GET" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Error(err) // not Fatal: it is called from goroutines too
-		return 0, ""
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return callAs(t, method, url, "", body)
 }
 
 // Nothing one tenant does is visible in another, or at the root: tokens,
@@ -347,19 +353,7 @@ func TestTenantAutoCreate(t *testing.T) {
 func TestTenantsSurviveARestart(t *testing.T) {
 	t.Parallel()
 	file := filepath.Join(t.TempDir(), "state.json")
-	start := func() (*emulator.Tenants, string) {
-		root, err := emulator.New(emulator.Config{State: emulator.StateConfig{File: file}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ts, err := emulator.NewTenants(root, emulator.Config{}, emulator.TenantLimits{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := httptest.NewServer(ts.Handler())
-		t.Cleanup(srv.Close)
-		return ts, srv.URL
-	}
+	start := func() (*emulator.Tenants, string) { return durableTenants(t, file) }
 	ts, base := start()
 	_, body := call(t, "POST", base+"/_emulator/tenants", `{"id":"kept","seed":99,"clock":"2031-05-01T00:00:00Z","token":true,"scenarios":[{"name":"down","rules":[{"match":{"vendor":"brass"},"action":{"status":503}}]}]}`)
 	var info emulator.TenantInfo
@@ -421,19 +415,7 @@ func TestTenantsSurviveARestart(t *testing.T) {
 func TestTenantIsolationIsTotal(t *testing.T) {
 	t.Parallel()
 	file := filepath.Join(t.TempDir(), "state.json")
-	start := func() (*emulator.Tenants, string) {
-		root, err := emulator.New(emulator.Config{State: emulator.StateConfig{File: file}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ts, err := emulator.NewTenants(root, emulator.Config{}, emulator.TenantLimits{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := httptest.NewServer(ts.Handler())
-		t.Cleanup(srv.Close)
-		return ts, srv.URL
-	}
+	start := func() (*emulator.Tenants, string) { return durableTenants(t, file) }
 	ts, base := start()
 	flaky := `{"name":"coin","rules":[{"match":{"vendor":"passport","operation":"createToken"},"trigger":{"probability":0.5},"action":{"status":503}}]}`
 	for _, id := range []string{"heavy", "light", "reference"} {
