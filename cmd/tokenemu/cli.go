@@ -150,7 +150,7 @@ func serveFlags(o *serveOptions) (fs *flag.FlagSet, level, clockAt *string) {
 	fs.DurationVar(&o.tenantTTL, "tenant-ttl", emulator.DefaultTenantTTL, "how long a tenant may go unused (real time) before it is deleted")
 	fs.Int64Var(&o.tenantMemory, "tenant-memory", emulator.DefaultTenantMemory, "each tenant's memory budget in bytes: a quarter for its journal, a quarter for its vendors' tables, the rest for its tokens (256 bytes each); an issue past it gets 429 token_budget")
 	fs.DurationVar(&o.idleExit, "idle-exit", 0, "exit (0) when no request has come for this long, real time (a container its test process pings, which outlives that process otherwise); 0 never")
-	fs.BoolVar(&o.tenantAuto, "tenant-auto", false, "create a tenant, with the defaults, at the first request to /t/{id}/… for an id that does not exist (instead of a 404)")
+	fs.BoolVar(&o.tenantAuto, "tenant-auto", false, "create a tenant, with the defaults, at the first request to /t/{id}/… for an id that does not exist (instead of a 404): with -admin-token, only a request that carries it; without, anyone who reaches the port, up to -max-tenants")
 	fs.IntVar(&o.journalSize, "journal-size", emulator.DefaultJournalSize, "requests the journal keeps (GET /_emulator/journal); the oldest go first")
 	fs.Int64Var(&o.journalBytes, "journal-bytes", emulator.DefaultJournalBytes, "memory the journal's entries may take, in bytes; the oldest go first")
 	fs.IntVar(&o.journalWaiters, "journal-waiters", emulator.DefaultJournalWaiters, "journal long polls (wait=) that may wait at once; one more gets 429")

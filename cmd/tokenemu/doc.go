@@ -67,6 +67,7 @@
 //     a quarter for its vendors' tables, the rest for its tokens at 256 bytes each; an issue past it
 //     gets 429 `token_budget`
 //   - `-tenant-auto`: off — create a tenant with the defaults at the first request to `/t/{id}/…`
+//     (with `-admin-token`, only a request that carries it; without, anyone who reaches the port)
 //   - `-idle-exit`: `0` (never) — exit when no request has come for this long (real time): the
 //     container kit's shared container, which its test process pings, ends with that process
 //   - `-allowed-hosts`: on loopback, `Host` names answered besides `localhost`, `127.0.0.1` and
