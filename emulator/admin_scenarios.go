@@ -82,14 +82,21 @@ func (a *admin) parseScenarioBody(r *http.Request, body []byte) ([]scenarios.Sce
 
 // scenariosFit refuses scenarios that, with those active, would take more
 // than an eighth of the emulator's memory budget (Config.MemoryBudget),
-// counted as their JSON: each may be 256 KiB, and 32 may be active.
-func (a *admin) scenariosFit(list []scenarios.Scenario) error {
+// counted as their JSON (a document may be 256 KiB). Those replace replaces
+// are not counted twice.
+func (a *admin) scenariosFit(list []scenarios.Scenario, replace bool) error {
 	budget := a.e.cfg.MemoryBudget
 	if budget == 0 {
 		return nil
 	}
 	added, _ := json.Marshal(list)
-	active, _ := json.Marshal(a.e.scenarios.Active())
+	kept := a.e.scenarios.Active()
+	if replace {
+		kept = slices.DeleteFunc(kept, func(st scenarios.Status) bool {
+			return slices.ContainsFunc(list, func(s scenarios.Scenario) bool { return s.Name == st.Name })
+		})
+	}
+	active, _ := json.Marshal(kept)
 	if n := int64(len(added) + len(active)); n > budget/8 {
 		return &vendorapi.WireError{Status: http.StatusConflict, Reason: "scenarios_too_large",
 			Message: fmt.Sprintf("these scenarios and those active take %d KB, more than an eighth of the memory budget (%d KB): remove some (DELETE /_emulator/scenarios)", n>>10, budget>>13)}
@@ -103,7 +110,7 @@ func (a *admin) applyScenarios(w http.ResponseWriter, r *http.Request, req *vend
 		return scenarioError(err)
 	}
 	replace := r.URL.Query().Get("replace") == "true"
-	if err := a.scenariosFit(list); err != nil {
+	if err := a.scenariosFit(list, replace); err != nil {
 		return err
 	}
 	if err := a.e.scenarios.ApplyAll(list, a.e.clock.Now(), replace); err != nil {

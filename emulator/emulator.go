@@ -337,6 +337,9 @@ func (e *Emulator) Store() store.Store { return e.store.Store }
 // than once; later calls return the first one's error.
 func (e *Emulator) Close() error {
 	e.closeOnce.Do(func() {
+		if t := e.tenants.Load(); t != nil {
+			t.markClosed() // none made after the last save
+		}
 		if e.stopSave != nil {
 			close(e.stopSave)
 			<-e.saveDone

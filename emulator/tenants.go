@@ -157,14 +157,16 @@ func NewTenants(root *Emulator, template Config, limits TenantLimits) (*Tenants,
 	t := &Tenants{root: root, template: template, limits: limits, byID: map[string]*tenant{}}
 	root.stateMu.Lock()
 	defer root.stateMu.Unlock()
-	root.tenants.Store(t)
+	// Made before they are published: a save meanwhile keeps the file's
+	// tenants as they were.
 	if err := t.restore(root.savedTenants); err != nil {
-		root.tenants.Store(nil)
 		// Saved now, the file would lose the tenants it holds.
 		root.unsaveable.Store(true)
 		return nil, err
 	}
+	root.tenants.Store(t)
 	root.savedTenants = nil
+	root.unsaveable.Store(false)
 	return t, nil
 }
 
@@ -369,6 +371,15 @@ func (t *Tenants) build(spec TenantSpec) (*tenant, error) {
 		}
 		cfg.Fixtures = fx
 	}
+	if b := t.template.MemoryBudget; b > 0 {
+		n := 0
+		for _, raw := range spec.Scenarios {
+			n += len(raw)
+		}
+		if int64(n) > b/8 {
+			return nil, vendorapi.BadRequest(fmt.Sprintf("scenarios: %d KB, more than an eighth of the tenant's memory budget (%d KB)", n>>10, b>>13))
+		}
+	}
 	for i, raw := range spec.Scenarios {
 		list, err := scenarios.Parse(raw)
 		if err != nil {
@@ -486,6 +497,14 @@ func (t *Tenants) EndWaits() {
 // Close closes the default instance (which saves its state file, with every
 // tenant, when it has one) and every tenant; its error is the last save's.
 func (t *Tenants) Close() error { return t.root.Close() }
+
+// markClosed refuses every tenant made from now (Create), before the last
+// save.
+func (t *Tenants) markClosed() {
+	t.mu.Lock()
+	t.closed = true
+	t.mu.Unlock()
+}
 
 // closeAll closes every tenant (the default instance's Close, after its
 // last save).

@@ -913,6 +913,10 @@ func TestTenantBudgetRefusesWhatWouldNotFit(t *testing.T) {
 	if code != 409 || !strings.Contains(body, "scenarios_too_large") {
 		t.Errorf("300 KB of scenarios in a 1 MiB tenant: %d %s", code, body)
 	}
+	// Replacing one active scenario counts it once.
+	if code, body := call(t, "POST", base+"/t/small/_emulator/scenarios?replace=true", fmt.Sprintf(`{"name":"s0","description":%q,"rules":[{"match":{"vendor":"brass"},"action":{"status":502}}]}`, desc)); code != 201 {
+		t.Errorf("replacing a scenario of the same size: %d %s", code, body)
+	}
 	small := ts.Tenant("small")
 	for {
 		if _, err := small.IssueToken(t.Context(), vendorapi.IssueRequest{Vendor: "passport", Principal: "demo-client"}); err != nil {

@@ -195,8 +195,10 @@ func (o *serveOptions) check(level, clockAt string) error {
 		}
 		o.clockAt = t
 	}
-	if o.maxTenants < 1 || o.tenantTTL <= 0 || o.tenantMemory <= 0 {
-		return fmt.Errorf("-max-tenants, -tenant-ttl and -tenant-memory must be positive")
+	for name, bad := range map[string]bool{"-max-tenants": o.maxTenants < 1, "-tenant-ttl": o.tenantTTL <= 0, "-tenant-memory": o.tenantMemory <= 0} {
+		if bad {
+			return fmt.Errorf("%s must be positive", name)
+		}
 	}
 	if err := o.tenantLimits().Validate(); err != nil {
 		return err

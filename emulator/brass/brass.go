@@ -742,6 +742,10 @@ func (b *brass) login(w http.ResponseWriter, r *http.Request, rc *vendorapi.Requ
 	}
 	code := fmt.Sprintf("%06d", n.Int64())
 	b.mu.Lock()
+	if len(b.otps) >= b.env.Bound(brassMaxPendingOTPs, 150, brassTables) {
+		b.mu.Unlock() // filled by logins at the same time as this one
+		return brassErr(http.StatusConflict, "limit_reached", "the emulator holds the most logins waiting for their OTP it keeps; authorise them, let their temporary tokens expire (advance the clock) or reset it")
+	}
 	b.otps[t.ID] = &brassOTP{code: code, expires: t.ExpiresAt}
 	b.lastOTP[u.email] = code
 	b.mu.Unlock()

@@ -35,11 +35,12 @@ const (
 )
 
 type passkit struct {
-	env      vendorapi.Env
-	cfg      Config
-	fx       *Fixtures
-	parser   *jwt.Parser
-	verified *vendorapi.JWTCache[*passkitClaims]
+	env       vendorapi.Env
+	cfg       Config
+	fx        *Fixtures
+	fxMembers int // the members its fixtures make
+	parser    *jwt.Parser
+	verified  *vendorapi.JWTCache[*passkitClaims]
 
 	mu      sync.RWMutex
 	users   map[string]*passkitUser // by username
@@ -79,14 +80,16 @@ func newPassKit(env vendorapi.Env) (vendorapi.Vendor, error) {
 		return nil, err
 	}
 	var cost int64
+	fxMembers := 0
 	for _, u := range fx.Users {
+		fxMembers += cmp.Or(u.Members, passkitMembers)
 		cost += passkitUserBytes + int64(cmp.Or(u.Members, passkitMembers))*passkitMemberBytes
 	}
 	if err := env.Fits("its fixtures' users and their members", cost); err != nil {
 		return nil, err
 	}
 	opts := vendorapi.HS256Options(env.Clock.Now, cfg.Leeway)
-	return &passkit{env: env, cfg: cfg, fx: fx, parser: jwt.NewParser(opts...), verified: vendorapi.NewJWTCache[*passkitClaims](opts...)}, nil
+	return &passkit{env: env, cfg: cfg, fx: fx, fxMembers: fxMembers, parser: jwt.NewParser(opts...), verified: vendorapi.NewJWTCache[*passkitClaims](opts...)}, nil
 }
 
 // Name is the vendor's name: passkit.
@@ -517,8 +520,10 @@ func (p *passkit) createUser(w http.ResponseWriter, r *http.Request, rc *vendora
 	value, _, err := p.issueJWT(ctx, u, passkitJWTLifetime)
 	if err != nil {
 		p.mu.Lock() // the account was not made: its token was refused
-		delete(p.users, u.username)
-		delete(p.byKey, u.apiKey)
+		if p.users[u.username] == u {
+			delete(p.users, u.username)
+			delete(p.byKey, u.apiKey)
+		}
 		p.mu.Unlock()
 		return err
 	}
@@ -591,7 +596,8 @@ func (p *passkit) createMember(w http.ResponseWriter, r *http.Request, rc *vendo
 	m.Created = p.env.Clock.Now().Format(time.RFC3339)
 	m.owner = rc.Principal.Principal
 	p.mu.Lock()
-	if max := p.env.Bound(MaxMembers, passkitMemberBytes, passkitTables); len(p.members) >= max {
+	// The fixtures' members were counted when it was made (vendorapi.Env.Fits).
+	if max := p.env.Bound(MaxMembers, passkitMemberBytes, passkitTables) + p.fxMembers; len(p.members) >= max {
 		p.mu.Unlock()
 		return &passkitError{WireError: vendorapi.WireError{Status: http.StatusConflict, Reason: "limit_reached", Message: fmt.Sprintf("the emulator holds %d members, the most it keeps; reset it (POST /_emulator/reset) to make more", max)}}
 	}

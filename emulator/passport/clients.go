@@ -111,7 +111,7 @@ func (p *passport) createClient(spec ClientSpec) (ClientInfo, error) {
 		if _, taken := st.clients[c.id]; taken {
 			return ErrClientExists
 		}
-		size := clientBytes(c.id, secret, c.scopes, c.roles) + passportAccountBytes
+		size := clientBytes(c.id, c.scopes, c.roles) + passportAccountBytes
 		if st.added >= MaxClients || (p.env.Budget > 0 && st.addedBytes+size > p.env.Budget/passportTables) {
 			return fmt.Errorf("%w (%d, %d KB)", ErrTooManyClients, st.added, st.addedBytes>>10)
 		}
@@ -280,7 +280,7 @@ func (p *passport) Restore(raw json.RawMessage) error {
 			secrets = append(secrets, h)
 			if _, fixture := st.clients[sc.ClientID]; !fixture {
 				st.added++
-				st.addedBytes += clientBytes(sc.ClientID, "", sc.Scopes, sc.Roles) + passportAccountBytes
+				st.addedBytes += clientBytes(sc.ClientID, sc.Scopes, sc.Roles) + passportAccountBytes
 			}
 			st.clients[sc.ClientID] = &passportClient{id: sc.ClientID, secret: h, accountID: sc.AccountID,
 				scopes: sc.Scopes, roles: sc.Roles}

@@ -83,9 +83,9 @@ const (
 )
 
 // clientBytes is what a client is counted at against a memory budget: its
-// strings, and room for its record.
-func clientBytes(id, secret string, scopes, roles []string) int64 {
-	n := int64(256 + len(id) + len(secret))
+// strings, and room for its record (and its secret's hash).
+func clientBytes(id string, scopes, roles []string) int64 {
+	n := int64(256 + len(id))
 	for _, s := range slices.Concat(scopes, roles) {
 		n += int64(16 + len(s))
 	}
@@ -140,7 +140,7 @@ func newPassport(env vendorapi.Env) (vendorapi.Vendor, error) {
 	}
 	var cost int64
 	for _, c := range fx.Clients {
-		cost += clientBytes(c.ClientID, c.ClientSecret, c.Scopes, c.Roles) + int64(cmp.Or(c.Accounts, passportAccounts))*passportAccountBytes
+		cost += clientBytes(c.ClientID, c.Scopes, c.Roles) + int64(cmp.Or(c.Accounts, passportAccounts))*passportAccountBytes
 	}
 	if err := env.Fits("its fixtures' clients and their accounts", cost); err != nil {
 		return nil, err

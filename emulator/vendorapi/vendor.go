@@ -129,7 +129,7 @@ func (e Env) Fits(what string, bytes int64) error {
 	if e.Budget <= 0 || bytes <= e.Budget {
 		return nil
 	}
-	return fmt.Errorf("%s take about %d KB, more than its share of the memory budget (%d KB): ask for fewer, or for a larger budget (-tenant-memory)", what, bytes>>10, e.Budget>>10)
+	return fmt.Errorf("%s take about %d KB, more than its share of the memory budget (%d KB): ask for fewer, or for a larger budget (-tenant-memory for a tenant, Config.MemoryBudget)", what, bytes>>10, e.Budget>>10)
 }
 
 // Bound is the bound of one of parts tables that share the vendor's Budget,
