@@ -71,8 +71,8 @@ func LoopbackHosts() []string { return []string{"localhost", "127.0.0.1", "::1"}
 // a cross-origin request (changeNeedsJSON refuses the rest). No answer
 // carries a CORS header, so a browser never lets another origin read one.
 func (e *Emulator) refuseForeign(r *http.Request) *vendorapi.WireError {
-	if len(e.cfg.AllowedHosts) > 0 && !hostAllowed(r.Host, e.cfg.AllowedHosts) {
-		return &vendorapi.WireError{Status: http.StatusForbidden, Reason: "host_not_allowed", Message: fmt.Sprintf("Host %q is not served here; allowed: %s (add a name with -allowed-hosts)", r.Host, strings.Join(e.cfg.AllowedHosts, ", "))}
+	if err := e.refuseHost(r); err != nil {
+		return err
 	}
 	if r.URL.Path != e.adminPrefix && !strings.HasPrefix(r.URL.Path, e.adminPrefix+"/") {
 		return nil
@@ -80,6 +80,20 @@ func (e *Emulator) refuseForeign(r *http.Request) *vendorapi.WireError {
 	if consoleNavigation(r, e.adminPrefix) {
 		return nil // a link to the console from elsewhere: the page holds no data, and cannot be framed
 	}
+	return refuseCrossSite(r)
+}
+
+// refuseHost refuses a Host that is not allowed (DNS rebinding).
+func (e *Emulator) refuseHost(r *http.Request) *vendorapi.WireError {
+	if len(e.cfg.AllowedHosts) > 0 && !hostAllowed(r.Host, e.cfg.AllowedHosts) {
+		return &vendorapi.WireError{Status: http.StatusForbidden, Reason: "host_not_allowed", Message: fmt.Sprintf("Host %q is not served here; allowed: %s (add a name with -allowed-hosts)", r.Host, strings.Join(e.cfg.AllowedHosts, ", "))}
+	}
+	return nil
+}
+
+// refuseCrossSite refuses a browser's request from a page of another
+// origin, as the admin plane does.
+func refuseCrossSite(r *http.Request) *vendorapi.WireError {
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
 		return &vendorapi.WireError{Status: http.StatusForbidden, Reason: "cross_origin", Message: fmt.Sprintf("the admin plane refuses cross-origin browser requests (Sec-Fetch-Site: %s)", site)}
 	}

@@ -243,18 +243,11 @@ func cleanPath(p string) string {
 // when the emulator has an admin token, only with it, as POST
 // /_emulator/tenants.
 func (t *Tenants) mayAutoCreate(r *http.Request) bool {
-	cfg := t.root.cfg
-	if len(cfg.AllowedHosts) > 0 && !hostAllowed(r.Host, cfg.AllowedHosts) {
+	// A change, as an admin call is: refused from where an admin call is.
+	if t.root.refuseHost(r) != nil || refuseCrossSite(r) != nil {
 		return false
 	}
-	// A change, as an admin call is: not from a page of another site.
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
-		return false
-	}
-	if origin := r.Header.Get("Origin"); origin != "" && !sameOrigin(origin, r) {
-		return false
-	}
-	return cfg.AdminToken == "" || bearerIs(r, t.root.admin.tokenHash)
+	return t.root.cfg.AdminToken == "" || bearerIs(r, t.root.admin.tokenHash)
 }
 
 // strippedRequest is a tenant's request: a copy of the one that came, with

@@ -76,15 +76,26 @@ func TestTenantsAreIsolated(t *testing.T) {
 	for _, id := range []string{"alpha", "beta"} {
 		wg.Go(func() {
 			tb := base + "/t/" + id
+			// What alpha does must take, or beta's seeing none of it
+			// would prove nothing.
+			want := func(code int, what string, got int, body string) {
+				if got != code {
+					t.Errorf("%s: %d %s, want %d", what, got, body, code)
+				}
+			}
 			if id == "alpha" {
 				for range 20 {
-					call(t, "POST", tb+"/passport/v1/iam/oauth/tokens", `{"client_id":"demo-client","client_secret":"demo-secret","grant_type":"client_credentials"}`)
+					code, body := call(t, "POST", tb+"/passport/v1/iam/oauth/tokens", `{"client_id":"demo-client","client_secret":"demo-secret","grant_type":"client_credentials"}`)
+					want(200, "alpha's issue", code, body)
 				}
-				call(t, "POST", tb+"/_emulator/clock/advance", `{"duration":"48h"}`)
-				call(t, "POST", tb+"/_emulator/scenarios", `{"name":"slow-login"}`)
+				code, body := call(t, "POST", tb+"/_emulator/clock/advance", `{"duration":"48h"}`)
+				want(200, "alpha's clock", code, body)
+				code, body = call(t, "POST", tb+"/_emulator/scenarios", `{"name":"slow-login"}`)
+				want(201, "alpha's scenario", code, body)
 			} else {
 				for range 20 {
-					call(t, "GET", tb+"/_emulator/tokens", "")
+					code, body := call(t, "GET", tb+"/_emulator/tokens", "")
+					want(200, "beta's listing", code, body)
 				}
 			}
 		})
@@ -105,6 +116,9 @@ func TestTenantsAreIsolated(t *testing.T) {
 	}
 	if d := time.Until(beta.Clock().Now()); d > time.Minute {
 		t.Errorf("beta's clock moved with alpha's: %v ahead", d)
+	}
+	if d := time.Until(alpha.Clock().Now()); d < 47*time.Hour {
+		t.Errorf("alpha's clock is %v ahead, want 48h", d)
 	}
 	if len(beta.ActiveScenarios()) != 0 || len(alpha.ActiveScenarios()) != 1 {
 		t.Errorf("scenarios: alpha %d, beta %d", len(alpha.ActiveScenarios()), len(beta.ActiveScenarios()))
